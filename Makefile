@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+FLASK = $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test test-postgres lint worker clean
+
+$(BIN)/flask: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/flask
+
+# SQLite under instance/, demo data for the 13 associations, served on 127.0.0.1.
+run: install
+	$(FLASK) crm migrate
+	$(FLASK) crm seed-demo --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The whole suite (SQLite unless TEST_DATABASE_URL names a PostgreSQL database).
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+worker: install
+	$(BIN)/rq worker --with-scheduler crm
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,96 @@
+"""Settings: defaults, then one environment's overrides, then the process environment.
+
+Nothing else in the project reads ``os.environ``.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSECURE_KEY = "dev-only-insecure-key"
+
+
+class Default:
+    SECRET_KEY = INSECURE_KEY
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'crm.sqlite3'}"
+    # The owner role runs migrations; the app connects as a role that cannot bypass RLS.
+    MIGRATION_DATABASE_URL = None
+    # The one narrow path for alliance-wide aggregates (a role that may read across tenants).
+    METRICS_DATABASE_URL = None
+    REDIS_URL = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    PAGE_SIZE = 50
+    # Import files above this many rows run as a background job.
+    IMPORT_INLINE_MAX_ROWS = 5000
+    LOGIN_FAILURES_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_FAILURES_PER_ADDRESS = "20 per 15 minutes"
+    JOB_TIMEOUT = 600
+    # Redis when REDIS_URL is set (see crm/__init__.py), else this process's memory.
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class Development(Default):
+    pass
+
+
+class Testing(Default):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = True
+
+
+class Production(Default):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+ENVIRONMENTS = {"development": Development, "testing": Testing, "production": Production}
+
+# Environment variable -> setting name.
+FROM_ENV = {
+    "SECRET_KEY": "SECRET_KEY",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "MIGRATION_DATABASE_URL": "MIGRATION_DATABASE_URL",
+    "METRICS_DATABASE_URL": "METRICS_DATABASE_URL",
+    "REDIS_URL": "REDIS_URL",
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain ``postgres://`` URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load(overrides: dict | None = None, environ=None) -> dict:
+    """Return the settings for ``CRM_ENV`` (default development) as a dict."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    name = overrides.get("ENV") or environ.get("CRM_ENV", "development")
+    if name not in ENVIRONMENTS:
+        raise RuntimeError(f"CRM_ENV must be one of {sorted(ENVIRONMENTS)}, not {name!r}")
+    cls = ENVIRONMENTS[name]
+    settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+    settings["ENV"] = name
+    for var, key in FROM_ENV.items():
+        if environ.get(var):
+            settings[key] = environ[var]
+    settings.update(overrides)
+    for key in ("SQLALCHEMY_DATABASE_URI", "MIGRATION_DATABASE_URL", "METRICS_DATABASE_URL"):
+        if settings.get(key):
+            settings[key] = normalise_database_url(settings[key])
+    if name == "production" and settings["SECRET_KEY"] in (None, "", INSECURE_KEY):
+        raise RuntimeError("production needs a real SECRET_KEY in the environment")
+    if name == "production" and len(settings["SECRET_KEY"]) < 32:
+        raise RuntimeError("SECRET_KEY must be at least 32 characters in production")
+    return settings

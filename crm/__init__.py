@@ -1,0 +1,82 @@
+"""Cluster Alliance CRM: the application factory."""
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+import config as settings
+from crm.extensions import csrf, db, limiter, login_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(settings.load(config))
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from crm import audit, tenancy
+
+    Path(app.instance_path).mkdir(exist_ok=True)
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+
+        app.extensions["crm.redis"] = Redis.from_url(app.config["REDIS_URL"])
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    db.init_app(app)
+    with app.app_context():
+        _tune_dialect(db.engine)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    tenancy.install(db.session)
+    audit.install(db.session)
+    app.url_value_preprocessor(tenancy.load_tenant_from_url)
+    app.teardown_appcontext(tenancy.reset_request_scope)
+    app.url_defaults(tenancy.add_tenant_to_urls)
+
+
+def _tune_dialect(engine) -> None:
+    """SQLite: enforce foreign keys, and let SQLAlchemy own BEGIN so savepoints work."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.accounts import bp as accounts
+    from crm.core import bp as core
+
+    for blueprint in (core, accounts):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from crm.cli import crm_cli
+
+    app.cli.add_command(crm_cli)

@@ -1,0 +1,105 @@
+from flask import current_app, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from crm.core import bp
+from crm.extensions import db, redis_connection
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@bp.after_app_request
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("core/home.html")
+    return redirect(url_for(landing_endpoint(current_user), **landing_args(current_user)))
+
+
+# Where each role starts after login.
+LANDING_PAGES = {
+    "alliance_admin": "alliance.dashboard",
+    "alliance_analyst": "alliance.dashboard",
+    "tenant_admin": "members.dashboard",
+    "secretariat": "members.dashboard",
+    "cluster_manager": "projects.my_cluster",
+}
+
+
+def landing_endpoint(user) -> str:
+    endpoint = LANDING_PAGES.get(user.role, "core.welcome")
+    return endpoint if endpoint in current_app.view_functions else "core.welcome"
+
+
+def landing_args(user) -> dict:
+    return {"tenant": user_tenant_slug(user)} if user.tenant_id else {}
+
+
+def user_tenant_slug(user) -> str | None:
+    from crm.models import Tenant
+
+    tenant = db.session.get(Tenant, user.tenant_id) if user.tenant_id else None
+    return tenant.slug if tenant else None
+
+
+@bp.route("/welcome")
+def welcome():
+    return render_template("core/home.html")
+
+
+@bp.route("/healthz")
+def healthz():
+    status, checks = 200, {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # the point of a health check is to report, not raise
+        checks["database"] = f"error: {type(exc).__name__}"
+        status = 503
+    redis = redis_connection()
+    if redis is not None:
+        try:
+            redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+            status = 503
+    else:
+        checks["redis"] = "not configured (jobs run in-process)"
+    return jsonify(status="ok" if status == 200 else "degraded", **checks), status
+
+
+def _error_page(code: int, title: str):
+    def handler(_error):
+        return render_template("core/error.html", code=code, title=title), code
+
+    return handler
+
+
+for _code, _title in (
+    (400, "Bad request"),
+    (404, "Not found"),
+    (405, "Method not allowed"),
+    (413, "File too large"),
+    (429, "Too many attempts"),
+    (500, "Something went wrong"),
+):
+    bp.app_errorhandler(_code)(_error_page(_code, _title))
+
+
+@bp.app_context_processor
+def navigation():
+    from crm.core.nav import has_endpoint, nav_items
+
+    return {"nav_items": nav_items, "has_endpoint": has_endpoint}

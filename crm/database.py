@@ -1,0 +1,100 @@
+"""Schema and role administration: migrations and the database roles.
+
+On PostgreSQL three roles are in play:
+* the owner (``MIGRATION_DATABASE_URL``) runs migrations and owns the tables;
+* the app role (``DATABASE_URL``): LOGIN NOSUPERUSER NOBYPASSRLS, DML only,
+  so row-level security always applies to it;
+* the metrics role (``METRICS_DATABASE_URL``): BYPASSRLS, SELECT on tenant
+  tables and write access to the metric snapshots only. It is the one narrow
+  path that reads across tenants, used only by ``crm.metrics``.
+"""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+# Tables the metrics role may write (its snapshots and their job records).
+METRICS_WRITABLE = ("job_runs",)
+
+
+def normalise_url(url: str) -> str:
+    from config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    # Percent signs in passwords would otherwise be read as interpolation.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def role_statements(app_role: str, metrics_role: str | None, create: bool) -> list[str]:
+    """The SQL that creates (optionally) and grants the app and metrics roles."""
+    stmts = []
+    if create:
+        stmts.append(_create_role(app_role, "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"))
+        if metrics_role:
+            stmts.append(
+                _create_role(metrics_role, "NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE")
+            )
+    stmts += [
+        f'GRANT USAGE ON SCHEMA public TO "{app_role}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{app_role}"',
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app_role}"',
+        f'REVOKE ALL ON alembic_version FROM "{app_role}"',
+        f'GRANT SELECT ON alembic_version TO "{app_role}"',
+    ]
+    if metrics_role:
+        stmts += [
+            f'GRANT USAGE ON SCHEMA public TO "{metrics_role}"',
+            f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{metrics_role}"',
+            f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{metrics_role}"',
+        ]
+        for table in metrics_writable_tables():
+            stmts.append(f'GRANT INSERT, UPDATE, DELETE ON "{table}" TO "{metrics_role}"')
+    return stmts
+
+
+def metrics_writable_tables() -> list[str]:
+    from crm.models import Base
+
+    return [t for t in Base.metadata.tables if t.startswith("metric_") or t in METRICS_WRITABLE]
+
+
+def _create_role(name: str, options: str) -> str:
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') "
+        f'THEN CREATE ROLE "{name}" LOGIN {options}; '
+        f'ELSE ALTER ROLE "{name}" LOGIN {options}; END IF; END $$'
+    )
+
+
+def grant_roles(owner_url: str, app_role: str, metrics_role: str | None, create: bool) -> None:
+    engine = create_engine(owner_url)
+    try:
+        with engine.begin() as connection:
+            for stmt in role_statements(app_role, metrics_role, create):
+                connection.execute(text(stmt))
+    finally:
+        engine.dispose()
+
+
+def role_of(url: str) -> str | None:
+    return make_url(url).username

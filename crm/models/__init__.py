@@ -1,0 +1,48 @@
+"""All models, imported here so the metadata is complete for alembic and the app."""
+
+from crm.models.audit import AuditEvent
+from crm.models.base import Base, TenantOwned
+from crm.models.contact import Contact
+from crm.models.job import JobRun
+from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
+from crm.models.organisation import Organisation, organisation_ecosystems
+from crm.models.project import (
+    Participation,
+    Project,
+    ProjectStatusChange,
+    project_ecosystems,
+    project_flagships,
+)
+from crm.models.reference import Ecosystem, FlagshipArea, Programme
+from crm.models.tenant import Tenant
+from crm.models.user import User
+
+__all__ = [
+    "AssociationMembership",
+    "AuditEvent",
+    "Base",
+    "ClusterMembership",
+    "Contact",
+    "Ecosystem",
+    "FlagshipArea",
+    "JobRun",
+    "MembershipStatusChange",
+    "Organisation",
+    "Participation",
+    "Programme",
+    "Project",
+    "ProjectStatusChange",
+    "Tenant",
+    "TenantOwned",
+    "User",
+    "organisation_ecosystems",
+    "project_ecosystems",
+    "project_flagships",
+]
+
+# Tables that belong to one tenant: row-level security covers exactly these.
+TENANT_TABLES = [
+    t.name
+    for t in Base.metadata.sorted_tables
+    if "tenant_id" in t.c and not t.c.tenant_id.nullable and t.name != "users"
+]

@@ -1,0 +1,63 @@
+"""People at member organisations, with their GDPR consent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.models.base import Base, TenantOwned, Timestamps, same_tenant_fk
+from crm.models.organisation import Organisation
+
+CONSENT_SOURCES = {
+    "form": "Membership form",
+    "event": "Event registration",
+    "email": "E-mail",
+    "contract": "Contract",
+    "import": "Imported",
+    "other": "Other",
+}
+
+
+class Contact(TenantOwned, Timestamps, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        same_tenant_fk(["organisation_id"], "organisations", ondelete="CASCADE"),
+        Index("ix_contacts_tenant_organisation", "tenant_id", "organisation_id"),
+        Index("ix_contacts_tenant_email", "tenant_id", "email"),
+        # One primary contact per organisation.
+        Index(
+            "uq_contacts_one_primary",
+            "tenant_id",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(Integer)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    job_title: Mapped[str | None] = mapped_column(String(120))
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_date: Mapped[date | None] = mapped_column(Date)
+    consent_source: Mapped[str | None] = mapped_column(String(20))
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organisation: Mapped[Organisation] = relationship(
+        back_populates="contacts",
+        primaryjoin="and_(foreign(Contact.tenant_id) == Organisation.tenant_id, "
+        "foreign(Contact.organisation_id) == Organisation.id)",
+        viewonly=True,
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -1,0 +1,156 @@
+"""Member organisations: clusters, firms, universities, research organisations, ..."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+
+from crm.models.base import Base, TenantOwned, Timestamps
+from crm.models.reference import Ecosystem
+
+if TYPE_CHECKING:
+    from crm.models.contact import Contact
+    from crm.models.membership import AssociationMembership
+
+KINDS = {
+    "cluster": "Cluster organisation",
+    "firm": "Firm",
+    "university": "University",
+    "research_org": "Research organisation",
+    "public_body": "Public body",
+    "investor": "Investor",
+    "other": "Other",
+}
+SIZE_CLASSES = {"micro": "Micro", "small": "Small", "medium": "Medium", "large": "Large"}
+SME_CLASSES = ("micro", "small", "medium")
+
+# EU SME definition (Recommendation 2003/361/EC): headcount ceiling, then turnover
+# OR balance-sheet ceiling, in EUR.
+_SME_CEILINGS = (
+    ("micro", 10, 2_000_000, 2_000_000),
+    ("small", 50, 10_000_000, 10_000_000),
+    ("medium", 250, 50_000_000, 43_000_000),
+)
+
+
+def derive_size_class(
+    employees: int | None, turnover: int | None, balance_sheet: int | None
+) -> str | None:
+    """The EU size class, or None when the figures do not decide it (never guessed)."""
+    if employees is None:
+        return None
+    for name, staff, max_turnover, max_balance in _SME_CEILINGS:
+        if employees >= staff:
+            continue
+        if (turnover is not None and turnover <= max_turnover) or (
+            balance_sheet is not None and balance_sheet <= max_balance
+        ):
+            return name
+        ruled_out = (turnover is not None and turnover > max_turnover) and (
+            balance_sheet is not None and balance_sheet > max_balance
+        )
+        if not ruled_out:
+            return None  # a missing figure could still place it in this class
+    return "large"
+
+
+organisation_ecosystems = Table(
+    "organisation_ecosystems",
+    Base.metadata,
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", Integer, primary_key=True),
+    Column("ecosystem_id", Integer, ForeignKey("ecosystems.id"), primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "organisation_id"],
+        ["organisations.tenant_id", "organisations.id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_organisation_ecosystems_tenant_ecosystem", "tenant_id", "ecosystem_id"),
+)
+
+
+class Organisation(TenantOwned, Timestamps, Base):
+    __tablename__ = "organisations"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_organisations_tenant_kind_name", "tenant_id", "kind", "name"),
+        Index("ix_organisations_tenant_name", "tenant_id", "name"),
+        Index("ix_organisations_tenant_registration", "tenant_id", "registration_id"),
+        Index("ix_organisations_tenant_size", "tenant_id", "size_class"),
+        Index("ix_organisations_tenant_region", "tenant_id", "nuts2"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    legal_name: Mapped[str | None] = mapped_column(String(250))
+    registration_id: Mapped[str | None] = mapped_column(String(40))
+    vat_id: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2))
+    nuts2: Mapped[str | None] = mapped_column(String(4))
+    city: Mapped[str | None] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(String(250))
+    nace: Mapped[str | None] = mapped_column(String(8))
+    employees: Mapped[int | None] = mapped_column(Integer)
+    turnover_eur: Mapped[int | None] = mapped_column(BigInteger)
+    balance_sheet_eur: Mapped[int | None] = mapped_column(BigInteger)
+    size_class: Mapped[str | None] = mapped_column(String(10))
+    is_startup: Mapped[bool] = mapped_column(Boolean, default=False)
+    founded_year: Mapped[int | None] = mapped_column(SmallInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    ecosystems: Mapped[list[Ecosystem]] = relationship(
+        secondary=organisation_ecosystems,
+        primaryjoin=lambda: and_(
+            Organisation.tenant_id == foreign(organisation_ecosystems.c.tenant_id),
+            Organisation.id == foreign(organisation_ecosystems.c.organisation_id),
+        ),
+        secondaryjoin=lambda: Ecosystem.id == foreign(organisation_ecosystems.c.ecosystem_id),
+        order_by=Ecosystem.id,
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="organisation",
+        primaryjoin="and_(Organisation.tenant_id == foreign(Contact.tenant_id), "
+        "Organisation.id == foreign(Contact.organisation_id))",
+        order_by="Contact.last_name",
+        viewonly=True,
+    )
+    membership: Mapped[AssociationMembership | None] = relationship(
+        primaryjoin="and_(Organisation.tenant_id == foreign(AssociationMembership.tenant_id), "
+        "Organisation.id == foreign(AssociationMembership.organisation_id))",
+        viewonly=True,
+        uselist=False,
+    )
+
+    def refresh_size_class(self) -> None:
+        if self.kind == "firm":
+            self.size_class = derive_size_class(
+                self.employees, self.turnover_eur, self.balance_sheet_eur
+            )
+        else:
+            self.size_class = None
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name!r}>"

@@ -1,0 +1,64 @@
+"""People who log in: the alliance office, tenant admins, secretariats, cluster managers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.models.base import Base, Timestamps, same_tenant_fk
+
+ROLES = {
+    "alliance_admin": "Alliance administrator",
+    "alliance_analyst": "Alliance analyst",
+    "tenant_admin": "Association administrator",
+    "secretariat": "Secretariat",
+    "cluster_manager": "Cluster manager",
+}
+ALLIANCE_ROLES = ("alliance_admin", "alliance_analyst")
+TENANT_ROLES = ("tenant_admin", "secretariat", "cluster_manager")
+
+
+class User(UserMixin, Timestamps, Base):
+    """Not tenant-scoped like member data: login must find a user by e-mail
+    before any tenant is known. Tenant users still carry their tenant, and a
+    cluster manager's cluster is a same-tenant composite foreign key."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("uq_users_email_lower", text("lower(email)"), unique=True),
+        same_tenant_fk(["cluster_id"], "organisations"),
+        Index("ix_users_tenant", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    tenant_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    cluster_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped on password change or deactivation; part of the session identity,
+    # so every other session of the user ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_alliance(self) -> bool:
+        return self.role in ALLIANCE_ROLES
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)

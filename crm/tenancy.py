@@ -1,0 +1,212 @@
+"""Tenant scope: where it comes from, how every query is kept inside it.
+
+The scope lives in a context variable so the same rules hold in a request,
+a job and a CLI command:
+
+* a tenant id: ORM statements on tenant-owned models get
+  ``WHERE tenant_id = :id`` added, new rows take that tenant, and on
+  PostgreSQL each transaction sets ``app.tenant_id`` for row-level security;
+* ``None`` (no scope): tenant-owned rows are invisible (fail closed);
+* ``ALL_TENANTS``: explicit, named cross-tenant access for operator
+  commands; it lifts only the application wall, never RLS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
+
+from flask import abort, g, request
+from flask_login import current_user
+from sqlalchemy import event, false, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
+
+from crm.models import Tenant
+from crm.models.base import TenantOwned
+
+ALL_TENANTS = object()
+_scope: ContextVar[object] = ContextVar("crm_tenant_scope", default=None)
+
+
+def current_tenant_id() -> int | None:
+    scope = _scope.get()
+    return scope if isinstance(scope, int) else None
+
+
+def current_tenant() -> Tenant | None:
+    return g.get("tenant")
+
+
+@contextmanager
+def tenant_scope(tenant_id: int | None) -> Iterator[None]:
+    """Run the block as tenant ``tenant_id`` (or with no tenant, when None)."""
+    token = _scope.set(tenant_id)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+@contextmanager
+def all_tenants() -> Iterator[None]:
+    """Cross-tenant access for operator commands that say so by using this."""
+    token = _scope.set(ALL_TENANTS)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def activate(session: Session, tenant_id: int | None) -> None:
+    """Switch the scope mid-request (for example right after login)."""
+    _scope.set(tenant_id)
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():  # otherwise after_begin applies it
+        sync_database_tenant(session)
+
+
+_APPLIED = "crm_tenant_setting"
+
+
+def _set_database_tenant(connection, tenant_id: int | None) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    # is_local=true: the setting ends with the transaction, so a pooled
+    # connection never carries one request's tenant into the next.
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :tid, true)"),
+        {"tid": "" if tenant_id is None else str(tenant_id)},
+    )
+    connection.info[_APPLIED] = tenant_id
+
+
+def sync_database_tenant(session: Session) -> None:
+    """Make the transaction's ``app.tenant_id`` match the scope, if it changed
+    since the transaction began (``tenant_scope`` blocks, ``activate``)."""
+    connection = session.connection()
+    scope = _scope.get()
+    tid = scope if isinstance(scope, int) else None
+    if connection.dialect.name == "postgresql" and connection.info.get(_APPLIED, -1) != tid:
+        _set_database_tenant(connection, tid)
+
+
+def _scope_statement(state: ORMExecuteState) -> None:
+    sync_database_tenant(state.session)
+    # Lazy and relationship loads come through here too, so they are scoped.
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    scope = _scope.get()
+    if scope is ALL_TENANTS:
+        return
+    if scope is None:
+        criteria = lambda cls: false()  # noqa: E731 - no tenant, no tenant rows
+    else:
+        tid = scope
+        criteria = lambda cls: cls.tenant_id == tid  # noqa: E731
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, criteria, include_aliases=True)
+    )
+
+
+def _begin(session, transaction, connection) -> None:
+    scope = _scope.get()
+    _set_database_tenant(connection, scope if isinstance(scope, int) else None)
+
+
+def _stamp_new_rows(session, flush_context, instances) -> None:
+    """New tenant rows take the scope's tenant; naming another tenant is refused."""
+    sync_database_tenant(session)
+    scope = _scope.get()
+    for obj in session.new:
+        if not isinstance(obj, TenantOwned):
+            continue
+        if isinstance(scope, int):
+            if obj.tenant_id is None:
+                obj.tenant_id = scope
+            elif obj.tenant_id != scope:
+                raise PermissionError("a row of another tenant cannot be written here")
+        elif scope is None:
+            raise PermissionError("tenant-owned rows need a tenant scope")
+        elif obj.tenant_id is None:
+            raise PermissionError("cross-tenant writes must name the tenant")
+
+
+def install(session_factory) -> None:
+    """Attach the scoping events to the app's session factory (once)."""
+    for name, fn in (
+        ("do_orm_execute", _scope_statement),
+        ("after_begin", _begin),
+        ("before_flush", _stamp_new_rows),
+    ):
+        if not event.contains(session_factory, name, fn):
+            event.listen(session_factory, name, fn)
+
+
+def reset_request_scope(_exc=None) -> None:
+    """Teardown: give back the scope the request found (no leak into the next one)."""
+    token = g.pop("_tenant_scope_token", None)
+    if token is not None:
+        _scope.reset(token)
+
+
+def load_tenant_from_url(endpoint: str | None, values: dict | None) -> None:
+    """URL value preprocessor: ``/<tenant>/...`` -> g.tenant, checked against the user.
+
+    Anything other than the user's own tenant answers 404, so slugs of other
+    associations cannot be probed.
+    """
+    if "_tenant_scope_token" not in g:
+        g._tenant_scope_token = _scope.set(None)
+    if not values or "tenant" not in values:
+        return
+    from crm.extensions import db
+
+    slug = values.pop("tenant")
+    if not current_user.is_authenticated or current_user.tenant_id is None:
+        # Anonymous users are sent to login by the view's login_required;
+        # alliance users have no tenant pages.
+        if current_user.is_authenticated:
+            abort(404)
+        g.tenant = None
+        return
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None or tenant.id != current_user.tenant_id:
+        abort(404)
+    g.tenant = tenant
+    activate(db.session, tenant.id)
+
+
+def add_tenant_to_urls(endpoint: str, values: dict) -> None:
+    """URL defaults: fill ``tenant`` from the current request so views never pass it."""
+    if "tenant" in values or not g.get("tenant"):
+        return
+    from flask import current_app
+
+    if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+        values["tenant"] = g.tenant.slug
+
+
+def roles_required(*roles: str):
+    """Allow the view to users with one of ``roles``; others get 404 (no existence leak)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from flask import current_app
+
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def client_ip() -> str | None:
+    return request.remote_addr if request else None

@@ -1,0 +1,122 @@
+"""Small factories for test data. Each returns a flushed ORM object."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from crm.accounts.passwords import hash_password
+from crm.models import (
+    AssociationMembership,
+    ClusterMembership,
+    Contact,
+    Organisation,
+    Participation,
+    Project,
+    Tenant,
+    User,
+)
+from crm.tenancy import tenant_scope
+
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
+_seq = itertools.count(1)
+
+
+class Factories:
+    def __init__(self, session):
+        self.session = session
+
+    def _add(self, obj, tenant_id=None):
+        with tenant_scope(tenant_id):
+            self.session.add(obj)
+            self.session.flush()
+        return obj
+
+    def tenant(self, slug=None, country="FR", name=None) -> Tenant:
+        n = next(_seq)
+        slug = slug or f"assoc-{n}"
+        return self._add(Tenant(slug=slug, name=name or f"Association {n}", country=country))
+
+    def user(self, tenant=None, role="secretariat", cluster=None, email=None, active=True) -> User:
+        n = next(_seq)
+        user = User(
+            email=email or f"user{n}@example.org",
+            password_hash=_PASSWORD_HASH,
+            name=f"User {n}",
+            role=role,
+            tenant_id=tenant.id if tenant else None,
+            cluster_id=cluster.id if cluster else None,
+            active=active,
+        )
+        return self._add(user, tenant.id if tenant else None)
+
+    def org(self, tenant, kind="firm", name=None, **fields) -> Organisation:
+        n = next(_seq)
+        org = Organisation(
+            tenant_id=tenant.id,
+            kind=kind,
+            name=name or f"{kind.title()} {n}",
+            country=fields.pop("country", tenant.country),
+            **fields,
+        )
+        org.refresh_size_class()
+        return self._add(org, tenant.id)
+
+    def cluster(self, tenant, name=None, **fields) -> Organisation:
+        return self.org(tenant, kind="cluster", name=name, **fields)
+
+    def membership(self, org, status="active", **fields) -> AssociationMembership:
+        fields.setdefault("joined_on", date(2020, 1, 1))
+        return self._add(
+            AssociationMembership(
+                tenant_id=org.tenant_id, organisation_id=org.id, status=status, **fields
+            ),
+            org.tenant_id,
+        )
+
+    def cluster_member(self, cluster, member, since=None) -> ClusterMembership:
+        return self._add(
+            ClusterMembership(
+                tenant_id=cluster.tenant_id, cluster_id=cluster.id, member_id=member.id, since=since
+            ),
+            cluster.tenant_id,
+        )
+
+    def contact(self, org, **fields) -> Contact:
+        n = next(_seq)
+        fields.setdefault("first_name", "Ana")
+        fields.setdefault("last_name", f"Contact{n}")
+        fields.setdefault("email", f"contact{n}@example.org")
+        return self._add(
+            Contact(tenant_id=org.tenant_id, organisation_id=org.id, **fields), org.tenant_id
+        )
+
+    def project(
+        self, tenant, programme="HE", status="funded", grant_number=None, **fields
+    ) -> Project:
+        n = next(_seq)
+        project = Project(
+            tenant_id=tenant.id,
+            programme_code=programme,
+            acronym=fields.pop("acronym", f"PRJ{n}"),
+            title=fields.pop("title", f"Project {n}"),
+            status=status,
+            total_budget=fields.pop("total_budget", Decimal("1000000")),
+            **fields,
+        )
+        project.set_grant_number(grant_number)
+        return self._add(project, tenant.id)
+
+    def participation(self, project, org, role="partner", budget_share=None) -> Participation:
+        return self._add(
+            Participation(
+                tenant_id=project.tenant_id,
+                project_id=project.id,
+                organisation_id=org.id,
+                role=role,
+                budget_share=budget_share,
+            ),
+            project.tenant_id,
+        )
