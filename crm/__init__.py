@@ -36,7 +36,8 @@ def _init_extensions(app: Flask) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     db.init_app(app)
     with app.app_context():
-        _tune_dialect(db.engine)
+        if db.engine.dialect.name == "sqlite":
+            tune_sqlite(db.engine)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
@@ -49,10 +50,8 @@ def _init_extensions(app: Flask) -> None:
     app.url_defaults(tenancy.add_tenant_to_urls)
 
 
-def _tune_dialect(engine) -> None:
-    """SQLite: enforce foreign keys, and let SQLAlchemy own BEGIN so savepoints work."""
-    if engine.dialect.name != "sqlite":
-        return
+def tune_sqlite(engine) -> None:
+    """Enforce foreign keys, and let SQLAlchemy own BEGIN so savepoints work."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

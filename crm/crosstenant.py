@@ -1,0 +1,47 @@
+"""The one narrow path that reads across tenants.
+
+It connects with ``METRICS_DATABASE_URL`` (a role with BYPASSRLS, read-only on
+tenant tables) and is used only by the metrics code and the grant matching
+below. What leaves this module is aggregates and country codes, never a
+tenant's records. Without that setting (SQLite, the embedded default) it uses
+the app's own database URL.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import Engine, create_engine, text
+
+
+def engine() -> Engine:
+    app = current_app._get_current_object()
+    cached = app.extensions.get("crm.crosstenant_engine")
+    if cached is None:
+        url = app.config.get("METRICS_DATABASE_URL") or app.config["SQLALCHEMY_DATABASE_URI"]
+        cached = create_engine(url, pool_pre_ping=True)
+        if cached.dialect.name == "sqlite":
+            from crm import tune_sqlite
+
+            tune_sqlite(cached)
+        app.extensions["crm.crosstenant_engine"] = cached
+    return cached
+
+
+def grant_countries(programme_code: str, grant_key: str | None, own_tenant_id: int) -> list[str]:
+    """Countries of the other associations that record the same grant.
+
+    Matching is on the programme and the normalised grant number
+    (``crm.models.project.normalise_grant_number``), as in the metrics.
+    """
+    if not grant_key:
+        return []
+    with engine().connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT DISTINCT t.country FROM projects p JOIN tenants t ON t.id = p.tenant_id "
+                "WHERE p.programme_code = :programme AND p.grant_key = :key "
+                "AND p.tenant_id <> :own ORDER BY t.country"
+            ),
+            {"programme": programme_code, "key": grant_key, "own": own_tenant_id},
+        )
+        return [row[0] for row in rows]
