@@ -70,8 +70,9 @@ def tune_sqlite(engine) -> None:
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
     from crm.core import bp as core
+    from crm.tenants_admin import bp as tenants_admin
 
-    for blueprint in (core, accounts):
+    for blueprint in (core, accounts, tenants_admin):
         app.register_blueprint(blueprint)
 
 

@@ -39,3 +39,9 @@ def grant_roles(app_role, metrics_role, create) -> None:
     click.echo(
         f"granted: app role {app_role}" + (f", metrics role {metrics_role}" if metrics_role else "")
     )
+
+
+from crm.accounts.cli import COMMANDS as ACCOUNT_COMMANDS  # noqa: E402
+
+for _command in ACCOUNT_COMMANDS:
+    crm_cli.add_command(_command)

@@ -1,9 +1,95 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from crm.accounts.services import MIN_PASSWORD_LENGTH
+from crm.models.user import ROLES, TENANT_ROLES
 
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device (14 days)")
+
+
+def _new_password_fields():
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters; not your e-mail address.",
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", "The two entries differ.")],
+    )
+    return new, confirm
+
+
+class SetPasswordForm(FlaskForm):
+    new_password, confirm_password = _new_password_fields()
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=200)]
+    )
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UserEditForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    role = SelectField(
+        "Role", choices=[(r, ROLES[r]) for r in TENANT_ROLES], validators=[DataRequired()]
+    )
+    # Choices are the tenant's clusters (filled by the view); a cluster id of
+    # another association is not among them, so it fails as a field error.
+    cluster_id = SelectField(
+        "Cluster (cluster managers only)", coerce=_optional_int, validators=[Optional()]
+    )
+
+    def set_clusters(self, clusters: list[tuple[int, str]]) -> None:
+        self.cluster_id.choices = [(None, "— none —"), *clusters]
+
+
+class UserNewForm(UserEditForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter, changes nothing
+
+    action = SelectField("Action", validators=[Optional()])
+    entity_type = SelectField("Record type", validators=[Optional()])
+    user = SelectField("By user", coerce=_optional_int, validators=[Optional()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+
+class TenantNewForm(FlaskForm):
+    slug = StringField(
+        "Short name (in addresses)",
+        validators=[
+            DataRequired(),
+            Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", message="2–40 lower-case letters, digits, -"),
+        ],
+    )
+    name = StringField("Association name", validators=[DataRequired(), Length(max=200)])
+    country = StringField(
+        "Country (ISO code)",
+        validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, e.g. FR")],
+    )
+    admin_name = StringField("First administrator's name", validators=[DataRequired()])
+    admin_email = EmailField(
+        "First administrator's e-mail", validators=[DataRequired(), Email(), Length(max=254)]
+    )

@@ -1,11 +1,30 @@
 """Account verbs. They flush, never commit; the view commits once."""
 
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from crm import audit, tenancy
 from crm.accounts.passwords import hash_password, verify_password
-from crm.models import User
+from crm.models import Organisation, Tenant, User
 from crm.models.base import utcnow
+from crm.models.user import ALLIANCE_ROLES, ROLES, TENANT_ROLES
+
+MIN_PASSWORD_LENGTH = 12
+RESET_LINK_MAX_AGE = 24 * 3600
+
+
+class AccountError(ValueError):
+    """A request the rules refuse; ``field`` names the form field to blame, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def find_user_by_email(session, email: str) -> User | None:
@@ -19,38 +38,222 @@ def authenticate(session, email: str, password: str) -> User | None:
     tenancy.activate(session, user.tenant_id if user else None)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or not user.active:
-        audit.record(
-            session,
-            "login_failed",
-            tenant_id=user.tenant_id if user else None,
-            entity_type="users",
-            entity_id=user.id if user else None,
-            summary=f"failed login for {email.strip().lower()[:200]}",
-            user_id=user.id if user else None,
-        )
+        _record_login_refusal(session, "login_failed", email, user)
         return None
     user.last_login_at = utcnow()
-    audit.record(
-        session,
-        "login",
-        tenant_id=user.tenant_id,
-        entity_type="users",
-        entity_id=user.id,
-        user_id=user.id,
-    )
+    _user_event(session, "login", user, None, actor=user)
     return user
 
 
-def create_user(session, *, email, password, name, role, tenant_id=None, cluster_id=None) -> User:
+def record_throttled_login(session, email: str) -> None:
+    """Audit a refused attempt; the password is not even looked at."""
+    user = find_user_by_email(session, email)
+    tenancy.activate(session, user.tenant_id if user else None)
+    _record_login_refusal(session, "login_throttled", email, user)
+
+
+def _record_login_refusal(session, action: str, email: str, user: User | None) -> None:
+    summary = f"{action.replace('_', ' ')} for {email.strip().lower()[:200]}"
+    _user_event(session, action, user, summary, actor=user)
+
+
+def _user_event(session, action, user: User | None, summary, actor: User | None = None) -> None:
+    """A non-row event about ``user``, in their association's log."""
+    audit.record(
+        session,
+        action,
+        tenant_id=user.tenant_id if user else None,
+        entity_type="users",
+        entity_id=user.id if user else None,
+        summary=summary,
+        user_id=actor.id if actor else None,
+    )
+
+
+def check_new_password(user_email: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", "new_password")
+    if password.strip().lower() == user_email.strip().lower():
+        raise AccountError("The password cannot be your e-mail address.", "new_password")
+
+
+def set_password(session, user: User, new_password: str) -> None:
+    """Set a new password and end every existing session of the user."""
+    check_new_password(user.email, new_password)
+    user.password_hash = hash_password(new_password)
+    user.session_version = (user.session_version or 1) + 1
+    session.flush()  # audited as password_change by the audit hook
+
+
+def change_password(session, user: User, current_password: str, new_password: str) -> None:
+    """The user changes their own password; assumes ``user`` is the signed-in user."""
+    if not verify_password(user.password_hash, current_password):
+        raise AccountError("This is not your current password.", "current_password")
+    set_password(session, user, new_password)
+
+
+# --- one-time reset links -------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    # The link names the current hash and session version, so it stops working
+    # once used (both change) or once the user changes the password themselves.
+    raw = f"{user.password_hash}:{user.session_version}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def issue_reset_token(session, user: User) -> str:
+    """A signed, single-use token for ``user``; the caller checked who may issue it."""
+    _user_event(session, "reset_link_issued", user, f"password link issued for {user.email}")
+    return _serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+
+
+def user_for_reset_token(session, token: str) -> User | None:
+    """The user a valid, unused, unexpired token is for, else None."""
+    try:
+        data = _serializer().loads(token, max_age=RESET_LINK_MAX_AGE)
+    except BadSignature:  # also covers SignatureExpired
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = session.get(User, data.get("u"))
+    if user is None or not user.active or data.get("f") != _password_fingerprint(user):
+        return None
+    return user
+
+
+# --- users of a tenant ----------------------------------------------------
+
+
+def tenant_cluster(session, tenant_id: int, cluster_id: int | None) -> Organisation | None:
+    """The cluster organisation ``cluster_id`` of this tenant, through the tenant scope,
+    so an id from another tenant is simply not found."""
+    if cluster_id is None:
+        return None
+    with tenancy.tenant_scope(tenant_id):
+        return session.scalar(
+            select(Organisation).where(
+                Organisation.id == cluster_id, Organisation.kind == "cluster"
+            )
+        )
+
+
+def cluster_choices(session, tenant_id: int) -> list[tuple[int, str]]:
+    with tenancy.tenant_scope(tenant_id):
+        rows = session.execute(
+            select(Organisation.id, Organisation.name)
+            .where(Organisation.kind == "cluster", Organisation.archived.is_(False))
+            .order_by(Organisation.name)
+        )
+        return [(row.id, row.name) for row in rows]
+
+
+def _check_role(role: str, tenant_id: int | None, cluster: Organisation | None, cluster_id):
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}.", "role")
+    if role in ALLIANCE_ROLES and tenant_id is not None:
+        raise AccountError("Alliance roles do not belong to an association.", "role")
+    if role in TENANT_ROLES and tenant_id is None:
+        raise AccountError("This role needs an association.", "role")
+    if role == "cluster_manager" and cluster is None:
+        if cluster_id is None:
+            raise AccountError("A cluster manager needs a cluster.", "cluster_id")
+        raise AccountError("Choose a cluster of this association.", "cluster_id")
+    if role != "cluster_manager" and cluster_id is not None:
+        raise AccountError("Only cluster managers are bound to a cluster.", "cluster_id")
+
+
+def create_user(
+    session, *, email, password=None, name, role, tenant_id=None, cluster_id=None
+) -> User:
+    """Create a user after checking role, tenant and cluster fit together.
+
+    Assumes the caller may create users for ``tenant_id``. Without a password the
+    account gets an unusable random one and is set up through a reset link.
+    """
+    email = email.strip()
+    if find_user_by_email(session, email) is not None:
+        raise AccountError("A user with this e-mail address already exists.", "email")
+    cluster = tenant_cluster(session, tenant_id, cluster_id) if tenant_id else None
+    _check_role(role, tenant_id, cluster, cluster_id)
+    if password is not None:
+        check_new_password(email, password)
     user = User(
-        email=email.strip(),
-        password_hash=hash_password(password),
-        name=name,
+        email=email,
+        password_hash=hash_password(password or secrets.token_urlsafe(32)),
+        name=name.strip(),
         role=role,
         tenant_id=tenant_id,
-        cluster_id=cluster_id,
+        cluster_id=cluster.id if cluster else None,
         active=True,
+        session_version=1,
     )
     session.add(user)
     session.flush()
     return user
+
+
+def _other_active_admins(session, user: User) -> int:
+    return session.scalar(
+        select(func.count(User.id)).where(
+            User.tenant_id == user.tenant_id,
+            User.role == "tenant_admin",
+            User.active.is_(True),
+            User.id != user.id,
+        )
+    )
+
+
+def _keep_an_admin(session, user: User, new_role: str, staying_active: bool) -> None:
+    loses_admin = user.role == "tenant_admin" and user.active
+    loses_admin = loses_admin and (new_role != "tenant_admin" or not staying_active)
+    if loses_admin and _other_active_admins(session, user) == 0:
+        raise AccountError(
+            "This is the association's last active administrator; "
+            "make someone else administrator first.",
+            "role",
+        )
+
+
+def update_user(session, user: User, *, name: str, role: str, cluster_id: int | None) -> None:
+    """Change a tenant user's name, role and cluster.
+
+    Assumes the caller is a tenant admin of ``user``'s tenant. A role change
+    does not end the user's sessions: permissions are read per request.
+    """
+    cluster = tenant_cluster(session, user.tenant_id, cluster_id)
+    _check_role(role, user.tenant_id, cluster, cluster_id)
+    _keep_an_admin(session, user, role, staying_active=True)
+    user.name = name.strip()
+    user.role = role
+    user.cluster_id = cluster.id if cluster else None
+    session.flush()
+
+
+def deactivate_user(session, user: User) -> None:
+    """Lock the user out, ending their sessions; assumes a tenant admin of their tenant."""
+    _keep_an_admin(session, user, user.role, staying_active=False)
+    user.active = False
+    user.session_version = (user.session_version or 1) + 1
+    session.flush()
+    _user_event(session, "user_deactivated", user, f"{user.email} deactivated")
+
+
+def reactivate_user(session, user: User) -> None:
+    user.active = True
+    session.flush()
+
+
+def create_tenant(session, *, slug: str, name: str, country: str) -> Tenant:
+    """A new association; assumes an alliance admin or an operator."""
+    slug = slug.strip().lower()
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise AccountError("This short name is taken.", "slug")
+    tenant = Tenant(slug=slug, name=name.strip(), country=country.strip().upper())
+    session.add(tenant)
+    session.flush()
+    return tenant

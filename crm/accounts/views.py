@@ -1,12 +1,25 @@
-from flask import flash, redirect, render_template, request, session, url_for
+from datetime import UTC, datetime, time, timedelta
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from crm.accounts import bp
-from crm.accounts.forms import LoginForm
-from crm.accounts.services import authenticate
+from crm import tenancy
+from crm.accounts import bp, services, throttle
+from crm.accounts.forms import (
+    AuditFilterForm,
+    ChangePasswordForm,
+    LoginForm,
+    SetPasswordForm,
+    UserEditForm,
+    UserNewForm,
+)
+from crm.accounts.queries import audit_events, audit_filter_choices, tenant_users
+from crm.accounts.services import AccountError
+from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.models import User
+from crm.tenancy import client_ip, roles_required
 
 
 @login_manager.user_loader
@@ -29,17 +42,32 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def _apply_error(form, error: AccountError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        flash(str(error), "error")
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(db.session, form.email.data, form.password.data)
+        email, address = form.email.data, client_ip()
+        if throttle.is_throttled(email, address):
+            services.record_throttled_login(db.session, email)
+            db.session.commit()
+            return render_template("accounts/login.html", form=form, throttled=True), 429
+        user = services.authenticate(db.session, email, form.password.data)
         db.session.commit()
         if user is None:
+            throttle.record_failure(email, address)
             flash("Wrong e-mail or password, or the account is deactivated.", "error")
             return render_template("accounts/login.html", form=form), 401
+        throttle.clear_account(email)
         session.clear()  # a fresh session at login: no fixation
         login_user(user, remember=form.remember.data)
         return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
@@ -53,3 +81,226 @@ def logout():
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        # The change is logged in the user's own association.
+        tenancy.activate(db.session, current_user.tenant_id)
+        user = db.session.get(User, current_user.id)
+        try:
+            services.change_password(
+                db.session, user, form.current_password.data, form.new_password.data
+            )
+        except AccountError as error:
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)  # this session carries on with the new session version
+            flash("Your password is changed; your other sessions are signed out.", "success")
+            return redirect(url_for("core.home"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = services.user_for_reset_token(db.session, token)
+    if user is None:
+        return render_template("accounts/reset_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        tenancy.activate(db.session, user.tenant_id)
+        try:
+            services.set_password(db.session, user, form.new_password.data)
+        except AccountError as error:
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash("Your password is set. Please sign in.", "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form, user=user)
+
+
+# --- users of the association (tenant admins) -----------------------------
+
+
+def get_tenant_user_or_404(user_id: int) -> User:
+    """The user ``user_id`` of the current tenant, else 404.
+
+    Users are not tenant-owned rows (login finds them by e-mail before any
+    tenant is known), so the automatic tenant filter does not cover them:
+    this helper is the one place the tenant filter is written by hand.
+    """
+    user = db.session.scalar(select(User).where(User.id == user_id, User.tenant_id == g.tenant.id))
+    if user is None:
+        abort(404)
+    return user
+
+
+def _user_form(form_class, obj=None):
+    form = form_class(obj=obj)
+    form.set_clusters(services.cluster_choices(db.session, g.tenant.id))
+    return form
+
+
+@bp.route("/<tenant>/users")
+@roles_required("tenant_admin")
+def users():
+    page = db.paginate(tenant_users(g.tenant.id), per_page=current_app.config["PAGE_SIZE"])
+    clusters = dict(services.cluster_choices(db.session, g.tenant.id))
+    return render_template("accounts/users.html", page=page, clusters=clusters)
+
+
+@bp.route("/<tenant>/users/new", methods=["GET", "POST"])
+@roles_required("tenant_admin")
+def user_new():
+    form = _user_form(UserNewForm)
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                tenant_id=g.tenant.id,
+                cluster_id=form.cluster_id.data,
+            )
+        except AccountError as error:
+            _apply_error(form, error)
+        else:
+            token = services.issue_reset_token(db.session, user)
+            db.session.commit()
+            flash(f"{user.name} is added. Give them the link below to set a password.", "success")
+            return _reset_link_page(user, token)
+    return render_template("accounts/user_form.html", form=form, user=None), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/<tenant>/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required("tenant_admin")
+def user_edit(user_id: int):
+    user = get_tenant_user_or_404(user_id)
+    form = _user_form(UserEditForm, obj=user)
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                db.session,
+                user,
+                name=form.name.data,
+                role=form.role.data,
+                cluster_id=form.cluster_id.data,
+            )
+        except AccountError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{user.name} is updated.", "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_form.html", form=form, user=user), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/<tenant>/users/<int:user_id>/deactivate", methods=["POST"])
+@roles_required("tenant_admin")
+def user_deactivate(user_id: int):
+    user = get_tenant_user_or_404(user_id)
+    try:
+        services.deactivate_user(db.session, user)
+    except AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"{user.name} is deactivated and signed out everywhere.", "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.route("/<tenant>/users/<int:user_id>/reactivate", methods=["POST"])
+@roles_required("tenant_admin")
+def user_reactivate(user_id: int):
+    user = get_tenant_user_or_404(user_id)
+    services.reactivate_user(db.session, user)
+    db.session.commit()
+    flash(f"{user.name} can sign in again.", "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.route("/<tenant>/users/<int:user_id>/reset-link", methods=["POST"])
+@roles_required("tenant_admin")
+def user_reset_link(user_id: int):
+    user = get_tenant_user_or_404(user_id)
+    if not user.active:
+        flash("Reactivate the user before issuing a password link.", "error")
+        return redirect(url_for("accounts.users"))
+    token = services.issue_reset_token(db.session, user)
+    db.session.commit()
+    return _reset_link_page(user, token)
+
+
+def _reset_link_page(user: User, token: str):
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    return render_template("accounts/reset_link.html", user=user, link=link)
+
+
+@bp.route("/<tenant>/audit")
+@roles_required("tenant_admin")
+def audit_log():
+    form = AuditFilterForm(request.args)
+    actions, entity_types, people = audit_filter_choices(g.tenant.id)
+    form.action.choices = [("", "any")] + [(a, a.replace("_", " ")) for a in actions]
+    form.entity_type.choices = [("", "any")] + [(e, e.replace("_", " ")) for e in entity_types]
+    form.user.choices = [(None, "anyone")] + [(u.id, u.email) for u in people]
+    filters = {}
+    if form.validate():
+        filters = {
+            "action": form.action.data or None,
+            "entity_type": form.entity_type.data or None,
+            "user_id": form.user.data,
+            "since": _start_of(form.date_from.data),
+            "before": _start_of(form.date_to.data, days=1),
+        }
+    query = audit_events(g.tenant.id, **filters)
+    if request.args.get("format") == "csv":
+        return _audit_csv(query)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
+    emails = dict(
+        db.session.execute(
+            select(User.id, User.email).where(
+                User.id.in_({e.user_id for e in page.items if e.user_id})
+            )
+        ).all()
+    )
+    return render_template("accounts/audit_log.html", form=form, page=page, emails=emails)
+
+
+def _start_of(day, days: int = 0):
+    return datetime.combine(day, time.min, UTC) + timedelta(days=days) if day else None
+
+
+def _audit_csv(query):
+    events = db.session.scalars(query.limit(100_000)).all()
+    emails = dict(db.session.execute(select(User.id, User.email)).all())
+    rows = (
+        [
+            e.created_at,
+            e.action,
+            e.entity_type,
+            e.entity_id,
+            emails.get(e.user_id, ""),
+            e.summary,
+            e.changes and str(e.changes),
+            e.ip,
+        ]
+        for e in events
+    )
+    headers = ["when", "action", "record type", "record id", "by", "summary", "changes", "ip"]
+    return download("csv", f"audit-{g.tenant.slug}", headers, rows)

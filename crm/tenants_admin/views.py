@@ -1,0 +1,58 @@
+"""Alliance admins manage associations and their administrators, never tenant records."""
+
+from flask import flash, render_template, url_for
+from sqlalchemy import case, func, select
+
+from crm.accounts import services
+from crm.accounts.forms import TenantNewForm
+from crm.accounts.services import AccountError
+from crm.extensions import db
+from crm.models import Tenant, User
+from crm.tenancy import roles_required
+from crm.tenants_admin import bp
+
+
+@bp.route("/")
+@roles_required("alliance_admin")
+def index():
+    active_admin = case((User.active & (User.role == "tenant_admin"), 1), else_=0)
+    rows = db.session.execute(
+        select(
+            Tenant,
+            func.count(User.id).label("users"),
+            func.coalesce(func.sum(active_admin), 0).label("admins"),
+        )
+        .outerjoin(User, User.tenant_id == Tenant.id)
+        .group_by(Tenant.id)
+        .order_by(Tenant.name)
+    ).all()
+    return render_template("tenants_admin/index.html", rows=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("alliance_admin")
+def tenant_new():
+    form = TenantNewForm()
+    if form.validate_on_submit():
+        try:
+            tenant = services.create_tenant(
+                db.session, slug=form.slug.data, name=form.name.data, country=form.country.data
+            )
+            admin = services.create_user(
+                db.session,
+                email=form.admin_email.data,
+                name=form.admin_name.data,
+                role="tenant_admin",
+                tenant_id=tenant.id,
+            )
+        except AccountError as error:
+            db.session.rollback()
+            field = {"email": "admin_email"}.get(error.field, error.field)
+            getattr(form, field, form.slug).errors.append(str(error))
+        else:
+            token = services.issue_reset_token(db.session, admin)
+            db.session.commit()
+            flash(f"{tenant.name} is created.", "success")
+            link = url_for("accounts.reset_password", token=token, _external=True)
+            return render_template("accounts/reset_link.html", user=admin, link=link)
+    return render_template("tenants_admin/new.html", form=form), (422 if form.errors else 200)
