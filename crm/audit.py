@@ -61,11 +61,12 @@ def _changes(obj, only_changed: bool) -> dict:
         else:
             before = _json(hist.deleted[0]) if hist.deleted else None
             after = _json(hist.added[0]) if hist.added else _json(state.dict.get(key))
+        changed = before != after  # compared before redaction hides the values
         if key in REDACTED:
             before, after = ("***" if before else None), "***"
         if not only_changed:
             out[key] = after
-        elif before != after:
+        elif changed:
             out[key] = [before, after]
     return out
 
@@ -114,7 +115,9 @@ def _write_events(session, flush_context) -> None:
                     "user_id": user_id,
                     "action": verb,
                     "entity_type": type(obj).__tablename__,
-                    "entity_id": inspect(obj).identity[-1] if inspect(obj).identity else None,
+                    # New rows have no identity key yet in after_flush; their
+                    # primary key is already on the instance.
+                    "entity_id": inspect(obj).mapper.primary_key_from_instance(obj)[-1],
                     "changes": changes,
                     "ip": ip,
                     "created_at": utcnow(),

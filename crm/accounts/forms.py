@@ -7,6 +7,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from crm.accounts.services import MIN_PASSWORD_LENGTH
@@ -22,7 +23,14 @@ class LoginForm(FlaskForm):
 def _new_password_fields():
     new = PasswordField(
         "New password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (at most 200).",
+            ),
+        ],
         description=f"At least {MIN_PASSWORD_LENGTH} characters; not your e-mail address.",
     )
     confirm = PasswordField(
@@ -49,7 +57,9 @@ def _optional_int(value):
 class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField(
-        "Role", choices=[(r, ROLES[r]) for r in TENANT_ROLES], validators=[DataRequired()]
+        "Role",
+        choices=[SelectChoice(r, ROLES[r]) for r in TENANT_ROLES],
+        validators=[DataRequired()],
     )
     # Choices are the tenant's clusters (filled by the view); a cluster id of
     # another association is not among them, so it fails as a field error.
@@ -58,7 +68,10 @@ class UserEditForm(FlaskForm):
     )
 
     def set_clusters(self, clusters: list[tuple[int, str]]) -> None:
-        self.cluster_id.choices = [(None, "— none —"), *clusters]
+        self.cluster_id.choices = [
+            SelectChoice(None, "— none —"),
+            *(SelectChoice(cid, name) for cid, name in clusters),
+        ]
 
 
 class UserNewForm(UserEditForm):

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from crm import tenancy
 from crm.accounts import bp, services, throttle
@@ -256,9 +257,9 @@ def _reset_link_page(user: User, token: str):
 def audit_log():
     form = AuditFilterForm(request.args)
     actions, entity_types, people = audit_filter_choices(g.tenant.id)
-    form.action.choices = [("", "any")] + [(a, a.replace("_", " ")) for a in actions]
-    form.entity_type.choices = [("", "any")] + [(e, e.replace("_", " ")) for e in entity_types]
-    form.user.choices = [(None, "anyone")] + [(u.id, u.email) for u in people]
+    form.action.choices = _choices("any", [(a, a.replace("_", " ")) for a in actions])
+    form.entity_type.choices = _choices("any", [(e, e.replace("_", " ")) for e in entity_types])
+    form.user.choices = _choices("anyone", [(u.id, u.email) for u in people], blank=None)
     filters = {}
     if form.validate():
         filters = {
@@ -280,6 +281,10 @@ def audit_log():
         ).all()
     )
     return render_template("accounts/audit_log.html", form=form, page=page, emails=emails)
+
+
+def _choices(any_label: str, pairs, blank="") -> list[SelectChoice]:
+    return [SelectChoice(blank, any_label), *(SelectChoice(v, label) for v, label in pairs)]
 
 
 def _start_of(day, days: int = 0):
