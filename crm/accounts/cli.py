@@ -18,11 +18,11 @@ def _read_password() -> str:
     """Prompt without echo on a terminal; scripts pipe one line on stdin."""
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return click.get_text_stream("stdin").readline().rstrip("\r\n")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _fail(error: AccountError) -> None:
-    db.session.rollback()
+    # Nothing was committed; the session ends with the command's app context.
     raise click.ClickException(str(error))
 
 

@@ -58,11 +58,12 @@ def _record_login_refusal(session, action: str, email: str, user: User | None) -
 
 
 def _user_event(session, action, user: User | None, summary, actor: User | None = None) -> None:
-    """A non-row event about ``user``, in their association's log."""
+    """A non-row event about ``user``, in the log of the current scope: the user's
+    association, or the alliance log when the alliance office acts (RLS checks it)."""
     audit.record(
         session,
         action,
-        tenant_id=user.tenant_id if user else None,
+        tenant_id=tenancy.current_tenant_id(),
         entity_type="users",
         entity_id=user.id if user else None,
         summary=summary,

@@ -1,0 +1,161 @@
+"""PostgreSQL row-level security, checked over raw connections as the application role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    TENANT_TABLES,
+    Ecosystem,
+    FlagshipArea,
+    MembershipStatusChange,
+    ProjectStatusChange,
+)
+from tests.factories import Factories
+
+pytestmark = pytest.mark.postgres
+
+
+def _seed(session, slug: str) -> int:
+    """One row in every tenant table for a new tenant (as the owner); returns its id."""
+    make = Factories(session)
+    tenant = make.tenant(slug=slug)
+    cluster, firm = make.cluster(tenant), make.org(tenant)
+    firm.ecosystems.append(session.scalars(select(Ecosystem)).first())
+    membership = make.membership(firm)
+    session.add(
+        MembershipStatusChange(
+            tenant_id=tenant.id,
+            membership_id=membership.id,
+            to_status="active",
+            effective_on=date(2024, 1, 1),
+        )
+    )
+    make.cluster_member(cluster, firm)
+    make.contact(firm)
+    project = make.project(tenant)
+    project.ecosystems.append(session.scalars(select(Ecosystem)).first())
+    project.flagships.append(session.scalars(select(FlagshipArea)).first())
+    session.add(
+        ProjectStatusChange(
+            tenant_id=tenant.id, project_id=project.id, to_status="funded", changed_on=date.today()
+        )
+    )
+    make.participation(project, firm)
+    session.flush()
+    return tenant.id
+
+
+@pytest.fixture
+def seeded(database_urls):
+    """Tenants A and B with committed rows in every tenant table; removed afterwards."""
+    owner_engine = create_engine(database_urls["owner"])
+    slugs = {"a": "rls-a", "b": "rls-b"}
+    cleanup = text("DELETE FROM tenants WHERE slug IN (:a, :b)")  # cascades to their rows
+    app_engine = create_engine(database_urls["app"])
+    try:
+        with Session(owner_engine) as session, session.begin():
+            session.execute(cleanup, slugs)
+            a, b = _seed(session, "rls-a"), _seed(session, "rls-b")
+        with owner_engine.connect() as owner:
+            for table in TENANT_TABLES:  # the seed must cover every tenant table
+                query = f"SELECT count(DISTINCT tenant_id) FROM {table} WHERE tenant_id IN (:a, :b)"
+                tenants = owner.execute(text(query), {"a": a, "b": b}).scalar_one()
+                assert tenants == 2, f"seed does not cover {table}"
+        yield a, b, app_engine
+    finally:
+        app_engine.dispose()
+        with owner_engine.begin() as owner:
+            owner.execute(cleanup, slugs)
+        owner_engine.dispose()
+
+
+def _as_tenant(connection, tenant_id) -> None:
+    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+
+
+def test_app_role_cannot_bypass_rls(seeded):
+    _, _, engine = seeded
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        ).one()
+    assert row == (False, False)
+
+
+def test_each_tenant_table_shows_only_the_current_tenant(seeded):
+    a, b, engine = seeded
+    with engine.begin() as connection:
+        _as_tenant(connection, a)
+        for table in TENANT_TABLES:
+            tenants = connection.execute(text(f"SELECT DISTINCT tenant_id FROM {table}")).scalars()
+            assert set(tenants) == {a}, table
+
+
+def test_without_a_tenant_setting_no_tenant_rows_are_visible(seeded):
+    _, _, engine = seeded
+    with engine.begin() as connection:
+        for table in TENANT_TABLES:
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+
+
+def test_setting_is_transaction_local(seeded):
+    a, _, engine = seeded
+    with engine.connect() as connection:
+        with connection.begin():
+            _as_tenant(connection, a)
+        with connection.begin():
+            count = connection.execute(text("SELECT count(*) FROM organisations")).scalar_one()
+    assert count == 0
+
+
+def test_insert_naming_another_tenant_is_refused(seeded):
+    a, b, engine = seeded
+    with engine.connect() as connection:
+        connection.begin()
+        _as_tenant(connection, a)
+        with pytest.raises(DBAPIError, match="row-level security"):
+            connection.execute(
+                text(
+                    "INSERT INTO organisations (tenant_id, kind, name, country, archived, "
+                    "discoverable, is_startup, created_at, updated_at) VALUES "
+                    "(:b, 'firm', 'smuggled', 'FR', false, false, false, now(), now())"
+                ),
+                {"b": b},
+            )
+        connection.rollback()
+
+
+def test_update_and_delete_of_another_tenants_rows_touch_nothing(seeded, database_urls):
+    a, b, engine = seeded
+    with engine.begin() as connection:
+        _as_tenant(connection, a)
+        for table in TENANT_TABLES:
+            result = connection.execute(
+                text(f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :b"), {"b": b}
+            )
+            assert result.rowcount == 0, table
+            result = connection.execute(text(f"DELETE FROM {table} WHERE tenant_id = :b"), {"b": b})
+            assert result.rowcount == 0, table
+    # Moving one's own row into another tenant is refused too.
+    with engine.connect() as connection:
+        connection.begin()
+        _as_tenant(connection, a)
+        with pytest.raises(DBAPIError, match="row-level security"):
+            connection.execute(
+                text("UPDATE contacts SET tenant_id = :b WHERE tenant_id = :a"), {"a": a, "b": b}
+            )
+        connection.rollback()
+    owner = create_engine(database_urls["owner"])
+    with owner.connect() as connection:
+        for table in TENANT_TABLES:
+            count = connection.execute(
+                text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b}
+            ).scalar_one()
+            assert count >= 1, table
+    owner.dispose()

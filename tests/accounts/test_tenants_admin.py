@@ -1,0 +1,60 @@
+"""Alliance admins create associations and their first administrator."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm.models import AuditEvent, Tenant, User
+
+
+def test_alliance_admin_lists_and_creates_associations(make, sign_in, session, client):
+    make.tenant(name="Existing Association")
+    alliance = sign_in(make.user(None, role="alliance_admin"))
+    response = alliance.get("/alliance/associations/")
+    assert response.status_code == 200 and b"Existing Association" in response.data
+    response = alliance.post(
+        "/alliance/associations/new",
+        data={
+            "slug": "pt-clusters",
+            "name": "Portuguese Clusters",
+            "country": "pt",
+            "admin_name": "Ana Admin",
+            "admin_email": "ana@example.pt",
+        },
+    )
+    assert response.status_code == 200 and b"/reset/" in response.data
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == "pt-clusters"))
+    assert tenant.country == "PT"
+    admin = session.scalar(select(User).where(User.email == "ana@example.pt"))
+    assert (admin.tenant_id, admin.role) == (tenant.id, "tenant_admin")
+    # Tenant creation is in the alliance log (tenant_id NULL).
+    created = session.scalar(
+        select(AuditEvent).where(AuditEvent.entity_type == "tenants", AuditEvent.action == "create")
+    )
+    assert created is not None and created.tenant_id is None
+
+
+def test_duplicate_slug_is_a_field_error(make, sign_in, session):
+    make.tenant(slug="taken")
+    alliance = sign_in(make.user(None, role="alliance_admin"))
+    data = {
+        "slug": "taken",
+        "name": "X",
+        "country": "FR",
+        "admin_name": "Y",
+        "admin_email": "y@example.org",
+    }
+    response = alliance.post("/alliance/associations/new", data=data)
+    assert response.status_code == 422 and b"taken" in response.data
+    assert session.scalar(select(User).where(User.email == "y@example.org")) is None
+
+
+def test_only_alliance_admins_manage_associations(make, sign_in, client):
+    tenant = make.tenant()
+    users = [make.user(None, role="alliance_analyst")]
+    users += [make.user(tenant, role=r) for r in ("tenant_admin", "secretariat")]
+    for user in users:
+        c = sign_in(user)
+        assert c.get("/alliance/associations/").status_code == 404
+        assert c.post("/alliance/associations/new", data={"slug": "zz"}).status_code == 404
+    assert client.get("/alliance/associations/").status_code == 302  # anonymous: sign in
