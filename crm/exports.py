@@ -58,9 +58,7 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "E
     return buffer.getvalue()
 
 
-def download(
-    fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence]
-) -> Response:
+def download(fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence]) -> Response:
     """A file download of ``rows`` as CSV or XLSX; ``filename`` without extension."""
     if fmt == "xlsx":
         body = xlsx_bytes(headers, rows)

@@ -78,7 +78,13 @@ def test_every_tenant_table_is_keyed_by_tenant(database_urls):
             columns = {c["name"]: c for c in inspector.get_columns(table)}
             assert columns["tenant_id"]["nullable"] is False, table
             for fk in inspector.get_foreign_keys(table):
-                if fk["referred_table"] not in ("tenants", "users", "ecosystems", "flagship_areas", "programmes"):
+                if fk["referred_table"] not in (
+                    "tenants",
+                    "users",
+                    "ecosystems",
+                    "flagship_areas",
+                    "programmes",
+                ):
                     assert fk["constrained_columns"][0] == "tenant_id", (table, fk)
     finally:
         engine.dispose()

@@ -56,7 +56,9 @@ def test_joins_and_relationship_loads_are_scoped(session, two_tenants):
             )
         ).all()
         assert len(rows) == 1 and rows[0][0] == "Alpha"
-        orgs = session.scalars(select(Organisation).options(selectinload(Organisation.contacts))).all()
+        orgs = session.scalars(
+            select(Organisation).options(selectinload(Organisation.contacts))
+        ).all()
         assert [len(o.contacts) for o in orgs] == [1]
 
 
@@ -86,8 +88,27 @@ def test_changes_are_audited_automatically(session, make):
         org.name = "After"
         session.flush()
         events = session.scalars(
-            select(AuditEvent).where(AuditEvent.entity_type == "organisations").order_by(AuditEvent.id)
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "organisations")
+            .order_by(AuditEvent.id)
         ).all()
     assert [e.action for e in events] == ["create", "update"]
     assert events[-1].changes == {"name": ["Before", "After"]}
     assert events[-1].tenant_id == a.id
+
+
+def test_many_to_many_rows_carry_the_parent_tenant(session, make):
+    from crm.models import Ecosystem, organisation_ecosystems
+
+    a = make.tenant()
+    org = make.org(a)
+    with tenant_scope(a.id):
+        org.ecosystems = list(session.scalars(select(Ecosystem).where(Ecosystem.id.in_([2, 5]))))
+        session.flush()
+        rows = session.execute(select(organisation_ecosystems)).all()
+        session.expire(org)
+        assert [e.id for e in org.ecosystems] == [2, 5]
+    assert {(r.tenant_id, r.organisation_id, r.ecosystem_id) for r in rows} == {
+        (a.id, org.id, 2),
+        (a.id, org.id, 5),
+    }
