@@ -6,7 +6,7 @@ FLASK = $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-postgres lint worker clean
+.PHONY: install run test chromium lint worker clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ run: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # The whole suite (SQLite unless TEST_DATABASE_URL names a PostgreSQL database).
-test: install
+test: install chromium
 	$(BIN)/pytest
+
+# Browser tests drive Debian's chromium; Playwright never downloads a browser here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
 lint: install
 	$(BIN)/ruff check .
