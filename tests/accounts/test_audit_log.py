@@ -41,10 +41,11 @@ def test_audit_log_filters(make, sign_in):
     assert response.status_code == 200 and b"No events match" in response.data
 
 
-def test_audit_log_shows_throttled_logins_and_exports_csv(make, sign_in, client):
+def test_audit_log_shows_throttled_logins_and_exports_csv(make, sign_in, client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ACCOUNT", "2 per 15 minutes")
     tenant = make.tenant()
     admin, user = make.user(tenant, role="tenant_admin"), make.user(tenant)
-    for _ in range(6):
+    for _ in range(3):
         client.post("/login", data={"email": user.email, "password": PASSWORD + "x"})
     admin_client = sign_in(admin)
     response = admin_client.get(f"/{tenant.slug}/audit?action=login_throttled")

@@ -20,35 +20,48 @@ def events(session, tenant, action):
     return tenant_events(session, tenant.id, AuditEvent.action == action)
 
 
-def test_account_is_throttled_after_repeated_failures(client, make, session):
+@pytest.fixture
+def small_limits(app, monkeypatch):
+    """Lower limits (argon2 makes every attempt slow on purpose); read per attempt."""
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ACCOUNT", "3 per 15 minutes")
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ADDRESS", "5 per 15 minutes")
+
+
+def test_account_is_throttled_after_repeated_failures(client, make, session, small_limits):
     tenant = make.tenant()
     user = make.user(tenant)
-    for _ in range(5):
+    for _ in range(3):
         assert attempt(client, user.email).status_code == 401
     # Even the right password is refused now: the throttled attempt is not verified.
     response = attempt(client, user.email, PASSWORD)
     assert response.status_code == 429
     assert b"Too many failed sign-in attempts" in response.data
-    assert len(events(session, tenant, "login_failed")) == 5
+    assert len(events(session, tenant, "login_failed")) == 3
     assert len(events(session, tenant, "login_throttled")) == 1
     assert events(session, tenant, "login") == []
 
 
-def test_address_is_throttled_across_accounts(client, make):
+def test_default_limits_match_the_settings(app):
+    assert app.config["LOGIN_FAILURES_PER_ACCOUNT"] == "5 per 15 minutes"
+    assert app.config["LOGIN_FAILURES_PER_ADDRESS"] == "20 per 15 minutes"
+
+
+def test_address_is_throttled_across_accounts(client, make, small_limits):
     tenant = make.tenant()
-    for n in range(20):
+    for n in range(5):
         assert attempt(client, f"nobody{n}@example.org").status_code == 401
     user = make.user(tenant)
     assert attempt(client, user.email, PASSWORD).status_code == 429
 
 
-def test_success_clears_the_accounts_failures(client, make):
+def test_success_clears_the_accounts_failures(client, make, monkeypatch, app):
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ACCOUNT", "3 per 15 minutes")
     user = make.user(make.tenant())
-    for _ in range(4):
+    for _ in range(2):
         attempt(client, user.email)
     assert attempt(client, user.email, PASSWORD).status_code == 302
     client.post("/logout")
-    for _ in range(4):
+    for _ in range(2):
         assert attempt(client, user.email).status_code == 401
     assert attempt(client, user.email, PASSWORD).status_code == 302
 
