@@ -21,6 +21,7 @@ from functools import wraps
 from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import event, false, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
 
 from crm.models import Tenant
@@ -71,7 +72,8 @@ def activate(session: Session, tenant_id: int | None) -> None:
 _APPLIED = "crm_tenant_setting"
 
 
-def _set_database_tenant(connection, tenant_id: int | None) -> None:
+def set_database_tenant(connection, tenant_id: int | None) -> None:
+    """Set ``app.tenant_id`` (RLS) for the connection's current transaction."""
     if connection.dialect.name != "postgresql":
         return
     # is_local=true: the setting ends with the transaction, so a pooled
@@ -83,6 +85,11 @@ def _set_database_tenant(connection, tenant_id: int | None) -> None:
     connection.info[_APPLIED] = tenant_id
 
 
+def _forget_setting(connection, *_args) -> None:
+    # A rolled-back savepoint also rolls back set_config: the cache is stale.
+    connection.info.pop(_APPLIED, None)
+
+
 def sync_database_tenant(session: Session) -> None:
     """Make the transaction's ``app.tenant_id`` match the scope, if it changed
     since the transaction began (``tenant_scope`` blocks, ``activate``)."""
@@ -90,7 +97,7 @@ def sync_database_tenant(session: Session) -> None:
     scope = _scope.get()
     tid = scope if isinstance(scope, int) else None
     if connection.dialect.name == "postgresql" and connection.info.get(_APPLIED, -1) != tid:
-        _set_database_tenant(connection, tid)
+        set_database_tenant(connection, tid)
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
@@ -113,7 +120,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
 
 def _begin(session, transaction, connection) -> None:
     scope = _scope.get()
-    _set_database_tenant(connection, scope if isinstance(scope, int) else None)
+    set_database_tenant(connection, scope if isinstance(scope, int) else None)
 
 
 def _stamp_new_rows(session, flush_context, instances) -> None:
@@ -143,6 +150,9 @@ def install(session_factory) -> None:
     ):
         if not event.contains(session_factory, name, fn):
             event.listen(session_factory, name, fn)
+    for name in ("rollback", "rollback_savepoint"):
+        if not event.contains(Engine, name, _forget_setting):
+            event.listen(Engine, name, _forget_setting)
 
 
 def reset_request_scope(_exc=None) -> None:

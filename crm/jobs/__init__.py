@@ -18,6 +18,7 @@ from sqlalchemy import update
 from crm.extensions import db, redis_connection
 from crm.models import JobRun
 from crm.models.base import utcnow
+from crm.tenancy import current_tenant_id, set_database_tenant
 
 QUEUE_NAME = "crm"
 _worker_app: Flask | None = None
@@ -39,7 +40,7 @@ def enqueue(func: Callable, *args, retries: int = 2, **kwargs) -> str | None:
         return None
     job = q.enqueue(
         func,
-        *args,
+        args=args,
         kwargs=kwargs,
         job_timeout=current_app.config["JOB_TIMEOUT"],
         retry=Retry(max=retries, interval=[5, 30]) if retries else None,
@@ -72,6 +73,7 @@ def _set_run(run_id: int, **values) -> None:
     """Write a JobRun's state in its own short transaction, so it is visible
     while the job's main transaction is still open."""
     with db.engine.begin() as connection:
+        set_database_tenant(connection, current_tenant_id())  # RLS on job_runs
         connection.execute(update(JobRun).where(JobRun.id == run_id).values(**values))
 
 
