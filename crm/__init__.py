@@ -69,10 +69,15 @@ def tune_sqlite(engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
+    from crm.alliance import bp as alliance
     from crm.core import bp as core
+    from crm.imports import bp as imports
+    from crm.members import bp as members
+    from crm.metrics import bp as metrics
+    from crm.projects import bp as projects
     from crm.tenants_admin import bp as tenants_admin
 
-    for blueprint in (core, accounts, tenants_admin):
+    for blueprint in (core, accounts, tenants_admin, members, projects, imports, metrics, alliance):
         app.register_blueprint(blueprint)
 
 

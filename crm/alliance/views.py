@@ -1,0 +1,3 @@
+"""Views of the alliance area."""
+
+from crm.alliance import bp  # noqa: F401

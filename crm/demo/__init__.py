@@ -1,0 +1,1 @@
+"""Deterministic demo data for the 13 associations, at any scale."""

@@ -1,0 +1,3 @@
+"""``flask --app wsgi crm seed-demo``."""
+
+COMMANDS: list = []

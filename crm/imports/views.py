@@ -1,0 +1,3 @@
+"""Views of the imports area."""
+
+from crm.imports import bp  # noqa: F401

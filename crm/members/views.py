@@ -1,0 +1,3 @@
+"""Views of the members area."""
+
+from crm.members import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""``flask --app wsgi crm refresh-metrics``."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""Views of the metrics area."""
+
+from crm.metrics import bp  # noqa: F401

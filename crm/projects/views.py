@@ -1,0 +1,3 @@
+"""Views of the projects area."""
+
+from crm.projects import bp  # noqa: F401
