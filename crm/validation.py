@@ -1,0 +1,248 @@
+"""Field rules for organisations and contacts, shared by forms and imports.
+
+Every ``check_*`` function takes plain values and returns an error message, or
+``None`` when the value is acceptable. Empty values (``None`` or blank) are
+acceptable: whether a field is required is the caller's decision. The WTForms
+validators at the bottom wrap the same functions, so a form and an import row
+reject exactly the same things with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# NUTS codes start with the country code, except Greece (EL) ... and the UK (UK).
+NUTS_COUNTRY = {"GR": "EL", "GB": "UK"}
+# VAT prefixes differ from ISO 3166 for Greece as well.
+VAT_COUNTRY = {"GR": "EL"}
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_NUTS2 = re.compile(r"^[A-Z]{2}[0-9A-Z][0-9A-Z]$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_URL = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?([/?#]\S*)?$", re.I)
+_NACE = re.compile(r"^([A-U]|\d{2}(\.\d{1,2})?)$")
+# EU VAT: the two-letter prefix, then 2 to 13 letters/digits (the national part
+# varies by country; its exact shape is a bonus, the prefix is the rule).
+_VAT = re.compile(r"^([A-Z]{2})([0-9A-Z+*]{2,13})$")
+# Registration ids are national (SIREN, CIF, KRS, ICO ...): letters, digits and
+# common separators, at least one digit.
+_REGISTRATION = re.compile(r"^(?=.*\d)[0-9A-Za-z][0-9A-Za-z ./-]{1,38}[0-9A-Za-z]$")
+
+Check = Callable[..., str | None]
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def normalise_code(value: str | None) -> str | None:
+    """Upper case, no spaces: 'fr 10' -> 'FR10'; blank -> None."""
+    if _blank(value):
+        return None
+    return re.sub(r"\s+", "", str(value)).upper()
+
+
+def nuts_prefix(country: str | None) -> str | None:
+    """The two letters a NUTS code of ``country`` starts with (GR -> EL)."""
+    country = normalise_code(country)
+    if not country:
+        return None
+    return NUTS_COUNTRY.get(country, country)
+
+
+def check_country(value: str | None) -> str | None:
+    if _blank(value):
+        return None
+    if not _COUNTRY.match(normalise_code(value)):
+        return "Enter a two-letter country code, such as FR or PL."
+    return None
+
+
+def check_nuts2(value: str | None, country: str | None = None) -> str | None:
+    """A NUTS-2 code (country prefix + 2 characters) that belongs to ``country``."""
+    if _blank(value):
+        return None
+    code = normalise_code(value)
+    if not _NUTS2.match(code):
+        return "Enter a NUTS-2 code: the country's two letters and two characters, such as FR10."
+    prefix = nuts_prefix(country)
+    if prefix and code[:2] != prefix:
+        return f"A NUTS-2 region in {normalise_code(country)} starts with {prefix}."
+    return None
+
+
+def check_vat_id(value: str | None, country: str | None = None) -> str | None:
+    """An EU VAT number: country prefix then 2-13 letters or digits."""
+    if _blank(value):
+        return None
+    code = re.sub(r"[\s.-]", "", str(value)).upper()
+    match = _VAT.match(code)
+    if not match or not any(ch.isdigit() for ch in match.group(2)):
+        return "Enter a VAT number: the country prefix and the number, such as FR12345678901."
+    country = normalise_code(country)
+    if country:
+        expected = VAT_COUNTRY.get(country, country)
+        if match.group(1) != expected:
+            return f"A VAT number in {country} starts with {expected}."
+    return None
+
+
+def check_registration_id(value: str | None) -> str | None:
+    if _blank(value):
+        return None
+    if not _REGISTRATION.match(str(value).strip()):
+        return "Enter the registration number: letters, digits, spaces, dots, dashes or slashes."
+    return None
+
+
+def check_email(value: str | None) -> str | None:
+    if _blank(value):
+        return None
+    value = str(value).strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        return "Enter an e-mail address such as name@example.org."
+    return None
+
+
+def check_url(value: str | None) -> str | None:
+    if _blank(value):
+        return None
+    value = str(value).strip()
+    if len(value) > 250 or not _URL.match(value):
+        return "Enter a web address starting with http:// or https://."
+    return None
+
+
+def check_nace(value: str | None) -> str | None:
+    if _blank(value):
+        return None
+    if not _NACE.match(normalise_code(value)):
+        return "Enter a NACE section (C), division (26), group (26.1) or class (26.11)."
+    return None
+
+
+def parse_number(value) -> int | float | None:
+    """A number from a form or spreadsheet cell, or None when blank.
+
+    Raises ValueError when the value is not a number. Spaces and apostrophes
+    used as thousands separators are dropped.
+    """
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return value
+    text = re.sub(r"[\s\u00a0\u202f']", "", str(value))
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+def check_non_negative(value, *, integer: bool = False, maximum: float | None = None) -> str | None:
+    """A number >= 0 (a whole one when ``integer``), at most ``maximum``."""
+    try:
+        number = parse_number(value)
+    except (TypeError, ValueError):
+        return "Enter a number." if not integer else "Enter a whole number."
+    if number is None:
+        return None
+    if number != number:  # NaN
+        return "Enter a number."
+    if integer and not float(number).is_integer():
+        return "Enter a whole number."
+    if number < 0:
+        return "Enter zero or a positive number."
+    if maximum is not None and number > maximum:
+        return f"Enter a number no larger than {maximum:,.0f}."
+    return None
+
+
+def check_year(value, *, earliest: int = 1800, latest: int = 2100) -> str | None:
+    error = check_non_negative(value, integer=True)
+    if error or _blank(value):
+        return error
+    year = int(parse_number(value))
+    if not earliest <= year <= latest:
+        return f"Enter a year between {earliest} and {latest}."
+    return None
+
+
+def check_choice(value, choices) -> str | None:
+    if _blank(value):
+        return None
+    if value not in choices:
+        return "Choose one of: " + ", ".join(sorted(choices)) + "."
+    return None
+
+
+def check_not_own_member(cluster_id: int | None, member_id: int | None) -> str | None:
+    if cluster_id is not None and cluster_id == member_id:
+        return "A cluster cannot be a member of itself."
+    return None
+
+
+def organisation_errors(values: dict) -> dict[str, str]:
+    """All field errors of an organisation given as a dict of plain values.
+
+    Keys match ``crm.models.Organisation`` columns; missing keys are not checked.
+    For the import: one call per row gives every reason a row is rejected.
+    """
+    from crm.models.organisation import KINDS
+
+    errors: dict[str, str] = {}
+    country = values.get("country")
+    checks = {
+        "kind": lambda: (
+            ("Choose the kind of organisation." if _blank(values["kind"]) else None)
+            or check_choice(values["kind"], KINDS)
+        ),
+        "name": lambda: "Enter the organisation's name." if _blank(values["name"]) else None,
+        "country": lambda: (
+            ("Enter the country code." if _blank(values["country"]) else None)
+            or check_country(values["country"])
+        ),
+        "nuts2": lambda: check_nuts2(values["nuts2"], country),
+        "vat_id": lambda: check_vat_id(values["vat_id"], country),
+        "registration_id": lambda: check_registration_id(values["registration_id"]),
+        "website": lambda: check_url(values["website"]),
+        "nace": lambda: check_nace(values["nace"]),
+        "employees": lambda: check_non_negative(
+            values["employees"], integer=True, maximum=10_000_000
+        ),
+        "turnover_eur": lambda: check_non_negative(values["turnover_eur"], maximum=9e15),
+        "balance_sheet_eur": lambda: check_non_negative(values["balance_sheet_eur"], maximum=9e15),
+        "founded_year": lambda: check_year(values["founded_year"]),
+        "email": lambda: check_email(values["email"]),
+    }
+    for field, check in checks.items():
+        if field in values:
+            message = check()
+            if message:
+                errors[field] = message
+    return errors
+
+
+# -- WTForms adapters -------------------------------------------------------
+
+
+class Rule:
+    """A WTForms validator around a ``check_*`` function.
+
+    ``other`` names a sibling field whose data is passed as the second argument
+    (the country for NUTS and VAT checks).
+    """
+
+    def __init__(self, check: Check, other: str | None = None, **kwargs):
+        self.check, self.other, self.kwargs = check, other, kwargs
+        self.field_flags = {}
+
+    def __call__(self, form, field):
+        from wtforms.validators import StopValidation
+
+        args = [field.data]
+        if self.other is not None:
+            args.append(form[self.other].data)
+        message = self.check(*args, **self.kwargs)
+        if message:
+            raise StopValidation(message)
