@@ -3,8 +3,10 @@
 from crm.models.audit import AuditEvent
 from crm.models.base import Base, TenantOwned
 from crm.models.contact import Contact
+from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
+from crm.models.metrics import MetricSnapshot, MetricValue
 from crm.models.organisation import Organisation, organisation_ecosystems
 from crm.models.project import (
     Participation,
@@ -25,8 +27,11 @@ __all__ = [
     "Contact",
     "Ecosystem",
     "FlagshipArea",
+    "ImportBatch",
     "JobRun",
     "MembershipStatusChange",
+    "MetricSnapshot",
+    "MetricValue",
     "Organisation",
     "Participation",
     "Programme",

@@ -1,0 +1,80 @@
+"""Import batches: one uploaded file, its column mapping, dry-run report and outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from crm.models.base import Base, TenantOwned, Timestamps
+
+IMPORT_KINDS = {
+    "organisations": "Organisations",
+    "contacts": "Contacts",
+    "projects": "Projects",
+    "participations": "Project participations",
+}
+# uploaded -> mapped -> checking -> checked -> committing -> committed; failed at any step.
+BATCH_STATUSES = (
+    "uploaded",
+    "checking",
+    "checked",
+    "committing",
+    "committed",
+    "failed",
+)
+
+
+class ImportBatch(TenantOwned, Timestamps, Base):
+    """The file is kept (bytes) so the dry run and the commit read exactly the
+    same rows; the audit log records the import as one event instead of one
+    row per field (``__audit__ = False``)."""
+
+    __tablename__ = "import_batches"
+    __audit__ = False
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_import_batches_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(10))  # csv | xlsx
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    delimiter: Mapped[str | None] = mapped_column(String(4))
+    decimal_mark: Mapped[str | None] = mapped_column(String(1))
+    headers: Mapped[list | None] = mapped_column(JSON)
+    mapping: Mapped[dict | None] = mapped_column(JSON)
+    report: Mapped[dict | None] = deferred(mapped_column(JSON))
+    status: Mapped[str] = mapped_column(String(12), default="uploaded")
+    error: Mapped[str | None] = mapped_column(String(500))
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    # No foreign key: job_runs has no (tenant_id, id) key to point at; the run
+    # is read back through the tenant scope like the batch itself.
+    job_run_id: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def kind_label(self) -> str:
+        return IMPORT_KINDS.get(self.kind, self.kind)
+
+    def __repr__(self) -> str:
+        return f"<ImportBatch {self.id} {self.kind} {self.status}>"
