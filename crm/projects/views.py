@@ -1,3 +1,401 @@
-"""Views of the projects area."""
+"""Views of the projects area: load, check access, call a service, commit once.
 
-from crm.projects import bp  # noqa: F401
+Who sees what: tenant admins and the secretariat see and correct every
+project of their association. A cluster manager sees the projects of their
+cluster (recorded by it, or with it among the participants) and changes only
+those their cluster recorded; anything else answers 404, like another
+tenant's ids.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import crosstenant
+from crm.exports import FORMATS, download
+from crm.extensions import db
+from crm.models import Organisation, Participation, Project
+from crm.models.project import PROJECT_STATUSES, ROLES
+from crm.projects import bp, queries, services
+from crm.projects.forms import (
+    ClusterProposalForm,
+    OutcomeForm,
+    ParticipationEditForm,
+    ParticipationForm,
+    ProjectFilterForm,
+    ProjectForm,
+    choices,
+)
+from crm.projects.services import ProjectError
+from crm.tenancy import roles_required
+
+STAFF = ("tenant_admin", "secretariat")
+EVERYONE = (*STAFF, "cluster_manager")
+
+
+def _is_staff() -> bool:
+    return current_user.role in STAFF
+
+
+def _own_cluster_id() -> int | None:
+    return None if _is_staff() else current_user.cluster_id
+
+
+def visible_project_or_404(project_id: int) -> Project:
+    """The tenant's project (scoped query); for a cluster manager only one of their cluster's."""
+    query = select(Project).where(Project.id == project_id)
+    if not _is_staff():
+        if current_user.cluster_id is None:
+            abort(404)
+        query = query.where(queries.cluster_clause(current_user.cluster_id))
+    project = db.session.scalar(query)
+    if project is None:
+        abort(404)
+    return project
+
+
+def can_change(project: Project) -> bool:
+    return _is_staff() or (
+        current_user.cluster_id is not None and project.cluster_id == current_user.cluster_id
+    )
+
+
+def editable_project_or_404(project_id: int) -> Project:
+    project = visible_project_or_404(project_id)
+    if not can_change(project):
+        abort(404)
+    return project
+
+
+def _allowed_organisations() -> set[int] | None:
+    """Organisations the user may put in a consortium: None = any of the tenant's."""
+    cluster_id = _own_cluster_id()
+    if cluster_id is None:
+        return None
+    return {cluster_id, *queries.cluster_member_ids(cluster_id)}
+
+
+def _participation_or_404(project: Project, participation_id: int) -> Participation:
+    participation = db.session.scalar(
+        select(Participation).where(
+            Participation.id == participation_id, Participation.project_id == project.id
+        )
+    )
+    allowed = _allowed_organisations()
+    if participation is None or (
+        allowed is not None and participation.organisation_id not in allowed
+    ):
+        abort(404)
+    return participation
+
+
+def _apply_errors(form, error: ProjectError) -> None:
+    for name, messages in error.errors.items():
+        field = getattr(form, name, None) if name else None
+        if field is None:
+            flash(" ".join(messages), "error")
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def _render_form(template: str, form, **context):
+    return render_template(template, form=form, **context), (422 if form.errors else 200)
+
+
+def _project_form(form_class, obj=None):
+    form = form_class(obj=obj)
+    form.fill_choices(
+        queries.programme_choices(), queries.ecosystem_choices(), queries.flagship_choices()
+    )
+    if obj is not None and request.method == "GET":
+        form.ecosystem_ids.data = [e.id for e in obj.ecosystems]
+        form.flagship_ids.data = [f.id for f in obj.flagships]
+    return form
+
+
+# --- the list ---------------------------------------------------------------
+
+
+def _filters(form: ProjectFilterForm) -> queries.ProjectFilters:
+    if not form.validate():
+        return queries.ProjectFilters()
+    return queries.ProjectFilters(
+        programme=form.programme.data or None,
+        status=form.status.data or None,
+        year=form.year.data,
+        ecosystem_id=form.ecosystem.data,
+        cluster_id=form.cluster.data,
+        organisation_id=form.organisation.data,
+    )
+
+
+@bp.route("/<tenant>/projects")
+@roles_required(*STAFF)
+def index():
+    form = ProjectFilterForm(request.args)
+    form.programme.choices = choices([("", "any"), *queries.programme_choices()])
+    form.ecosystem.choices = choices([(None, "any"), *queries.ecosystem_choices()])
+    form.cluster.choices = choices([(None, "any"), *queries.cluster_choices()])
+    filters = _filters(form)
+    query = queries.projects(filters)
+    fmt = request.args.get("format")
+    if fmt in FORMATS:
+        headers, rows = queries.export_rows(query)
+        return download(fmt, f"projects-{g.tenant.slug}", headers, rows)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
+    ids = [p.id for p in page.items]
+    names = queries.organisation_names(
+        [*(p.cluster_id for p in page.items), filters.organisation_id]
+    )
+    return render_template(
+        "projects/index.html",
+        form=form,
+        page=page,
+        counts=queries.participant_counts(ids),
+        names=names,
+        filtered_organisation=names.get(filters.organisation_id),
+        statuses=PROJECT_STATUSES,
+    )
+
+
+# --- one project --------------------------------------------------------------
+
+
+@bp.route("/<tenant>/projects/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new():
+    form = _project_form(ProjectForm)
+    if form.validate_on_submit():
+        try:
+            project = services.create_project(
+                db.session,
+                g.tenant.id,
+                form.project_data(),
+                user_id=current_user.id,
+                changed_on=form.status_changed_on.data,
+            )
+        except ProjectError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"{project.acronym} is recorded.", "success")
+            return redirect(url_for("projects.show", project_id=project.id))
+    return _render_form("projects/form.html", form, project=None)
+
+
+@bp.route("/<tenant>/projects/<int:project_id>")
+@roles_required(*EVERYONE)
+def show(project_id: int):
+    project = visible_project_or_404(project_id)
+    consortium = queries.consortium(project.id)
+    return render_template(
+        "projects/show.html",
+        project=project,
+        consortium=consortium,
+        history=queries.status_history(project.id),
+        countries=crosstenant.grant_countries(
+            project.programme_code, project.grant_key, g.tenant.id
+        ),
+        can_change=can_change(project),
+        allowed=_allowed_organisations(),
+        statuses=PROJECT_STATUSES,
+        roles=ROLES,
+    )
+
+
+@bp.route("/<tenant>/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@roles_required(*EVERYONE)
+def edit(project_id: int):
+    project = editable_project_or_404(project_id)
+    form = _project_form(ProjectForm, obj=project)
+    if request.method == "GET":
+        form.status_changed_on.data = date.today()
+    if form.validate_on_submit():
+        try:
+            services.update_project(
+                db.session,
+                project,
+                form.project_data(),
+                user_id=current_user.id,
+                changed_on=form.status_changed_on.data,
+            )
+        except ProjectError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"{project.acronym} is updated.", "success")
+            return redirect(url_for("projects.show", project_id=project.id))
+    return _render_form("projects/form.html", form, project=project)
+
+
+@bp.route("/<tenant>/projects/<int:project_id>/outcome", methods=["GET", "POST"])
+@roles_required(*EVERYONE)
+def outcome(project_id: int):
+    project = editable_project_or_404(project_id)
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        try:
+            services.record_outcome(
+                db.session,
+                project,
+                form.status.data,
+                form.changed_on.data,
+                user_id=current_user.id,
+                eu_contribution=form.eu_contribution.data,
+            )
+        except ProjectError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"{project.acronym} is now {PROJECT_STATUSES[project.status].lower()}.", "success"
+            )
+            return redirect(url_for("projects.show", project_id=project.id))
+    return _render_form("projects/outcome.html", form, project=project)
+
+
+# --- the consortium -------------------------------------------------------------
+
+
+@bp.route("/<tenant>/projects/<int:project_id>/participations/new", methods=["GET", "POST"])
+@roles_required(*EVERYONE)
+def participation_new(project_id: int):
+    project = editable_project_or_404(project_id)
+    allowed = _allowed_organisations()
+    form = ParticipationForm()
+    form.organisation_id.choices = choices(
+        [(None, "— choose —"), *queries.organisation_choices(allowed)]
+    )
+    if form.validate_on_submit():
+        try:
+            services.add_participation(
+                db.session,
+                project,
+                form.organisation_id.data,
+                form.role.data,
+                form.budget_share.data,
+                user_id=current_user.id,
+                allowed_ids=allowed,
+            )
+        except ProjectError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash("The participant is added.", "success")
+            return redirect(url_for("projects.show", project_id=project.id))
+    return _render_form("projects/participation.html", form, project=project, participation=None)
+
+
+@bp.route(
+    "/<tenant>/projects/<int:project_id>/participations/<int:participation_id>/edit",
+    methods=["GET", "POST"],
+)
+@roles_required(*EVERYONE)
+def participation_edit(project_id: int, participation_id: int):
+    project = editable_project_or_404(project_id)
+    participation = _participation_or_404(project, participation_id)
+    form = ParticipationEditForm(obj=participation)
+    if form.validate_on_submit():
+        try:
+            services.update_participation(
+                db.session, project, participation, form.role.data, form.budget_share.data
+            )
+        except ProjectError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash("The participant is updated.", "success")
+            return redirect(url_for("projects.show", project_id=project.id))
+    organisation = db.session.scalar(
+        select(Organisation).where(Organisation.id == participation.organisation_id)
+    )
+    return _render_form(
+        "projects/participation.html",
+        form,
+        project=project,
+        participation=participation,
+        organisation=organisation,
+    )
+
+
+@bp.route(
+    "/<tenant>/projects/<int:project_id>/participations/<int:participation_id>/remove",
+    methods=["POST"],
+)
+@roles_required(*EVERYONE)
+def participation_remove(project_id: int, participation_id: int):
+    project = editable_project_or_404(project_id)
+    participation = _participation_or_404(project, participation_id)
+    services.remove_participation(db.session, participation)
+    db.session.commit()
+    flash("The participant is removed.", "success")
+    return redirect(url_for("projects.show", project_id=project.id))
+
+
+# --- the cluster manager's area -------------------------------------------------
+
+
+def _own_cluster_or_404() -> Organisation:
+    cluster = None
+    if current_user.cluster_id is not None:
+        cluster = db.session.scalar(
+            select(Organisation).where(Organisation.id == current_user.cluster_id)
+        )
+    if cluster is None:
+        abort(404)
+    return cluster
+
+
+@bp.route("/<tenant>/my-cluster")
+@roles_required("cluster_manager")
+def my_cluster():
+    cluster = _own_cluster_or_404()
+    query = queries.projects(queries.ProjectFilters(cluster_id=cluster.id))
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
+    return render_template(
+        "projects/my_cluster.html",
+        cluster=cluster,
+        members=queries.cluster_members(cluster.id),
+        page=page,
+        counts=queries.participant_counts([p.id for p in page.items]),
+        statuses=PROJECT_STATUSES,
+    )
+
+
+@bp.route("/<tenant>/my-cluster/proposals/new", methods=["GET", "POST"])
+@roles_required("cluster_manager")
+def cluster_proposal():
+    cluster = _own_cluster_or_404()
+    form = _project_form(ClusterProposalForm)
+    form.member_ids.choices = choices(
+        queries.organisation_choices(queries.cluster_member_ids(cluster.id))
+    )
+    if form.validate_on_submit():
+        try:
+            project = services.log_cluster_proposal(
+                db.session,
+                g.tenant.id,
+                cluster.id,
+                form.project_data(),
+                form.member_ids.data,
+                cluster_role=form.cluster_role.data,
+                user_id=current_user.id,
+                changed_on=form.status_changed_on.data,
+            )
+        except ProjectError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"The proposal {project.acronym} is logged.", "success")
+            return redirect(url_for("projects.show", project_id=project.id))
+    return _render_form("projects/proposal.html", form, cluster=cluster)

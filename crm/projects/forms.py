@@ -1,0 +1,170 @@
+"""Forms of the projects area. Reference choices are filled by the views; the
+rules in ``crm.projects.rules`` run in the services, whose errors the views
+put back on these fields."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from crm.models.project import PROJECT_STATUSES, ROLES
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+STATUS_CHOICES = list(PROJECT_STATUSES.items())
+ROLE_CHOICES = list(ROLES.items())
+OUTCOME_CHOICES = [(s, label) for s, label in STATUS_CHOICES if s != "proposal"]
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def _money(label: str, description: str | None = None) -> DecimalField:
+    return DecimalField(
+        label,
+        places=2,
+        validators=[Optional(), NumberRange(max=10**12 - 1, message="That amount is too large.")],
+        description=description,
+    )
+
+
+def _today() -> date:
+    return date.today()
+
+
+class ProjectFields(FlaskForm):
+    programme_code = SelectField("Programme", validators=[DataRequired()])
+    call_id = StringField("Call id", validators=[Optional(), Length(max=80)])
+    grant_number = StringField(
+        "Grant agreement number",
+        validators=[Optional(), Length(max=40)],
+        description="Matched across associations after normalising case, spaces and prefixes.",
+    )
+    acronym = StringField("Acronym", validators=[DataRequired(), Length(max=40)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    start_date = DateField("Start date", validators=[Optional()])
+    end_date = DateField("End date", validators=[Optional()])
+    total_budget = _money("Total budget (EUR)")
+    eu_contribution = _money(
+        "EU contribution received (EUR)", "Leave empty for proposals and rejected projects."
+    )
+    flagship_ids = SelectMultipleField("Recovery flagship areas", coerce=int)
+    ecosystem_ids = SelectMultipleField("Ecosystems", coerce=int)
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
+
+    def fill_choices(self, programmes, ecosystems, flagships) -> None:
+        self.programme_code.choices = choices([("", "— choose —"), *programmes])
+        self.ecosystem_ids.choices = choices(ecosystems)
+        self.flagship_ids.choices = choices(flagships)
+
+    def project_data(self) -> dict:
+        keys = (
+            "programme_code",
+            "call_id",
+            "grant_number",
+            "acronym",
+            "title",
+            "start_date",
+            "end_date",
+            "total_budget",
+            "eu_contribution",
+            "description",
+            "ecosystem_ids",
+            "flagship_ids",
+        )
+        data = {key: getattr(self, key).data for key in keys}
+        for key in ("call_id", "grant_number", "description"):
+            data[key] = (data[key] or "").strip() or None
+        data["acronym"] = data["acronym"].strip()
+        data["title"] = data["title"].strip()
+        return data
+
+
+class ProjectForm(ProjectFields):
+    status = SelectField("Status", choices=choices(STATUS_CHOICES), validators=[DataRequired()])
+    status_changed_on = DateField(
+        "Status since",
+        default=_today,
+        validators=[InputRequired(message="Give the date of the status.")],
+        description="The date the project reached this status (kept in its history).",
+    )
+
+    def project_data(self) -> dict:
+        return {**super().project_data(), "status": self.status.data}
+
+
+class ClusterProposalForm(ProjectFields):
+    status = SelectField(
+        "Status",
+        choices=choices((s, PROJECT_STATUSES[s]) for s in ("proposal", "submitted")),
+        validators=[DataRequired()],
+    )
+    status_changed_on = ProjectForm.status_changed_on
+    cluster_role = SelectField(
+        "The cluster's role", choices=choices(ROLE_CHOICES), default="coordinator"
+    )
+    # Choices are the cluster's members; an id that is not among them is
+    # refused by the service with a field error (validate_choice off for a clear message).
+    member_ids = SelectMultipleField(
+        "Member organisations taking part", coerce=int, validate_choice=False
+    )
+
+    def project_data(self) -> dict:
+        return {**super().project_data(), "status": self.status.data}
+
+
+class OutcomeForm(FlaskForm):
+    status = SelectField(
+        "New status", choices=choices(OUTCOME_CHOICES), validators=[DataRequired()]
+    )
+    changed_on = DateField(
+        "Date", default=_today, validators=[InputRequired(message="Give the date.")]
+    )
+    eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
+
+
+class ParticipationForm(FlaskForm):
+    # validate_choice off: a tampered id gets the service's clear message.
+    organisation_id = SelectField(
+        "Organisation", coerce=_optional_int, validate_choice=False, validators=[Optional()]
+    )
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[DataRequired()])
+    budget_share = _money("Budget share (EUR)")
+
+
+class ParticipationEditForm(FlaskForm):
+    role = ParticipationForm.role
+    budget_share = ParticipationForm.budget_share
+
+
+class ProjectFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    programme = SelectField("Programme", validators=[Optional()], validate_choice=False)
+    status = SelectField(
+        "Status", choices=choices([("", "any"), *STATUS_CHOICES]), validators=[Optional()]
+    )
+    year = IntegerField("Start year", validators=[Optional(), NumberRange(1950, 2100)])
+    ecosystem = SelectField("Ecosystem", coerce=_optional_int, validators=[Optional()])
+    cluster = SelectField("Cluster", coerce=_optional_int, validators=[Optional()])
+    organisation = IntegerField("Organisation id", validators=[Optional()])
