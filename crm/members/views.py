@@ -1,3 +1,367 @@
-"""Views of the members area."""
+"""Views of the members area: load, check access, call a service, commit once, answer."""
 
-from crm.members import bp  # noqa: F401
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from crm.exports import download
+from crm.extensions import db
+from crm.members import bp, queries, services
+from crm.members.forms import ConfirmForm, ContactForm, OrganisationForm, StatusForm, TermsForm
+from crm.members.services import MemberError
+from crm.models import Contact
+from crm.models.contact import CONSENT_SOURCES
+from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
+from crm.models.organisation import KINDS, SIZE_CLASSES
+from crm.tenancy import roles_required
+
+MANAGERS = ("tenant_admin", "secretariat")
+
+
+def managers_only(view):
+    """Signed in as the association's secretariat or admin (others: 404, nothing leaks)."""
+    return login_required(roles_required(*MANAGERS)(view))
+
+
+def _org_or_404(org_id: int):
+    org = queries.organisation_or_none(org_id)
+    if org is None:
+        abort(404)
+    return org
+
+
+def _contact_or_404(contact_id: int) -> Contact:
+    contact = db.session.scalar(select(Contact).where(Contact.id == contact_id))
+    if contact is None:
+        abort(404)
+    return contact
+
+
+def _apply_error(form, error: MemberError) -> None:
+    field = form[error.field] if error.field and error.field in form else None
+    if field is None:
+        flash(str(error), "error")
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
+@bp.app_context_processor
+def labels():
+    return {
+        "KINDS": KINDS,
+        "SIZE_CLASSES": SIZE_CLASSES,
+        "MEMBERSHIP_STATUSES": MEMBERSHIP_STATUSES,
+        "FEE_TIERS": FEE_TIERS,
+        "CONSENT_SOURCES": CONSENT_SOURCES,
+    }
+
+
+# -- dashboard and directory ----------------------------------------------
+
+
+@bp.route("/<tenant>/dashboard")
+@managers_only
+def dashboard():
+    figures = queries.dashboard_figures(date.today())
+    return render_template("members/dashboard.html", figures=figures)
+
+
+@bp.route("/<tenant>/members")
+@managers_only
+def directory():
+    filters = queries.DirectoryFilters.from_args(request.args, current_app.config["PAGE_SIZE"])
+    page = queries.directory_page(filters)
+    return render_template(
+        "members/directory.html",
+        filters=filters,
+        page=page,
+        choices=queries.filter_choices(),
+        sorts=queries.SORTS,
+    )
+
+
+@bp.route("/<tenant>/members/export.<any(csv, xlsx):fmt>")
+@managers_only
+def export(fmt: str):
+    filters = queries.DirectoryFilters.from_args(request.args)
+    rows = queries.directory_export_rows(filters)
+    return download(fmt, f"members-{g.tenant.slug}-{date.today()}", queries.EXPORT_HEADERS, rows)
+
+
+# -- organisations -----------------------------------------------------------
+
+
+def _organisation_form(org=None) -> OrganisationForm:
+    form = OrganisationForm(obj=org)
+    form.set_choices(queries.ecosystem_choices(), queries.cluster_choices(org.id if org else None))
+    if org is not None and request.method == "GET":
+        form.ecosystem_ids.data = [e.id for e in org.ecosystems]
+        form.cluster_ids.data = queries.cluster_ids_of(org.id)
+    return form
+
+
+@bp.route("/<tenant>/members/new", methods=["GET", "POST"])
+@managers_only
+def create():
+    form = _organisation_form()
+    if request.method == "GET" and not form.country.data:
+        form.country.data = g.tenant.country
+    if form.validate_on_submit():
+        try:
+            org = services.create_organisation(
+                db.session,
+                g.tenant.id,
+                form.organisation_data(),
+                form.ecosystem_ids.data,
+                form.cluster_ids.data,
+            )
+        except MemberError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{org.name} is added. Record its membership status next.", "success")
+            return redirect(url_for("members.show", org_id=org.id))
+    return render_template("members/form.html", form=form, org=None), 422 if form.errors else 200
+
+
+@bp.route("/<tenant>/members/<int:org_id>")
+@managers_only
+def show(org_id: int):
+    org = _org_or_404(org_id)
+    membership = queries.membership_of(org.id)
+    return render_template(
+        "members/show.html",
+        org=org,
+        membership=membership,
+        history=queries.status_history(membership.id) if membership else [],
+        clusters=queries.clusters_of(org.id),
+        cluster=queries.cluster_members(org.id) if org.kind == "cluster" else None,
+        contacts=queries.contacts_of(org.id),
+        participations=queries.participations_of(org.id),
+        audit=queries.audit_history(g.tenant.id, "organisations", org.id),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/<tenant>/members/<int:org_id>/edit", methods=["GET", "POST"])
+@managers_only
+def edit(org_id: int):
+    org = _org_or_404(org_id)
+    form = _organisation_form(org)
+    if form.validate_on_submit():
+        try:
+            services.update_organisation(
+                db.session,
+                g.tenant.id,
+                org,
+                form.organisation_data(),
+                form.ecosystem_ids.data,
+                form.cluster_ids.data,
+            )
+        except MemberError as error:
+            db.session.rollback()
+            org = _org_or_404(org_id)
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{org.name} is saved.", "success")
+            return redirect(url_for("members.show", org_id=org.id))
+    return render_template("members/form.html", form=form, org=org), 422 if form.errors else 200
+
+
+@bp.route("/<tenant>/members/<int:org_id>/archive", methods=["POST"])
+@managers_only
+def archive(org_id: int):
+    org = _org_or_404(org_id)
+    if ConfirmForm().validate_on_submit():
+        if org.archived:
+            services.restore_organisation(db.session, g.tenant.id, org)
+            flash(f"{org.name} is back in the directory.", "success")
+        else:
+            services.archive_organisation(db.session, g.tenant.id, org)
+            flash(f"{org.name} is archived: it no longer shows in lists and figures.", "success")
+        db.session.commit()
+    return redirect(url_for("members.show", org_id=org.id))
+
+
+# -- membership lifecycle -------------------------------------------------------
+
+
+@bp.route("/<tenant>/members/<int:org_id>/status", methods=["GET", "POST"])
+@managers_only
+def change_status(org_id: int):
+    org = _org_or_404(org_id)
+    membership = queries.membership_of(org.id)
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            services.change_membership_status(
+                db.session,
+                g.tenant.id,
+                org,
+                form.status.data,
+                effective_on=form.effective_on.data,
+                reason=form.reason.data,
+                user_id=current_user.id,
+            )
+        except MemberError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"{org.name}: membership is now {MEMBERSHIP_STATUSES[form.status.data]}.",
+                "success",
+            )
+            return redirect(url_for("members.show", org_id=org.id))
+    return render_template(
+        "members/status.html", form=form, org=org, membership=membership
+    ), 422 if form.errors else 200
+
+
+@bp.route("/<tenant>/members/<int:org_id>/terms", methods=["GET", "POST"])
+@managers_only
+def edit_terms(org_id: int):
+    org = _org_or_404(org_id)
+    membership = queries.membership_of(org.id)
+    if membership is None:
+        flash("Record a membership status first; fee and payment follow.", "warning")
+        return redirect(url_for("members.change_status", org_id=org.id))
+    form = TermsForm(obj=membership)
+    if form.validate_on_submit():
+        try:
+            services.set_membership_terms(
+                db.session, g.tenant.id, membership, form.fee_tier.data, form.paid_until.data
+            )
+        except MemberError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash("Fee tier and payment date are saved.", "success")
+            return redirect(url_for("members.show", org_id=org.id))
+    return render_template(
+        "members/terms.html", form=form, org=org, membership=membership
+    ), 422 if form.errors else 200
+
+
+@bp.route("/<tenant>/renewals")
+@managers_only
+def renewals():
+    which = request.args.get("list", "due")
+    if which not in queries.RENEWAL_LISTS:
+        which = "due"
+    try:
+        number = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        number = 1
+    today = date.today()
+    page = queries.renewal_page(which, today, number, current_app.config["PAGE_SIZE"])
+    return render_template(
+        "members/renewals.html",
+        which=which,
+        page=page,
+        counts=queries.renewal_counts(today),
+        lists=queries.RENEWAL_LISTS,
+        window=queries.RENEWAL_WINDOW_DAYS,
+    )
+
+
+# -- contacts -------------------------------------------------------------------
+
+
+@bp.route("/<tenant>/members/<int:org_id>/contacts/new", methods=["GET", "POST"])
+@managers_only
+def contact_new(org_id: int):
+    org = _org_or_404(org_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            services.create_contact(db.session, g.tenant.id, org, form.contact_data())
+        except MemberError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{form.first_name.data} {form.last_name.data} is added.", "success")
+            return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+    return render_template(
+        "members/contact_form.html", form=form, org=org, contact=None
+    ), 422 if form.errors else 200
+
+
+@bp.route("/<tenant>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@managers_only
+def contact_edit(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    org = _org_or_404(contact.organisation_id)
+    if contact.erased_at is not None:
+        flash("This contact was erased and cannot be edited.", "warning")
+        return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            services.update_contact(db.session, g.tenant.id, contact, form.contact_data())
+        except MemberError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{contact.full_name} is saved.", "success")
+            return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+    return render_template(
+        "members/contact_form.html", form=form, org=org, contact=contact
+    ), 422 if form.errors else 200
+
+
+@bp.route("/<tenant>/contacts/<int:contact_id>/delete", methods=["POST"])
+@managers_only
+def contact_delete(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    org_id = contact.organisation_id
+    if ConfirmForm().validate_on_submit():
+        name = contact.full_name
+        services.delete_contact(db.session, g.tenant.id, contact)
+        db.session.commit()
+        flash(f"{name} is deleted.", "success")
+    return redirect(url_for("members.show", org_id=org_id, _anchor="contacts"))
+
+
+@bp.route("/<tenant>/contacts/<int:contact_id>/erase", methods=["POST"])
+@managers_only
+def contact_erase(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    org_id = contact.organisation_id
+    if ConfirmForm().validate_on_submit():
+        services.erase_contact(db.session, g.tenant.id, contact)
+        db.session.commit()
+        flash("The person's data is erased; the contact is kept anonymously.", "success")
+    return redirect(url_for("members.show", org_id=org_id, _anchor="contacts"))
+
+
+@bp.route("/<tenant>/contacts/<int:contact_id>/export.json")
+@managers_only
+def contact_export(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    data = services.contact_data(db.session, g.tenant.id, contact)
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="contact-{contact.id}.json"'},
+    )

@@ -1,0 +1,157 @@
+"""Forms of the members area. Field rules come from ``crm.validation``, shared with imports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.models.contact import CONSENT_SOURCES
+from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
+from crm.models.organisation import KINDS
+from crm.validation import (
+    Rule,
+    check_country,
+    check_email,
+    check_nace,
+    check_non_negative,
+    check_nuts2,
+    check_registration_id,
+    check_url,
+    check_vat_id,
+    check_year,
+)
+
+
+def _blank_choice(label: str, choices: dict) -> list[SelectChoice]:
+    return [SelectChoice("", label), *(SelectChoice(k, v) for k, v in choices.items())]
+
+
+class OrganisationForm(FlaskForm):
+    kind = SelectField(
+        "Kind",
+        choices=_blank_choice("Choose…", KINDS),
+        validators=[DataRequired("Choose the kind.")],
+    )
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the organisation's name."), Length(max=200)]
+    )
+    legal_name = StringField("Legal name", validators=[Optional(), Length(max=250)])
+    country = StringField(
+        "Country code",
+        validators=[DataRequired("Enter the country code."), Rule(check_country)],
+        description="Two letters, such as FR, PL or CZ.",
+    )
+    nuts2 = StringField(
+        "NUTS-2 region",
+        validators=[Optional(), Rule(check_nuts2, "country")],
+        description="Country letters and two characters, such as FR10 (Greece: EL).",
+    )
+    city = StringField("City", validators=[Optional(), Length(max=120)])
+    registration_id = StringField(
+        "Registration number",
+        validators=[Optional(), Length(max=40), Rule(check_registration_id)],
+        description="The national company or organisation number.",
+    )
+    vat_id = StringField(
+        "VAT number",
+        validators=[Optional(), Length(max=20), Rule(check_vat_id, "country")],
+        description="With the country prefix, such as FR12345678901.",
+    )
+    website = StringField("Website", validators=[Optional(), Rule(check_url)])
+    nace = StringField(
+        "NACE code",
+        validators=[Optional(), Rule(check_nace)],
+        description="Section (C), division (26), group (26.1) or class (26.11).",
+    )
+    employees = StringField(
+        "Employees (headcount)",
+        validators=[Optional(), Rule(check_non_negative, integer=True, maximum=10_000_000)],
+    )
+    turnover_eur = StringField(
+        "Annual turnover (EUR)", validators=[Optional(), Rule(check_non_negative, maximum=9e15)]
+    )
+    balance_sheet_eur = StringField(
+        "Balance-sheet total (EUR)",
+        validators=[Optional(), Rule(check_non_negative, maximum=9e15)],
+    )
+    founded_year = StringField("Founded (year)", validators=[Optional(), Rule(check_year)])
+    is_startup = BooleanField("Start-up")
+    discoverable = BooleanField("Visible to other associations of the alliance")
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    ecosystem_ids = SelectMultipleField("Industrial ecosystems", coerce=int, choices=[])
+    cluster_ids = SelectMultipleField(
+        "Member of clusters",
+        coerce=int,
+        choices=[],
+        description="A cluster cannot be a member of itself.",
+    )
+
+    def set_choices(self, ecosystems, clusters) -> None:
+        self.ecosystem_ids.choices = [SelectChoice(i, name) for i, name in ecosystems]
+        self.cluster_ids.choices = [SelectChoice(i, name) for i, name in clusters]
+
+    def organisation_data(self) -> dict:
+        from crm.members.services import ORGANISATION_FIELDS
+
+        return {name: self[name].data for name in ORGANISATION_FIELDS}
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(
+        "New status",
+        choices=_blank_choice("Choose…", MEMBERSHIP_STATUSES),
+        validators=[DataRequired("Choose the new status.")],
+    )
+    effective_on = DateField(
+        "Effective on",
+        default=date.today,
+        validators=[DataRequired("Enter the date the change takes effect.")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Say why the status changes."), Length(max=2000)],
+        description="Kept in the membership history.",
+    )
+
+
+class TermsForm(FlaskForm):
+    fee_tier = SelectField("Fee tier", choices=_blank_choice("Not set", FEE_TIERS))
+    paid_until = DateField("Paid until", validators=[Optional()])
+
+
+class ContactForm(FlaskForm):
+    first_name = StringField(
+        "First name", validators=[DataRequired("Enter the first name."), Length(max=100)]
+    )
+    last_name = StringField(
+        "Last name", validators=[DataRequired("Enter the last name."), Length(max=100)]
+    )
+    email = StringField("E-mail", validators=[Optional(), Rule(check_email)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    is_primary = BooleanField("Primary contact of the organisation")
+    consent_given = BooleanField("Consent to be contacted was given")
+    consent_date = DateField("Consent date", validators=[Optional()])
+    consent_source = SelectField(
+        "Consent given through", choices=_blank_choice("—", CONSENT_SOURCES)
+    )
+
+    def contact_data(self) -> dict:
+        from crm.members.services import CONTACT_FIELDS
+
+        return {name: self[name].data for name in CONTACT_FIELDS}
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: CSRF for the action buttons (archive, delete, erase)."""

@@ -1,0 +1,664 @@
+"""Read queries of the members area: the directory, organisation pages, renewals, dashboard.
+
+Every page runs a fixed number of statements whatever the page size or the
+data: lists are one SELECT plus one count, and aggregates are GROUP BY
+queries in the database. Tenant scoping is added automatically
+(``crm.tenancy``); the functions here never name the tenant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, true
+from sqlalchemy.orm import aliased
+
+from crm.extensions import db
+from crm.models import (
+    AssociationMembership,
+    AuditEvent,
+    ClusterMembership,
+    Contact,
+    Ecosystem,
+    MembershipStatusChange,
+    Organisation,
+    Participation,
+    Project,
+    User,
+    organisation_ecosystems,
+)
+from crm.models.membership import MEMBERSHIP_STATUSES
+from crm.models.organisation import KINDS, SIZE_CLASSES
+
+# Sort keys of the directory -> the column they sort by. Each has a matching
+# (tenant_id, <expr>, id) index on PostgreSQL (migration 0004).
+SORTS = {
+    "name": ("Name", lambda: func.lower(Organisation.name)),
+    "city": ("City", lambda: func.lower(Organisation.city)),
+    "kind": ("Kind", lambda: Organisation.kind),
+    "region": ("Region", lambda: Organisation.nuts2),
+    # Ids grow with time, and (tenant_id, id) is already unique-indexed.
+    "created": ("Recently added", lambda: Organisation.id),
+}
+NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
+MAX_PER_PAGE = 200
+RENEWAL_WINDOW_DAYS = 30
+
+
+@dataclass
+class DirectoryFilters:
+    """What the directory shows, parsed leniently from query arguments
+    (unknown values are dropped, never an error)."""
+
+    q: str = ""
+    kind: str = ""
+    status: str = ""
+    size: str = ""
+    ecosystem: int | None = None
+    region: str = ""
+    cluster: int | None = None
+    archived: bool = False
+    sort: str = "name"
+    desc: bool = False
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def from_args(cls, args, per_page: int = 50) -> DirectoryFilters:
+        def integer(name, default=None, low=1, high=None):
+            try:
+                value = int(args.get(name, ""))
+            except ValueError:
+                return default
+            if value < low:
+                return default
+            return min(value, high) if high else value
+
+        def choice(name, allowed):
+            value = (args.get(name) or "").strip()
+            return value if value in allowed else ""
+
+        region = "".join(ch for ch in (args.get("region") or "").upper() if ch.isalnum())[:4]
+        sort = args.get("sort") or "name"
+        return cls(
+            q=(args.get("q") or "").strip()[:100],
+            kind=choice("kind", KINDS),
+            status=choice("status", [*MEMBERSHIP_STATUSES, NO_VALUE]),
+            size=choice("size", [*SIZE_CLASSES, NO_VALUE]),
+            ecosystem=integer("ecosystem"),
+            region=region,
+            cluster=integer("cluster"),
+            archived=args.get("archived") == "1",
+            sort=sort if sort in SORTS else "name",
+            desc=args.get("dir") == "desc",
+            page=integer("page", 1, high=1_000_000),
+            per_page=integer("per_page", per_page, high=MAX_PER_PAGE),
+        )
+
+    def args(self, **changes) -> dict:
+        """The query arguments that reproduce these filters (for links and exports)."""
+        out = {
+            "q": self.q,
+            "kind": self.kind,
+            "status": self.status,
+            "size": self.size,
+            "ecosystem": self.ecosystem,
+            "region": self.region,
+            "cluster": self.cluster,
+            "archived": "1" if self.archived else None,
+            "sort": None if self.sort == "name" else self.sort,
+            "dir": "desc" if self.desc else None,
+        }
+        out.update(changes)
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.q
+            or self.kind
+            or self.status
+            or self.size
+            or self.ecosystem
+            or self.region
+            or self.cluster
+            or self.archived
+        )
+
+
+def _search_condition(q: str, dialect: str):
+    """Name, city or registration id.
+
+    PostgreSQL: substring on the name (trigram GIN index), prefix on city and
+    registration id, and pg_trgm's word similarity so a typo still finds the
+    name ("Bioiwn" -> "BioWin"). SQLite: case-insensitive substring LIKE.
+    """
+    needle = q.lower()
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    name = func.lower(Organisation.name)
+    conditions = [
+        name.like(f"%{escaped}%", escape="\\"),
+        func.lower(Organisation.city).like(f"{escaped}%", escape="\\"),
+        func.lower(Organisation.registration_id).like(f"{escaped}%", escape="\\"),
+    ]
+    if dialect == "postgresql" and len(needle) >= 3:
+        conditions.append(literal(needle).op("<%")(name))
+    return or_(*conditions)
+
+
+def _filtered(filters: DirectoryFilters, dialect: str, columns) -> Select:
+    query = select(*columns).select_from(Organisation)
+    needs_membership = filters.status or any(
+        getattr(c, "table", None) is AssociationMembership.__table__ for c in columns
+    )
+    if needs_membership:
+        query = query.outerjoin(
+            AssociationMembership,
+            and_(
+                AssociationMembership.tenant_id == Organisation.tenant_id,
+                AssociationMembership.organisation_id == Organisation.id,
+            ),
+        )
+    # "= false", not "IS false": the partial indexes of migration 0004 say "= false".
+    query = query.where(Organisation.archived == (true() if filters.archived else false()))
+    if filters.q:
+        query = query.where(_search_condition(filters.q, dialect))
+    if filters.kind:
+        query = query.where(Organisation.kind == filters.kind)
+    if filters.status == NO_VALUE:
+        query = query.where(AssociationMembership.id.is_(None))
+    elif filters.status:
+        query = query.where(AssociationMembership.status == filters.status)
+    if filters.size == NO_VALUE:
+        query = query.where(Organisation.size_class.is_(None))
+    elif filters.size:
+        query = query.where(Organisation.size_class == filters.size)
+    if filters.region:
+        query = query.where(Organisation.nuts2.like(f"{filters.region}%"))
+    if filters.ecosystem:
+        oe = organisation_ecosystems.c
+        query = query.where(
+            exists().where(
+                oe.tenant_id == Organisation.tenant_id,
+                oe.organisation_id == Organisation.id,
+                oe.ecosystem_id == filters.ecosystem,
+            )
+        )
+    if filters.cluster:
+        query = query.where(
+            exists().where(
+                ClusterMembership.tenant_id == Organisation.tenant_id,
+                ClusterMembership.member_id == Organisation.id,
+                ClusterMembership.cluster_id == filters.cluster,
+            )
+        )
+    return query
+
+
+DIRECTORY_COLUMNS = (
+    Organisation.id,
+    Organisation.name,
+    Organisation.kind,
+    Organisation.city,
+    Organisation.country,
+    Organisation.nuts2,
+    Organisation.registration_id,
+    Organisation.size_class,
+    Organisation.archived,
+    AssociationMembership.status,
+    AssociationMembership.paid_until,
+)
+
+
+def _ordered(query: Select, filters: DirectoryFilters, dialect: str) -> Select:
+    key = SORTS[filters.sort][1]()
+    if filters.q and dialect == "postgresql" and filters.sort == "name" and not filters.desc:
+        # A search ranks the closest names first; name breaks ties.
+        rank = func.word_similarity(filters.q.lower(), func.lower(Organisation.name))
+        return query.order_by(rank.desc(), key, Organisation.id)
+    if filters.desc:
+        return query.order_by(key.desc().nulls_last(), Organisation.id.desc())
+    return query.order_by(key.asc().nulls_last(), Organisation.id)
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+    pages: int = field(init=False)
+
+    def __post_init__(self):
+        self.pages = max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def directory_page(filters: DirectoryFilters) -> Page:
+    """One page of the directory and the total: two statements."""
+    dialect = _dialect()
+    total = db.session.scalar(_filtered(filters, dialect, [func.count(Organisation.id)]))
+    pages = max(1, math.ceil(total / filters.per_page))
+    page = min(filters.page, pages)
+    # Deferred join: the page's ids come from the narrow sort index alone
+    # (cheap even at a deep OFFSET); only those rows are joined and read.
+    ids = (
+        _ordered(_filtered(filters, dialect, [Organisation.id]), filters, dialect)
+        .limit(filters.per_page)
+        .offset((page - 1) * filters.per_page)
+        .subquery("page_ids")
+    )
+    query = (
+        select(*DIRECTORY_COLUMNS)
+        .select_from(Organisation)
+        .join(ids, ids.c.id == Organisation.id)
+        .outerjoin(
+            AssociationMembership,
+            and_(
+                AssociationMembership.tenant_id == Organisation.tenant_id,
+                AssociationMembership.organisation_id == Organisation.id,
+            ),
+        )
+    )
+    rows = db.session.execute(_ordered(query, filters, dialect)).all()
+    return Page(items=rows, total=total, page=page, per_page=filters.per_page)
+
+
+EXPORT_HEADERS = [
+    "id",
+    "name",
+    "legal_name",
+    "kind",
+    "registration_id",
+    "vat_id",
+    "country",
+    "nuts2",
+    "city",
+    "website",
+    "nace",
+    "employees",
+    "turnover_eur",
+    "balance_sheet_eur",
+    "size_class",
+    "membership_status",
+    "joined_on",
+    "fee_tier",
+    "paid_until",
+    "ecosystems",
+    "archived",
+]
+
+
+def directory_export_rows(filters: DirectoryFilters):
+    """Every row of the filtered directory (no paging), ecosystems aggregated in SQL."""
+    dialect = _dialect()
+    oe = organisation_ecosystems.c
+    ecosystems = (
+        select(func.aggregate_strings(Ecosystem.name, "; "))
+        .select_from(organisation_ecosystems)
+        .join(Ecosystem, Ecosystem.id == oe.ecosystem_id)
+        .where(oe.tenant_id == Organisation.tenant_id, oe.organisation_id == Organisation.id)
+        .scalar_subquery()
+    )
+    columns = [
+        Organisation.id,
+        Organisation.name,
+        Organisation.legal_name,
+        Organisation.kind,
+        Organisation.registration_id,
+        Organisation.vat_id,
+        Organisation.country,
+        Organisation.nuts2,
+        Organisation.city,
+        Organisation.website,
+        Organisation.nace,
+        Organisation.employees,
+        Organisation.turnover_eur,
+        Organisation.balance_sheet_eur,
+        Organisation.size_class,
+        AssociationMembership.status,
+        AssociationMembership.joined_on,
+        AssociationMembership.fee_tier,
+        AssociationMembership.paid_until,
+        ecosystems,
+        Organisation.archived,
+    ]
+    query = _ordered(_filtered(filters, dialect, columns), filters, dialect)
+    return db.session.execute(query.execution_options(yield_per=2000))
+
+
+def filter_choices() -> dict:
+    """Ecosystems and the tenant's clusters for the directory filters (two statements)."""
+    ecosystems = db.session.execute(select(Ecosystem.id, Ecosystem.name).order_by(Ecosystem.id))
+    clusters = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == "cluster", Organisation.archived == false())
+        .order_by(func.lower(Organisation.name), Organisation.id)
+    )
+    return {"ecosystems": ecosystems.all(), "clusters": clusters.all()}
+
+
+# -- organisation page -----------------------------------------------------
+
+
+def organisation_or_none(org_id: int) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.id == org_id))
+
+
+def membership_of(org_id: int) -> AssociationMembership | None:
+    return db.session.scalar(
+        select(AssociationMembership).where(AssociationMembership.organisation_id == org_id)
+    )
+
+
+def status_history(membership_id: int) -> list:
+    return db.session.execute(
+        select(MembershipStatusChange, User.name)
+        .outerjoin(User, User.id == MembershipStatusChange.changed_by_id)
+        .where(MembershipStatusChange.membership_id == membership_id)
+        .order_by(MembershipStatusChange.effective_on.desc(), MembershipStatusChange.id.desc())
+    ).all()
+
+
+def clusters_of(org_id: int) -> list:
+    cluster = aliased(Organisation)
+    return db.session.execute(
+        select(cluster.id, cluster.name, ClusterMembership.since, ClusterMembership.until)
+        .join(
+            ClusterMembership,
+            and_(
+                ClusterMembership.tenant_id == cluster.tenant_id,
+                ClusterMembership.cluster_id == cluster.id,
+            ),
+        )
+        .where(ClusterMembership.member_id == org_id)
+        .order_by(func.lower(cluster.name))
+    ).all()
+
+
+CLUSTER_MEMBERS_SHOWN = 100
+
+
+def cluster_members(cluster_id: int) -> dict:
+    """A cluster's members (first 100 by name), their total and counts by kind and size."""
+    member = aliased(Organisation)
+    joined = (
+        select()
+        .select_from(ClusterMembership)
+        .join(
+            member,
+            and_(
+                member.tenant_id == ClusterMembership.tenant_id,
+                member.id == ClusterMembership.member_id,
+            ),
+        )
+        .where(ClusterMembership.cluster_id == cluster_id, member.archived == false())
+    )
+    counts = db.session.execute(
+        joined.add_columns(member.kind, member.size_class, func.count()).group_by(
+            member.kind, member.size_class
+        )
+    ).all()
+    by_kind: dict[str, int] = {}
+    by_size: dict[str, int] = {}
+    for kind, size, n in counts:
+        by_kind[kind] = by_kind.get(kind, 0) + n
+        if kind == "firm":
+            by_size[size or NO_VALUE] = by_size.get(size or NO_VALUE, 0) + n
+    rows = db.session.execute(
+        joined.add_columns(member.id, member.name, member.kind, member.size_class, member.city)
+        .order_by(func.lower(member.name), member.id)
+        .limit(CLUSTER_MEMBERS_SHOWN)
+    ).all()
+    return {
+        "rows": rows,
+        "total": sum(by_kind.values()),
+        "by_kind": by_kind,
+        "by_size": by_size,
+    }
+
+
+def contacts_of(org_id: int) -> list[Contact]:
+    return db.session.scalars(
+        select(Contact)
+        .where(Contact.organisation_id == org_id)
+        .order_by(Contact.is_primary.desc(), Contact.erased_at.is_not(None), Contact.last_name)
+    ).all()
+
+
+def participations_of(org_id: int) -> list:
+    return db.session.execute(
+        select(
+            Project.id,
+            Project.acronym,
+            Project.title,
+            Project.programme_code,
+            Project.status,
+            Participation.role,
+            Participation.budget_share,
+        )
+        .join(
+            Project,
+            and_(
+                Project.tenant_id == Participation.tenant_id, Project.id == Participation.project_id
+            ),
+        )
+        .where(Participation.organisation_id == org_id)
+        .order_by(Project.start_date.desc().nulls_last(), Project.id.desc())
+    ).all()
+
+
+AUDIT_SHOWN = 50
+
+
+def audit_history(tenant_id: int, entity_type: str, entity_id: int) -> list:
+    """The latest audit events of one record (audit events are filtered by hand:
+    they are not tenant-owned ORM rows)."""
+    return db.session.execute(
+        select(AuditEvent, User.name)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .where(
+            AuditEvent.tenant_id == tenant_id,
+            AuditEvent.entity_type == entity_type,
+            AuditEvent.entity_id == entity_id,
+        )
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_SHOWN)
+    ).all()
+
+
+def cluster_choices(exclude_id: int | None = None) -> list:
+    query = select(Organisation.id, Organisation.name).where(
+        Organisation.kind == "cluster", Organisation.archived == false()
+    )
+    if exclude_id is not None:
+        query = query.where(Organisation.id != exclude_id)
+    return db.session.execute(query.order_by(func.lower(Organisation.name))).all()
+
+
+def ecosystem_choices() -> list:
+    return db.session.execute(select(Ecosystem.id, Ecosystem.name).order_by(Ecosystem.id)).all()
+
+
+def cluster_ids_of(org_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(ClusterMembership.cluster_id).where(ClusterMembership.member_id == org_id)
+        )
+    )
+
+
+# -- membership lists and dashboard ---------------------------------------
+
+RENEWAL_LISTS = {
+    "due": "Renewal due",
+    "lapsed": "Lapsed",
+    "applicants": "Applicants to review",
+}
+
+
+def renewal_condition(which: str, today: date):
+    m = AssociationMembership
+    if which == "due":
+        horizon = today + timedelta(days=RENEWAL_WINDOW_DAYS)
+        return and_(m.status == "active", or_(m.paid_until.is_(None), m.paid_until <= horizon))
+    if which == "lapsed":
+        return m.status == "lapsed"
+    if which == "applicants":
+        return m.status == "applicant"
+    return false()
+
+
+def renewal_page(which: str, today: date, page: int, per_page: int) -> Page:
+    """One page of a renewal list and its total (two statements)."""
+    base = (
+        select()
+        .select_from(AssociationMembership)
+        .join(
+            Organisation,
+            and_(
+                Organisation.tenant_id == AssociationMembership.tenant_id,
+                Organisation.id == AssociationMembership.organisation_id,
+            ),
+        )
+        .where(renewal_condition(which, today), Organisation.archived == false())
+    )
+    total = db.session.scalar(base.add_columns(func.count()))
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    order = (
+        AssociationMembership.paid_until.asc().nulls_first()
+        if which == "due"
+        else AssociationMembership.updated_at.desc()
+    )
+    rows = db.session.execute(
+        base.add_columns(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.city,
+            AssociationMembership.status,
+            AssociationMembership.fee_tier,
+            AssociationMembership.paid_until,
+            AssociationMembership.joined_on,
+            AssociationMembership.updated_at,
+        )
+        .order_by(order, Organisation.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=rows, total=total, page=page, per_page=per_page)
+
+
+def renewal_counts(today: date) -> dict[str, int]:
+    """The size of each renewal list in one statement."""
+    m = AssociationMembership
+    columns = [
+        func.count().filter(renewal_condition(which, today)).label(which) for which in RENEWAL_LISTS
+    ]
+    row = db.session.execute(
+        select(*columns)
+        .select_from(m)
+        .join(
+            Organisation,
+            and_(Organisation.tenant_id == m.tenant_id, Organisation.id == m.organisation_id),
+        )
+        .where(Organisation.archived == false())
+    ).one()
+    return dict(row._mapping)
+
+
+def dashboard_figures(today: date) -> dict:
+    """The dashboard's figures: a fixed set of GROUP BY statements."""
+    live = Organisation.archived == false()
+    by_kind = dict(
+        db.session.execute(
+            select(Organisation.kind, func.count()).where(live).group_by(Organisation.kind)
+        ).all()
+    )
+    by_size = dict(
+        db.session.execute(
+            select(func.coalesce(Organisation.size_class, NO_VALUE), func.count())
+            .where(live, Organisation.kind == "firm")
+            .group_by(func.coalesce(Organisation.size_class, NO_VALUE))
+        ).all()
+    )
+    by_status = dict(
+        db.session.execute(
+            select(func.coalesce(AssociationMembership.status, NO_VALUE), func.count())
+            .select_from(Organisation)
+            .outerjoin(
+                AssociationMembership,
+                and_(
+                    AssociationMembership.tenant_id == Organisation.tenant_id,
+                    AssociationMembership.organisation_id == Organisation.id,
+                ),
+            )
+            .where(live)
+            .group_by(func.coalesce(AssociationMembership.status, NO_VALUE))
+        ).all()
+    )
+    oe = organisation_ecosystems.c
+    member_count = (
+        select(func.count())
+        .select_from(organisation_ecosystems)
+        .join(
+            Organisation,
+            and_(Organisation.tenant_id == oe.tenant_id, Organisation.id == oe.organisation_id),
+        )
+        .where(oe.ecosystem_id == Ecosystem.id, live)
+        .scalar_subquery()
+    )
+    by_ecosystem = db.session.execute(
+        select(Ecosystem.id, Ecosystem.name, member_count).order_by(Ecosystem.id)
+    ).all()
+    recent = db.session.execute(
+        select(MembershipStatusChange, Organisation.id, Organisation.name)
+        .join(
+            AssociationMembership,
+            and_(
+                AssociationMembership.tenant_id == MembershipStatusChange.tenant_id,
+                AssociationMembership.id == MembershipStatusChange.membership_id,
+            ),
+        )
+        .join(
+            Organisation,
+            and_(
+                Organisation.tenant_id == AssociationMembership.tenant_id,
+                Organisation.id == AssociationMembership.organisation_id,
+            ),
+        )
+        .order_by(MembershipStatusChange.id.desc())  # newest recorded first
+        .limit(10)
+    ).all()
+    return {
+        "total": sum(by_kind.values()),
+        "by_kind": by_kind,
+        "by_size": by_size,
+        "by_status": by_status,
+        "by_ecosystem": by_ecosystem,
+        "renewals": renewal_counts(today),
+        "due_soon": renewal_page("due", today, 1, 10),
+        "recent": recent,
+    }

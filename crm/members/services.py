@@ -1,0 +1,388 @@
+"""Writes of the members area: organisations, membership lifecycle, contacts, GDPR.
+
+Services are verbs. They take the tenant explicitly, flush, and never commit
+(the view commits once). They assume the caller has checked that the user
+may manage members of ``tenant_id`` (secretariat or tenant admin) and that
+any object passed in was loaded in that tenant's scope.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, select, update
+
+from crm.models import (
+    AssociationMembership,
+    AuditEvent,
+    ClusterMembership,
+    Contact,
+    Ecosystem,
+    MembershipStatusChange,
+    Organisation,
+)
+from crm.models.contact import CONSENT_SOURCES
+from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
+from crm.validation import (
+    check_not_own_member,
+    normalise_code,
+    organisation_errors,
+    parse_number,
+)
+
+ORGANISATION_FIELDS = (
+    "kind",
+    "name",
+    "legal_name",
+    "registration_id",
+    "vat_id",
+    "country",
+    "nuts2",
+    "city",
+    "website",
+    "nace",
+    "employees",
+    "turnover_eur",
+    "balance_sheet_eur",
+    "is_startup",
+    "founded_year",
+    "description",
+    "discoverable",
+)
+NUMBER_FIELDS = ("employees", "turnover_eur", "balance_sheet_eur", "founded_year")
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "is_primary",
+    "consent_given",
+    "consent_date",
+    "consent_source",
+)
+ERASED_NAME = "Erased"
+
+
+class MemberError(ValueError):
+    """A rule of the members area refused the change; ``field`` names the form field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _clean(value):
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _apply_organisation(org: Organisation, data: dict) -> None:
+    errors = organisation_errors({k: data[k] for k in data if k in ORGANISATION_FIELDS})
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise MemberError(message, field)
+    for key in ORGANISATION_FIELDS:
+        if key in data:
+            value = _clean(data[key])
+            if key in ("country", "nuts2", "vat_id", "nace") and value:
+                value = normalise_code(value)
+            if key in ("is_startup", "discoverable"):
+                value = bool(value)
+            if key in NUMBER_FIELDS and value is not None:
+                value = int(round(parse_number(value)))
+            setattr(org, key, value)
+    org.refresh_size_class()
+
+
+def _set_ecosystems(session, org: Organisation, ecosystem_ids) -> None:
+    wanted = sorted({int(i) for i in ecosystem_ids})
+    if [e.id for e in org.ecosystems] == wanted:
+        return
+    chosen = session.scalars(select(Ecosystem).where(Ecosystem.id.in_(wanted))).all()
+    org.ecosystems = sorted(chosen, key=lambda e: e.id)
+
+
+def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids) -> None:
+    wanted = {int(i) for i in cluster_ids}
+    for cluster_id in wanted:
+        message = check_not_own_member(cluster_id, org.id)
+        if message:
+            raise MemberError(message, "cluster_ids")
+    if wanted:
+        found = set(
+            session.scalars(
+                select(Organisation.id).where(
+                    Organisation.id.in_(wanted), Organisation.kind == "cluster"
+                )
+            )
+        )
+        if found != wanted:
+            raise MemberError("Choose clusters of this association.", "cluster_ids")
+    current = set(
+        session.scalars(
+            select(ClusterMembership.cluster_id).where(ClusterMembership.member_id == org.id)
+        )
+    )
+    for cluster_id in wanted - current:
+        session.add(
+            ClusterMembership(
+                tenant_id=tenant_id, cluster_id=cluster_id, member_id=org.id, since=date.today()
+            )
+        )
+    if current - wanted:
+        for row in session.scalars(
+            select(ClusterMembership).where(
+                ClusterMembership.member_id == org.id,
+                ClusterMembership.cluster_id.in_(current - wanted),
+            )
+        ):
+            session.delete(row)
+
+
+def create_organisation(
+    session, tenant_id: int, data: dict, ecosystem_ids=(), cluster_ids=()
+) -> Organisation:
+    """A new member organisation; ``data`` holds Organisation column values."""
+    org = Organisation(tenant_id=tenant_id)
+    _apply_organisation(org, {k: data.get(k) for k in ORGANISATION_FIELDS})
+    org.archived = False
+    session.add(org)
+    session.flush()
+    _set_ecosystems(session, org, ecosystem_ids)
+    _set_clusters(session, tenant_id, org, cluster_ids)
+    session.flush()
+    return org
+
+
+def update_organisation(
+    session, tenant_id: int, org: Organisation, data: dict, ecosystem_ids=None, cluster_ids=None
+) -> Organisation:
+    was_cluster = org.kind == "cluster"
+    _apply_organisation(org, data)
+    if was_cluster and org.kind != "cluster":
+        delete_cluster_links(session, org)
+    if ecosystem_ids is not None:
+        _set_ecosystems(session, org, ecosystem_ids)
+    if cluster_ids is not None:
+        _set_clusters(session, tenant_id, org, cluster_ids)
+    session.flush()
+    return org
+
+
+def archive_organisation(session, tenant_id: int, org: Organisation) -> None:
+    """Archived organisations leave the directory and the figures; nothing is deleted."""
+    org.archived = True
+    session.flush()
+
+
+def restore_organisation(session, tenant_id: int, org: Organisation) -> None:
+    org.archived = False
+    session.flush()
+
+
+# -- membership lifecycle ---------------------------------------------------
+
+# Which dates a status sets when it takes effect.
+_JOINING = {"active"}
+_LEAVING = {"left", "lapsed"}
+
+
+def change_membership_status(
+    session,
+    tenant_id: int,
+    org: Organisation,
+    status: str,
+    *,
+    effective_on: date,
+    reason: str | None,
+    user_id: int | None,
+) -> AssociationMembership:
+    """Move the organisation's association membership to ``status`` and record
+    the change (creating the membership when it has none)."""
+    if status not in MEMBERSHIP_STATUSES:
+        raise MemberError("Choose a membership status.", "status")
+    if org.archived:
+        raise MemberError("Restore the organisation before changing its membership.")
+    membership = session.scalar(
+        select(AssociationMembership).where(AssociationMembership.organisation_id == org.id)
+    )
+    previous = membership.status if membership else None
+    if previous == status:
+        raise MemberError(f"The membership is already {MEMBERSHIP_STATUSES[status]}.", "status")
+    if membership is None:
+        membership = AssociationMembership(
+            tenant_id=tenant_id, organisation_id=org.id, status=status
+        )
+        session.add(membership)
+    membership.status = status
+    if status in _JOINING:
+        if membership.joined_on is None or previous in _LEAVING:
+            membership.joined_on = effective_on
+        membership.left_on = None
+    elif status in _LEAVING:
+        membership.left_on = effective_on
+    session.flush()
+    session.add(
+        MembershipStatusChange(
+            tenant_id=tenant_id,
+            membership_id=membership.id,
+            from_status=previous,
+            to_status=status,
+            effective_on=effective_on,
+            reason=_clean(reason),
+            changed_by_id=user_id,
+        )
+    )
+    session.flush()
+    return membership
+
+
+def set_membership_terms(
+    session, tenant_id: int, membership: AssociationMembership, fee_tier, paid_until
+) -> None:
+    if fee_tier and fee_tier not in FEE_TIERS:
+        raise MemberError("Choose a fee tier.", "fee_tier")
+    membership.fee_tier = fee_tier or None
+    membership.paid_until = paid_until
+    session.flush()
+
+
+# -- contacts and GDPR ---------------------------------------------------------
+
+
+def _apply_contact(session, contact: Contact, data: dict) -> None:
+    for key in CONTACT_FIELDS:
+        if key in data:
+            setattr(contact, key, _clean(data[key]))
+    contact.is_primary = bool(contact.is_primary)
+    contact.consent_given = bool(contact.consent_given)
+    if contact.consent_source and contact.consent_source not in CONSENT_SOURCES:
+        raise MemberError("Choose where the consent was given.", "consent_source")
+    if contact.consent_given and not (contact.consent_date and contact.consent_source):
+        raise MemberError(
+            "Record when and how consent was given.",
+            "consent_date" if not contact.consent_date else "consent_source",
+        )
+    if contact.is_primary:
+        # One primary per organisation: the unique partial index would refuse a second.
+        session.execute(
+            update(Contact)
+            .where(
+                Contact.organisation_id == contact.organisation_id,
+                Contact.is_primary.is_(True),
+                Contact.id != (contact.id or 0),
+            )
+            .values(is_primary=False)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def create_contact(session, tenant_id: int, org: Organisation, data: dict) -> Contact:
+    contact = Contact(tenant_id=tenant_id, organisation_id=org.id)
+    _apply_contact(session, contact, data)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update_contact(session, tenant_id: int, contact: Contact, data: dict) -> Contact:
+    if contact.erased_at is not None:
+        raise MemberError("This contact was erased; add a new contact instead.")
+    _apply_contact(session, contact, data)
+    session.flush()
+    return contact
+
+
+def delete_contact(session, tenant_id: int, contact: Contact) -> None:
+    session.delete(contact)
+    session.flush()
+
+
+def contact_data(session, tenant_id: int, contact: Contact) -> dict:
+    """Everything held about a person (GDPR access request), as JSON-ready data."""
+    org = session.scalar(select(Organisation).where(Organisation.id == contact.organisation_id))
+    events = session.execute(
+        select(AuditEvent.created_at, AuditEvent.action, AuditEvent.changes)
+        .where(
+            AuditEvent.tenant_id == tenant_id,
+            AuditEvent.entity_type == "contacts",
+            AuditEvent.entity_id == contact.id,
+        )
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+    ).all()
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "contact": {
+            "id": contact.id,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "email": contact.email,
+            "phone": contact.phone,
+            "job_title": contact.job_title,
+            "is_primary": contact.is_primary,
+            "created_at": iso(contact.created_at),
+            "updated_at": iso(contact.updated_at),
+            "erased_at": iso(contact.erased_at),
+        },
+        "consent": {
+            "given": contact.consent_given,
+            "date": iso(contact.consent_date),
+            "source": contact.consent_source,
+        },
+        "organisation": {
+            "id": org.id,
+            "name": org.name,
+            "country": org.country,
+            "city": org.city,
+        }
+        if org
+        else None,
+        "history": [
+            {"at": iso(at), "action": action, "changes": changes} for at, action, changes in events
+        ],
+        "controller": "The association's secretariat (this CRM).",
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def erase_contact(session, tenant_id: int, contact: Contact) -> None:
+    """Anonymise the person (GDPR erasure) but keep the row, so counts stay right.
+
+    The audit trail of the contact is scrubbed too: its events keep their
+    action and date, not the personal values.
+    """
+    if contact.erased_at is not None:
+        return
+    contact.first_name = ERASED_NAME
+    contact.last_name = f"contact #{contact.id}"
+    contact.email = contact.phone = contact.job_title = None
+    contact.is_primary = False
+    contact.consent_given = False
+    contact.consent_date = contact.consent_source = None
+    contact.erased_at = datetime.now(UTC)
+    session.flush()  # the audit hook writes this change's event (with the old values) ...
+    session.execute(  # ... which is scrubbed with the earlier ones
+        update(AuditEvent)
+        .where(
+            AuditEvent.tenant_id == tenant_id,
+            AuditEvent.entity_type == "contacts",
+            AuditEvent.entity_id == contact.id,
+        )
+        .values(changes={"personal data": "erased"})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delete_cluster_links(session, org: Organisation) -> None:
+    """Used when an organisation stops being a cluster: its member links go."""
+    session.execute(
+        delete(ClusterMembership)
+        .where(ClusterMembership.cluster_id == org.id)
+        .execution_options(synchronize_session=False)
+    )
