@@ -9,6 +9,7 @@ import pytest
 
 from crm.accounts import throttle
 from crm.extensions import db
+from crm.tenancy import tenant_scope
 
 CROSSTENANT = "crm.crosstenant_engine"
 
@@ -60,17 +61,21 @@ def world(make):
         manager=make.user(tenant, role="cluster_manager", cluster=cluster),
         other_manager=make.user(tenant, role="cluster_manager", cluster=other_cluster),
     )
-    return SimpleNamespace(
-        tenant=tenant,
-        cluster=cluster,
-        other_cluster=other_cluster,
-        firm1=firm1,
-        firm2=firm2,
-        uni=uni,
-        beta_firm=beta_firm,
-        outsider=outsider,
-        users=users,
-    )
+    # The test reads its objects back as this tenant (RLS on PostgreSQL hides
+    # them otherwise once a request has expired them); requests run in their
+    # own context and are not affected.
+    with tenant_scope(tenant.id):
+        yield SimpleNamespace(
+            tenant=tenant,
+            cluster=cluster,
+            other_cluster=other_cluster,
+            firm1=firm1,
+            firm2=firm2,
+            uni=uni,
+            beta_firm=beta_firm,
+            outsider=outsider,
+            users=users,
+        )
 
 
 def project_form(**overrides) -> dict:
