@@ -44,6 +44,7 @@ SORTS = {
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 MAX_PER_PAGE = 200
+MAX_ID = 2**31 - 1  # integer columns: larger ids cannot exist (and overflow drivers)
 RENEWAL_WINDOW_DAYS = 30
 
 
@@ -67,14 +68,14 @@ class DirectoryFilters:
 
     @classmethod
     def from_args(cls, args, per_page: int = 50) -> DirectoryFilters:
-        def integer(name, default=None, low=1, high=None):
+        def integer(name, default=None, low=1, high=MAX_ID):
             try:
                 value = int(args.get(name, ""))
             except ValueError:
                 return default
             if value < low:
                 return default
-            return min(value, high) if high else value
+            return min(value, high)
 
         def choice(name, allowed):
             value = (args.get(name) or "").strip()
@@ -597,16 +598,18 @@ def dashboard_figures(today: date) -> dict:
             select(Organisation.kind, func.count()).where(live).group_by(Organisation.kind)
         ).all()
     )
-    by_size = dict(
-        db.session.execute(
-            select(func.coalesce(Organisation.size_class, NO_VALUE), func.count())
+    by_size = {
+        size or NO_VALUE: n
+        for size, n in db.session.execute(
+            select(Organisation.size_class, func.count())
             .where(live, Organisation.kind == "firm")
-            .group_by(func.coalesce(Organisation.size_class, NO_VALUE))
-        ).all()
-    )
-    by_status = dict(
-        db.session.execute(
-            select(func.coalesce(AssociationMembership.status, NO_VALUE), func.count())
+            .group_by(Organisation.size_class)
+        )
+    }
+    by_status = {
+        status or NO_VALUE: n
+        for status, n in db.session.execute(
+            select(AssociationMembership.status, func.count())
             .select_from(Organisation)
             .outerjoin(
                 AssociationMembership,
@@ -616,9 +619,9 @@ def dashboard_figures(today: date) -> dict:
                 ),
             )
             .where(live)
-            .group_by(func.coalesce(AssociationMembership.status, NO_VALUE))
-        ).all()
-    )
+            .group_by(AssociationMembership.status)
+        )
+    }
     oe = organisation_ecosystems.c
     member_count = (
         select(func.count())

@@ -39,13 +39,15 @@ def managers_only(view):
 
 
 def _org_or_404(org_id: int):
-    org = queries.organisation_or_none(org_id)
+    org = queries.organisation_or_none(org_id) if org_id <= queries.MAX_ID else None
     if org is None:
         abort(404)
     return org
 
 
 def _contact_or_404(contact_id: int) -> Contact:
+    if contact_id > queries.MAX_ID:
+        abort(404)
     contact = db.session.scalar(select(Contact).where(Contact.id == contact_id))
     if contact is None:
         abort(404)
@@ -268,7 +270,7 @@ def renewals():
     if which not in queries.RENEWAL_LISTS:
         which = "due"
     try:
-        number = max(1, int(request.args.get("page", 1)))
+        number = min(max(1, int(request.args.get("page", 1))), 1_000_000)
     except ValueError:
         number = 1
     today = date.today()

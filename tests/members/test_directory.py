@@ -1,0 +1,232 @@
+"""The directory: search, filters, sort, pagination, export, bounded queries, bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from crm.models import Ecosystem
+
+
+def names(response) -> list[str]:
+    html = response.get_data(as_text=True)
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
+    return re.findall(r'<td><a href="/[^"]+/members/\d+">([^<]+)</a>', body)
+
+
+@pytest.fixture
+def data(assoc, make, session):
+    t = assoc.tenant
+    eco = session.scalars(select(Ecosystem).order_by(Ecosystem.id)).all()
+    cluster = make.cluster(t, name="Aerospace Valley", city="Toulouse", nuts2="FR62")
+    bio = make.org(
+        t,
+        name="BioWin Labs",
+        city="Lyon",
+        nuts2="FRK2",
+        registration_id="552100554",
+        employees=5,
+        turnover_eur=1_000_000,
+    )
+    bio.ecosystems.append(eco[8])  # Health
+    robo = make.org(
+        t,
+        name="Robotique Paris",
+        city="Paris",
+        nuts2="FR10",
+        registration_id="803 000 111",
+        employees=120,
+        turnover_eur=20_000_000,
+    )
+    uni = make.org(t, kind="university", name="Université de Lyon", city="Lyon", nuts2="FRK2")
+    old = make.org(t, name="Old Foundry", city="Lille", archived=True)
+    make.membership(bio, status="active")
+    make.membership(robo, status="lapsed")
+    make.membership(uni, status="applicant")
+    make.cluster_member(cluster, bio)
+    make.cluster_member(cluster, uni)
+    # Another association's member with a matching name must never show up.
+    other = make.tenant(slug="assoc-es", country="ES")
+    make.org(other, name="BioWin Iberia", city="Lyon")
+    session.flush()
+    # Ids, not ORM objects: after a request the test session reloads rows
+    # outside any tenant scope, where they are invisible.
+    return {"cluster": cluster.id, "health": eco[8].id}
+
+
+def get(assoc, query=""):
+    response = assoc.client.get(f"{assoc.url}/members{query}")
+    assert response.status_code == 200
+    return response
+
+
+def test_lists_current_members_with_total(assoc, data):
+    response = get(assoc)
+    assert names(response) == [
+        "Aerospace Valley",
+        "BioWin Labs",
+        "Robotique Paris",
+        "Université de Lyon",
+    ]
+    assert "4 results" in response.get_data(as_text=True)
+    assert "BioWin Iberia" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?q=biowin", ["BioWin Labs"]),
+        ("?q=WIN", ["BioWin Labs"]),  # substring, any case
+        ("?q=lyon", ["BioWin Labs", "Université de Lyon"]),  # city prefix and name
+        ("?q=5521", ["BioWin Labs"]),  # registration id prefix
+        ("?q=803 000", ["Robotique Paris"]),
+        ("?q=%25", []),  # LIKE wildcards are literal
+        ("?kind=university", ["Université de Lyon"]),
+        ("?status=lapsed", ["Robotique Paris"]),
+        ("?status=none", ["Aerospace Valley"]),
+        ("?size=micro", ["BioWin Labs"]),
+        ("?size=medium", ["Robotique Paris"]),
+        ("?region=FRK", ["BioWin Labs", "Université de Lyon"]),
+        ("?region=fr10", ["Robotique Paris"]),
+        ("?archived=1", ["Old Foundry"]),
+        ("?kind=firm&status=active", ["BioWin Labs"]),
+    ],
+)
+def test_search_and_filters(assoc, data, query, expected):
+    found = names(get(assoc, query))
+    if query.startswith("?q="):
+        found = sorted(found)  # PostgreSQL ranks search results by similarity
+    assert found == expected
+
+
+def test_ecosystem_and_cluster_filters(assoc, data):
+    assert names(get(assoc, f"?ecosystem={data['health']}")) == ["BioWin Labs"]
+    assert names(get(assoc, f"?cluster={data['cluster']}")) == [
+        "BioWin Labs",
+        "Université de Lyon",
+    ]
+
+
+@pytest.mark.postgres
+def test_typo_tolerant_name_search_on_postgres(assoc, data):
+    assert names(get(assoc, "?q=robotiqe")) == ["Robotique Paris"]
+    assert names(get(assoc, "?q=aerospase")) == ["Aerospace Valley"]
+    assert names(get(assoc, "?q=universite")) == ["Université de Lyon"]  # no accent typed
+
+
+def test_sorting(assoc, data):
+    assert names(get(assoc, "?sort=name&dir=desc"))[0] == "Université de Lyon"
+    assert names(get(assoc, "?sort=city")) == [
+        "BioWin Labs",
+        "Université de Lyon",
+        "Robotique Paris",
+        "Aerospace Valley",
+    ]
+    assert names(get(assoc, "?sort=created&dir=desc"))[0] == "Université de Lyon"
+
+
+def test_pagination_keeps_filters_and_shows_total(assoc, make):
+    for n in range(7):
+        make.org(assoc.tenant, name=f"Firm {n:02d}")
+    first = get(assoc, "?per_page=3&kind=firm")
+    html = first.get_data(as_text=True)
+    assert "7 results" in html and "page 1 of 3" in html
+    assert names(first) == ["Firm 00", "Firm 01", "Firm 02"]
+    assert "kind=firm" in re.search(r'href="([^"]+)" rel="next"', html).group(1)
+    assert names(get(assoc, "?per_page=3&kind=firm&page=3")) == ["Firm 06"]
+    # A page past the end shows the last page, not an error.
+    assert names(get(assoc, "?per_page=3&kind=firm&page=99")) == ["Firm 06"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?page=abc",
+        "?page=-4",
+        "?per_page=0",
+        "?per_page=100000",
+        "?sort=password",
+        "?dir=sideways",
+        "?kind=spaceship",
+        "?ecosystem=x",
+        "?cluster=99999999999999999999",
+        "?region=%27%3B--",
+        "?q=" + "x" * 5000,
+        "?status=' OR 1=1",
+        "?size=%00",
+    ],
+)
+def test_bad_input_never_errors(assoc, data, query):
+    assert assoc.client.get(f"{assoc.url}/members{query}").status_code == 200
+    assert assoc.client.get(f"{assoc.url}/members/export.csv{query}").status_code == 200
+
+
+def test_empty_states_say_what_to_do(assoc, data):
+    html = get(assoc, "?q=nothing-like-this").get_data(as_text=True)
+    assert "No organisation matches" in html and "Clear filters" in html
+
+
+def test_export_csv_is_the_filtered_list(assoc, data):
+    response = assoc.client.get(f"{assoc.url}/members/export.csv?city=&q=lyon")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    rows.sort(key=lambda r: r["name"])
+    assert [r["name"] for r in rows] == ["BioWin Labs", "Université de Lyon"]
+    assert rows[0]["ecosystems"] == "Health"
+    assert rows[0]["membership_status"] == "active"
+    assert rows[0]["size_class"] == "micro"
+
+
+def test_export_xlsx_is_the_filtered_list(assoc, data):
+    response = assoc.client.get(f"{assoc.url}/members/export.xlsx?status=lapsed")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][1] == "name"
+    assert [r[1] for r in rows[1:]] == ["Robotique Paris"]
+
+
+def test_export_neutralises_formulas(assoc, make):
+    make.org(assoc.tenant, name='=HYPERLINK("http://evil")')
+    body = assoc.client.get(f"{assoc.url}/members/export.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in body
+
+
+def test_query_count_does_not_grow_with_page_size_or_data(assoc, make, count_queries):
+    def run(query):
+        with count_queries() as counter:
+            assert assoc.client.get(f"{assoc.url}/members{query}").status_code == 200
+        return counter.count
+
+    for n in range(3):
+        org = make.org(assoc.tenant, name=f"Small {n}")
+        make.membership(org)
+    small = run("?per_page=2")
+    for n in range(40):
+        org = make.org(assoc.tenant, name=f"Big {n}", city="Lyon")
+        make.membership(org)
+        make.contact(org)
+    assert run("?per_page=2") == small
+    assert run("?per_page=50") == small
+    assert run("?per_page=50&q=big&status=active&size=none") == small
+    assert small <= 8
+
+
+def test_export_query_count_is_constant(assoc, make, count_queries):
+    def run():
+        with count_queries() as counter:
+            assert assoc.client.get(f"{assoc.url}/members/export.csv").status_code == 200
+        return counter.count
+
+    make.org(assoc.tenant)
+    few = run()
+    for _ in range(30):
+        make.org(assoc.tenant)
+    assert run() == few
