@@ -82,7 +82,7 @@ def test_other_tenants_ids_and_slug_answer_404(app, session, tenants, signed_in)
                 if status != 404:
                     failures.append(f"{role} {method} {path} -> {status}")
         # B's users on A's slug, and A's users on B's slug.
-        for rule, method, path in _cases(app, b.slug, tenants.b_ids):
+        for _rule, method, path in _cases(app, b.slug, tenants.b_ids):
             cases += 1
             status = client.open(path, method=method, data={}).status_code
             if status != 404:

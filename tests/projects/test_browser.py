@@ -1,0 +1,68 @@
+"""In a real browser: a cluster manager logs a proposal with two member firms and
+marks it funded; the secretariat finds it in the association's project list."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.extensions import db
+from tests.factories import PASSWORD, Factories
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page, email):
+    page.context.clear_cookies()
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page):
+    with committed_app.app_context():
+        make = Factories(db.session)
+        tenant = make.tenant(slug="browser-proj", name="Browser Clusters", country="PT")
+        cluster = make.cluster(tenant, name="Ocean Tech Cluster")
+        for name in ("Blue Firm", "Green Firm", "Grey Firm"):
+            make.cluster_member(cluster, make.org(tenant, name=name))
+        manager = make.user(tenant, role="cluster_manager", cluster=cluster, email="cm@b.example")
+        secretariat = make.user(tenant, role="secretariat", email="sec@b.example")
+        slug, manager_email, secretariat_email = tenant.slug, manager.email, secretariat.email
+        db.session.commit()
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    _sign_in(page, manager_email)
+    page.get_by_role("link", name="My cluster").click()
+    assert page.get_by_role("heading", name="Ocean Tech Cluster").is_visible()
+    page.get_by_role("button", name="Log a proposal").first.click()
+    page.get_by_label("Programme").select_option("HE")
+    page.get_by_label("Grant agreement number").fill("GA 101 555 777")
+    page.get_by_label("Acronym").fill("SEAFLOOR")
+    page.get_by_label("Title").fill("Autonomous seafloor mapping for SMEs")
+    page.get_by_label("Total budget (EUR)").fill("2000000")
+    page.get_by_label("Member organisations taking part").select_option(
+        label=["Blue Firm", "Green Firm"]
+    )
+    page.get_by_role("button", name="Log proposal").click()
+    assert page.get_by_text("The proposal SEAFLOOR is logged.").is_visible()
+    consortium = page.locator("table.consortium")
+    for name in ("Ocean Tech Cluster", "Blue Firm", "Green Firm"):
+        assert consortium.get_by_text(name).is_visible()
+    assert consortium.get_by_text("Grey Firm").count() == 0
+
+    page.get_by_role("button", name="Record outcome").click()
+    page.get_by_label("New status").select_option("funded")
+    page.get_by_label("EU contribution received (EUR)").fill("1400000")
+    page.get_by_role("button", name="Record").click()
+    assert page.get_by_text("SEAFLOOR is now funded.").is_visible()
+    assert page.locator("ol.status-history li").count() == 2
+
+    _sign_in(page, secretariat_email)
+    page.goto(f"/{slug}/projects")
+    row = page.locator("table.projects-list tr", has_text="SEAFLOOR")
+    assert row.is_visible()
+    assert row.get_by_text("Funded").is_visible()
+    assert row.get_by_text("Ocean Tech Cluster").is_visible()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
