@@ -1,3 +1,168 @@
-"""Views of the alliance area."""
+"""The alliance office's pages: aggregate figures only, always small-cell suppressed.
 
-from crm.alliance import bp  # noqa: F401
+Nothing here reads a tenant's records: every figure comes from the alliance
+snapshot (``crm.metrics.snapshots``), read through ``suppress=True``.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.alliance import bp
+from crm.exports import download
+from crm.extensions import db
+from crm.metrics import jobs, report, snapshots
+from crm.metrics.definitions import (
+    BY_KEY,
+    COUNTRY_COMPARISON,
+    HEADLINES,
+    METRICS,
+    TRENDS,
+)
+from crm.models import JobRun
+from crm.models.user import ALLIANCE_ROLES
+from crm.tenancy import roles_required
+
+alliance_only = roles_required(*ALLIANCE_ROLES)
+
+
+def _runs() -> tuple[JobRun | None, list[JobRun]]:
+    """The latest alliance refresh, and the recent failed ones (one query)."""
+    runs = db.session.scalars(
+        select(JobRun)
+        .where(JobRun.kind == jobs.ALLIANCE_KIND, JobRun.tenant_id.is_(None))
+        .order_by(JobRun.id.desc())
+        .limit(20)
+    ).all()
+    latest = runs[0] if runs else None
+    failed = [r for r in runs if r.status == "failed"][:5]
+    return latest, failed
+
+
+@bp.route("/")
+@alliance_only
+def dashboard():
+    snapshot = snapshots.latest_snapshot(None)
+    cells = snapshots.read_cells(snapshot, suppress=True)
+    labels = report.label_maps()
+    latest, failed = _runs()
+    sections = [
+        {
+            "metric": m,
+            "rows": report.table(m, cells[m.key], labels),
+            "chart": report.chart(m, cells[m.key], labels),
+        }
+        for m in METRICS
+        if m.chart != "none"
+    ]
+    headlines = [(BY_KEY[k], report.single(cells[k])) for k in HEADLINES]
+    trend = snapshots.trends(None, TRENDS)
+    return render_template(
+        "alliance/dashboard.html",
+        snapshot=snapshot,
+        age=snapshots.age_seconds(snapshot),
+        sections=sections,
+        headlines=headlines,
+        trends=_trend_view(trend),
+        run=latest,
+        failed=failed,
+    )
+
+
+def _trend_view(trend: dict) -> list[dict]:
+    out = []
+    for key, points in trend.items():
+        metric = BY_KEY[key]
+        out.append(
+            {
+                "metric": metric,
+                "points": points,
+                "chart": {
+                    "type": "line",
+                    "stacked": False,
+                    "unit": metric.unit,
+                    "labels": [t.strftime("%Y-%m-%d %H:%M") for t, _ in points],
+                    "datasets": [{"label": metric.title, "data": [c.number for _, c in points]}],
+                },
+            }
+        )
+    return out
+
+
+@bp.route("/countries")
+@alliance_only
+def countries():
+    snapshot = snapshots.latest_snapshot(None)
+    table = snapshots.country_table(snapshot, COUNTRY_COMPARISON)
+    metrics = [BY_KEY[k] for k in COUNTRY_COMPARISON]
+    return render_template(
+        "alliance/countries.html",
+        snapshot=snapshot,
+        age=snapshots.age_seconds(snapshot),
+        table=table,
+        metrics=metrics,
+    )
+
+
+@bp.route("/countries.csv")
+@alliance_only
+def countries_csv():
+    snapshot = snapshots.latest_snapshot(None)
+    table = snapshots.country_table(snapshot, COUNTRY_COMPARISON)
+    headers = ["Country"] + [BY_KEY[k].title for k in COUNTRY_COMPARISON]
+    rows = [
+        [country] + [report.csv_value(cells[k]) if k in cells else "" for k in COUNTRY_COMPARISON]
+        for country, cells in table.items()
+    ]
+    return download("csv", "alliance-countries", headers, rows)
+
+
+@bp.route("/figures/<metric>.csv")
+@alliance_only
+def metric_csv(metric: str):
+    definition = BY_KEY.get(metric)
+    if definition is None:
+        abort(404)
+    snapshot = snapshots.latest_snapshot(None)
+    cells = snapshots.read_cells(snapshot, suppress=True, metrics=(metric,))[metric]
+    headers, rows = report.csv_rows(definition, cells, report.label_maps())
+    return download("csv", f"alliance-{metric}", headers, rows)
+
+
+@bp.route("/trends.csv")
+@alliance_only
+def trends_csv():
+    trend = snapshots.trends(None, TRENDS)
+    headers = ["Snapshot", "Metric", "Value"]
+    rows = [
+        [taken.isoformat(), BY_KEY[key].title, report.csv_value(cell)]
+        for key, points in trend.items()
+        for taken, cell in points
+    ]
+    return download("csv", "alliance-trends", headers, rows)
+
+
+@bp.route("/status.json")
+@alliance_only
+def status():
+    latest, _ = _runs()
+    return jsonify(report.run_json(latest, snapshots.latest_snapshot(None)))
+
+
+@bp.route("/refresh", methods=["POST"])
+@alliance_only
+def refresh():
+    running = jobs.active_run(jobs.ALLIANCE_KIND, None)
+    if running is not None:
+        flash("A refresh is already under way; its progress is shown below.", "info")
+    else:
+        run = jobs.start(jobs.ALLIANCE_KIND, None, current_user.id)
+        if run.status == "failed":
+            flash("The refresh failed; the error is listed below.", "error")
+        elif run.status == "finished":
+            flash("The figures were refreshed.", "success")
+        else:
+            flash("Refresh started.", "info")
+    return redirect(url_for("alliance.dashboard"))

@@ -1,3 +1,48 @@
-"""``flask --app wsgi crm refresh-metrics``."""
+"""``flask --app wsgi crm refresh-metrics [--tenant SLUG] [--enqueue]``."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.metrics import jobs
+from crm.models import Tenant
+
+
+@click.command("refresh-metrics")
+@click.option("--tenant", "slug", default=None, help="One association's figures (default: all).")
+@click.option(
+    "--enqueue/--now",
+    default=False,
+    help="Hand the refresh to the rq worker (needs REDIS_URL) instead of running it here.",
+)
+def refresh_metrics(slug: str | None, enqueue: bool) -> None:
+    """Refresh the metric snapshots (alliance-wide, which includes every tenant, or one)."""
+    tenant_id = None
+    if slug:
+        tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+        if tenant_id is None:
+            raise click.BadParameter(f"no association {slug!r}", param_hint="--tenant")
+    kind = jobs.TENANT_KIND if tenant_id else jobs.ALLIANCE_KIND
+    if enqueue:
+        if jobs.jobs.queue() is None:
+            raise click.UsageError("--enqueue needs REDIS_URL")
+        run = jobs.start(kind, tenant_id)
+        click.echo(f"enqueued run {run.id} (rq job {run.rq_job_id})")
+        return
+    run_id = jobs.create_run(kind, tenant_id)
+    try:
+        if tenant_id is None:
+            result = jobs.refresh_alliance(run_id)
+        else:
+            result = jobs.refresh_tenant(tenant_id, run_id)
+    except Exception as exc:
+        raise click.ClickException(f"refresh failed (run {run_id}): {exc}") from exc
+    click.echo(
+        f"run {run_id}: snapshot {result['snapshot_id']} stored "
+        f"({result['snapshots']} snapshots, {result['rows']} values, {result['seconds']} s)"
+    )
+
+
+COMMANDS: list = [refresh_metrics]

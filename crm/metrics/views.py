@@ -1,3 +1,119 @@
-"""Views of the metrics area."""
+"""A tenant's figures: its own (unsuppressed) beside the alliance's (suppressed)."""
 
-from crm.metrics import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, g, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from crm.exports import download
+from crm.extensions import db
+from crm.metrics import bp, jobs, report, snapshots
+from crm.metrics.definitions import BY_KEY, METRICS
+from crm.models import JobRun, Tenant
+from crm.tenancy import roles_required
+
+readers = roles_required("tenant_admin", "secretariat")
+
+
+def _latest_run() -> JobRun | None:
+    # RLS and the explicit filter both keep this to the tenant's own runs.
+    return db.session.scalar(
+        select(JobRun)
+        .where(JobRun.kind == jobs.TENANT_KIND, JobRun.tenant_id == g.tenant.id)
+        .order_by(JobRun.id.desc())
+        .limit(1)
+    )
+
+
+def _rows() -> tuple:
+    own_snapshot = snapshots.latest_snapshot(g.tenant.id)
+    alliance_snapshot = snapshots.latest_snapshot(None)
+    own = snapshots.read_cells(own_snapshot, suppress=False)
+    alliance = snapshots.read_cells(alliance_snapshot, suppress=True)
+    associations = db.session.scalar(select(func.count(Tenant.id))) or 1
+    labels = report.label_maps()
+    sections = []
+    for metric in METRICS:
+        alliance_by_dim = {(c.d1, c.d2): c for c in alliance[metric.key]}
+        own_by_dim = {(c.d1, c.d2): c for c in own[metric.key]}
+        rows = []
+        for row in report.table(metric, own[metric.key], labels):
+            cell = row["cell"]
+            other = alliance_by_dim.get((cell.d1, cell.d2))
+            average = _average(metric, other, associations)
+            rows.append({**row, "alliance": other, "average": average})
+        # Dimensions the alliance has and the tenant does not (zero here).
+        for row in report.table(metric, alliance[metric.key], labels):
+            cell = row["cell"]
+            if (cell.d1, cell.d2) not in own_by_dim:
+                rows.append(
+                    {
+                        **row,
+                        "display": "0" if metric.unit != "ratio" else "—",
+                        "cell": None,
+                        "alliance": cell,
+                        "average": _average(metric, cell, associations),
+                    }
+                )
+        sections.append({"metric": metric, "rows": rows})
+    return own_snapshot, alliance_snapshot, sections, associations
+
+
+def _average(metric, cell, associations: int) -> str:
+    """The alliance value per association (counts and sums); ratios have none."""
+    if cell is None or metric.unit == "ratio":
+        return ""
+    if cell.value is None:
+        return snapshots.SUPPRESSED
+    return snapshots.fmt("eur" if metric.unit == "eur" else "sum", cell.value / associations)
+
+
+@bp.route("/<tenant>/figures")
+@readers
+def tenant_report():
+    own_snapshot, alliance_snapshot, sections, associations = _rows()
+    return render_template(
+        "metrics/tenant_report.html",
+        snapshot=own_snapshot,
+        age=snapshots.age_seconds(own_snapshot),
+        alliance_snapshot=alliance_snapshot,
+        sections=sections,
+        associations=associations,
+        run=_latest_run(),
+    )
+
+
+@bp.route("/<tenant>/figures/<metric>.csv")
+@readers
+def tenant_metric_csv(metric: str):
+    definition = BY_KEY.get(metric)
+    if definition is None:
+        abort(404)
+    snapshot = snapshots.latest_snapshot(g.tenant.id)
+    cells = snapshots.read_cells(snapshot, suppress=False, metrics=(metric,))[metric]
+    headers, rows = report.csv_rows(definition, cells, report.label_maps())
+    return download("csv", f"{g.tenant.slug}-{metric}", headers, rows)
+
+
+@bp.route("/<tenant>/figures/status.json")
+@readers
+def tenant_status():
+    return jsonify(report.run_json(_latest_run(), snapshots.latest_snapshot(g.tenant.id)))
+
+
+@bp.route("/<tenant>/figures/refresh", methods=["POST"])
+@roles_required("tenant_admin")
+def tenant_refresh():
+    """Only the tenant's own admin may refresh, and only the tenant's own figures."""
+    if jobs.active_run(jobs.TENANT_KIND, g.tenant.id) is not None:
+        flash("A refresh is already under way.", "info")
+    else:
+        run = jobs.start(jobs.TENANT_KIND, g.tenant.id, current_user.id)
+        if run.status == "failed":
+            flash("The refresh failed; the error is shown below.", "error")
+        elif run.status == "finished":
+            flash("Your figures were refreshed.", "success")
+        else:
+            flash("Refresh started.", "info")
+    return redirect(url_for("metrics.tenant_report"))

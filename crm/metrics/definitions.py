@@ -1,0 +1,294 @@
+"""What each metric counts: its key, unit, chart, dimensions and one-paragraph definition.
+
+The same text is shown beside every chart and table and in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FUNDED = "funded, running or closed"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    title: str
+    unit: str  # count | sum | eur | ratio
+    definition: str
+    d1: str = ""  # label of the first dimension ('' = a single value)
+    d2: str = ""  # label of the second dimension (stacked charts)
+    chart: str = "bar"  # bar | stacked | none
+    group: str = "Members"
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "members",
+        "Members",
+        "count",
+        "Organisations whose membership of the association is active on the day of the "
+        "snapshot, whatever their kind; archived organisations are left out. An organisation "
+        "that belongs to two associations is counted once by each.",
+        chart="none",
+    ),
+    Metric(
+        "members_by_kind",
+        "Members by kind",
+        "count",
+        "Active members (as in 'Members') grouped by kind of organisation: cluster "
+        "organisation, firm, university, research organisation, public body, investor, other.",
+        d1="Kind",
+    ),
+    Metric(
+        "members_by_size_class",
+        "Member firms by size class",
+        "count",
+        "Active member firms grouped by their EU size class (Recommendation 2003/361/EC: "
+        "headcount first, then turnover or balance sheet). Firms whose figures do not decide "
+        "the class are shown as 'unknown', never guessed.",
+        d1="Size class",
+    ),
+    Metric(
+        "sme_share",
+        "SME share of member firms",
+        "ratio",
+        "Of the active member firms whose size class is known, the share that are SMEs "
+        "(micro, small or medium). Firms of unknown size class are left out of both the "
+        "numerator and the denominator.",
+        chart="none",
+    ),
+    Metric(
+        "members_by_ecosystem",
+        "Members by industrial ecosystem",
+        "count",
+        "Active members tagged with each of the 14 EU industrial ecosystems. A member tagged "
+        "with two ecosystems is counted in both, so the bars add up to more than the members.",
+        d1="Ecosystem",
+    ),
+    Metric(
+        "members_by_country",
+        "Members by country",
+        "count",
+        "Active members grouped by the country of the organisation's address (which may differ "
+        "from the association's country).",
+        d1="Country",
+    ),
+    Metric(
+        "members_by_region",
+        "Members by NUTS-2 region",
+        "count",
+        "Active members grouped by the NUTS-2 region (2021 classification) of their address; "
+        "members without a recorded region are shown as 'unknown'.",
+        d1="NUTS-2 region",
+    ),
+    Metric(
+        "employees",
+        "Employees in member firms",
+        "sum",
+        "The sum of the recorded staff headcount of active member firms. Firms without a "
+        "recorded headcount add nothing; the number of firms with a headcount is what decides "
+        "suppression.",
+        chart="none",
+    ),
+    Metric(
+        "joins_by_quarter",
+        "Joins per quarter",
+        "count",
+        "Memberships grouped by the calendar quarter of their joining date, whatever their "
+        "status today. Memberships without a joining date are left out.",
+        d1="Quarter",
+        group="Membership",
+    ),
+    Metric(
+        "lapses_by_quarter",
+        "Lapses per quarter",
+        "count",
+        "Memberships whose status is lapsed or left, grouped by the calendar quarter of their "
+        "leaving date. Memberships without a leaving date are left out.",
+        d1="Quarter",
+        group="Membership",
+    ),
+    Metric(
+        "projects_by_programme_status",
+        "Projects by programme and status",
+        "count",
+        "Projects recorded by the association, grouped by funding programme and by their "
+        "current status (proposal, submitted, funded, rejected, running, closed). A grant "
+        "recorded by two associations is counted once by each.",
+        d1="Programme",
+        d2="Status",
+        chart="stacked",
+        group="Projects",
+    ),
+    Metric(
+        "projects_by_year",
+        "Projects by start year",
+        "count",
+        "Projects grouped by the year of their start date, any status; projects without a start "
+        "date are shown as 'unknown'.",
+        d1="Start year",
+        group="Projects",
+    ),
+    Metric(
+        "participations_by_programme_status",
+        "Participations by programme and status",
+        "count",
+        "Participations (one organisation in one project, whatever its role) grouped by the "
+        "project's programme and current status.",
+        d1="Programme",
+        d2="Status",
+        chart="stacked",
+        group="Projects",
+    ),
+    Metric(
+        "participations_by_year",
+        "Participations by start year",
+        "count",
+        "Participations grouped by the start year of their project; projects without a start "
+        "date are shown as 'unknown'.",
+        d1="Start year",
+        group="Projects",
+    ),
+    Metric(
+        "projects_funded",
+        "Funded projects",
+        "count",
+        f"Projects whose status is {FUNDED}: projects that received funding.",
+        chart="none",
+        group="Funding",
+    ),
+    Metric(
+        "budget_by_programme",
+        "Total budget by programme (EUR)",
+        "eur",
+        f"The sum of the total budget of projects that are {FUNDED}, per programme. The number "
+        "of projects behind each sum decides suppression.",
+        d1="Programme",
+        group="Funding",
+    ),
+    Metric(
+        "eu_contribution_by_programme",
+        "EU contribution by programme (EUR)",
+        "eur",
+        f"The sum of the EU contribution to projects that are {FUNDED}, per programme; projects "
+        "without a recorded EU contribution add nothing.",
+        d1="Programme",
+        group="Funding",
+    ),
+    Metric(
+        "eu_contribution",
+        "EU contribution (EUR)",
+        "eur",
+        f"The sum of the EU contribution to all projects that are {FUNDED}.",
+        chart="none",
+        group="Funding",
+    ),
+    Metric(
+        "sme_participation_rate",
+        "SME participation rate",
+        "ratio",
+        "Of the active member firms that are SMEs (micro, small or medium), the share that "
+        f"take part, in any role, in at least one project that is {FUNDED}.",
+        chart="none",
+        group="Funding",
+    ),
+    Metric(
+        "success_rate",
+        "Proposal success rate",
+        "ratio",
+        "Projects with a decided outcome: those funded (status funded, running or closed) "
+        "divided by those funded plus those rejected. Proposals in preparation or submitted "
+        "and not yet decided are left out.",
+        chart="none",
+        group="Funding",
+    ),
+    Metric(
+        "success_rate_by_programme",
+        "Proposal success rate by programme",
+        "ratio",
+        "The success rate (funded ÷ (funded + rejected), over projects with a decided "
+        "outcome) per programme.",
+        d1="Programme",
+        group="Funding",
+    ),
+    Metric(
+        "success_rate_by_size_class",
+        "Proposal success rate by size class",
+        "ratio",
+        "The success rate over the participations of firms in projects with a decided "
+        "outcome, per size class of the firm: participations in funded projects divided by "
+        "participations in funded or rejected ones.",
+        d1="Size class",
+        group="Funding",
+    ),
+    Metric(
+        "cross_association",
+        "Cross-association collaborations",
+        "count",
+        "Grants recorded by two or more associations: the same programme and the same "
+        "normalised grant agreement number (prefixes, spaces and punctuation removed) on "
+        "projects of at least two associations, whatever their status. Each grant counts once, "
+        "however many associations record it.",
+        chart="none",
+        group="Collaboration",
+    ),
+    Metric(
+        "cross_border",
+        "Cross-border collaborations",
+        "count",
+        "Collaborations whose participants come from two or more countries. A grant (programme "
+        "and normalised grant number) counts once, with the participants recorded by every "
+        "association that records it; a project without a grant number counts on its own "
+        "participants.",
+        chart="none",
+        group="Collaboration",
+    ),
+    Metric(
+        "cross_sector",
+        "Cross-sector collaborations",
+        "count",
+        f"Projects that are {FUNDED} whose participants, taken together, are tagged with two "
+        "or more different industrial ecosystems.",
+        chart="none",
+        group="Collaboration",
+    ),
+    Metric(
+        "ecosystems_by_funding",
+        "Ecosystems ranked by funding (EUR)",
+        "eur",
+        f"The EU contribution to projects that are {FUNDED}, per industrial ecosystem of the "
+        "project, largest first. A project tagged with two ecosystems counts in both.",
+        d1="Ecosystem",
+        group="Collaboration",
+    ),
+)
+
+BY_KEY = {m.key: m for m in METRICS}
+HEADLINES = (
+    "members",
+    "sme_share",
+    "employees",
+    "projects_funded",
+    "eu_contribution",
+    "sme_participation_rate",
+    "success_rate",
+    "cross_association",
+    "cross_border",
+    "cross_sector",
+)
+# Metrics compared country by country on the alliance office's comparison page.
+COUNTRY_COMPARISON = (
+    "members",
+    "sme_share",
+    "employees",
+    "projects_funded",
+    "eu_contribution",
+    "sme_participation_rate",
+    "success_rate",
+    "cross_association",
+    "cross_border",
+    "cross_sector",
+)
+# Lines drawn over the snapshots (trends).
+TRENDS = ("members", "projects_funded", "sme_participation_rate", "success_rate")

@@ -1,0 +1,318 @@
+"""Writing a snapshot atomically, and reading the latest complete one.
+
+Write: every metric is computed in the database, then the snapshot header(s)
+and all values are inserted and marked complete in one transaction, so a
+reader sees the previous complete snapshot or the new one, never a half.
+Read: the alliance office always reads through ``suppress`` (counts of 1 to 4
+are shown as "<5"); a tenant's own figures are shown unsuppressed to it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import Connection, delete, insert, select, text, update
+
+from crm import crosstenant
+from crm.extensions import db
+from crm.metrics.definitions import BY_KEY, METRICS
+from crm.metrics.sql import COUNTRY, TENANT, TOTAL, metric_queries
+from crm.models import MetricSnapshot, MetricValue, Tenant
+
+SMALL_CELL = 5  # counts from 1 to SMALL_CELL - 1 are suppressed for the alliance office
+SUPPRESSED = "<5"
+# Advisory lock namespace of the metrics refreshes (PostgreSQL): one refresh of
+# a scope at a time; a second waits, then writes its own complete snapshot.
+LOCK_NAMESPACE = 4_242_006
+
+snapshots_t = MetricSnapshot.__table__
+values_t = MetricValue.__table__
+
+
+# ---------------------------------------------------------------- writing
+
+
+def refresh(
+    tenant_id: int | None,
+    run_id: int | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> dict:
+    """Compute every metric and store one complete snapshot (alliance: also one per tenant).
+
+    ``tenant_id`` None is the alliance refresh. Safe to run twice: a second run
+    of the same ``run_id`` replaces that run's snapshot; another run adds a
+    newer complete snapshot. Returns a small summary for the JobRun.
+    """
+    fault = current_app.config.get("METRICS_FAULT_HOOK")  # tests inject a failure here
+    engine = crosstenant.engine()
+    dialect = engine.dialect.name
+    queries = metric_queries(dialect, tenant_id)
+    params = {} if tenant_id is None else {"tenant_id": tenant_id}
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        if dialect == "postgresql":
+            # One consistent view of the data for every metric, then the write,
+            # all in one transaction that holds the scope's lock.
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:ns, :scope)"),
+                    {"ns": LOCK_NAMESPACE, "scope": tenant_id or 0},
+                )
+                results = _compute(connection, queries, params, progress)
+                ids = _write(connection, tenant_id, run_id, results, started, fault)
+        else:
+            # SQLite: a reader must not upgrade to writer after another connection
+            # wrote (the progress updates), so compute and write are two transactions.
+            with connection.begin():
+                results = _compute(connection, queries, params, progress)
+            with connection.begin():
+                ids = _write(connection, tenant_id, run_id, results, started, fault)
+    rows = sum(len(r) for r in results.values())
+    return {
+        "snapshot_id": ids[None] if tenant_id is None else ids[tenant_id],
+        "snapshots": len(ids),
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _compute(connection: Connection, queries: dict, params: dict, progress) -> dict[str, list]:
+    results = {}
+    for i, (key, sql) in enumerate(queries.items()):
+        results[key] = connection.execute(text(sql), params).all()
+        if progress:
+            progress(int(90 * (i + 1) / len(queries)), f"computed {BY_KEY[key].title}")
+    return results
+
+
+def _write(
+    connection: Connection,
+    tenant_id: int | None,
+    run_id: int | None,
+    results: dict,
+    started: float,
+    fault,
+) -> dict:
+    if run_id is not None:  # a retried or duplicated run replaces its own snapshot
+        connection.execute(delete(snapshots_t).where(snapshots_t.c.job_run_id == run_id))
+    if tenant_id is None:
+        scopes = [None, *connection.scalars(select(Tenant.id).order_by(Tenant.id))]
+    else:
+        scopes = [tenant_id]
+    now = datetime.now(UTC)
+    header = [
+        {"tenant_id": t, "job_run_id": run_id, "taken_at": now, "complete": False} for t in scopes
+    ]
+    rows = connection.execute(
+        insert(snapshots_t).returning(
+            snapshots_t.c.id, snapshots_t.c.tenant_id, sort_by_parameter_order=True
+        ),
+        header,
+    ).all()
+    ids = {row.tenant_id: row.id for row in rows}
+    for key, result in results.items():
+        values = [_value_row(key, row, ids) for row in result]
+        values = [v for v in values if v is not None]
+        if values:
+            connection.execute(insert(values_t), values)
+        if fault is not None:
+            fault(key)
+    connection.execute(
+        update(snapshots_t)
+        .where(snapshots_t.c.id.in_(list(ids.values())))
+        .values(complete=True, duration_ms=int((time.perf_counter() - started) * 1000))
+    )
+    return ids
+
+
+def _value_row(key: str, row, ids: dict) -> dict | None:
+    unit = BY_KEY[key].unit
+    count = int(row.cnt or 0)
+    amount = Decimal(row.amount or 0)
+    num, den = int(row.num or 0), int(row.den or 0)
+    if unit == "ratio":
+        if den == 0:
+            return None
+        value, n, base = Decimal(num) / Decimal(den), num, den
+    elif unit in ("sum", "eur"):
+        value, n, base = amount, count, None
+    else:
+        value, n, base = Decimal(count), count, None
+    if row.level == TENANT:
+        snapshot, level, tenant = ids.get(row.tid), TOTAL, row.tid
+        if snapshot is None:  # a tenant created after the header was written
+            return None
+    else:
+        snapshot, level, tenant = ids[None], row.level, None
+    return {
+        "snapshot_id": snapshot,
+        "tenant_id": tenant,
+        "metric": key,
+        "level": level,
+        "country": row.country if level == COUNTRY else "",
+        "d1": str(row.d1)[:60],
+        "d2": str(row.d2)[:60],
+        "value": round(value, 4),
+        "n": n,
+        "base": base,
+    }
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class Cell:
+    metric: str
+    d1: str
+    d2: str
+    value: Decimal | None  # None when suppressed
+    display: str
+    suppressed: bool
+    # What an audience may see of the counts behind the value (None when suppressed
+    # or for the alliance office, which sees values only).
+    n: int | None = None
+    base: int | None = None
+
+    @property
+    def number(self) -> float | None:
+        """The value for a chart: ratios as percentages; suppressed cells as None."""
+        if self.value is None:
+            return None
+        unit = BY_KEY[self.metric].unit
+        return round(float(self.value) * 100, 1) if unit == "ratio" else float(self.value)
+
+
+def is_small(unit: str, n: int, base: int | None) -> bool:
+    """Could this cell single out an organisation? (1 to 4 records behind it.)"""
+    small = 0 < n < SMALL_CELL
+    if unit == "ratio":
+        return small or (base is not None and 0 < base < SMALL_CELL)
+    return small
+
+
+def fmt(unit: str, value: Decimal) -> str:
+    if unit == "ratio":
+        return f"{float(value) * 100:.1f}%"
+    if unit == "eur":
+        return f"€{value:,.0f}"
+    return f"{int(value):,}"
+
+
+def make_cell(metric, d1, d2, value, n, base, suppress: bool) -> Cell:
+    unit = BY_KEY[metric].unit
+    if suppress and is_small(unit, n, base):
+        return Cell(metric, d1, d2, None, SUPPRESSED, True)
+    return Cell(
+        metric,
+        d1,
+        d2,
+        value,
+        fmt(unit, value),
+        False,
+        None if suppress else n,
+        None if suppress else base,
+    )
+
+
+def latest_snapshot(tenant_id: int | None) -> MetricSnapshot | None:
+    """The newest complete snapshot of the alliance (None) or of one tenant."""
+    query = select(MetricSnapshot).where(MetricSnapshot.complete.is_(True))
+    if tenant_id is None:
+        query = query.where(MetricSnapshot.tenant_id.is_(None))
+    else:
+        query = query.where(MetricSnapshot.tenant_id == tenant_id)
+    query = query.order_by(MetricSnapshot.taken_at.desc(), MetricSnapshot.id.desc()).limit(1)
+    return db.session.scalar(query)
+
+
+def read_cells(
+    snapshot: MetricSnapshot | None,
+    suppress: bool,
+    level: str = TOTAL,
+    metrics: tuple[str, ...] | None = None,
+) -> dict[str, list[Cell]]:
+    """The snapshot's cells per metric (one query), suppressed when ``suppress``."""
+    out: dict[str, list[Cell]] = {m.key: [] for m in METRICS}
+    if snapshot is None:
+        return out
+    query = select(
+        MetricValue.metric,
+        MetricValue.country,
+        MetricValue.d1,
+        MetricValue.d2,
+        MetricValue.value,
+        MetricValue.n,
+        MetricValue.base,
+    ).where(MetricValue.snapshot_id == snapshot.id, MetricValue.level == level)
+    if metrics:
+        query = query.where(MetricValue.metric.in_(metrics))
+    for row in db.session.execute(query):
+        if row.metric not in out:
+            continue  # a metric retired since this snapshot
+        d1 = row.country if level == COUNTRY else row.d1
+        cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress)
+        if level == COUNTRY:
+            cell.d2 = row.d1
+        out[row.metric].append(cell)
+    return out
+
+
+def country_table(snapshot: MetricSnapshot | None, metrics: tuple[str, ...]) -> dict:
+    """Country x metric for single-value metrics, suppressed (alliance office only)."""
+    cells = read_cells(snapshot, suppress=True, level=COUNTRY, metrics=metrics)
+    countries = sorted({c.d1 for key in metrics for c in cells[key]})
+    table = {country: {} for country in countries}
+    for key in metrics:
+        for cell in cells[key]:
+            if cell.d2 == "":
+                table[cell.d1][key] = cell
+    return table
+
+
+def trends(tenant_id: int | None, metrics: tuple[str, ...], limit: int = 30) -> dict:
+    """The values of single-value ``metrics`` over the last ``limit`` complete snapshots."""
+    recent = (
+        select(MetricSnapshot.id, MetricSnapshot.taken_at)
+        .where(
+            MetricSnapshot.complete.is_(True),
+            MetricSnapshot.tenant_id.is_(None)
+            if tenant_id is None
+            else MetricSnapshot.tenant_id == tenant_id,
+        )
+        .order_by(MetricSnapshot.taken_at.desc(), MetricSnapshot.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    query = (
+        select(recent.c.taken_at, MetricValue.metric, MetricValue.value, MetricValue.n)
+        .add_columns(MetricValue.base)
+        .join(MetricValue, MetricValue.snapshot_id == recent.c.id)
+        .where(
+            MetricValue.metric.in_(metrics),
+            MetricValue.level == TOTAL,
+            MetricValue.d1 == "",
+            MetricValue.d2 == "",
+        )
+        .order_by(recent.c.taken_at)
+    )
+    series: dict[str, list[tuple[datetime, Cell]]] = {key: [] for key in metrics}
+    for row in db.session.execute(query):
+        cell = make_cell(row.metric, "", "", row.value, row.n, row.base, tenant_id is None)
+        series[row.metric].append((row.taken_at, cell))
+    return series
+
+
+def age_seconds(snapshot: MetricSnapshot | None) -> int | None:
+    if snapshot is None:
+        return None
+    taken = snapshot.taken_at
+    if taken.tzinfo is None:  # SQLite returns naive datetimes
+        taken = taken.replace(tzinfo=UTC)
+    return max(0, int((datetime.now(UTC) - taken).total_seconds()))
