@@ -158,9 +158,11 @@ def record_outcome(
     """A status change (submitted, funded, rejected, running, closed) on ``changed_on``.
 
     ``eu_contribution`` replaces the recorded one when given; a proposal or a
-    rejected project must not carry one.
+    rejected project must not carry one (left empty, a recorded amount is cleared).
     """
     eu = project.eu_contribution if eu_contribution is None else eu_contribution
+    if eu_contribution is None and status in rules.NO_EU_CONTRIBUTION_STATUSES:
+        eu = None  # nothing was granted: an amount recorded earlier goes
     errors = _collect(
         [
             ("status", [] if status in PROJECT_STATUSES else ["Unknown status."]),
@@ -171,8 +173,7 @@ def record_outcome(
     if not errors and status == project.status:
         errors = {"status": [f"The project is already {PROJECT_STATUSES[status].lower()}."]}
     _raise_if(errors)
-    if eu_contribution is not None:
-        project.eu_contribution = eu_contribution
+    project.eu_contribution = eu
     _record_status(session, project, status, changed_on, user_id)
     session.flush()
     return project

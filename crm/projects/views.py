@@ -102,6 +102,21 @@ def _apply_errors(form, error: ProjectError) -> None:
             field.errors = [*field.errors, *messages]
 
 
+def _attempt(form, action, message, project_id: int | None = None):
+    """Run a service verb; on success commit once, flash ``message`` (or
+    ``message(result)``) and go to the project page; on a rule refusal put the
+    messages on the form's fields and return None (the view re-renders)."""
+    try:
+        result = action()
+    except ProjectError as error:
+        db.session.rollback()
+        _apply_errors(form, error)
+        return None
+    db.session.commit()
+    flash(message(result) if callable(message) else message, "success")
+    return redirect(url_for("projects.show", project_id=project_id or result.id))
+
+
 def _render_form(template: str, form, **context):
     return render_template(template, form=form, **context), (422 if form.errors else 200)
 
@@ -170,21 +185,19 @@ def index():
 def new():
     form = _project_form(ProjectForm)
     if form.validate_on_submit():
-        try:
-            project = services.create_project(
+        done = _attempt(
+            form,
+            lambda: services.create_project(
                 db.session,
                 g.tenant.id,
                 form.project_data(),
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
-            )
-        except ProjectError as error:
-            db.session.rollback()
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(f"{project.acronym} is recorded.", "success")
-            return redirect(url_for("projects.show", project_id=project.id))
+            ),
+            lambda project: f"{project.acronym} is recorded.",
+        )
+        if done:
+            return done
     return _render_form("projects/form.html", form, project=None)
 
 
@@ -216,21 +229,19 @@ def edit(project_id: int):
     if request.method == "GET":
         form.status_changed_on.data = date.today()
     if form.validate_on_submit():
-        try:
-            services.update_project(
+        done = _attempt(
+            form,
+            lambda: services.update_project(
                 db.session,
                 project,
                 form.project_data(),
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
-            )
-        except ProjectError as error:
-            db.session.rollback()
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(f"{project.acronym} is updated.", "success")
-            return redirect(url_for("projects.show", project_id=project.id))
+            ),
+            lambda project: f"{project.acronym} is updated.",
+        )
+        if done:
+            return done
     return _render_form("projects/form.html", form, project=project)
 
 
@@ -240,24 +251,20 @@ def outcome(project_id: int):
     project = editable_project_or_404(project_id)
     form = OutcomeForm()
     if form.validate_on_submit():
-        try:
-            services.record_outcome(
+        done = _attempt(
+            form,
+            lambda: services.record_outcome(
                 db.session,
                 project,
                 form.status.data,
                 form.changed_on.data,
                 user_id=current_user.id,
                 eu_contribution=form.eu_contribution.data,
-            )
-        except ProjectError as error:
-            db.session.rollback()
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"{project.acronym} is now {PROJECT_STATUSES[project.status].lower()}.", "success"
-            )
-            return redirect(url_for("projects.show", project_id=project.id))
+            ),
+            lambda project: f"{project.acronym} is now {PROJECT_STATUSES[project.status].lower()}.",
+        )
+        if done:
+            return done
     return _render_form("projects/outcome.html", form, project=project)
 
 
@@ -274,8 +281,9 @@ def participation_new(project_id: int):
         [(None, "— choose —"), *queries.organisation_choices(allowed)]
     )
     if form.validate_on_submit():
-        try:
-            services.add_participation(
+        done = _attempt(
+            form,
+            lambda: services.add_participation(
                 db.session,
                 project,
                 form.organisation_id.data,
@@ -283,14 +291,12 @@ def participation_new(project_id: int):
                 form.budget_share.data,
                 user_id=current_user.id,
                 allowed_ids=allowed,
-            )
-        except ProjectError as error:
-            db.session.rollback()
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash("The participant is added.", "success")
-            return redirect(url_for("projects.show", project_id=project.id))
+            ),
+            "The participant is added.",
+            project_id=project.id,
+        )
+        if done:
+            return done
     return _render_form("projects/participation.html", form, project=project, participation=None)
 
 
@@ -304,17 +310,16 @@ def participation_edit(project_id: int, participation_id: int):
     participation = _participation_or_404(project, participation_id)
     form = ParticipationEditForm(obj=participation)
     if form.validate_on_submit():
-        try:
-            services.update_participation(
+        done = _attempt(
+            form,
+            lambda: services.update_participation(
                 db.session, project, participation, form.role.data, form.budget_share.data
-            )
-        except ProjectError as error:
-            db.session.rollback()
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash("The participant is updated.", "success")
-            return redirect(url_for("projects.show", project_id=project.id))
+            ),
+            "The participant is updated.",
+            project_id=project.id,
+        )
+        if done:
+            return done
     organisation = db.session.scalar(
         select(Organisation).where(Organisation.id == participation.organisation_id)
     )
@@ -380,8 +385,9 @@ def cluster_proposal():
         queries.organisation_choices(queries.cluster_member_ids(cluster.id))
     )
     if form.validate_on_submit():
-        try:
-            project = services.log_cluster_proposal(
+        done = _attempt(
+            form,
+            lambda: services.log_cluster_proposal(
                 db.session,
                 g.tenant.id,
                 cluster.id,
@@ -390,12 +396,9 @@ def cluster_proposal():
                 cluster_role=form.cluster_role.data,
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
-            )
-        except ProjectError as error:
-            db.session.rollback()
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(f"The proposal {project.acronym} is logged.", "success")
-            return redirect(url_for("projects.show", project_id=project.id))
+            ),
+            lambda project: f"The proposal {project.acronym} is logged.",
+        )
+        if done:
+            return done
     return _render_form("projects/proposal.html", form, cluster=cluster)

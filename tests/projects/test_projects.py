@@ -254,3 +254,15 @@ def test_list_and_project_page_query_counts_are_bounded(world, signed_in, make, 
     with count_queries() as more:
         assert client.get(path).status_code == 200
     assert more.count == page_queries.count <= 12, more.statements
+
+
+def test_rejection_without_an_amount_clears_a_recorded_contribution(world, signed_in, make):
+    project = make.project(world.tenant, status="submitted", eu_contribution=Decimal("5"))
+    client = signed_in(world.users.secretariat)
+    response = client.post(
+        url(world, f"/projects/{project.id}/outcome"),
+        data={"status": "rejected", "changed_on": "2024-05-01"},
+    )
+    assert response.status_code == 302
+    project = reload(project)
+    assert (project.status, project.eu_contribution) == ("rejected", None)
