@@ -5,6 +5,7 @@ many-to-many tables are joined on the project's own tenant and id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Select, and_, exists, extract, func, or_, select
 
@@ -159,11 +160,12 @@ def status_history(project_id: int) -> list[tuple[ProjectStatusChange, str | Non
 
 
 def cluster_member_ids(cluster_id: int) -> set[int]:
-    """Current members of the cluster (membership not ended)."""
+    """Current members of the cluster (membership not ended by today)."""
     return set(
         db.session.scalars(
             select(ClusterMembership.member_id).where(
-                ClusterMembership.cluster_id == cluster_id, ClusterMembership.until.is_(None)
+                ClusterMembership.cluster_id == cluster_id,
+                or_(ClusterMembership.until.is_(None), ClusterMembership.until >= date.today()),
             )
         )
     )
