@@ -120,3 +120,16 @@ class Factories:
             ),
             project.tenant_id,
         )
+
+    def import_batch(self, tenant, kind="organisations", content=None, **fields):
+        from crm.models import ImportBatch
+
+        content = content or b"name;city\nAcme;Lyon\n"
+        fields.setdefault("filename", "members.csv")
+        fields.setdefault("file_format", "csv")
+        fields.setdefault("headers", ["name", "city"])
+        fields.setdefault("mapping", {"name": "name", "city": "city"})
+        fields.setdefault("row_count", 1)
+        return self._add(
+            ImportBatch(tenant_id=tenant.id, kind=kind, content=content, **fields), tenant.id
+        )

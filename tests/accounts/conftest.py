@@ -93,9 +93,7 @@ def two_tenants(make, session):
                 "participation_id": participation.id,
                 "user_id": users["secretariat"].id,
                 "run_id": run.id,
-                # The imports area may give batches their own model; until then a
-                # batch is tracked by its JobRun. Extend here when that lands.
-                "batch_id": run.id,
+                "batch_id": make.import_batch(tenant).id,
             },
         )
 

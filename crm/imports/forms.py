@@ -1,0 +1,55 @@
+"""Forms of the imports area: the upload, and the column mapping built per file."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+
+from crm.imports.kinds import Kind
+from crm.models.imports import IMPORT_KINDS
+
+NOT_IMPORTED = ""
+
+
+class UploadForm(FlaskForm):
+    kind = SelectField(
+        "What the file holds", choices=[SelectChoice(k, v) for k, v in IMPORT_KINDS.items()]
+    )
+    file = FileField(
+        "File",
+        validators=[FileRequired("Choose a CSV file or an Excel workbook (.xlsx).")],
+        description="CSV (comma, semicolon or tab; UTF-8 or Windows-1252) or Excel .xlsx; "
+        "the first row names the columns.",
+    )
+
+
+class MappingForm(FlaskForm):
+    """One select per field of the kind; its fields are added by ``mapping_form``."""
+
+
+def mapping_form(kind: Kind, headers: list[str], mapping: dict[str, str], formdata=None):
+    """A form with a select per field, preselected with ``mapping`` (the suggestion)."""
+
+    class Form(MappingForm):
+        pass
+
+    choices = [SelectChoice(NOT_IMPORTED, "— not imported —")] + [
+        SelectChoice(h, h) for h in headers
+    ]
+    for f in kind.fields:
+        label = f.label + (" *" if f.required else "")
+        setattr(
+            Form,
+            f"map_{f.key}",
+            SelectField(
+                label, choices=choices, default=mapping.get(f.key, NOT_IMPORTED), description=f.hint
+            ),
+        )
+    form = Form(formdata=formdata) if formdata is not None else Form()
+    return form
+
+
+def chosen_mapping(kind: Kind, form) -> dict[str, str]:
+    return {f.key: form[f"map_{f.key}"].data for f in kind.fields if form[f"map_{f.key}"].data}

@@ -1,0 +1,93 @@
+"""Large imports in the background: the dry run or the commit of one batch, with progress.
+
+Runs on the rq worker when Redis is configured, in-process otherwise
+(``crm.jobs.enqueue``). Receives ids, loads the batch again in its own
+session and tenant scope, and commits once.
+"""
+
+from __future__ import annotations
+
+from crm.extensions import db
+from crm.imports import flow
+from crm.imports.reading import ImportFileError
+from crm.jobs import job_context, run_failed, run_finished, run_progress, run_started
+from crm.models import ImportBatch, Tenant
+from crm.tenancy import tenant_scope
+
+PHASES = ("dry_run", "commit")
+
+
+def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
+    """Check (``dry_run``) or write (``commit``) import batch ``batch_id`` of ``tenant_id``."""
+    if phase not in PHASES:
+        raise ValueError(f"unknown import phase {phase!r}")
+    with job_context(), tenant_scope(tenant_id):
+        run_started(run_id, "checking rows" if phase == "dry_run" else "committing")
+        batch = db.session.get(ImportBatch, batch_id)
+        tenant = db.session.get(Tenant, tenant_id)
+        if batch is None or tenant is None:
+            run_failed(run_id, LookupError(f"import batch {batch_id} not found"))
+            return
+        check, write = _reporters(run_id, phase)
+        try:
+            if phase == "dry_run":
+                plan = flow.dry_run(db.session, batch, tenant, check)
+            else:
+                plan = flow.commit(
+                    db.session, batch, tenant, batch.created_by_id, write, check_progress=check
+                )
+            db.session.commit()
+        except flow.ImportRejected as rejected:
+            db.session.commit()  # only the batch's new report; nothing was imported
+            run_finished(run_id, {"rejected": batch.rejected_count}, str(rejected)[:300])
+            return
+        except ImportFileError as error:
+            db.session.rollback()
+            _fail(batch_id, run_id, error, str(error))
+            return
+        except Exception as error:
+            db.session.rollback()
+            _fail(batch_id, run_id, error, "The import stopped on an unexpected error.")
+            raise
+        report = plan.report()
+        report.pop("rejected")
+        run_finished(run_id, report, _summary(phase, report))
+
+
+def _reporters(run_id: int, phase: str):
+    """Progress callbacks for the checking and the writing part.
+
+    SQLite allows one writer: while the import transaction writes, a progress
+    update from another connection would wait for it, so there the writing
+    part reports nothing until the end.
+    """
+
+    def check(percent: int, message: str) -> None:
+        scaled = percent if phase == "dry_run" else percent // 2
+        run_progress(run_id, scaled, message)
+
+    def write(percent: int, message: str) -> None:
+        if db.session.get_bind().dialect.name != "sqlite":
+            run_progress(run_id, 50 + percent // 2, message)
+
+    return check, write
+
+
+def _fail(batch_id: int, run_id: int, error: BaseException, message: str) -> None:
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is not None:
+        batch.status = "failed"
+        batch.error = message[:500]
+        db.session.commit()
+    run_failed(run_id, error)
+
+
+def _summary(phase: str, report: dict) -> str:
+    verb = "checked" if phase == "dry_run" else "imported"
+    return (
+        f"{report['rows']:,} rows {verb}: {report['created']:,} to create, "
+        f"{report['updated']:,} to update, {report['rejected_count']:,} rejected"
+        if phase == "dry_run"
+        else f"{report['rows']:,} rows {verb}: {report['created']:,} created, "
+        f"{report['updated']:,} updated"
+    )

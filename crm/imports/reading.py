@@ -1,0 +1,402 @@
+"""Turning an uploaded file into a header row and data rows, whatever tool wrote it.
+
+Detects the format from the bytes (never from the file name), the text
+encoding (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252), the
+delimiter (``,`` ``;`` tab ``|``) and the decimal convention of the numbers.
+Every failure is an ``ImportFileError`` whose message can be shown as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_SNIFF_LINES = 50
+# Bytes that never appear in a text export; finding them means it is not one.
+_BINARY_SIGNATURES = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or Word file",
+    b"\x1f\x8b": "a gzip archive",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+}
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read as a table; the message says why, for the user."""
+
+
+@dataclass
+class Table:
+    """A file read as rows: ``rows`` are ``(line_number, cells)``; line 1 is the header."""
+
+    file_format: str
+    headers: list[str]
+    rows: list[tuple[int, list]] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @property
+    def description(self) -> str:
+        if self.file_format == "xlsx":
+            return "Excel workbook (first sheet)"
+        return (
+            f"CSV, {self.encoding or 'unknown encoding'}, "
+            f"{DELIMITER_NAMES.get(self.delimiter or '', self.delimiter)}-separated"
+        )
+
+
+# -- format and encoding ------------------------------------------------------
+
+
+def read_table(data: bytes, max_rows: int | None = None) -> Table:
+    """Read an uploaded file; raise ImportFileError with a clear message if it is not a table."""
+    if not data or not data.strip():
+        raise ImportFileError("The file is empty.")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, max_rows)
+    for signature, what in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise ImportFileError(
+                f"This file is {what}, not a spreadsheet. Upload a CSV file or an Excel "
+                "workbook (.xlsx)."
+            )
+    text, encoding = decode(data)
+    return _read_csv(text, encoding, max_rows)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The file's text and the encoding it was written in."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]  # Excel's "Unicode text" export
+    else:
+        candidates = ["utf-8", "cp1252"]
+    if b"\x00" in data[:4096] and candidates != ["utf-16"]:
+        raise ImportFileError(
+            "This file is not a spreadsheet or text export (it holds binary data). "
+            "Upload a CSV file or an Excel workbook (.xlsx)."
+        )
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_binary(text):
+            raise ImportFileError(
+                "This file is not a spreadsheet or text export (it holds control "
+                "characters). Upload a CSV file or an Excel workbook (.xlsx)."
+            )
+        return text, {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "cp1252": "Windows-1252"}.get(
+            encoding, "UTF-16"
+        )
+    raise ImportFileError(
+        "The file's text encoding could not be read: it is neither UTF-8 nor Windows-1252 "
+        '(Western European). Save it again as "CSV UTF-8" and upload it again.'
+    )
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n")
+    return controls > max(2, len(sample) // 1000)
+
+
+# -- CSV ----------------------------------------------------------------------
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the most, and most regular, columns."""
+    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not widths:
+            continue
+        width, regular = Counter(widths).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (regular, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
+    delimiter = detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list]] = []
+    headers: list[str] | None = None
+    line = 1
+    try:
+        for record in reader:
+            start, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if headers is None:
+                headers = [cell.strip() for cell in record]
+                continue
+            rows.append((start, [cell.strip() for cell in record]))
+            if max_rows is not None and len(rows) >= max_rows:
+                break
+    except csv.Error as error:
+        raise ImportFileError(f"Line {line}: the CSV file is malformed ({error}).") from error
+    return _checked(Table("csv", headers or [], rows, encoding, delimiter))
+
+
+# -- XLSX ---------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes, max_rows: int | None) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles and data validation
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+        raise ImportFileError(
+            "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
+        ) from error
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise ImportFileError("The workbook has no sheet.")
+        headers: list[str] | None = None
+        rows: list[tuple[int, list]] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_xlsx_cell(v) for v in values]
+            if not any(c not in (None, "") for c in cells):
+                continue
+            if headers is None:
+                headers = ["" if c is None else str(c).strip() for c in cells]
+                continue
+            rows.append((number, cells))
+            if max_rows is not None and len(rows) >= max_rows:
+                break
+    finally:
+        workbook.close()
+    return _checked(Table("xlsx", headers or [], rows))
+
+
+def _xlsx_cell(value):
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def _checked(table: Table) -> Table:
+    while table.headers and not table.headers[-1]:
+        table.headers.pop()
+    if not table.headers:
+        raise ImportFileError("The file has no header row: the first line must name the columns.")
+    if len([h for h in table.headers if h]) < 2 and table.file_format == "csv":
+        raise ImportFileError(
+            "Only one column was found. The file must be a table whose columns are separated "
+            "by commas, semicolons or tabs, with a header row."
+        )
+    seen: dict[str, int] = {}
+    for index, header in enumerate(table.headers):
+        if not header:
+            table.headers[index] = f"Column {index + 1}"
+        key = normalise_header(table.headers[index])
+        if key in seen:
+            raise ImportFileError(
+                f'Two columns have the same name, "{table.headers[index]}"; rename one of them.'
+            )
+        seen[key] = index
+    if not table.rows:
+        raise ImportFileError("The file has a header row but no data rows.")
+    return table
+
+
+# -- names and numbers ---------------------------------------------------------
+
+
+def fold(value: str) -> str:
+    """Lower case, no accents, letters and digits only: 'Razón social' -> 'razonsocial'."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = stripped.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("đ", "d")
+    return re.sub(r"[^0-9a-z]", "", stripped)
+
+
+def normalise_header(value: str) -> str:
+    return fold(value)
+
+
+def normalise_name(value: str | None) -> str:
+    """Matching key of a name or city: case, accents, punctuation and spacing ignored."""
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", str(value).casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = stripped.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("&", " and ")
+    return " ".join(re.sub(r"[^\w]+", " ", stripped).split())
+
+
+def normalise_identifier(value: str | None) -> str:
+    """Matching key of a registration id: 'fr 123.456-789' -> 'FR123456789'."""
+    if not value:
+        return ""
+    return re.sub(r"[^0-9A-Za-z]", "", str(value)).upper()
+
+
+_SPACES = "\u00a0\u202f\u2009 '’"
+_CURRENCY = re.compile(r"^(€|eur|euro|euros)\s*|\s*(€|eur|euro|euros)$", re.IGNORECASE)
+
+
+def detect_decimal_mark(values: Iterable, hint: str | None = None) -> str:
+    """',' or '.': which one the file's numbers use as decimal mark.
+
+    A value with both marks settles it (the last one is decimal); one mark
+    followed by other than three digits is decimal ('12,5'); otherwise the
+    hint wins (a semicolon-separated file usually writes decimal commas).
+    """
+    comma_votes = dot_votes = 0
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        text = _strip_number(value)
+        if not text:
+            continue
+        has_comma, has_dot = "," in text, "." in text
+        if has_comma and has_dot:
+            if text.rfind(",") > text.rfind("."):
+                comma_votes += 1
+            else:
+                dot_votes += 1
+        elif has_comma and not re.search(r",\d{3}$", text) or text.count(".") > 1:
+            comma_votes += 1
+        elif has_dot and not re.search(r"\.\d{3}$", text) or text.count(",") > 1:
+            dot_votes += 1
+    if comma_votes != dot_votes:
+        return "," if comma_votes > dot_votes else "."
+    return hint or "."
+
+
+def _strip_number(text: str) -> str:
+    text = text.strip()
+    text = _CURRENCY.sub("", text)
+    return "".join(ch for ch in text if ch not in _SPACES)
+
+
+def parse_decimal(value, decimal_mark: str = ".") -> Decimal | None:
+    """A number written with either convention (1.234,56 / 1,234.56 / 1 234,56).
+
+    None for a blank cell; ValueError when it is not a number or its
+    thousands groups are wrong ('1,23,4').
+    """
+    if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
+            raise ValueError("not a number")
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not a number")
+        return Decimal(repr(value))
+    text = str(value).strip()
+    if not text:
+        return None
+    negative = text.startswith("(") and text.endswith(")")
+    text = _strip_number(text.strip("()"))
+    thousands = "." if decimal_mark == "," else ","
+    if not re.fullmatch(r"[-+]?[\d.,]*\d[\d.,]*", text) or text.count(decimal_mark) > 1:
+        raise ValueError("not a number")
+    sign = ""
+    if text[0] in "+-":
+        sign, text = ("-" if text[0] == "-" else ""), text[1:]
+    whole, _, fraction = text.partition(decimal_mark)
+    if thousands in fraction:
+        raise ValueError("not a number")
+    if thousands in whole:
+        groups = whole.split(thousands)
+        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+            raise ValueError("misplaced thousands separator")
+        whole = "".join(groups)
+    try:
+        number = Decimal(f"{sign}{whole or '0'}.{fraction or '0'}")
+    except InvalidOperation as error:
+        raise ValueError("not a number") from error
+    return -number if negative else number
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%y", "%d.%m.%y")
+
+
+def parse_date(value) -> date | None:
+    """ISO or day-first dates (the alliance writes 31/12/2025 and 31.12.2025)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    text = text.split("T")[0].split(" ")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError("not a date")
+
+
+_TRUE = {"1", "yes", "y", "true", "x", "oui", "si", "sí", "tak", "ja", "ano", "igen", "da", "sim"}
+_FALSE = {"0", "no", "n", "false", "non", "nie", "nein", "ne", "nem", "nu", "nao", "não", "-"}
+
+
+def parse_bool(value) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    text = str(value).strip().casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("not yes/no")
+
+
+def cell_text(value) -> str:
+    """A cell as text (XLSX cells may be numbers or dates)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def iter_column(rows: Iterable[tuple[int, list]], index: int) -> Iterator:
+    for _line, cells in rows:
+        if index < len(cells):
+            yield cells[index]
