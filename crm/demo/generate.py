@@ -226,6 +226,13 @@ def _money(value: float) -> Decimal:
     return Decimal(value).quantize(_CENT, rounding=ROUND_DOWN)
 
 
+def _anniversary_after(start: date, after: date) -> date:
+    """The first anniversary of ``start`` after ``after`` (28 February stands in for 29)."""
+    day = min(start.day, 28) if start.month == 2 else start.day
+    candidate = date(after.year, start.month, day)
+    return candidate if candidate > after else date(after.year + 1, start.month, day)
+
+
 def grant_fields(raw: str | None) -> tuple[str | None, str | None]:
     """Grant number and its matching key, exactly as ``Project.set_grant_number`` sets them."""
     holder = SimpleNamespace()
@@ -470,15 +477,12 @@ class Generator:
                     back = off + timedelta(days=rng.randint(20, 90))
                     changes.append(("active", "suspended", off, "Fee unpaid"))
                     changes.append(("suspended", "active", back, "Fee paid"))
-                roll = rng.random()
-                if roll < 0.15:  # renewal due soon
-                    paid_until = today + timedelta(days=rng.randint(1, 60))
-                elif roll < 0.22:  # overdue
+                # Fees run a year from the joining anniversary; some are overdue.
+                paid_until = _anniversary_after(joined, today)
+                if rng.random() < 0.07:
                     paid_until = today - timedelta(days=rng.randint(1, 45))
-                else:
-                    paid_until = date(today.year + rng.choice((0, 1)), 12, 31)
-                    if paid_until <= today:
-                        paid_until = date(today.year + 1, 12, 31)
+                elif rng.random() < 0.1:
+                    paid_until = _anniversary_after(joined, paid_until)  # paid ahead
             else:
                 when = joined + timedelta(days=rng.randint(60, span - 10))
                 reason = {
@@ -640,7 +644,7 @@ class Generator:
                 if rng.random() < 0.2
                 else rng.choice(pools.by_kind["cluster"])
             )
-            wanted = rng.randint(4, 22) if i == 0 else rng.randint(3, 12)
+            wanted = rng.randint(5, 24) if i == 0 else rng.randint(3, 13)
             if programme == "EIC":
                 wanted = rng.randint(1, 3)
             chosen: list[int] = []
