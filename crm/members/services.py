@@ -254,6 +254,19 @@ def set_membership_terms(
 
 
 def _apply_contact(session, contact: Contact, data: dict) -> None:
+    if data.get("is_primary"):
+        # One primary per organisation (a unique partial index enforces it):
+        # demote the current one first, before this row's change is flushed.
+        session.execute(
+            update(Contact)
+            .where(
+                Contact.organisation_id == contact.organisation_id,
+                Contact.is_primary.is_(True),
+                Contact.id != (contact.id or 0),
+            )
+            .values(is_primary=False)
+            .execution_options(synchronize_session="fetch")
+        )
     for key in CONTACT_FIELDS:
         if key in data:
             setattr(contact, key, _clean(data[key]))
@@ -265,18 +278,6 @@ def _apply_contact(session, contact: Contact, data: dict) -> None:
         raise MemberError(
             "Record when and how consent was given.",
             "consent_date" if not contact.consent_date else "consent_source",
-        )
-    if contact.is_primary:
-        # One primary per organisation: the unique partial index would refuse a second.
-        session.execute(
-            update(Contact)
-            .where(
-                Contact.organisation_id == contact.organisation_id,
-                Contact.is_primary.is_(True),
-                Contact.id != (contact.id or 0),
-            )
-            .values(is_primary=False)
-            .execution_options(synchronize_session="fetch")
         )
 
 

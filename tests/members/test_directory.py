@@ -44,7 +44,7 @@ def data(assoc, make, session):
         turnover_eur=20_000_000,
     )
     uni = make.org(t, kind="university", name="Université de Lyon", city="Lyon", nuts2="FRK2")
-    old = make.org(t, name="Old Foundry", city="Lille", archived=True)
+    make.org(t, name="Old Foundry", city="Lille", archived=True)
     make.membership(bio, status="active")
     make.membership(robo, status="lapsed")
     make.membership(uni, status="applicant")
