@@ -88,14 +88,13 @@ def start(kind: str, tenant_id: int | None, user_id: int | None = None) -> JobRu
             current_app.logger.exception("metrics refresh failed")
     else:
         config = current_app.config
+        retries = config.get("METRICS_RETRIES", 2)
+        intervals = config.get("METRICS_RETRY_INTERVALS", [30, 120])
         job = q.enqueue(
             func,
             args=args,
             job_timeout=config.get("METRICS_JOB_TIMEOUT", 300),
-            retry=Retry(
-                max=config.get("METRICS_RETRIES", 2),
-                interval=config.get("METRICS_RETRY_INTERVALS", [30, 120]),
-            ),
+            retry=Retry(max=retries, interval=intervals) if retries else None,
             result_ttl=24 * 3600,
             failure_ttl=7 * 24 * 3600,
             description=f"{kind} {tenant_id or 'alliance'} run {run_id}",

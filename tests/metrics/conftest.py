@@ -1,0 +1,379 @@
+"""Seeded data for the metrics tests, and the expected figures computed in plain Python."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import create_engine, select, text
+
+from crm.extensions import db
+from crm.models import Ecosystem
+from crm.tenancy import tenant_scope
+from tests.conftest import IsolatedClient, _truncate_all
+from tests.factories import Factories
+
+FUNDED = {"funded", "running", "closed"}
+DECIDED = FUNDED | {"rejected"}
+SME = {"micro", "small", "medium"}
+STATUSES = ["proposal", "submitted", "funded", "rejected", "running", "closed"]
+PROGRAMMES = ["HE", "ERDF", "INTERREG", "SMP"]
+
+
+def seed(session, rng_seed: int = 6) -> SimpleNamespace:
+    """Three associations (two French, one Polish) with members, projects and shared grants."""
+    rng = random.Random(rng_seed)
+    make = Factories(session)
+    ecosystems = session.scalars(select(Ecosystem).order_by(Ecosystem.id)).all()[:5]
+    tenants = [
+        make.tenant(slug="m-fr-a", country="FR"),
+        make.tenant(slug="m-fr-b", country="FR"),
+        make.tenant(slug="m-pl", country="PL"),
+    ]
+    orgs = {}
+    for tenant in tenants:
+        members = [make.cluster(tenant)]
+        for _ in range(rng.randint(22, 30)):
+            employees = rng.choice([None, 3, 8, 20, 45, 120, 240, 900])
+            turnover = rng.choice([None, 1_000_000, 9_000_000, 40_000_000, 90_000_000])
+            members.append(
+                make.org(
+                    tenant,
+                    employees=employees,
+                    turnover_eur=turnover,
+                    country=rng.choice([tenant.country] * 5 + ["DE"]),
+                    nuts2=rng.choice([None, f"{tenant.country}10", f"{tenant.country}21"]),
+                    archived=rng.random() < 0.05,
+                )
+            )
+        for kind in ("university", "university", "research_org", "public_body"):
+            members.append(make.org(tenant, kind=kind))
+        for org in members:
+            status = rng.choice(["active"] * 6 + ["lapsed", "left", "applicant"])
+            joined = rng.choice([None, date(2021, 2, 1), date(2022, 5, 9), date(2023, 11, 30)])
+            left = date(2024, rng.randint(1, 12), 1) if status in ("lapsed", "left") else None
+            make.membership(org, status=status, joined_on=joined, left_on=left)
+            org.ecosystems.extend(rng.sample(ecosystems, rng.randint(0, 2)))
+        with tenant_scope(tenant.id):
+            session.flush()
+        orgs[tenant.id] = members
+    shared = [f"101{n:06d}" for n in range(6)]
+    for tenant in tenants:
+        for _ in range(rng.randint(12, 16)):
+            status = rng.choice(STATUSES)
+            grant = None
+            if status in FUNDED and rng.random() < 0.7:
+                key = rng.choice(shared)
+                grant = rng.choice([key, f"GA no. {key[:3]}-{key[3:]}", f"GA {key}"])
+            project = make.project(
+                tenant,
+                programme=rng.choice(PROGRAMMES),
+                status=status,
+                grant_number=grant,
+                start_date=rng.choice([None, date(2022, 3, 1), date(2023, 9, 1), date(2024, 1, 1)]),
+                total_budget=Decimal(rng.randint(1, 90)) * 10_000,
+                eu_contribution=rng.choice([None, Decimal(rng.randint(1, 60)) * 10_000]),
+            )
+            project.ecosystems.extend(rng.sample(ecosystems, rng.randint(0, 2)))
+            with tenant_scope(tenant.id):
+                session.flush()
+            for org in rng.sample(orgs[tenant.id], rng.randint(1, 5)):
+                make.participation(project, org, role=rng.choice(["coordinator", "partner"]))
+    return SimpleNamespace(tenants=tenants)
+
+
+# ------------------------------------------------------------- expected figures
+
+
+def load_rows(owner_url: str) -> dict:
+    engine = create_engine(owner_url)
+    try:
+        with engine.connect() as c:
+            rows = {
+                name: [r._asdict() for r in c.execute(text(f"SELECT * FROM {name}"))]
+                for name in (
+                    "tenants",
+                    "organisations",
+                    "association_memberships",
+                    "organisation_ecosystems",
+                    "projects",
+                    "project_ecosystems",
+                    "participations",
+                    "ecosystems",
+                )
+            }
+    finally:
+        engine.dispose()
+    return rows
+
+
+def quarter(d) -> str:
+    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+
+
+def year(d) -> str:
+    return str(d.year) if d else "unknown"
+
+
+def facts(rows: dict) -> dict[str, list[tuple]]:
+    """Per metric, the counted things: (tenant_id, d1, d2, entity, amount, num, den)."""
+    orgs = {o["id"]: o for o in rows["organisations"]}
+    projects = {p["id"]: p for p in rows["projects"]}
+    eco_code = {e["id"]: e["code"] for e in rows["ecosystems"]}
+    org_ecos = defaultdict(set)
+    for r in rows["organisation_ecosystems"]:
+        org_ecos[r["organisation_id"]].add(r["ecosystem_id"])
+    proj_ecos = defaultdict(set)
+    for r in rows["project_ecosystems"]:
+        proj_ecos[r["project_id"]].add(r["ecosystem_id"])
+    parts_of = defaultdict(list)
+    for pa in rows["participations"]:
+        parts_of[pa["project_id"]].append(pa)
+    members = [
+        orgs[m["organisation_id"]]
+        for m in rows["association_memberships"]
+        if m["status"] == "active" and not orgs[m["organisation_id"]]["archived"]
+    ]
+    firms = [o for o in members if o["kind"] == "firm"]
+    funded_orgs = {
+        pa["organisation_id"]
+        for pa in rows["participations"]
+        if projects[pa["project_id"]]["status"] in FUNDED
+    }
+    out: dict[str, list[tuple]] = defaultdict(list)
+
+    def add(metric, tid, d1="", d2="", ent=None, amount=0, num=0, den=0):
+        out[metric].append((tid, d1, d2, ent, Decimal(amount or 0), num, den))
+
+    for o in members:
+        t = o["tenant_id"]
+        add("members", t, ent=o["id"])
+        add("members_by_kind", t, o["kind"], ent=o["id"])
+        add("members_by_country", t, o["country"], ent=o["id"])
+        add("members_by_region", t, o["nuts2"] or "unknown", ent=o["id"])
+        for e in org_ecos[o["id"]]:
+            add("members_by_ecosystem", t, eco_code[e], ent=o["id"])
+    for o in firms:
+        t = o["tenant_id"]
+        add("members_by_size_class", t, o["size_class"] or "unknown", ent=o["id"])
+        if o["size_class"]:
+            add("sme_share", t, ent=o["id"], num=int(o["size_class"] in SME), den=1)
+        if o["employees"] is not None:
+            add("employees", t, ent=o["id"], amount=o["employees"])
+        if o["size_class"] in SME:
+            add("sme_participation_rate", t, ent=o["id"], num=int(o["id"] in funded_orgs), den=1)
+    for m in rows["association_memberships"]:
+        if m["joined_on"]:
+            add("joins_by_quarter", m["tenant_id"], quarter(m["joined_on"]), ent=m["id"])
+        if m["status"] in ("lapsed", "left") and m["left_on"]:
+            add("lapses_by_quarter", m["tenant_id"], quarter(m["left_on"]), ent=m["id"])
+    grant_tenants, grant_countries = defaultdict(set), defaultdict(set)
+    for p in rows["projects"]:
+        if p["grant_key"]:
+            g = (p["programme_code"], p["grant_key"])
+            grant_tenants[g].add(p["tenant_id"])
+            grant_countries[g] |= {
+                orgs[pa["organisation_id"]]["country"] for pa in parts_of[p["id"]]
+            }
+    for p in rows["projects"]:
+        t, status, prog = p["tenant_id"], p["status"], p["programme_code"]
+        add("projects_by_programme_status", t, prog, status, ent=p["id"])
+        add("projects_by_year", t, year(p["start_date"]), ent=p["id"])
+        for pa in parts_of[p["id"]]:
+            add("participations_by_programme_status", t, prog, status, ent=pa["id"])
+            add("participations_by_year", t, year(p["start_date"]), ent=pa["id"])
+            firm = orgs[pa["organisation_id"]]
+            if status in DECIDED and firm["kind"] == "firm":
+                add(
+                    "success_rate_by_size_class",
+                    t,
+                    firm["size_class"] or "unknown",
+                    ent=pa["id"],
+                    num=int(status in FUNDED),
+                    den=1,
+                )
+        if status in FUNDED:
+            add("projects_funded", t, ent=p["id"])
+            add("budget_by_programme", t, prog, ent=p["id"], amount=p["total_budget"])
+            add("eu_contribution_by_programme", t, prog, ent=p["id"], amount=p["eu_contribution"])
+            add("eu_contribution", t, ent=p["id"], amount=p["eu_contribution"])
+            for e in proj_ecos[p["id"]]:
+                add(
+                    "ecosystems_by_funding",
+                    t,
+                    eco_code[e],
+                    ent=p["id"],
+                    amount=p["eu_contribution"],
+                )
+            spanned = set().union(*(org_ecos[pa["organisation_id"]] for pa in parts_of[p["id"]]))
+            if len(spanned) >= 2:
+                add("cross_sector", t, ent=p["id"])
+        if status in DECIDED:
+            add("success_rate", t, ent=p["id"], num=int(status in FUNDED), den=1)
+            add("success_rate_by_programme", t, prog, ent=p["id"], num=int(status in FUNDED), den=1)
+        if p["grant_key"]:
+            g = (p["programme_code"], p["grant_key"])
+            if len(grant_tenants[g]) >= 2:
+                add("cross_association", t, ent=g)
+            if len(grant_countries[g]) >= 2:
+                add("cross_border", t, ent=g)
+        elif len({orgs[pa["organisation_id"]]["country"] for pa in parts_of[p["id"]]}) >= 2:
+            add("cross_border", t, ent=("p", p["id"]))
+    return out
+
+
+RATIOS = {
+    "sme_share",
+    "sme_participation_rate",
+    "success_rate",
+    "success_rate_by_programme",
+    "success_rate_by_size_class",
+}
+SUMS = {
+    "employees",
+    "budget_by_programme",
+    "eu_contribution_by_programme",
+    "eu_contribution",
+    "ecosystems_by_funding",
+}
+
+
+def expected(rows: dict) -> dict[tuple, tuple]:
+    """{(scope, metric, d1, d2): (value, n, base)}; scope is ('tenant', id), ('country', c)
+    or ('total',)."""
+    country_of = {t["id"]: t["country"] for t in rows["tenants"]}
+    groups: dict[tuple, list] = defaultdict(list)
+    for metric, items in facts(rows).items():
+        for tid, d1, d2, ent, amount, num, den in items:
+            for scope in (("tenant", tid), ("country", country_of[tid]), ("total",)):
+                groups[(scope, metric, d1, d2)].append((ent, amount, num, den))
+    out = {}
+    for key, items in groups.items():
+        metric = key[1]
+        n = len({i[0] for i in items})  # things counted once, however often recorded
+        amount = sum((i[1] for i in items), Decimal(0))
+        num, den = sum(i[2] for i in items), sum(i[3] for i in items)
+        if metric in RATIOS:
+            if den:
+                out[key] = (Decimal(num) / Decimal(den), num, den)
+        elif metric in SUMS:
+            out[key] = (amount, n, None)
+        else:
+            out[key] = (Decimal(n), n, None)
+    return out
+
+
+def stored(owner_url: str, alliance_snapshot_id: int) -> dict[tuple, tuple]:
+    """The values of an alliance snapshot and of the tenant snapshots of the same run."""
+    engine = create_engine(owner_url)
+    try:
+        with engine.connect() as c:
+            rows = c.execute(
+                text(
+                    "SELECT v.tenant_id, v.level, v.country, v.metric, v.d1, v.d2, v.value, v.n, "
+                    "v.base FROM metric_values v JOIN metric_snapshots s ON s.id = v.snapshot_id "
+                    "WHERE s.complete AND (s.id = :id OR (s.job_run_id = "
+                    "(SELECT job_run_id FROM metric_snapshots WHERE id = :id) "
+                    "AND s.tenant_id IS NOT NULL))"
+                ),
+                {"id": alliance_snapshot_id},
+            ).all()
+    finally:
+        engine.dispose()
+    out = {}
+    for r in rows:
+        if r.tenant_id is not None:
+            scope = ("tenant", r.tenant_id)
+        elif r.level == "country":
+            scope = ("country", r.country)
+        else:
+            scope = ("total",)
+        out[(scope, r.metric, r.d1, r.d2)] = (Decimal(r.value), r.n, r.base)
+    return out
+
+
+def assert_same(actual: dict, wanted: dict) -> None:
+    assert set(actual) == set(wanted), (
+        f"missing {sorted(set(wanted) - set(actual), key=str)[:5]}, "
+        f"extra {sorted(set(actual) - set(wanted), key=str)[:5]}"
+    )
+    for key, (value, n, base) in wanted.items():
+        got = actual[key]
+        assert abs(got[0] - value) < Decimal("0.0001"), (key, got, (value, n, base))
+        assert (got[1], got[2]) == (n, base), (key, got, (value, n, base))
+
+
+# ------------------------------------------------------------- fixtures
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        engine = app.extensions.pop("crm.crosstenant_engine", None)
+        if engine is not None:
+            engine.dispose()
+        redis = app.extensions.get("crm.redis")
+        if redis is not None:
+            redis.close()
+
+
+@pytest.fixture
+def metrics_app(make_app, database_urls):
+    """``metrics_app(**config)``: an app whose data commits (the worker and the metrics
+    role must see it); tables, engines and Redis are cleaned up afterwards."""
+    built = []
+
+    def build(**config):
+        app = make_app(**config)
+        app.test_client_class = IsolatedClient
+        built.append(app)
+        return app
+
+    try:
+        yield build
+    finally:
+        for app in built:
+            _dispose(app)
+        _truncate_all(database_urls["owner"])
+
+
+@pytest.fixture
+def seeded(database_urls):
+    """Commit the seed as the owner; returns the seed."""
+
+    def do(app):
+        with app.app_context():
+            result = seed(db.session)
+            ids = [t.id for t in result.tenants]
+            db.session.commit()
+            db.session.remove()
+        return SimpleNamespace(tenant_ids=ids)
+
+    return do
+
+
+@pytest.fixture
+def redis_queue(redis_url):
+    """The app's rq queue on the test Redis, emptied before and after."""
+    from redis import Redis
+
+    from crm.jobs import QUEUE_NAME
+
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield Queue(QUEUE_NAME, connection=connection)
+    connection.flushdb()
+    connection.close()
+
+
+def work(app, queue: Queue) -> None:
+    """Run a real rq worker (in this process) until the queue is empty."""
+    with app.app_context():
+        db.session.remove()  # an open read transaction would hold up the job
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)

@@ -1,0 +1,195 @@
+"""Both refreshes through a real rq worker, checked metric by metric against plain Python."""
+
+from __future__ import annotations
+
+import pytest
+from rq.registry import FailedJobRegistry
+from sqlalchemy import create_engine, select, text
+
+from crm.extensions import db
+from crm.metrics import jobs, snapshots
+from crm.metrics.definitions import METRICS
+from crm.models import JobRun, MetricSnapshot
+from crm.tenancy import tenant_scope
+from tests.metrics.conftest import assert_same, expected, load_rows, stored, work
+
+pytestmark = pytest.mark.postgres
+
+
+def _run(app, run_id: int, tenant_id: int | None = None) -> JobRun:
+    with app.app_context(), tenant_scope(tenant_id):
+        run = db.session.get(JobRun, run_id)
+        db.session.expunge(run)
+        return run
+
+
+def _snapshot_counts(owner_url: str) -> tuple[int, int, int]:
+    engine = create_engine(owner_url)
+    try:
+        with engine.connect() as c:
+            return c.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM metric_snapshots), "
+                    "(SELECT count(*) FROM metric_snapshots WHERE NOT complete), "
+                    "(SELECT count(*) FROM metric_values)"
+                )
+            ).one()
+    finally:
+        engine.dispose()
+
+
+def test_alliance_refresh_on_rq_matches_plain_python(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    app = metrics_app(REDIS_URL=redis_url)
+    seed = seeded(app)
+    with app.app_context():
+        run = jobs.start(jobs.ALLIANCE_KIND, None)
+        assert run.status == "queued" and run.rq_job_id
+    work(app, redis_queue)
+    run = _run(app, run.id)
+    assert run.status == "finished", run.error
+    assert run.progress == 100 and run.started_at and run.finished_at
+    assert run.result["snapshots"] == 1 + len(seed.tenant_ids)
+
+    rows = load_rows(database_urls["owner"])
+    wanted = expected(rows)
+    actual = stored(database_urls["owner"], run.result["snapshot_id"])
+    assert_same(actual, wanted)
+    # Every metric was exercised by the seed, at every level.
+    for metric in METRICS:
+        for scope in (("total",), ("country", "FR")):
+            assert any(k[0] == scope and k[1] == metric.key for k in wanted), (scope, metric.key)
+
+
+def test_tenant_refresh_on_rq_matches_plain_python(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    app = metrics_app(REDIS_URL=redis_url)
+    seed = seeded(app)
+    tenant_id = seed.tenant_ids[0]
+    with app.app_context():
+        run = jobs.start(jobs.TENANT_KIND, tenant_id)
+    work(app, redis_queue)
+    run = _run(app, run.id, tenant_id)
+    assert run.status == "finished", run.error
+    engine = create_engine(database_urls["owner"])
+    with engine.connect() as c:
+        snapshot = c.execute(
+            select(MetricSnapshot.tenant_id, MetricSnapshot.complete).where(
+                MetricSnapshot.job_run_id == run.id
+            )
+        ).all()
+        values = c.execute(
+            text(
+                "SELECT metric, d1, d2, value, n, base FROM metric_values "
+                "WHERE snapshot_id = :id AND level = 'total'"
+            ),
+            {"id": run.result["snapshot_id"]},
+        ).all()
+    engine.dispose()
+    assert snapshot == [(tenant_id, True)]  # one snapshot, the tenant's, complete
+    wanted = {
+        (("tenant", tenant_id), *k[1:]): v
+        for k, v in expected(load_rows(database_urls["owner"])).items()
+        if k[0] == ("tenant", tenant_id)
+    }
+    actual = {(("tenant", tenant_id), r.metric, r.d1, r.d2): (r.value, r.n, r.base) for r in values}
+    assert_same(actual, wanted)
+
+
+def test_failure_halfway_shows_no_partial_snapshot_then_retry_completes(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    observed = {}
+
+    def fail_once(metric_key: str) -> None:
+        # Called after each metric's values are inserted, inside the write transaction.
+        if metric_key == "projects_funded" and "failed" not in observed:
+            observed["failed"] = True
+            observed["during"] = _snapshot_counts(database_urls["owner"])
+            raise RuntimeError("injected failure halfway through the snapshot")
+
+    app = metrics_app(REDIS_URL=redis_url, METRICS_FAULT_HOOK=fail_once, METRICS_RETRIES=0)
+    seeded(app)
+    with app.app_context():
+        first_id = jobs.start(jobs.ALLIANCE_KIND, None).id
+    app.config["METRICS_FAULT_HOOK"] = None
+    work(app, redis_queue)  # a first, complete snapshot
+    before = _snapshot_counts(database_urls["owner"])
+    app.config["METRICS_FAULT_HOOK"] = fail_once
+    with app.app_context():
+        second = jobs.start(jobs.ALLIANCE_KIND, None)
+        previous = snapshots.latest_snapshot(None).id
+    work(app, redis_queue)
+
+    # Halfway through, other connections saw only the earlier snapshot.
+    assert observed["during"] == before
+    assert _snapshot_counts(database_urls["owner"]) == before
+    failed = _run(app, second.id)
+    assert failed.status == "failed" and "injected failure" in failed.error
+    with app.app_context():
+        assert snapshots.latest_snapshot(None).id == previous
+    registry = FailedJobRegistry(queue=redis_queue)
+    assert second.rq_job_id in registry.get_job_ids()
+
+    registry.requeue(second.rq_job_id)  # what `rq requeue` does
+    work(app, redis_queue)
+    done = _run(app, second.id)
+    assert done.status == "finished" and done.error is None
+    with app.app_context():
+        latest = snapshots.latest_snapshot(None)
+        assert latest.id != previous and latest.job_run_id == second.id
+    rows = load_rows(database_urls["owner"])
+    assert_same(stored(database_urls["owner"], latest.id), expected(rows))
+    assert _run(app, first_id).status == "finished"
+
+
+def test_transient_failure_is_retried_by_rq(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    calls = []
+
+    def flaky(metric_key: str) -> None:
+        calls.append(metric_key)
+        if len(calls) == 3:
+            raise ConnectionError("database went away")
+
+    app = metrics_app(REDIS_URL=redis_url, METRICS_FAULT_HOOK=flaky, METRICS_RETRY_INTERVALS=[0])
+    seeded(app)
+    with app.app_context():
+        run = jobs.start(jobs.ALLIANCE_KIND, None)
+    work(app, redis_queue)  # the retry is requeued at once and runs in the same burst
+    run = _run(app, run.id)
+    assert run.status == "finished"
+    assert len(calls) > len(METRICS)  # the first attempt stopped, the second went through
+    assert _snapshot_counts(database_urls["owner"])[1] == 0  # nothing left incomplete
+
+
+def test_running_twice_gives_two_complete_identical_snapshots(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    app = metrics_app(REDIS_URL=redis_url)
+    seeded(app)
+    with app.app_context():
+        a_id = jobs.start(jobs.ALLIANCE_KIND, None).id
+        b_id = jobs.start(jobs.ALLIANCE_KIND, None).id
+    work(app, redis_queue)
+    a, b = _run(app, a_id), _run(app, b_id)
+    assert a.status == b.status == "finished"
+    owner = database_urls["owner"]
+    first, second = stored(owner, a.result["snapshot_id"]), stored(owner, b.result["snapshot_id"])
+    assert first == second
+    # The same run executed again (a duplicated rq job) replaces its own snapshot.
+    with app.app_context():
+        jobs.refresh_alliance(a.id)
+    engine = create_engine(owner)
+    with engine.connect() as c:
+        per_run = c.execute(
+            text(
+                "SELECT count(*) FROM metric_snapshots WHERE job_run_id = :id AND tenant_id IS NULL"
+            ),
+            {"id": a.id},
+        ).scalar_one()
+    engine.dispose()
+    assert per_run == 1
