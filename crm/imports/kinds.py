@@ -244,7 +244,16 @@ ORGANISATIONS = Kind(
         Field(
             "legal_name",
             "Legal name",
-            synonyms=("legal name", "official name", "nom legal", "nombre legal", "full name"),
+            synonyms=(
+                "legal name",
+                "official name",
+                "razon social",
+                "raison sociale",
+                "denominacion social",
+                "nom legal",
+                "nombre legal",
+                "full name",
+            ),
             max_length=250,
         ),
         Field(

@@ -1,0 +1,163 @@
+"""Reading files as other tools write them: format, encoding, delimiter, numbers, headers."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from crm.imports import reading
+from crm.imports.kinds import CONTACTS, ORGANISATIONS, PARTICIPATIONS, PROJECTS, suggest_mapping
+from crm.imports.reading import ImportFileError
+
+
+@pytest.mark.parametrize(
+    ("data", "delimiter", "encoding"),
+    [
+        ("Name,City\nAcme,Lyon\n".encode(), ",", "UTF-8"),
+        ("Name;City\nÉcole;Liège\n".encode(), ";", "UTF-8"),
+        ("\ufeffName;City\nÉcole;Liège\n".encode(), ";", "UTF-8 (BOM)"),
+        ("Name\tCity\nŁódź Tech\tŁódź\n".encode(), "\t", "UTF-8"),
+        ("Name;City\nÉcole;Liège\n".encode("cp1252"), ";", "Windows-1252"),
+        ("Name\tCity\nŁódź Tech\tŁódź\n".encode("utf-16"), "\t", "UTF-16"),
+        ('Name,City,Note\n"Acme, Inc.",Lyon,"a; b"\n'.encode(), ",", "UTF-8"),
+    ],
+)
+def test_delimiter_and_encoding_are_detected(data, delimiter, encoding):
+    table = reading.read_table(data)
+    assert (table.delimiter, table.encoding) == (delimiter, encoding)
+    assert len(table.headers) >= 2 and len(table.rows) == 1
+    assert table.rows[0][0] == 2  # line numbers count the header as line 1
+
+
+def test_windows_1252_text_is_decoded_right():
+    table = reading.read_table("Nom;Ville\nSociété Générale;Besançon\n".encode("cp1252"))
+    assert table.rows[0][1] == ["Société Générale", "Besançon"]
+
+
+def test_line_numbers_skip_blank_lines_and_count_quoted_newlines():
+    data = b'Name,Note\nA,"one\ntwo"\n\nB,x\n'
+    table = reading.read_table(data)
+    assert [line for line, _cells in table.rows] == [2, 5]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"%PDF-1.7\n...", "PDF"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, ".xls"),
+        (b"PK\x03\x04not really a workbook", "not an Excel workbook"),
+        (b"\x00\x01\x02\x03binary\x00stuff", "binary"),
+        ("Name;City\nAcme;Lyon\n".encode() + b"\x81\x8d\x90 broken", "encoding"),
+        (b"just one column\nvalue\n", "Only one column"),
+        (b"Name,City\n", "no data rows"),
+        (b"Name,Name\nA,B\n", "same name"),
+    ],
+)
+def test_files_that_are_not_tables_get_a_clear_message(data, message):
+    with pytest.raises(ImportFileError, match=message):
+        reading.read_table(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "mark", "expected"),
+    [
+        ("1.234,56", ",", Decimal("1234.56")),
+        ("1,234.56", ".", Decimal("1234.56")),
+        ("1 234,56", ",", Decimal("1234.56")),
+        ("1\u00a0234\u00a0567", ",", Decimal("1234567")),
+        ("1'234.50", ".", Decimal("1234.50")),
+        ("12,5", ",", Decimal("12.5")),
+        ("€ 2.000.000", ",", Decimal("2000000")),
+        ("2,000,000 EUR", ".", Decimal("2000000")),
+        ("-3", ".", Decimal("-3")),
+        ("", ".", None),
+    ],
+)
+def test_numbers_in_both_conventions(text, mark, expected):
+    assert reading.parse_decimal(text, mark) == expected
+
+
+@pytest.mark.parametrize("text", ["12a", "1,23,4", "1.2.3,4,5", "--1", "n/a", "1,5,6"])
+def test_bad_numbers_are_refused(text):
+    with pytest.raises(ValueError):
+        reading.parse_decimal(text, ",")
+
+
+@pytest.mark.parametrize(
+    ("values", "hint", "mark"),
+    [
+        (["1.234,56", "12"], ".", ","),
+        (["1,234.56", "12"], ",", "."),
+        (["12,5", "3"], ".", ","),
+        (["1.234.567"], ".", ","),
+        (["1,234", "5,678"], ",", ","),  # ambiguous: the file's habit (hint) decides
+        (["1,234", "5,678"], ".", "."),
+    ],
+)
+def test_decimal_mark_is_detected_from_the_column(values, hint, mark):
+    assert reading.detect_decimal_mark(values, hint) == mark
+
+
+def test_dates_and_yes_no_cells():
+    assert reading.parse_date("31/12/2025") == date(2025, 12, 31)
+    assert reading.parse_date("31.12.2025") == date(2025, 12, 31)
+    assert reading.parse_date("2025-12-31T00:00:00") == date(2025, 12, 31)
+    assert reading.parse_bool("Oui") is True and reading.parse_bool("nie") is False
+    with pytest.raises(ValueError):
+        reading.parse_date("next week")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (["Nom", "Ville", "SIRET", "TVA"],
+         {"name": "Nom", "city": "Ville", "registration_id": "SIRET", "vat_id": "TVA"}),
+        (["Razón social", "Ciudad", "CIF", "Empleados"],
+         {"name": "Razón social", "city": "Ciudad", "registration_id": "CIF",
+          "employees": "Empleados"}),
+        (["Nazwa", "Miasto", "NIP", "Liczba pracowników"],
+         {"name": "Nazwa", "city": "Miasto", "registration_id": "NIP",
+          "employees": "Liczba pracowników"}),
+        (["Název", "Město", "IČO", "DIČ"],
+         {"name": "Název", "city": "Město", "registration_id": "IČO", "vat_id": "DIČ"}),
+        (["Nombre", "Razón social", "VAT"],
+         {"name": "Nombre", "legal_name": "Razón social", "vat_id": "VAT"}),
+        (["Organisation name", "Town", "Company number", "Turnover", "Website"],
+         {"name": "Organisation name", "city": "Town", "registration_id": "Company number",
+          "turnover_eur": "Turnover", "website": "Website"}),
+    ],
+)
+def test_suggested_mapping_for_organisation_headers(headers, expected):
+    assert suggest_mapping(ORGANISATIONS, headers) == expected
+
+
+def test_suggested_mapping_for_the_other_kinds():
+    contacts = suggest_mapping(CONTACTS, ["Prénom", "Nom", "Courriel", "Entreprise", "SIRET"])
+    assert contacts == {
+        "first_name": "Prénom",
+        "last_name": "Nom",
+        "email": "Courriel",
+        "organisation_name": "Entreprise",
+        "organisation_registration_id": "SIRET",
+    }
+    projects = suggest_mapping(
+        PROJECTS, ["Programa", "Acrónimo", "Título", "Número de contrato", "Estado", "Presupuesto"]
+    )
+    assert projects == {
+        "programme_code": "Programa",
+        "acronym": "Acrónimo",
+        "title": "Título",
+        "grant_number": "Número de contrato",
+        "status": "Estado",
+        "total_budget": "Presupuesto",
+    }
+    participations = suggest_mapping(PARTICIPATIONS, ["Grant number", "Participant", "Role"])
+    assert participations == {
+        "project_grant_number": "Grant number",
+        "organisation_name": "Participant",
+        "role": "Role",
+    }
