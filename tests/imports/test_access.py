@@ -28,8 +28,10 @@ def client_for(app, user):
 
 def test_every_batch_route_is_listed_here(app):
     rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("imports.")}
-    listed = {path.replace("{slug}", "<tenant>").replace("{id}", "<int:batch_id>")
-              for _m, path in BATCH_ROUTES}
+    listed = {
+        path.replace("{slug}", "<tenant>").replace("{id}", "<int:batch_id>")
+        for _m, path in BATCH_ROUTES
+    }
     assert rules == listed | {"/<tenant>/imports"}
 
 
@@ -38,8 +40,9 @@ def test_another_tenants_batch_answers_404(app, make, session, tenant, secretari
     other = make.tenant(slug="assoc-other")
     foreign = make.import_batch(other, status="checked")
     client = client_for(app, secretariat)
-    response = client.open(path.format(slug=tenant.slug, id=foreign.id), method=method,
-                           data={"map_name": "name"})
+    response = client.open(
+        path.format(slug=tenant.slug, id=foreign.id), method=method, data={"map_name": "name"}
+    )
     assert response.status_code == 404
     assert b"members.csv" not in response.data
     with tenant_scope(other.id):
@@ -47,13 +50,16 @@ def test_another_tenants_batch_answers_404(app, make, session, tenant, secretari
         assert session.scalar(select(func.count()).select_from(Organisation)) == 0
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/{slug}/imports"),
-                                              ("POST", "/{slug}/imports"), *BATCH_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/{slug}/imports"), ("POST", "/{slug}/imports"), *BATCH_ROUTES]
+)
 def test_cluster_managers_and_alliance_users_cannot_import(app, make, tenant, method, path):
     batch = make.import_batch(tenant, status="checked")
     cluster = make.cluster(tenant)
-    for user in (make.user(tenant, role="cluster_manager", cluster=cluster),
-                 make.user(None, role="alliance_admin")):
+    for user in (
+        make.user(tenant, role="cluster_manager", cluster=cluster),
+        make.user(None, role="alliance_admin"),
+    ):
         response = client_for(app, user).open(
             path.format(slug=tenant.slug, id=batch.id), method=method, data={}
         )
@@ -78,8 +84,9 @@ def test_admins_and_secretariat_see_the_page_and_their_batches_only(app, make, t
     assert f"/imports/{mine.id}" in text
 
 
-def test_import_page_query_count_does_not_grow_with_batches(app, make, tenant, secretariat,
-                                                            count_queries):
+def test_import_page_query_count_does_not_grow_with_batches(
+    app, make, tenant, secretariat, count_queries
+):
     client = client_for(app, secretariat)
     make.import_batch(tenant)
     client.get(f"/{tenant.slug}/imports")

@@ -20,8 +20,11 @@ def counts(session) -> tuple[int, int]:
 @pytest.mark.parametrize(
     ("data", "filename", "message"),
     [
-        ("Nom;Ville\nAcme;Lyon\n".encode("utf-8") + b"\x81\x8d\x8f\x90\x9d", "members.csv",
-         "text encoding could not be read"),
+        (
+            b"Nom;Ville\nAcme;Lyon\n" + b"\x81\x8d\x8f\x90\x9d",
+            "members.csv",
+            "text encoding could not be read",
+        ),
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "members.csv", "not a spreadsheet"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "members.xlsx", "not a spreadsheet"),
         (b"PK\x03\x04" + b"\x00" * 60, "members.xlsx", "not an Excel workbook"),

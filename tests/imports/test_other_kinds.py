@@ -17,12 +17,14 @@ def count(session, model) -> int:
 # -- contacts ------------------------------------------------------------------------
 
 
-def test_contacts_attach_to_organisations_and_match_by_email(importer, make, session, files,
-                                                             tenant):
+def test_contacts_attach_to_organisations_and_match_by_email(
+    importer, make, session, files, tenant
+):
     acme = make.org(tenant, name="Acme", registration_id="FR-1", city="Lyon")
     beta = make.org(tenant, name="Béta Conseil", city="Paris")
-    known = make.contact(acme, first_name="Ana", last_name="Old", email="ana@acme.example",
-                         is_primary=True)
+    known = make.contact(
+        acme, first_name="Ana", last_name="Old", email="ana@acme.example", is_primary=True
+    )
     data = files.csv(
         [
             ["Prénom", "Nom", "Courriel", "SIRET", "Entreprise", "Principal", "Consentement"],
@@ -75,23 +77,51 @@ def test_contact_rows_are_rejected_with_reasons(importer, make, session, files, 
 # -- projects ------------------------------------------------------------------------
 
 
-PROJECT_HEADER = ["Programme", "Acronym", "Title", "Grant agreement number", "Status",
-                  "Start date", "End date", "Total budget", "EU contribution"]
+PROJECT_HEADER = [
+    "Programme",
+    "Acronym",
+    "Title",
+    "Grant agreement number",
+    "Status",
+    "Start date",
+    "End date",
+    "Total budget",
+    "EU contribution",
+]
 
 
 def test_projects_are_created_matched_by_grant_number_and_get_status_history(
     importer, make, session, files, tenant
 ):
-    existing = make.project(tenant, programme="HE", grant_number="101070123", status="submitted",
-                            acronym="OLDNAME")
+    existing = make.project(
+        tenant, programme="HE", grant_number="101070123", status="submitted", acronym="OLDNAME"
+    )
     data = files.csv(
         [
             PROJECT_HEADER,
-            ["HE", "GREENAI", "Green AI", "GA No. 101 070 123", "funded", "01/01/2025",
-             "31/12/2027", "2.000.000,00", "1.500.000,00"],
+            [
+                "HE",
+                "GREENAI",
+                "Green AI",
+                "GA No. 101 070 123",
+                "funded",
+                "01/01/2025",
+                "31/12/2027",
+                "2.000.000,00",
+                "1.500.000,00",
+            ],
             ["Interreg", "BALTIC", "Baltic ports", "", "Proposal", "", "", "800.000", ""],
-            ["Horizon Europe", "SOLAR", "Solar roofs", "101099999", "en cours", "2024-02-01",
-             "2026-01-31", "1.000.000", "700.000"],
+            [
+                "Horizon Europe",
+                "SOLAR",
+                "Solar roofs",
+                "101099999",
+                "en cours",
+                "2024-02-01",
+                "2026-01-31",
+                "1.000.000",
+                "700.000",
+            ],
         ],
         delimiter=";",
     )
@@ -107,8 +137,11 @@ def test_projects_are_created_matched_by_grant_number_and_get_status_history(
     assert solar.programme_code == "HE" and solar.status == "running"
     assert solar.grant_key == "101099999" and solar.start_date == date(2024, 2, 1)
     history = session.execute(
-        select(ProjectStatusChange.project_id, ProjectStatusChange.from_status,
-               ProjectStatusChange.to_status)
+        select(
+            ProjectStatusChange.project_id,
+            ProjectStatusChange.from_status,
+            ProjectStatusChange.to_status,
+        )
     ).all()
     assert set(history) == {
         (existing.id, "submitted", "funded"),
@@ -152,8 +185,13 @@ def test_project_rules_reject_rows(importer, session, files):
 def test_participations_reference_projects_and_organisations(
     importer, make, session, files, tenant
 ):
-    project = make.project(tenant, programme="HE", grant_number="101000001", acronym="ALPHA",
-                           total_budget=Decimal("1000000"))
+    project = make.project(
+        tenant,
+        programme="HE",
+        grant_number="101000001",
+        acronym="ALPHA",
+        total_budget=Decimal("1000000"),
+    )
     other = make.project(tenant, programme="ERDF", acronym="BETA", total_budget=None)
     acme = make.org(tenant, name="Acme", registration_id="FR-1", city="Lyon")
     uni = make.org(tenant, kind="university", name="Université de Lyon", city="Lyon")

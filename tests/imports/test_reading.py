@@ -15,13 +15,13 @@ from crm.imports.reading import ImportFileError
 @pytest.mark.parametrize(
     ("data", "delimiter", "encoding"),
     [
-        ("Name,City\nAcme,Lyon\n".encode(), ",", "UTF-8"),
+        (b"Name,City\nAcme,Lyon\n", ",", "UTF-8"),
         ("Name;City\nÉcole;Liège\n".encode(), ";", "UTF-8"),
         ("\ufeffName;City\nÉcole;Liège\n".encode(), ";", "UTF-8 (BOM)"),
         ("Name\tCity\nŁódź Tech\tŁódź\n".encode(), "\t", "UTF-8"),
         ("Name;City\nÉcole;Liège\n".encode("cp1252"), ";", "Windows-1252"),
         ("Name\tCity\nŁódź Tech\tŁódź\n".encode("utf-16"), "\t", "UTF-16"),
-        ('Name,City,Note\n"Acme, Inc.",Lyon,"a; b"\n'.encode(), ",", "UTF-8"),
+        (b'Name,City,Note\n"Acme, Inc.",Lyon,"a; b"\n', ",", "UTF-8"),
     ],
 )
 def test_delimiter_and_encoding_are_detected(data, delimiter, encoding):
@@ -51,7 +51,7 @@ def test_line_numbers_skip_blank_lines_and_count_quoted_newlines():
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, ".xls"),
         (b"PK\x03\x04not really a workbook", "not an Excel workbook"),
         (b"\x00\x01\x02\x03binary\x00stuff", "binary"),
-        ("Name;City\nAcme;Lyon\n".encode() + b"\x81\x8d\x90 broken", "encoding"),
+        (b"Name;City\nAcme;Lyon\n" + b"\x81\x8d\x90 broken", "encoding"),
         (b"just one column\nvalue\n", "Only one column"),
         (b"Name,City\n", "no data rows"),
         (b"Name,Name\nA,B\n", "same name"),
@@ -114,21 +114,46 @@ def test_dates_and_yes_no_cells():
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
-        (["Nom", "Ville", "SIRET", "TVA"],
-         {"name": "Nom", "city": "Ville", "registration_id": "SIRET", "vat_id": "TVA"}),
-        (["Razón social", "Ciudad", "CIF", "Empleados"],
-         {"name": "Razón social", "city": "Ciudad", "registration_id": "CIF",
-          "employees": "Empleados"}),
-        (["Nazwa", "Miasto", "NIP", "Liczba pracowników"],
-         {"name": "Nazwa", "city": "Miasto", "registration_id": "NIP",
-          "employees": "Liczba pracowników"}),
-        (["Název", "Město", "IČO", "DIČ"],
-         {"name": "Název", "city": "Město", "registration_id": "IČO", "vat_id": "DIČ"}),
-        (["Nombre", "Razón social", "VAT"],
-         {"name": "Nombre", "legal_name": "Razón social", "vat_id": "VAT"}),
-        (["Organisation name", "Town", "Company number", "Turnover", "Website"],
-         {"name": "Organisation name", "city": "Town", "registration_id": "Company number",
-          "turnover_eur": "Turnover", "website": "Website"}),
+        (
+            ["Nom", "Ville", "SIRET", "TVA"],
+            {"name": "Nom", "city": "Ville", "registration_id": "SIRET", "vat_id": "TVA"},
+        ),
+        (
+            ["Razón social", "Ciudad", "CIF", "Empleados"],
+            {
+                "name": "Razón social",
+                "city": "Ciudad",
+                "registration_id": "CIF",
+                "employees": "Empleados",
+            },
+        ),
+        (
+            ["Nazwa", "Miasto", "NIP", "Liczba pracowników"],
+            {
+                "name": "Nazwa",
+                "city": "Miasto",
+                "registration_id": "NIP",
+                "employees": "Liczba pracowników",
+            },
+        ),
+        (
+            ["Název", "Město", "IČO", "DIČ"],
+            {"name": "Název", "city": "Město", "registration_id": "IČO", "vat_id": "DIČ"},
+        ),
+        (
+            ["Nombre", "Razón social", "VAT"],
+            {"name": "Nombre", "legal_name": "Razón social", "vat_id": "VAT"},
+        ),
+        (
+            ["Organisation name", "Town", "Company number", "Turnover", "Website"],
+            {
+                "name": "Organisation name",
+                "city": "Town",
+                "registration_id": "Company number",
+                "turnover_eur": "Turnover",
+                "website": "Website",
+            },
+        ),
     ],
 )
 def test_suggested_mapping_for_organisation_headers(headers, expected):
