@@ -21,7 +21,8 @@ ORDERED_DIMENSIONS = ("Quarter", "Start year")
 
 def label_maps() -> dict[str, dict[str, str]]:
     """Readable names of dimension values, per dimension label (one small query)."""
-    ecosystems = dict(db.session.execute(select(Ecosystem.code, Ecosystem.name)).tuples().all())
+    rows = db.session.execute(select(Ecosystem.code, Ecosystem.name))
+    ecosystems = {code: name for code, name in rows}
     sizes = {**SIZE_CLASSES, "unknown": "Unknown"}
     return {
         "Kind": dict(KINDS),

@@ -109,6 +109,11 @@ def load_rows(owner_url: str) -> dict:
             }
     finally:
         engine.dispose()
+    for table in rows.values():  # SQLite hands dates back as text
+        for row in table:
+            for key in ("joined_on", "left_on", "start_date"):
+                if isinstance(row.get(key), str):
+                    row[key] = date.fromisoformat(row[key])
     return rows
 
 
