@@ -6,6 +6,7 @@ import time
 from datetime import date
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from crm.accounts.passwords import hash_password
@@ -51,6 +52,7 @@ def seed(
     default=None,
     help="Date the demo is built around (default: today); fixes dates for reproducible runs.",
 )
+@with_appcontext
 def seed_demo(scale: float, seed_value: int, if_empty: bool, today) -> None:
     """Load demo data for the 13 associations (deterministic for a seed)."""
     existing = db.session.scalar(select(func.count()).select_from(Tenant))
