@@ -27,16 +27,18 @@ METRICS: tuple[Metric, ...] = (
         "members",
         "Members",
         "count",
-        "Organisations whose membership of the association is active on the day of the "
-        "snapshot, whatever their kind; archived organisations are left out. An organisation "
-        "that belongs to two associations is counted once by each.",
+        "Organisations in the association's network on the day of the snapshot, whatever "
+        "their kind: those whose membership of the association is active, and those that are "
+        "current members of one of its clusters (no end date, or an end date today or later). "
+        "Archived organisations are left out. An organisation recorded by two associations is "
+        "counted once by each.",
         chart="none",
     ),
     Metric(
         "members_by_kind",
         "Members by kind",
         "count",
-        "Active members (as in 'Members') grouped by kind of organisation: cluster "
+        "Members (as in 'Members') grouped by kind of organisation: cluster "
         "organisation, firm, university, research organisation, public body, investor, other.",
         d1="Kind",
     ),
@@ -44,7 +46,7 @@ METRICS: tuple[Metric, ...] = (
         "members_by_size_class",
         "Member firms by size class",
         "count",
-        "Active member firms grouped by their EU size class (Recommendation 2003/361/EC: "
+        "Member firms (as in 'Members') grouped by their EU size class (Recommendation 2003/361/EC: "
         "headcount first, then turnover or balance sheet). Firms whose figures do not decide "
         "the class are shown as 'unknown', never guessed.",
         d1="Size class",
@@ -53,7 +55,7 @@ METRICS: tuple[Metric, ...] = (
         "sme_share",
         "SME share of member firms",
         "ratio",
-        "Of the active member firms whose size class is known, the share that are SMEs "
+        "Of the member firms whose size class is known, the share that are SMEs "
         "(micro, small or medium). Firms of unknown size class are left out of both the "
         "numerator and the denominator.",
         chart="none",
@@ -62,7 +64,7 @@ METRICS: tuple[Metric, ...] = (
         "members_by_ecosystem",
         "Members by industrial ecosystem",
         "count",
-        "Active members tagged with each of the 14 EU industrial ecosystems. A member tagged "
+        "Members tagged with each of the 14 EU industrial ecosystems. A member tagged "
         "with two ecosystems is counted in both, so the bars add up to more than the members.",
         d1="Ecosystem",
     ),
@@ -70,7 +72,7 @@ METRICS: tuple[Metric, ...] = (
         "members_by_country",
         "Members by country",
         "count",
-        "Active members grouped by the country of the organisation's address (which may differ "
+        "Members grouped by the country of the organisation's address (which may differ "
         "from the association's country).",
         d1="Country",
     ),
@@ -78,7 +80,7 @@ METRICS: tuple[Metric, ...] = (
         "members_by_region",
         "Members by NUTS-2 region",
         "count",
-        "Active members grouped by the NUTS-2 region (2021 classification) of their address; "
+        "Members grouped by the NUTS-2 region (2021 classification) of their address; "
         "members without a recorded region are shown as 'unknown'.",
         d1="NUTS-2 region",
     ),
@@ -86,7 +88,7 @@ METRICS: tuple[Metric, ...] = (
         "employees",
         "Employees in member firms",
         "sum",
-        "The sum of the recorded staff headcount of active member firms. Firms without a "
+        "The sum of the recorded staff headcount of member firms. Firms without a "
         "recorded headcount add nothing; the number of firms with a headcount is what decides "
         "suppression.",
         chart="none",
@@ -188,7 +190,7 @@ METRICS: tuple[Metric, ...] = (
         "sme_participation_rate",
         "SME participation rate",
         "ratio",
-        "Of the active member firms that are SMEs (micro, small or medium), the share that "
+        "Of the member firms that are SMEs (micro, small or medium), the share that "
         f"take part, in any role, in at least one project that is {FUNDED}.",
         chart="none",
         group="Funding",

@@ -58,13 +58,20 @@ def _select(
     return f"SELECT {tenant_col} AS tid, t.country AS tcountry, {cols} {frm}"
 
 
+# The association's network on the day: an active membership of the association, or a
+# current membership of one of its clusters. Archived organisations are left out.
+MEMBER = (
+    "NOT o.archived AND (EXISTS (SELECT 1 FROM association_memberships am "
+    "WHERE am.tenant_id = o.tenant_id AND am.organisation_id = o.id AND am.status = 'active') "
+    "OR EXISTS (SELECT 1 FROM cluster_memberships cm WHERE cm.tenant_id = o.tenant_id "
+    "AND cm.member_id = o.id AND (cm.until IS NULL OR cm.until >= CURRENT_DATE)))"
+)
+
+
 def _members(tf, extra: str = "", joins: str = "") -> str:
     return (
-        "FROM organisations o "
-        "JOIN association_memberships am ON am.tenant_id = o.tenant_id "
-        "AND am.organisation_id = o.id "
-        f"JOIN tenants t ON t.id = o.tenant_id {joins}"
-        f"WHERE am.status = 'active' AND NOT o.archived{tf('o')} {extra}"
+        f"FROM organisations o JOIN tenants t ON t.id = o.tenant_id {joins}"
+        f"WHERE {MEMBER}{tf('o')} {extra}"
     )
 
 

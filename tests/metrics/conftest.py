@@ -13,7 +13,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import create_engine, select, text
 
 from crm.extensions import db
-from crm.models import Ecosystem
+from crm.models import ClusterMembership, Ecosystem
 from crm.tenancy import tenant_scope
 from tests.conftest import IsolatedClient, _truncate_all
 from tests.factories import Factories
@@ -53,11 +53,19 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
             )
         for kind in ("university", "university", "research_org", "public_body"):
             members.append(make.org(tenant, kind=kind))
+        cluster = members[0]
         for org in members:
-            status = rng.choice(["active"] * 6 + ["lapsed", "left", "applicant"])
-            joined = rng.choice([None, date(2021, 2, 1), date(2022, 5, 9), date(2023, 11, 30)])
-            left = date(2024, rng.randint(1, 12), 1) if status in ("lapsed", "left") else None
-            make.membership(org, status=status, joined_on=joined, left_on=left)
+            if org is cluster or rng.random() > 0.2:  # some are in the network only via a cluster
+                status = rng.choice(["active"] * 6 + ["lapsed", "left", "applicant"])
+                joined = rng.choice([None, date(2021, 2, 1), date(2022, 5, 9), date(2023, 11, 30)])
+                left = date(2024, rng.randint(1, 12), 1) if status in ("lapsed", "left") else None
+                make.membership(org, status=status, joined_on=joined, left_on=left)
+            if org is not cluster and rng.random() < 0.5:
+                until = rng.choice([None, None, date(2020, 1, 1), date(2099, 1, 1)])
+                link = ClusterMembership(
+                    tenant_id=tenant.id, cluster_id=cluster.id, member_id=org.id, until=until
+                )
+                make._add(link, tenant.id)
             org.ecosystems.extend(rng.sample(ecosystems, rng.randint(0, 2)))
         with tenant_scope(tenant.id):
             session.flush()
@@ -100,6 +108,7 @@ def load_rows(owner_url: str) -> dict:
                     "tenants",
                     "organisations",
                     "association_memberships",
+                    "cluster_memberships",
                     "organisation_ecosystems",
                     "projects",
                     "project_ecosystems",
@@ -111,7 +120,7 @@ def load_rows(owner_url: str) -> dict:
         engine.dispose()
     for table in rows.values():  # SQLite hands dates back as text
         for row in table:
-            for key in ("joined_on", "left_on", "start_date"):
+            for key in ("joined_on", "left_on", "start_date", "until"):
                 if isinstance(row.get(key), str):
                     row[key] = date.fromisoformat(row[key])
     return rows
@@ -139,11 +148,14 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
     parts_of = defaultdict(list)
     for pa in rows["participations"]:
         parts_of[pa["project_id"]].append(pa)
-    members = [
-        orgs[m["organisation_id"]]
-        for m in rows["association_memberships"]
-        if m["status"] == "active" and not orgs[m["organisation_id"]]["archived"]
-    ]
+    in_network = {
+        m["organisation_id"] for m in rows["association_memberships"] if m["status"] == "active"
+    } | {
+        c["member_id"]
+        for c in rows["cluster_memberships"]
+        if c["until"] is None or c["until"] >= date.today()
+    }
+    members = [o for o in rows["organisations"] if o["id"] in in_network and not o["archived"]]
     firms = [o for o in members if o["kind"] == "firm"]
     funded_orgs = {
         pa["organisation_id"]
