@@ -23,6 +23,7 @@ DECIDED = FUNDED | {"rejected"}
 SME = {"micro", "small", "medium"}
 STATUSES = ["proposal", "submitted", "funded", "rejected", "running", "closed"]
 PROGRAMMES = ["HE", "ERDF", "INTERREG", "SMP"]
+JOIN_DATES = [None, date(2021, 2, 1), date(2022, 5, 9), date(2023, 11, 30)]
 
 
 def seed(session, rng_seed: int = 6) -> SimpleNamespace:
@@ -54,20 +55,23 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
         for kind in ("university", "university", "research_org", "public_body"):
             members.append(make.org(tenant, kind=kind))
         cluster = members[0]
-        for org in members:
-            if org is cluster or rng.random() > 0.2:  # some are in the network only via a cluster
-                status = rng.choice(["active"] * 6 + ["lapsed", "left", "applicant"])
-                joined = rng.choice([None, date(2021, 2, 1), date(2022, 5, 9), date(2023, 11, 30)])
-                left = date(2024, rng.randint(1, 12), 1) if status in ("lapsed", "left") else None
-                make.membership(org, status=status, joined_on=joined, left_on=left)
-            if org is not cluster and rng.random() < 0.5:
-                until = rng.choice([None, None, date(2020, 1, 1), date(2099, 1, 1)])
-                link = ClusterMembership(
-                    tenant_id=tenant.id, cluster_id=cluster.id, member_id=org.id, until=until
-                )
-                make._add(link, tenant.id)
-            org.ecosystems.extend(rng.sample(ecosystems, rng.randint(0, 2)))
-        with tenant_scope(tenant.id):
+        with tenant_scope(tenant.id):  # lazy loads autoflush: keep them in scope
+            for org in members:
+                # Some are in the network only through a cluster.
+                if org is cluster or rng.random() > 0.2:
+                    status = rng.choice(["active"] * 6 + ["lapsed", "left", "applicant"])
+                    joined = rng.choice(JOIN_DATES)
+                    left = None
+                    if status in ("lapsed", "left"):
+                        left = date(2024, rng.randint(1, 12), 1)
+                    make.membership(org, status=status, joined_on=joined, left_on=left)
+                if org is not cluster and rng.random() < 0.5:
+                    until = rng.choice([None, None, date(2020, 1, 1), date(2099, 1, 1)])
+                    link = ClusterMembership(
+                        tenant_id=tenant.id, cluster_id=cluster.id, member_id=org.id, until=until
+                    )
+                    make._add(link, tenant.id)
+                org.ecosystems.extend(rng.sample(ecosystems, rng.randint(0, 2)))
             session.flush()
         orgs[tenant.id] = members
     shared = [f"101{n:06d}" for n in range(6)]
