@@ -57,20 +57,25 @@ def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
 def _reporters(run_id: int, phase: str):
     """Progress callbacks for the checking and the writing part.
 
-    SQLite allows one writer: while the import transaction writes, a progress
-    update from another connection would wait for it, so there the writing
-    part reports nothing until the end.
+    SQLite allows one writer, and a transaction that has read cannot write
+    after another connection committed: there a progress update (its own
+    short transaction) would lock the import out, so the run reports only
+    its start and its end.
     """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return _quiet, _quiet
 
     def check(percent: int, message: str) -> None:
-        scaled = percent if phase == "dry_run" else percent // 2
-        run_progress(run_id, scaled, message)
+        run_progress(run_id, percent if phase == "dry_run" else percent // 2, message)
 
     def write(percent: int, message: str) -> None:
-        if db.session.get_bind().dialect.name != "sqlite":
-            run_progress(run_id, 50 + percent // 2, message)
+        run_progress(run_id, 50 + percent // 2, message)
 
     return check, write
+
+
+def _quiet(_percent: int, _message: str) -> None:
+    pass
 
 
 def _fail(batch_id: int, run_id: int, error: BaseException, message: str) -> None:

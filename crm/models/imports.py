@@ -14,7 +14,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.models.base import Base, TenantOwned, Timestamps
 
@@ -51,13 +51,13 @@ class ImportBatch(TenantOwned, Timestamps, Base):
     kind: Mapped[str] = mapped_column(String(20))
     filename: Mapped[str] = mapped_column(String(255))
     file_format: Mapped[str] = mapped_column(String(10))  # csv | xlsx
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     encoding: Mapped[str | None] = mapped_column(String(20))
     delimiter: Mapped[str | None] = mapped_column(String(4))
     decimal_mark: Mapped[str | None] = mapped_column(String(1))
     headers: Mapped[list | None] = mapped_column(JSON)
     mapping: Mapped[dict | None] = mapped_column(JSON)
-    report: Mapped[dict | None] = deferred(mapped_column(JSON))
+    report: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     status: Mapped[str] = mapped_column(String(12), default="uploaded")
     error: Mapped[str | None] = mapped_column(String(500))
     row_count: Mapped[int] = mapped_column(Integer, default=0)

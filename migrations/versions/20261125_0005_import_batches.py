@@ -58,7 +58,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_batches")),
-        sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_import_batches_tenant_id")),
+        sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_import_batches_tenant_id_id")),
     )
     with op.batch_alter_table("import_batches", schema=None) as batch_op:
         batch_op.create_index(
