@@ -47,6 +47,7 @@ def _seed(session, slug: str) -> int:
         )
     )
     make.participation(project, firm)
+    make.import_batch(tenant)
     session.flush()
     return tenant.id
 
