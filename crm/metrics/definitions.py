@@ -46,9 +46,9 @@ METRICS: tuple[Metric, ...] = (
         "members_by_size_class",
         "Member firms by size class",
         "count",
-        "Member firms (as in 'Members') grouped by their EU size class (Recommendation 2003/361/EC: "
-        "headcount first, then turnover or balance sheet). Firms whose figures do not decide "
-        "the class are shown as 'unknown', never guessed.",
+        "Member firms (as in 'Members') grouped by their EU size class "
+        "(Recommendation 2003/361/EC: headcount first, then turnover or balance sheet). "
+        "Firms whose figures do not decide the class are shown as 'unknown', never guessed.",
         d1="Size class",
     ),
     Metric(
