@@ -33,6 +33,8 @@ def seed(
     echo("  projects loaded")
     users, logins = generator.users(hash_password(DEMO_PASSWORD))  # hashed once: argon2 is slow
     load_shared(engine, users, counts)
+    for slug, batch in generator.audit_events().items():
+        load_tenant(engine, generator.tenant_ids[slug], batch, counts)
     return counts, logins
 
 
@@ -52,8 +54,14 @@ def seed(
     default=None,
     help="Date the demo is built around (default: today); fixes dates for reproducible runs.",
 )
+@click.option(
+    "--metrics/--no-metrics",
+    default=True,
+    show_default=True,
+    help="Refresh the metric snapshots after loading (crm refresh-metrics), so figures show.",
+)
 @with_appcontext
-def seed_demo(scale: float, seed_value: int, if_empty: bool, today) -> None:
+def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: bool) -> None:
     """Load demo data for the 13 associations (deterministic for a seed)."""
     existing = db.session.scalar(select(func.count()).select_from(Tenant))
     db.session.remove()
@@ -71,7 +79,7 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today) -> None:
     elapsed = time.perf_counter() - started
     click.echo(f"done in {elapsed:.1f} s")
     click.echo("rows per table:")
-    for table in ["tenants", *TENANT_TABLE_ORDER, "users"]:
+    for table in ["tenants", *TENANT_TABLE_ORDER, "users", "audit_events"]:
         click.echo(f"  {table:<28}{counts.get(table, 0):>10,}")
     click.echo(f"  {'total':<28}{sum(counts.values()):>10,}")
     click.echo(f"demo logins (password {DEMO_PASSWORD}), one per role:")
@@ -81,6 +89,23 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today) -> None:
             shown.add(role)
             click.echo(f"  {role:<18}{email}")
     click.echo("  every association has admin@, secretariat@ and manager@<slug>.example.org")
+    if metrics:
+        _refresh_metrics()
+
+
+def _refresh_metrics() -> None:
+    """Run ``crm refresh-metrics`` in-process; the demo stands even if it fails."""
+    from crm.cli import crm_cli  # the group that holds this command too
+
+    command = crm_cli.commands.get("refresh-metrics")
+    if command is None:
+        return
+    db.session.remove()
+    try:
+        click.get_current_context().invoke(command)
+    except Exception as exc:  # reported; the demo data is in either way
+        db.session.remove()
+        click.echo(f"metrics not refreshed ({exc}); run: flask --app wsgi crm refresh-metrics")
 
 
 COMMANDS = [seed_demo]

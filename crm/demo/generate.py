@@ -153,6 +153,17 @@ COLUMNS = {
         "logged_by_id",
         "logged_at",
     ),
+    "audit_events": (
+        "tenant_id",
+        "user_id",
+        "action",
+        "entity_type",
+        "entity_id",
+        "summary",
+        "changes",
+        "ip",
+        "created_at",
+    ),
     "users": (
         "id",
         "email",
@@ -183,6 +194,7 @@ TENANT_TABLE_ORDER = [
     "participations",
 ]
 
+AUDIT_DAYS = 90  # changes this recent also appear in the audit log
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_DOMAIN = "example.org"
 ECOSYSTEM_CODES = list(data.ECOSYSTEM_IDS)
@@ -251,6 +263,11 @@ class Generator:
         self.tenant_ids: dict[str, int] = {}
         self.pools: dict[str, Pools] = {}
         self.first_cluster: dict[str, int] = {}
+        # Recent changes, replayed as audit events once the users exist:
+        # tenant id -> (entity type, id, action, changes, when, acting role).
+        self.recent: dict[int, list[tuple]] = defaultdict(list)
+        self.user_ids: dict[tuple[int, str], int] = {}
+        self.recent_since = today - timedelta(days=AUDIT_DAYS)
 
     def rng(self, *purpose) -> random.Random:
         return random.Random(":".join(str(p) for p in (self.seed, *purpose)))
@@ -414,6 +431,17 @@ class Generator:
         )
         nace = rng.choice(data.NACE_BY_ECOSYSTEM[ecos[0]]) if kind == "firm" else None
         reg = str(rng.randrange(10**8, 10**9))
+        if created.date() >= self.recent_since:
+            self.recent[tid].append(
+                (
+                    "organisations",
+                    oid,
+                    "create",
+                    {"name": name, "kind": kind},
+                    created,
+                    "secretariat",
+                )
+            )
         batch.add(
             "organisations",
             oid, tid, kind, name, legal, reg,
@@ -502,6 +530,8 @@ class Generator:
             mid, tid, oid, status, joined, left_on, tier, paid_until, created, created,
         )  # fmt: skip
         for from_status, to_status, day, reason in changes:
+            if day >= self.recent_since:
+                self._remember(tid, "association_memberships", mid, from_status, to_status, day)
             batch.add(
                 "membership_status_changes",
                 self.ids.next("membership_status_changes"), tid, mid, from_status, to_status,
@@ -717,6 +747,8 @@ class Generator:
                 batch.add("project_flagships", tid, pid, flagship)
             previous = None
             for to_status, day in path:
+                if day >= self.recent_since:
+                    self._remember(tid, "projects", pid, previous, to_status, day, cluster)
                 batch.add(
                     "project_status_changes",
                     self.ids.next("project_status_changes"), tid, pid, previous, to_status, day,
@@ -730,6 +762,35 @@ class Generator:
                     "participations",
                     self.ids.next("participations"), tid, pid, oid, role, share, None, created,
                 )  # fmt: skip
+
+    def _remember(self, tid, entity, entity_id, before, after, day, cluster=None) -> None:
+        role = "secretariat"
+        if entity == "projects":
+            managed = cluster in self.first_cluster.values()
+            role = "cluster_manager" if managed else "tenant_admin"
+        action = "create" if before is None else "update"
+        changes = {"status": after} if before is None else {"status": [before, after]}
+        when = datetime.combine(day, time(11), tzinfo=UTC)
+        self.recent[tid].append((entity, entity_id, action, changes, when, role))
+
+    def audit_events(self) -> dict[str, Batch]:
+        """Audit events for the recent changes, as the association's users made them.
+
+        Older history stays in the status-change tables only: a bulk load writes
+        no audit row per inserted row.
+        """
+        batches = {}
+        for slug, tid in self.tenant_ids.items():
+            batch = batches[slug] = Batch()
+            for entity, entity_id, action, changes, when, role in sorted(
+                self.recent[tid], key=lambda event: (event[4], event[0], event[1])
+            ):
+                user_id = self.user_ids[(tid, role)]
+                batch.add(
+                    "audit_events", tid, user_id, action, entity, entity_id, None, changes,
+                    None, when,
+                )  # fmt: skip
+        return batches
 
     def _grant_number(self, rng, programme: str, used: set[str]) -> str:
         while True:
@@ -757,29 +818,18 @@ class Generator:
         created = datetime.combine(self.today - timedelta(days=300), time(9), tzinfo=UTC)
 
         def add(email, name, role, tid, cluster_id, slug):
+            user_id = self.ids.next("users")
+            self.user_ids[(tid, role)] = user_id
             batch.add(
                 "users",
-                self.ids.next("users"), email, password_hash, name, role, tid, cluster_id,
+                user_id, email, password_hash, name, role, tid, cluster_id,
                 True, None, 1, created, created,
             )  # fmt: skip
             logins.append((email, role, slug))
 
-        add(
-            f"admin@alliance.{DEMO_DOMAIN}",
-            "Alliance Administrator",
-            "alliance_admin",
-            None,
-            None,
-            None,
-        )  # noqa: E501
-        add(
-            f"analyst@alliance.{DEMO_DOMAIN}",
-            "Alliance Analyst",
-            "alliance_analyst",
-            None,
-            None,
-            None,
-        )  # noqa: E501
+        alliance = f"alliance.{DEMO_DOMAIN}"
+        add(f"admin@{alliance}", "Alliance Administrator", "alliance_admin", None, None, None)
+        add(f"analyst@{alliance}", "Alliance Analyst", "alliance_analyst", None, None, None)
         for slug, _, country, _ in data.ASSOCIATIONS:
             lang = data.COUNTRIES[country]
             tid = self.tenant_ids[slug]

@@ -21,6 +21,8 @@ from crm.tenancy import set_database_tenant
 SQLITE_BATCH = 2_000
 PG_BATCH = 20_000
 ID_BLOCK = 5_000
+# Small tables with JSON columns: SQLAlchemy Core serialises them on both databases.
+CORE_TABLES = {"audit_events"}
 
 
 class Ids:
@@ -68,7 +70,7 @@ def write(connection: Connection, table: str, rows: list[tuple]) -> None:
     if not rows:
         return
     columns = COLUMNS[table]
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and table not in CORE_TABLES:
         _insert_unnest(connection, table, columns, rows)
         return
     statement = Base.metadata.tables[table].insert()
@@ -100,7 +102,7 @@ def load_tenant(engine: Engine, tenant_id: int, batch: Batch, counts: dict[str, 
     """Write one association's rows in one transaction, as that tenant (RLS)."""
     with engine.begin() as connection:
         set_database_tenant(connection, tenant_id)
-        for table in TENANT_TABLE_ORDER:
+        for table in [*TENANT_TABLE_ORDER, "audit_events"]:
             rows = batch.rows.get(table, [])
             write(connection, table, rows)
             counts[table] = counts.get(table, 0) + len(rows)

@@ -126,6 +126,15 @@ def test_seed_demo_loads_the_alliance_and_prints_logins(committed_app, database_
             " WHERE u.role = 'cluster_manager' GROUP BY u.email",
         )
         assert len(managed) == 13
+        # Recent changes are in each association's audit log, by its own users.
+        events = rows(
+            c,
+            "SELECT e.tenant_id, u.tenant_id, e.action, e.entity_type FROM audit_events e"
+            " JOIN users u ON u.id = e.user_id",
+        )
+        assert {e[0] for e in events} == {r[0] for r in rows(c, "SELECT id FROM tenants")}
+        assert all(event_tenant == user_tenant for event_tenant, user_tenant, *_ in events)
+        assert {e[3] for e in events} >= {"projects", "association_memberships"}
 
 
 def test_if_empty_skips_and_a_second_seed_is_refused(committed_app, database_urls):
