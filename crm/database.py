@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, create_engine, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -26,6 +26,18 @@ def normalise_url(url: str) -> str:
     from config import normalise_database_url
 
     return normalise_database_url(url)
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave alone the expression indexes that live in migrations only.
+
+    The directory's sort and trigram indexes (migration 0004) differ between
+    PostgreSQL and SQLite, so the models do not declare them; PostgreSQL
+    reflects them all the same, and autogenerate must not propose dropping them.
+    """
+    if type_ == "index" and reflected and compare_to is None:
+        return all(isinstance(e, Column) for e in obj.expressions)
+    return True
 
 
 def alembic_config(url: str) -> Config:

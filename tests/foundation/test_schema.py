@@ -21,7 +21,12 @@ def _diff(url: str) -> list:
             warnings.filterwarnings("ignore", message=".*expression-based index.*")
             warnings.filterwarnings("ignore", message=".*functional index.*")
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "render_as_batch": True}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "render_as_batch": True,
+                    "include_object": database.include_in_autogenerate,
+                },
             )
             return compare_metadata(context, Base.metadata)
     finally:
