@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from crm import audit, validation
 from crm.imports import reading
-from crm.imports.kinds import KINDS_BY_KEY, Field, Kind, match_choice
+from crm.imports.kinds import KINDS_BY_KEY, MAX_AMOUNT, Field, Kind, match_choice
 from crm.imports.reading import (
     ImportFileError,
     Table,
@@ -47,6 +47,7 @@ from crm.tenancy import sync_database_tenant
 
 Progress = Callable[[int, str], None]
 CHUNK = 5000
+CENT = Decimal("0.01")
 # Rejected rows kept in the stored report (the counts are always exact).
 MAX_REPORTED = 100_000
 
@@ -143,7 +144,13 @@ def _convert(f: Field, raw, decimal_mark: str, programmes: dict[str, str]):
                 return None, f"{label}: “{shown}” is not a whole number."
             return int(number), None
         if f.type == "decimal":
-            return reading.parse_decimal(raw, decimal_mark), None
+            number = reading.parse_decimal(raw, decimal_mark)
+            if f.money:
+                # Rounded as the column stores it, so a re-import compares equal.
+                number = number.quantize(CENT, rounding=ROUND_HALF_UP)
+                if abs(number) > MAX_AMOUNT:
+                    return None, f"{label}: “{shown}” is too large (at most {MAX_AMOUNT:,})."
+            return number, None
         if f.type == "date":
             return reading.parse_date(raw), None
         if f.type == "bool":

@@ -8,6 +8,7 @@ spaces and punctuation ignored); earlier synonyms win over later ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from crm.imports.reading import fold
 from crm.models.organisation import KINDS
@@ -25,6 +26,12 @@ class Field:
     # canonical value -> words that mean it (folded when compared)
     choices: dict[str, tuple[str, ...]] | None = None
     hint: str | None = None
+    # Amounts stored as NUMERIC(14, 2): rounded to cents, and no larger than the column holds.
+    money: bool = False
+
+
+# The largest amount a NUMERIC(14, 2) column holds.
+MAX_AMOUNT = Decimal("999999999999.99")
 
 
 @dataclass(frozen=True)
@@ -933,6 +940,7 @@ PROJECTS = Kind(
             "total_budget",
             "Total budget (EUR)",
             "decimal",
+            money=True,
             synonyms=(
                 "total budget",
                 "budget",
@@ -952,6 +960,7 @@ PROJECTS = Kind(
             "eu_contribution",
             "EU contribution (EUR)",
             "decimal",
+            money=True,
             synonyms=(
                 "eu contribution",
                 "eu funding",
@@ -1056,6 +1065,7 @@ PARTICIPATIONS = Kind(
             "budget_share",
             "Budget share (EUR)",
             "decimal",
+            money=True,
             synonyms=(
                 "budget share",
                 "partner budget",

@@ -7,6 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 from openpyxl import Workbook
+from redis import Redis
+
+from crm.extensions import db
+from tests import factories
+from tests.conftest import IsolatedClient, _truncate_all
 
 
 @pytest.fixture
@@ -116,3 +121,43 @@ def importer(as_secretariat, tenant):
 @pytest.fixture
 def files():
     return SimpleNamespace(csv=csv_bytes, xlsx=xlsx_bytes)
+
+
+@pytest.fixture
+def job_app(make_app, database_urls, request):
+    """An app whose data commits (the worker cannot see a test transaction); files above
+    three rows go to the background; Redis when the test asks for it."""
+    redis_url = request.getfixturevalue("redis_url") if request.param == "rq" else None
+    app = make_app(REDIS_URL=redis_url, IMPORT_INLINE_MAX_ROWS=3)
+    app.test_client_class = IsolatedClient
+    connection = Redis.from_url(redis_url) if redis_url else None
+    if connection is not None:
+        connection.flushdb()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if connection is not None:
+            connection.flushdb()
+            connection.close()
+        _truncate_all(database_urls["owner"])
+
+
+def signed_in(app, slug: str, country: str = "FR", role: str = "secretariat", setup=None):
+    """Commit a tenant and a user of ``role`` (and what ``setup(make, tenant)`` adds);
+    return a client signed in as that user and the tenant's id."""
+    with app.app_context():
+        make = factories.Factories(db.session)
+        tenant = make.tenant(slug=slug, country=country)
+        user = make.user(tenant, role=role)
+        if setup is not None:
+            setup(make, tenant)
+        tenant_id, user_key = tenant.id, user.get_id()
+        db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user_key
+        sess["_fresh"] = True
+    return client, tenant_id

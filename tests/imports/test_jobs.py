@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
@@ -13,32 +12,9 @@ from crm.extensions import db
 from crm.jobs import QUEUE_NAME
 from crm.models import ImportBatch, JobRun, Organisation
 from crm.tenancy import tenant_scope
-from tests import factories
-from tests.conftest import IsolatedClient, _truncate_all
+from tests.imports.conftest import signed_in
 
 ROWS = 40
-
-
-@pytest.fixture
-def job_app(make_app, database_urls, request):
-    """An app whose data commits (the worker cannot see a test transaction); files above
-    three rows go to the background; Redis when the test asks for it."""
-    redis_url = request.getfixturevalue("redis_url") if request.param == "rq" else None
-    app = make_app(REDIS_URL=redis_url, IMPORT_INLINE_MAX_ROWS=3)
-    app.test_client_class = IsolatedClient
-    connection = Redis.from_url(redis_url) if redis_url else None
-    if connection is not None:
-        connection.flushdb()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if connection is not None:
-            connection.flushdb()
-            connection.close()
-        _truncate_all(database_urls["owner"])
 
 
 def work(app) -> int:
@@ -52,6 +28,19 @@ def work(app) -> int:
     return pending
 
 
+def upload(app, client, slug: str, tenant_id: int, data: bytes, filename: str):
+    """Upload an organisations file; return the batch id and the suggested mapping as a form."""
+    response = client.post(
+        f"/{slug}/imports",
+        data={"kind": "organisations", "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+    batch_id = int(response.headers["Location"].split("/")[-2])
+    with app.app_context(), tenant_scope(tenant_id):
+        mapping = db.session.get(ImportBatch, batch_id).mapping
+    return batch_id, {f"map_{key}": header for key, header in mapping.items()}
+
+
 def big_csv() -> bytes:
     lines = ["Nazwa;Miasto;NIP;Liczba pracowników;Przychody"]
     lines += [f"Firma {i};Kraków;PL{i:010d};{i % 300};{i * 1000},50" for i in range(ROWS)]
@@ -61,26 +50,10 @@ def big_csv() -> bytes:
 @pytest.mark.parametrize("job_app", ["rq", "in-process"], indirect=True)
 def test_large_file_runs_in_the_background_with_progress(job_app):
     app = job_app
-    with app.app_context():
-        make = factories.Factories(db.session)
-        tenant = make.tenant(slug="assoc-jobs", country="PL")
-        user = make.user(tenant, role="secretariat")
-        tenant_id, slug, user_key = tenant.id, tenant.slug, user.get_id()
-        db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user_key
-        sess["_fresh"] = True
-    upload = client.post(
-        f"/{slug}/imports",
-        data={"kind": "organisations", "file": (io.BytesIO(big_csv()), "firmy.csv")},
-        content_type="multipart/form-data",
-    )
-    batch_id = int(upload.headers["Location"].split("/")[-2])
-    with app.app_context(), tenant_scope(tenant_id):
-        mapping = db.session.get(ImportBatch, batch_id).mapping
-    assert mapping["employees"] == "Liczba pracowników"
-    form = {f"map_{key}": header for key, header in mapping.items()}
+    slug = "assoc-jobs"
+    client, tenant_id = signed_in(app, slug, country="PL")
+    batch_id, form = upload(app, client, slug, tenant_id, big_csv(), "firmy.csv")
+    assert form["map_employees"] == "Liczba pracowników"
     background = "crm.redis" in app.extensions
 
     # Dry run.
@@ -115,12 +88,7 @@ def test_large_file_runs_in_the_background_with_progress(job_app):
         assert big.turnover_eur == 39_001 and big.employees == 39
 
     # The same file again, through the job: nothing new.
-    again = client.post(
-        f"/{slug}/imports",
-        data={"kind": "organisations", "file": (io.BytesIO(big_csv()), "firmy.csv")},
-        content_type="multipart/form-data",
-    )
-    again_id = int(again.headers["Location"].split("/")[-2])
+    again_id, _form = upload(app, client, slug, tenant_id, big_csv(), "firmy.csv")
     client.post(f"/{slug}/imports/{again_id}/mapping", data=form)
     if background:
         work(app)
@@ -131,16 +99,13 @@ def test_large_file_runs_in_the_background_with_progress(job_app):
 @pytest.mark.parametrize("job_app", ["in-process"], indirect=True)
 def test_a_failing_job_marks_the_batch_failed_and_writes_nothing(job_app):
     app = job_app
-    with app.app_context():
-        make = factories.Factories(db.session)
-        tenant = make.tenant(slug="assoc-fail")
-        user = make.user(tenant, role="tenant_admin")
-        batch = make.import_batch(tenant, content=b"%PDF-1.4 not a table", row_count=10)
-        tenant_id, slug, user_key, batch_id = tenant.id, tenant.slug, user.get_id(), batch.id
-        db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user_key
+    slug, batches = "assoc-fail", []
+
+    def setup(make, tenant):
+        batches.append(make.import_batch(tenant, content=b"%PDF-1.4 not a table", row_count=10).id)
+
+    client, tenant_id = signed_in(app, slug, role="tenant_admin", setup=setup)
+    batch_id = batches[0]
     client.post(f"/{slug}/imports/{batch_id}/mapping", data={"map_name": "name"})
     status = client.get(f"/{slug}/imports/{batch_id}/status").json
     assert status["status"] == "failed" and "not a spreadsheet" in status["message"]
