@@ -24,6 +24,7 @@ def refresh_metrics(slug: str | None, enqueue: bool) -> None:
         tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
         if tenant_id is None:
             raise click.BadParameter(f"no association {slug!r}", param_hint="--tenant")
+        db.session.rollback()  # no transaction left open while the refresh runs
     kind = jobs.TENANT_KIND if tenant_id else jobs.ALLIANCE_KIND
     if enqueue:
         if jobs.jobs.queue() is None:

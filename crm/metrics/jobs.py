@@ -36,8 +36,13 @@ def refresh_tenant(tenant_id: int, run_id: int | None = None) -> dict:
 
 def _run(kind: str, tenant_id: int | None, run_id: int | None) -> dict:
     with jobs.job_context(), tenant_scope(tenant_id):  # tenant scope: RLS on job_runs
-        if tenant_id is not None and db.session.get(Tenant, tenant_id) is None:
-            raise LookupError(f"no tenant {tenant_id}")
+        if tenant_id is not None:
+            exists = db.session.get(Tenant, tenant_id) is not None
+            # End the session's transaction now: held open across the refresh, it would
+            # sit "idle in transaction" with an old snapshot (blocking vacuum).
+            db.session.close()
+            if not exists:
+                raise LookupError(f"no tenant {tenant_id}")
         if run_id is None:  # the nightly schedule starts runs without one
             run_id = create_run(kind, tenant_id)
         jobs.run_started(run_id, "computing")
@@ -55,12 +60,19 @@ def _run(kind: str, tenant_id: int | None, run_id: int | None) -> dict:
 
 
 def create_run(kind: str, tenant_id: int | None, user_id: int | None = None) -> int:
-    """A queued JobRun, committed (the worker must be able to see it)."""
+    """A queued JobRun, committed (the worker must be able to see it).
+
+    Leaves no transaction open: the id is read before the commit, since reading it
+    afterwards would reload the row in a new transaction that stays open (idle) for
+    as long as the caller then runs the job.
+    """
     with tenant_scope(tenant_id):
         run = JobRun(kind=kind, tenant_id=tenant_id, status="queued", requested_by_id=user_id)
         db.session.add(run)
+        db.session.flush()
+        run_id = run.id
         db.session.commit()
-        return run.id
+        return run_id
 
 
 def active_run(kind: str, tenant_id: int | None) -> JobRun | None:

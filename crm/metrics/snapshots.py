@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from crm import crosstenant
 from crm.extensions import db
 from crm.metrics.definitions import BY_KEY, METRICS
-from crm.metrics.sql import COUNTRY, TENANT, TOTAL, metric_queries
+from crm.metrics.sql import COUNTRY, TENANT, TOTAL, Plan, metric_plan
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
 SMALL_CELL = 5  # counts from 1 to SMALL_CELL - 1 are suppressed for the alliance office
@@ -51,7 +51,7 @@ def refresh(
     fault = current_app.config.get("METRICS_FAULT_HOOK")  # tests inject a failure here
     engine = crosstenant.engine()
     dialect = engine.dialect.name
-    queries = metric_queries(dialect, tenant_id)
+    plan = metric_plan(dialect, tenant_id)
     params = {} if tenant_id is None else {"tenant_id": tenant_id}
     started = time.perf_counter()
     with engine.connect() as connection:
@@ -64,13 +64,13 @@ def refresh(
                     text("SELECT pg_advisory_xact_lock(:ns, :scope)"),
                     {"ns": LOCK_NAMESPACE, "scope": tenant_id or 0},
                 )
-                results = _compute(connection, queries, params, progress)
+                results = _compute(connection, plan, params, progress)
                 ids = _write(connection, tenant_id, run_id, results, started, fault)
         else:
             # SQLite: a reader must not upgrade to writer after another connection
             # wrote (the progress updates), so compute and write are two transactions.
             with connection.begin():
-                results = _compute(connection, queries, params, progress)
+                results = _compute(connection, plan, params, progress)
             with connection.begin():
                 ids = _write(connection, tenant_id, run_id, results, started, fault)
     rows = sum(len(r) for r in results.values())
@@ -82,12 +82,18 @@ def refresh(
     }
 
 
-def _compute(connection: Connection, queries: dict, params: dict, progress) -> dict[str, list]:
+def _compute(connection: Connection, plan: Plan, params: dict, progress) -> dict[str, list]:
+    for sql in plan.setup:
+        connection.execute(text(sql), params)
+    if progress:
+        progress(10, "gathered members and participations")
     results = {}
-    for i, (key, sql) in enumerate(queries.items()):
+    for i, (key, sql) in enumerate(plan.queries.items()):
         results[key] = connection.execute(text(sql), params).all()
         if progress:
-            progress(int(90 * (i + 1) / len(queries)), f"computed {BY_KEY[key].title}")
+            progress(10 + int(80 * (i + 1) / len(plan.queries)), f"computed {BY_KEY[key].title}")
+    for sql in plan.teardown:
+        connection.execute(text(sql))
     return results
 
 
