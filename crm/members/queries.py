@@ -2,17 +2,18 @@
 
 Every page runs a fixed number of statements whatever the page size or the
 data: lists are one SELECT plus one count, and aggregates are GROUP BY
-queries in the database. Tenant scoping is added automatically
-(``crm.tenancy``); the functions here never name the tenant.
+queries in the database. Tenant scoping is added automatically to ORM
+entities (``crm.tenancy``); only a query that reads an association table on
+its own (the dashboard's ecosystem counts) names the tenant.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, true
+from sqlalchemy import Float, Select, and_, exists, false, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
@@ -129,27 +130,24 @@ class DirectoryFilters:
         )
 
 
-def _search_condition(q: str, dialect: str):
-    """Name, city or registration id.
+def _search_condition(q: str):
+    """Name (substring), city or registration id (prefix), case-insensitive.
 
-    PostgreSQL: substring on the name (trigram GIN index), prefix on city and
-    registration id, and pg_trgm's word similarity so a typo still finds the
-    name ("Bioiwn" -> "BioWin"). SQLite: case-insensitive substring LIKE.
+    On PostgreSQL, row-level security keeps operators that are not leakproof,
+    such as LIKE, out of index conditions: this is a filter over the tenant's
+    rows (about 13 ms for 21,500 organisations). Typos are handled by
+    ``_closest`` when nothing matches. SQLite: the same LIKE.
     """
     needle = q.lower()
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    name = func.lower(Organisation.name)
-    conditions = [
-        name.like(f"%{escaped}%", escape="\\"),
+    return or_(
+        func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"),
         func.lower(Organisation.city).like(f"{escaped}%", escape="\\"),
         func.lower(Organisation.registration_id).like(f"{escaped}%", escape="\\"),
-    ]
-    if dialect == "postgresql" and len(needle) >= 3:
-        conditions.append(literal(needle).op("<%")(name))
-    return or_(*conditions)
+    )
 
 
-def _filtered(filters: DirectoryFilters, dialect: str, columns) -> Select:
+def _filtered(filters: DirectoryFilters, columns) -> Select:
     query = select(*columns).select_from(Organisation)
     needs_membership = filters.status or any(
         getattr(c, "table", None) is AssociationMembership.__table__ for c in columns
@@ -165,7 +163,7 @@ def _filtered(filters: DirectoryFilters, dialect: str, columns) -> Select:
     # "= false", not "IS false": the partial indexes of migration 0004 say "= false".
     query = query.where(Organisation.archived == (true() if filters.archived else false()))
     if filters.q:
-        query = query.where(_search_condition(filters.q, dialect))
+        query = query.where(_search_condition(filters.q))
     if filters.kind:
         query = query.where(Organisation.kind == filters.kind)
     if filters.status == NO_VALUE:
@@ -213,12 +211,8 @@ DIRECTORY_COLUMNS = (
 )
 
 
-def _ordered(query: Select, filters: DirectoryFilters, dialect: str) -> Select:
+def _ordered(query: Select, filters: DirectoryFilters) -> Select:
     key = SORTS[filters.sort][1]()
-    if filters.q and dialect == "postgresql" and filters.sort == "name" and not filters.desc:
-        # A search ranks the closest names first; name breaks ties.
-        rank = func.word_similarity(filters.q.lower(), func.lower(Organisation.name))
-        return query.order_by(rank.desc(), key, Organisation.id)
     if filters.desc:
         return query.order_by(key.desc().nulls_last(), Organisation.id.desc())
     return query.order_by(key.asc().nulls_last(), Organisation.id)
@@ -230,6 +224,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    fuzzy: bool = False
     pages: int = field(init=False)
 
     def __post_init__(self):
@@ -256,22 +251,23 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def directory_page(filters: DirectoryFilters) -> Page:
-    """One page of the directory and the total: two statements."""
-    dialect = _dialect()
-    total = db.session.scalar(_filtered(filters, dialect, [func.count(Organisation.id)]))
-    pages = max(1, math.ceil(total / filters.per_page))
-    page = min(filters.page, pages)
-    # Deferred join: the page's ids come from the narrow sort index alone
-    # (cheap even at a deep OFFSET); only those rows are joined and read.
-    ids = (
-        _ordered(_filtered(filters, dialect, [Organisation.id]), filters, dialect)
-        .limit(filters.per_page)
-        .offset((page - 1) * filters.per_page)
-        .subquery("page_ids")
-    )
-    query = (
-        select(*DIRECTORY_COLUMNS)
+def _count(filters: DirectoryFilters) -> int:
+    return db.session.scalar(_filtered(filters, [func.count(Organisation.id)]))
+
+
+FUZZY_LIMIT = 50
+FUZZY_MAX_DISTANCE = 0.4  # word similarity of at least 0.6, pg_trgm's default threshold
+
+
+def _fuzzy_search(filters: DirectoryFilters, dialect: str) -> bool:
+    """Whether a search that finds nothing falls back to the closest names."""
+    return dialect == "postgresql" and len(filters.q) >= 3
+
+
+def _rows_of(ids, columns) -> Select:
+    """``columns`` of the organisations whose ids ``ids`` (a subquery) lists."""
+    return (
+        select(*columns)
         .select_from(Organisation)
         .join(ids, ids.c.id == Organisation.id)
         .outerjoin(
@@ -282,7 +278,54 @@ def directory_page(filters: DirectoryFilters) -> Page:
             ),
         )
     )
-    rows = db.session.execute(_ordered(query, filters, dialect)).all()
+
+
+def _closest(filters: DirectoryFilters, columns) -> Select:
+    """``columns`` of the names closest to the search (other filters kept), closest
+    first, at most FUZZY_LIMIT and none further than FUZZY_MAX_DISTANCE.
+
+    A nearest-neighbour scan of the GiST trigram index ``(tenant_id,
+    lower(name))`` of migration 0004: an ORDER BY is not a filter, so
+    row-level security lets the index drive it, and only the closest rows
+    are read.
+    """
+    distance = literal(filters.q.lower()).op("<<->", return_type=Float)(
+        func.lower(Organisation.name)
+    )
+    ids = (
+        _filtered(replace(filters, q=""), [Organisation.id, distance.label("distance")])
+        .order_by(distance)
+        .limit(FUZZY_LIMIT)
+        .subquery("fuzzy_ids")
+    )
+    return (
+        _rows_of(ids, columns)
+        .where(ids.c.distance <= FUZZY_MAX_DISTANCE)
+        .order_by(ids.c.distance, func.lower(Organisation.name), Organisation.id)
+    )
+
+
+def directory_page(filters: DirectoryFilters) -> Page:
+    """One page of the directory and its total: two statements.
+
+    When a search finds nothing (PostgreSQL), the second statement lists the
+    closest names instead, on one page.
+    """
+    total = _count(filters)
+    if total == 0 and _fuzzy_search(filters, _dialect()):
+        rows = db.session.execute(_closest(filters, DIRECTORY_COLUMNS)).all()
+        return Page(items=rows, total=len(rows), page=1, per_page=FUZZY_LIMIT, fuzzy=True)
+    pages = max(1, math.ceil(total / filters.per_page))
+    page = min(filters.page, pages)
+    # Deferred join: the page's ids come from the narrow sort index alone
+    # (cheap even at a deep OFFSET); only those rows are joined and read.
+    ids = (
+        _ordered(_filtered(filters, [Organisation.id]), filters)
+        .limit(filters.per_page)
+        .offset((page - 1) * filters.per_page)
+        .subquery("page_ids")
+    )
+    rows = db.session.execute(_ordered(_rows_of(ids, DIRECTORY_COLUMNS), filters)).all()
     return Page(items=rows, total=total, page=page, per_page=filters.per_page)
 
 
@@ -312,8 +355,8 @@ EXPORT_HEADERS = [
 
 
 def directory_export_rows(filters: DirectoryFilters):
-    """Every row of the filtered directory (no paging), ecosystems aggregated in SQL."""
-    dialect = _dialect()
+    """Every row of the filtered directory (no paging), ecosystems aggregated in SQL;
+    for a search that finds nothing, the closest names, as the directory shows them."""
     oe = organisation_ecosystems.c
     ecosystems = (
         select(func.aggregate_strings(Ecosystem.name, "; "))
@@ -345,7 +388,10 @@ def directory_export_rows(filters: DirectoryFilters):
         ecosystems,
         Organisation.archived,
     ]
-    query = _ordered(_filtered(filters, dialect, columns), filters, dialect)
+    if _fuzzy_search(filters, _dialect()) and _count(filters) == 0:
+        query = _closest(filters, columns)
+    else:
+        query = _ordered(_filtered(filters, columns), filters)
     return db.session.execute(query.execution_options(yield_per=2000))
 
 
@@ -590,7 +636,7 @@ def renewal_counts(today: date) -> dict[str, int]:
     return dict(row._mapping)
 
 
-def dashboard_figures(today: date) -> dict:
+def dashboard_figures(tenant_id: int, today: date) -> dict:
     """The dashboard's figures: a fixed set of GROUP BY statements."""
     live = Organisation.archived == false()
     by_kind = dict(
@@ -622,19 +668,25 @@ def dashboard_figures(today: date) -> dict:
             .group_by(AssociationMembership.status)
         )
     }
+    # Rows of organisation_ecosystems minus those of archived organisations (few,
+    # from a partial index): an index-only scan instead of a join of every member.
+    # The association table is not an ORM entity, so its tenant is named here.
     oe = organisation_ecosystems.c
-    member_count = (
-        select(func.count())
-        .select_from(organisation_ecosystems)
-        .join(
-            Organisation,
-            and_(Organisation.tenant_id == oe.tenant_id, Organisation.id == oe.organisation_id),
-        )
-        .where(oe.ecosystem_id == Ecosystem.id, live)
-        .scalar_subquery()
+    archived = select(Organisation.id).where(
+        Organisation.tenant_id == oe.tenant_id,
+        Organisation.id == oe.organisation_id,
+        Organisation.archived == true(),
+    )
+    counts = (
+        select(oe.ecosystem_id, func.count().label("n"))
+        .where(oe.tenant_id == tenant_id, ~exists(archived))
+        .group_by(oe.ecosystem_id)
+        .subquery()
     )
     by_ecosystem = db.session.execute(
-        select(Ecosystem.id, Ecosystem.name, member_count).order_by(Ecosystem.id)
+        select(Ecosystem.id, Ecosystem.name, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.ecosystem_id == Ecosystem.id)
+        .order_by(Ecosystem.id)
     ).all()
     recent = db.session.execute(
         select(MembershipStatusChange, Organisation.id, Organisation.name)

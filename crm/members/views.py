@@ -79,7 +79,7 @@ def labels():
 @bp.route("/<tenant>/dashboard")
 @managers_only
 def dashboard():
-    figures = queries.dashboard_figures(date.today())
+    figures = queries.dashboard_figures(g.tenant.id, date.today())
     return render_template("members/dashboard.html", figures=figures)
 
 

@@ -1,17 +1,25 @@
-"""Directory search and sort indexes (pg_trgm on PostgreSQL).
+"""Directory sort indexes, and a trigram index for typo-tolerant search on PostgreSQL.
 
-PostgreSQL: the ``pg_trgm`` extension and GIN trigram indexes on the lower-cased
-name, city and registration id serve the directory search (substring LIKE and
-``<%`` word similarity, so a typo still finds the name); partial btree indexes
-``(tenant_id, <sort key>, id) WHERE archived = false`` serve the sorted pages,
-deep OFFSETs (index-only scans of ids) and the total count.
+Partial btree indexes ``(tenant_id, <sort key>, id) WHERE archived = false``
+serve the sorted pages, deep OFFSETs and the total count. On PostgreSQL they
+INCLUDE the base column of the sort expression, so the page's ids and the
+count come from index-only scans (SQLite has no INCLUDE).
 
-SQLite (the embedded default) has no trigram search: the directory falls back
-to case-insensitive substring LIKE (a scan, fine at embedded sizes); the same
-btree sort indexes are created there too.
+Search under row-level security: the application role's queries carry the
+tenant policy as a security barrier, so operators that are not leakproof
+(LIKE, pg_trgm's ``%``/``<%``) are never index conditions; the directory's
+substring search is a filter over the tenant's rows. An ORDER BY is not a
+filter, though: the GiST index ``(tenant_id, lower(name) gist_trgm_ops)``
+(``btree_gist`` for the integer key) lets a search that finds nothing list the
+closest names with a nearest-neighbour scan (``<<->``, word distance) that
+reads only those rows. ``pg_trgm`` and ``btree_gist`` are trusted extensions
+(PostgreSQL 13+): the database owner may create them.
 
-All indexes here are expression indexes, which model autogenerate does not
-compare, so they live in this migration only.
+SQLite (the embedded default) has no trigram search: the directory's search is
+the same case-insensitive LIKE, with no fuzzy fallback.
+
+All indexes here are expression indexes, which the models do not declare
+(``crm.database.include_in_autogenerate`` leaves them alone).
 
 Revision ID: 0004
 Revises: 0003
@@ -26,33 +34,41 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# name -> (columns, partial condition); the queries in crm/members/queries.py
+# name -> (columns, included column, partial condition); the queries in crm/members/queries.py
 # write their archived test as ``archived = false`` so the planner matches these.
 SORT_INDEXES = {
-    "ix_organisations_dir_name": ("tenant_id, lower(name), id", "archived = false"),
-    "ix_organisations_dir_city": ("tenant_id, lower(city), id", "archived = false"),
-    "ix_organisations_dir_kind_name": ("tenant_id, kind, lower(name), id", "archived = false"),
-    "ix_organisations_dir_archived_name": ("tenant_id, lower(name), id", "archived = true"),
+    "ix_organisations_dir_name": ("tenant_id, lower(name), id", "name", "archived = false"),
+    "ix_organisations_dir_city": ("tenant_id, lower(city), id", "city", "archived = false"),
+    "ix_organisations_dir_kind_name": (
+        "tenant_id, kind, lower(name), id",
+        "name",
+        "archived = false",
+    ),
+    "ix_organisations_dir_archived_name": (
+        "tenant_id, lower(name), id",
+        "name",
+        "archived = true",
+    ),
 }
-TRIGRAM_INDEXES = {
-    "ix_organisations_name_trgm": "lower(name)",
-    "ix_organisations_city_trgm": "lower(city)",
-    "ix_organisations_registration_trgm": "lower(registration_id)",
-}
+NAME_KNN_INDEX = "ix_organisations_name_knn"
 
 
 def upgrade() -> None:
     postgres = op.get_context().dialect.name == "postgresql"
-    for name, (columns, where) in SORT_INDEXES.items():
-        op.execute(f"CREATE INDEX {name} ON organisations ({columns}) WHERE {where}")
+    for name, (columns, included, where) in SORT_INDEXES.items():
+        include = f" INCLUDE ({included})" if postgres else ""
+        op.execute(f"CREATE INDEX {name} ON organisations ({columns}){include} WHERE {where}")
     if not postgres:
         return
-    # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, expression in TRIGRAM_INDEXES.items():
-        op.execute(f"CREATE INDEX {name} ON organisations USING gin ({expression} gin_trgm_ops)")
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    op.execute(
+        f"CREATE INDEX {NAME_KNN_INDEX} ON organisations "
+        "USING gist (tenant_id, lower(name) gist_trgm_ops)"
+    )
 
 
 def downgrade() -> None:
-    for name in [*SORT_INDEXES, *TRIGRAM_INDEXES]:
+    # The extensions stay: other objects of the database may use them.
+    for name in [*SORT_INDEXES, NAME_KNN_INDEX]:
         op.execute(f"DROP INDEX IF EXISTS {name}")

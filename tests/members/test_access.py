@@ -169,3 +169,18 @@ def test_row_level_security_holds_under_the_directory_queries(app, session, worl
             )
             == 0
         )
+
+
+@pytest.mark.postgres
+def test_row_level_security_holds_under_the_closest_names(app, session, world):
+    """The typo fallback orders by trigram distance; RLS alone still keeps B out."""
+    from crm.members import queries
+
+    (tenant_a, _, _), _ = world
+    with tenant_scope(tenant_a.id):
+        page = queries.directory_page(queries.DirectoryFilters(q="asoc-b firm"))
+        assert page.fuzzy and [row.name for row in page.items] == ["assoc-a firm"]
+        nearest = session.scalars(
+            text("SELECT name FROM organisations ORDER BY 'assoc-b firm' <<-> lower(name) LIMIT 5")
+        ).all()
+        assert sorted(nearest) == ["assoc-a cluster", "assoc-a firm"]

@@ -8,9 +8,10 @@ import re
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from crm.models import Ecosystem
+from crm.tenancy import tenant_scope
 
 
 def names(response) -> list[str]:
@@ -112,11 +113,116 @@ def test_ecosystem_and_cluster_filters(assoc, data):
     ]
 
 
+CLOSEST = "these are the closest names"
+
+
 @pytest.mark.postgres
 def test_typo_tolerant_name_search_on_postgres(assoc, data):
-    assert names(get(assoc, "?q=robotiqe")) == ["Robotique Paris"]
+    response = get(assoc, "?q=robotiqe")
+    assert names(response) == ["Robotique Paris"]
+    assert f"No name contains “robotiqe”; {CLOSEST}" in response.get_data(as_text=True)
     assert names(get(assoc, "?q=aerospase")) == ["Aerospace Valley"]
     assert names(get(assoc, "?q=universite")) == ["Université de Lyon"]  # no accent typed
+    assert names(get(assoc, "?q=ROBOTIQE")) == ["Robotique Paris"]
+
+
+def test_typo_search_falls_back_to_closest_names_only_on_postgres(assoc, data, dialect):
+    """SQLite has no trigrams: a typo finds nothing there (the documented fallback)."""
+    html = get(assoc, "?q=robotiqe").get_data(as_text=True)
+    if dialect == "postgresql":
+        assert CLOSEST in html and "Robotique Paris" in html
+    else:
+        assert CLOSEST not in html and "No organisation matches" in html
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?q=robotiqe&status=lapsed", ["Robotique Paris"]),
+        ("?q=robotiqe&status=active", []),
+        ("?q=robotiqe&kind=university", []),
+        ("?q=robotiqe&region=FRK", []),
+        ("?q=biowinn&ecosystem=health", ["BioWin Labs"]),
+        ("?q=universite&cluster=cluster", ["Université de Lyon"]),
+        ("?q=old foundy", []),  # archived: only with archived=1
+        ("?q=old foundy&archived=1", ["Old Foundry"]),
+    ],
+)
+def test_closest_names_keep_the_other_filters(assoc, data, query, expected):
+    query = query.replace("=health", f"={data['health']}")
+    query = query.replace("=cluster", f"={data['cluster']}")
+    response = get(assoc, query)
+    assert names(response) == expected
+    html = response.get_data(as_text=True)
+    assert (CLOSEST in html) == bool(expected)
+    if not expected:
+        assert "No organisation matches" in html
+
+
+@pytest.mark.postgres
+def test_closest_names_never_come_from_another_tenant(assoc, data, make, session):
+    other = make.tenant(slug="assoc-it", country="IT")
+    make.org(other, name="Zephyrine Meccanica")
+    session.flush()
+    response = get(assoc, "?q=biowinn")
+    assert names(response) == ["BioWin Labs"]
+    assert "Iberia" not in response.get_data(as_text=True)
+    html = get(assoc, "?q=zephyrin meccanica").get_data(as_text=True)
+    assert "Zephyrine" not in html and CLOSEST not in html
+    assert "No organisation matches" in html
+
+
+@pytest.mark.postgres
+def test_closest_names_only_when_the_search_finds_nothing(assoc, data):
+    assert CLOSEST not in get(assoc, "?q=biowin").get_data(as_text=True)
+    # Two letters are too few for trigrams: no guess.
+    html = get(assoc, "?q=qz").get_data(as_text=True)
+    assert CLOSEST not in html and "No organisation matches" in html
+
+
+@pytest.mark.postgres
+def test_closest_names_rank_the_closest_first(assoc, make, session):
+    for name in ["Mecatronic Alsace", "Mecatronique Alsace", "Mecanique Alsace"]:
+        make.org(assoc.tenant, name=name)
+    session.flush()
+    assert names(get(assoc, "?q=mecatroniqe alsace"))[0] == "Mecatronique Alsace"
+
+
+@pytest.mark.postgres
+def test_closest_names_come_from_the_trigram_index_under_rls(assoc, data, session):
+    """As the application role (RLS on), the nearest-neighbour scan of migration
+    0004's GiST index drives the ORDER BY: only the closest rows are read."""
+    from crm.members import queries
+
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    filters = queries.DirectoryFilters(q="robotiqe", kind="firm")
+    connection = session.connection()
+    assert session.scalar(text("SELECT current_user")) == "crm_app"
+    # Planner settings as a large table would make it choose (the test data is tiny).
+    session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    session.execute(text("SELECT set_config('enable_sort', 'off', true)"))
+    with tenant_scope(assoc.tenant.id):
+        event.listen(connection, "before_cursor_execute", capture)
+        try:
+            session.execute(queries._closest(filters, queries.DIRECTORY_COLUMNS)).all()
+        finally:
+            event.remove(connection, "before_cursor_execute", capture)
+        statement, parameters = statements[-1]
+        plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars())
+    assert "ix_organisations_name_knn" in plan, plan
+    assert re.search(r"Order By: \(lower\(\(name\)::text\) <->> ", plan), plan
+
+
+@pytest.mark.postgres
+def test_export_of_a_typo_search_is_what_the_directory_shows(assoc, data):
+    body = assoc.client.get(f"{assoc.url}/members/export.csv?q=robotiqe").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+    assert [r["name"] for r in rows] == ["Robotique Paris"]
 
 
 def test_sorting(assoc, data):
@@ -217,6 +323,28 @@ def test_query_count_does_not_grow_with_page_size_or_data(assoc, make, count_que
     assert run("?per_page=50") == small
     assert run("?per_page=50&q=big&status=active&size=none") == small
     assert small <= 8
+
+
+@pytest.mark.postgres
+def test_closest_names_query_count_does_not_grow_with_data(assoc, make, count_queries):
+    def run(query):
+        with count_queries() as counter:
+            response = assoc.client.get(f"{assoc.url}/members{query}")
+        assert response.status_code == 200
+        return counter.count, names(response)
+
+    org = make.org(assoc.tenant, name="Robotique Paris")
+    make.membership(org)
+    plain, _ = run("?per_page=2")
+    few, found = run("?q=robotiqe&per_page=2")
+    assert found == ["Robotique Paris"]
+    for n in range(40):
+        org = make.org(assoc.tenant, name=f"Robotique {n}", city="Lyon")
+        make.membership(org)
+        make.contact(org)
+    many, found = run("?q=robotiqe&per_page=2")
+    assert len(found) == 41, "closest names are one page, whatever per_page says"
+    assert few == many == plain
 
 
 def test_export_query_count_is_constant(assoc, make, count_queries):
