@@ -8,8 +8,13 @@ count come from index-only scans (SQLite has no INCLUDE).
 Search under row-level security: the application role's queries carry the
 tenant policy as a security barrier, so operators that are not leakproof
 (LIKE, pg_trgm's ``%``/``<%``) are never index conditions; the directory's
-substring search is a filter over the tenant's rows. An ORDER BY is not a
-filter, though: the GiST index ``(tenant_id, lower(name) gist_trgm_ops)``
+search (``lower(name)`` substring, ``lower(city)`` and
+``lower(registration_id)`` prefix) is a filter over the tenant's current
+rows. The name index therefore carries the two other lower-cased values as
+trailing keys (after the unique id, they never change the order), so the
+filter reads them from an index-only scan instead of computing three
+``lower()`` per row from the table: 2 to 8 ms instead of 13 to 70 ms for
+21,500 organisations. An ORDER BY is not a filter, though: the GiST index ``(tenant_id, lower(name) gist_trgm_ops)``
 (``btree_gist`` for the integer key) lets a search that finds nothing list the
 closest names with a nearest-neighbour scan (``<<->``, word distance) that
 reads only those rows. ``pg_trgm`` and ``btree_gist`` are trusted extensions
@@ -34,10 +39,14 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# name -> (columns, included column, partial condition); the queries in crm/members/queries.py
+# name -> (columns, included columns, partial condition); the queries in crm/members/queries.py
 # write their archived test as ``archived = false`` so the planner matches these.
 SORT_INDEXES = {
-    "ix_organisations_dir_name": ("tenant_id, lower(name), id", "name", "archived = false"),
+    "ix_organisations_dir_name": (
+        "tenant_id, lower(name), id, lower(city), lower(registration_id)",
+        "name, city, registration_id",
+        "archived = false",
+    ),
     "ix_organisations_dir_city": ("tenant_id, lower(city), id", "city", "archived = false"),
     "ix_organisations_dir_kind_name": (
         "tenant_id, kind, lower(name), id",
