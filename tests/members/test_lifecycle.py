@@ -159,3 +159,33 @@ def test_dashboard_figures_and_bounded_queries(assoc, make, session, count_queri
         make.membership(make.org(assoc.tenant), status="lapsed")
     many, _ = run()
     assert many == few
+
+
+def test_dashboard_figures_count_the_current_organisations_of_the_tenant(assoc, make, session):
+    from crm.members import queries
+    from crm.tenancy import tenant_scope
+
+    t, today = assoc.tenant, date.today()
+    micro = make.org(t, name="Micro Due", employees=3, turnover_eur=10)
+    make.membership(micro, status="active", paid_until=today - timedelta(days=3))
+    make.membership(
+        make.org(t, name="Paid Ahead"),
+        status="active",
+        paid_until=today.replace(year=today.year + 2),
+    )
+    make.membership(make.org(t, name="Gone Quiet"), status="lapsed")
+    make.membership(make.org(t, kind="university", name="Knocking"), status="applicant")
+    make.cluster(t, name="No Membership")
+    make.membership(make.org(t, name="Archived", archived=True), status="lapsed")
+    other = make.tenant(slug="assoc-de", country="DE")
+    make.membership(make.org(other, name="Elsewhere"), status="lapsed")
+    session.flush()
+    with tenant_scope(t.id):
+        figures = queries.dashboard_figures(t.id, today)
+    assert figures["total"] == 5
+    assert figures["by_kind"] == {"firm": 3, "university": 1, "cluster": 1}
+    assert figures["by_size"] == {"micro": 1, "none": 2}
+    assert figures["by_status"] == {"active": 2, "lapsed": 1, "applicant": 1, "none": 1}
+    assert figures["renewals"] == {"due": 1, "lapsed": 1, "applicants": 1}
+    assert figures["due_soon"].total == 1
+    assert [row.name for row in figures["due_soon"].items] == ["Micro Due"]
