@@ -75,6 +75,9 @@ MEMBER = (
 # spans. Every metric then reads these instead of joining the big tables again.
 PARTS, MEMBERS, GRANTS = "tmp_metric_parts", "tmp_metric_members", "tmp_metric_grants"
 TEMP_TABLES = (GRANTS, MEMBERS, PARTS)
+# "Two or more distinct values" without COUNT(DISTINCT), which forces a sort per group:
+# the smallest and the largest differ (NULLs are ignored by both, as by COUNT).
+TWO_OR_MORE = "CASE WHEN MIN({0}) < MAX({0}) THEN 1 ELSE 0 END"
 
 
 def _facts(q: Dialect, tf) -> list[str]:
@@ -82,11 +85,19 @@ def _facts(q: Dialect, tf) -> list[str]:
         f"CREATE TEMPORARY TABLE {PARTS} AS "
         "SELECT pa.tenant_id AS tid, t.country AS tcountry, pa.id, pa.project_id, "
         "pa.organisation_id, p.programme_code, p.status, "
-        f"{q.year('p.start_date')} AS year, p.grant_key, o.kind, o.size_class, o.country "
+        f"{q.year('p.start_date')} AS year, p.grant_key, o.kind, o.size_class, o.country, "
+        "eco.lo AS eco_lo, eco.hi AS eco_hi "
         "FROM participations pa "
         "JOIN projects p ON p.tenant_id = pa.tenant_id AND p.id = pa.project_id "
         "JOIN organisations o ON o.tenant_id = pa.tenant_id AND o.id = pa.organisation_id "
-        f"JOIN tenants t ON t.id = pa.tenant_id WHERE 1 = 1{tf('pa')}"
+        "JOIN tenants t ON t.id = pa.tenant_id "
+        # The organisation's lowest and highest ecosystem: a project's participants span
+        # two or more ecosystems when the lowest of the lows is below the highest high.
+        "LEFT JOIN (SELECT tenant_id, organisation_id, MIN(ecosystem_id) AS lo, "
+        f"MAX(ecosystem_id) AS hi FROM organisation_ecosystems oe WHERE 1 = 1{tf('oe')} "
+        "GROUP BY tenant_id, organisation_id) eco "
+        "ON eco.tenant_id = pa.tenant_id AND eco.organisation_id = pa.organisation_id "
+        f"WHERE 1 = 1{tf('pa')}"
     )
     members = (
         f"CREATE TEMPORARY TABLE {MEMBERS} AS "
@@ -109,7 +120,8 @@ def _facts(q: Dialect, tf) -> list[str]:
             "ON mine.programme_code = {a}.programme_code AND mine.grant_key = {a}.grant_key "
         )
         countries = (
-            "SELECT gp.programme_code, gp.grant_key, COUNT(DISTINCT go.country) AS countries "
+            "SELECT gp.programme_code, gp.grant_key, "
+            f"{TWO_OR_MORE.format('go.country')} AS border "
             "FROM projects gp "
             "JOIN participations gpa ON gpa.tenant_id = gp.tenant_id AND gpa.project_id = gp.id "
             "JOIN organisations go ON go.tenant_id = gpa.tenant_id "
@@ -119,14 +131,15 @@ def _facts(q: Dialect, tf) -> list[str]:
         tenants_from = f"FROM projects g {mine.format(a='g')}WHERE g.grant_key IS NOT NULL "
     else:
         countries = (
-            "SELECT programme_code, grant_key, COUNT(DISTINCT country) AS countries "
+            f"SELECT programme_code, grant_key, {TWO_OR_MORE.format('country')} AS border "
             f"FROM {PARTS} WHERE grant_key IS NOT NULL GROUP BY programme_code, grant_key"
         )
         tenants_from = "FROM projects g WHERE g.grant_key IS NOT NULL "
     grants = (
         f"CREATE TEMPORARY TABLE {GRANTS} AS "
-        "SELECT s.programme_code, s.grant_key, s.tenants, COALESCE(c.countries, 0) AS countries "
-        "FROM (SELECT g.programme_code, g.grant_key, COUNT(DISTINCT g.tenant_id) AS tenants "
+        "SELECT s.programme_code, s.grant_key, s.shared, COALESCE(c.border, 0) AS border "
+        "FROM (SELECT g.programme_code, g.grant_key, "
+        f"{TWO_OR_MORE.format('g.tenant_id')} AS shared "
         f"{tenants_from}GROUP BY g.programme_code, g.grant_key) s "
         f"LEFT JOIN ({countries}) c "
         "ON c.programme_code = s.programme_code AND c.grant_key = s.grant_key"
@@ -168,13 +181,11 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
     )
     border_projects = (
         f"SELECT tid, project_id FROM {PARTS} WHERE grant_key IS NULL "
-        "GROUP BY tid, project_id HAVING COUNT(DISTINCT country) >= 2"
+        "GROUP BY tid, project_id HAVING MIN(country) < MAX(country)"
     )
     sector_projects = (
-        f"SELECT spa.tid, spa.project_id FROM {PARTS} spa "
-        "JOIN organisation_ecosystems soe ON soe.tenant_id = spa.tid "
-        f"AND soe.organisation_id = spa.organisation_id WHERE spa.status IN {FUNDED} "
-        "GROUP BY spa.tid, spa.project_id HAVING COUNT(DISTINCT soe.ecosystem_id) >= 2"
+        f"SELECT tid, project_id FROM {PARTS} WHERE status IN {FUNDED} "
+        "GROUP BY tid, project_id HAVING MIN(eco_lo) < MAX(eco_hi)"
     )
     funded_flag = f"CASE WHEN p.status IN {FUNDED} THEN 1 ELSE 0 END"
     part_funded = f"CASE WHEN o.status IN {FUNDED} THEN 1 ELSE 0 END"
@@ -264,9 +275,9 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
             num=part_funded,
             den="1",
         ),
-        "cross_association": sel_p(_projects(tf, "AND g.tenants >= 2", joins=grants), ent=grant),
+        "cross_association": sel_p(_projects(tf, "AND g.shared = 1", joins=grants), ent=grant),
         "cross_border": (
-            sel_p(_projects(tf, "AND g.countries >= 2", joins=grants), ent=grant)
+            sel_p(_projects(tf, "AND g.border = 1", joins=grants), ent=grant)
             + " UNION ALL "
             + sel_p(
                 _projects(
@@ -356,10 +367,7 @@ def metric_plan(dialect_name: str, tenant_id: int | None) -> Plan:
         # fact tables' joins and groupings sort to disk under the default 4 MB work_mem;
         # one refresh runs at a time (advisory lock), so it may take more.
         setup[:0] = ["SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'"]
-    for create in _facts(q, tf):
-        setup.append(create)
-        if q.name == "postgresql":  # temporary tables have no statistics until analysed
-            setup.append(f"ANALYZE {create.split()[3]}")
+    setup += _facts(q, tf)
     bases = base_queries(q, tf)
     queries = {key: aggregate(q, key, sql, tenant_id is None) for key, sql in bases.items()}
     teardown = [f"DROP TABLE IF EXISTS {table}" for table in TEMP_TABLES]
