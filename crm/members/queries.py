@@ -448,6 +448,17 @@ def clusters_of(org_id: int) -> list:
 CLUSTER_MEMBERS_SHOWN = 100
 
 
+def _by_kind_and_size(counts) -> tuple[dict[str, int], dict[str, int]]:
+    """``(kind, size_class, n)`` rows -> counts by kind, and firms' counts by size class."""
+    by_kind: dict[str, int] = {}
+    by_size: dict[str, int] = {}
+    for kind, size, n in counts:
+        by_kind[kind] = by_kind.get(kind, 0) + n
+        if kind == "firm":
+            by_size[size or NO_VALUE] = by_size.get(size or NO_VALUE, 0) + n
+    return by_kind, by_size
+
+
 def cluster_members(cluster_id: int) -> dict:
     """A cluster's members (first 100 by name), their total and counts by kind and size."""
     member = aliased(Organisation)
@@ -468,12 +479,7 @@ def cluster_members(cluster_id: int) -> dict:
             member.kind, member.size_class
         )
     ).all()
-    by_kind: dict[str, int] = {}
-    by_size: dict[str, int] = {}
-    for kind, size, n in counts:
-        by_kind[kind] = by_kind.get(kind, 0) + n
-        if kind == "firm":
-            by_size[size or NO_VALUE] = by_size.get(size or NO_VALUE, 0) + n
+    by_kind, by_size = _by_kind_and_size(counts)
     rows = db.session.execute(
         joined.add_columns(member.id, member.name, member.kind, member.size_class, member.city)
         .order_by(func.lower(member.name), member.id)
@@ -653,16 +659,13 @@ def renewal_counts(today: date) -> dict[str, int]:
 
 def dashboard_figures(tenant_id: int, today: date) -> dict:
     """The dashboard's figures: five statements whatever the data."""
-    by_kind: dict[str, int] = {}
-    by_size: dict[str, int] = {}
-    for kind, size, n in db.session.execute(
-        select(Organisation.kind, Organisation.size_class, func.count())
-        .where(Organisation.archived == false())
-        .group_by(Organisation.kind, Organisation.size_class)
-    ):
-        by_kind[kind] = by_kind.get(kind, 0) + n
-        if kind == "firm":
-            by_size[size or NO_VALUE] = n
+    by_kind, by_size = _by_kind_and_size(
+        db.session.execute(
+            select(Organisation.kind, Organisation.size_class, func.count())
+            .where(Organisation.archived == false())
+            .group_by(Organisation.kind, Organisation.size_class)
+        )
+    )
     total = sum(by_kind.values())
     # Memberships by status, with the renewal lists' sizes, in one statement;
     # an organisation has at most one membership, so the rest have none.
