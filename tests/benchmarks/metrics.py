@@ -4,9 +4,9 @@ the tenant refresh, and the alliance dashboard's server time, on PostgreSQL at s
 Not a test (no ``test_`` prefix): a script that prints figures, never asserts timings.
 
 - refresh: from ``jobs.start`` (JobRun committed, job enqueued on Redis) until the alliance
-  snapshot is stored complete, run by an ``rq worker crm`` process started here beforehand
-  (as in production: the worker forks a work horse per job). Each run also reports the
-  job's own compute-and-write time (``JobRun.result['seconds']``).
+  snapshot is stored complete, run by an ``rq worker crm -w crm.metrics.worker.Worker``
+  process started here beforehand, as in production (it forks a work horse per job).
+  Each run also reports the job's own compute and write times (``JobRun.result``).
 - floor: the same statements (``crm.metrics.sql.metric_plan``: settings, fact tables, one
   query per metric) on one connection as the metrics role, in one transaction, results
   fetched; no job machinery, no progress writes, no snapshot writes.
@@ -92,6 +92,7 @@ def start_worker(args) -> subprocess.Popen:
     )
     rq = Path(sys.executable).with_name("rq")
     command = [str(rq), "worker", "crm", "--url", args.redis, "-P", str(ROOT), "--quiet"]
+    command += ["-w", args.worker_class]
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
@@ -206,10 +207,16 @@ def main() -> None:
     parser.add_argument("--redis", required=True, help="Redis URL for the rq queue")
     parser.add_argument("-n", "--repeat", type=int, default=7, help="refreshes timed")
     parser.add_argument("--pages", type=int, default=40, help="dashboard requests timed")
+    parser.add_argument(
+        "--worker-class",
+        default="crm.metrics.worker.Worker",
+        help="rq worker class (rq.Worker: the plain worker, which loads the app per job)",
+    )
     args = parser.parse_args()
 
-    from config import normalise_database_url
     from rq import Queue
+
+    from config import normalise_database_url
 
     app = make_app(args)
     owner = create_engine(normalise_database_url(args.owner))
@@ -256,7 +263,10 @@ def main() -> None:
         print(f"{label:58} {median:8.3f} {p95:8.3f} {unit}", flush=True)
 
     print(f"{'':58} {'median':>8} {'p95':>8}")
-    print(f"alliance refresh ({args.repeat} runs, rq worker, enqueue -> snapshot stored)")
+    print(
+        f"alliance refresh ({args.repeat} runs, rq worker -w {args.worker_class}, "
+        "enqueue -> snapshot stored)"
+    )
     line("  refresh", refreshes)
     line("  of which the job's compute and write", job_seconds)
     line("  floor (same SQL directly)", floors)

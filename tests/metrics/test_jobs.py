@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from rq.registry import FailedJobRegistry
 from sqlalchemy import create_engine, select, text
@@ -14,6 +19,7 @@ from crm.tenancy import tenant_scope
 from tests.metrics.conftest import assert_same, expected, load_rows, stored, work
 
 pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(app, run_id: int, tenant_id: int | None = None) -> JobRun:
@@ -62,17 +68,8 @@ def test_alliance_refresh_on_rq_matches_plain_python(
             assert any(k[0] == scope and k[1] == metric.key for k in wanted), (scope, metric.key)
 
 
-def test_tenant_refresh_on_rq_matches_plain_python(
-    metrics_app, seeded, redis_url, redis_queue, database_urls
-):
-    app = metrics_app(REDIS_URL=redis_url)
-    seed = seeded(app)
-    tenant_id = seed.tenant_ids[0]
-    with app.app_context():
-        run = jobs.start(jobs.TENANT_KIND, tenant_id)
-    work(app, redis_queue)
-    run = _run(app, run.id, tenant_id)
-    assert run.status == "finished", run.error
+def _assert_tenant_snapshot(database_urls, run: JobRun, tenant_id: int) -> None:
+    """The run stored one complete snapshot, the tenant's, equal to plain Python."""
     engine = create_engine(database_urls["owner"])
     with engine.connect() as c:
         snapshot = c.execute(
@@ -96,6 +93,47 @@ def test_tenant_refresh_on_rq_matches_plain_python(
     }
     actual = {(("tenant", tenant_id), r.metric, r.d1, r.d2): (r.value, r.n, r.base) for r in values}
     assert_same(actual, wanted)
+
+
+def test_tenant_refresh_on_rq_matches_plain_python(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    app = metrics_app(REDIS_URL=redis_url)
+    seed = seeded(app)
+    tenant_id = seed.tenant_ids[0]
+    with app.app_context():
+        run = jobs.start(jobs.TENANT_KIND, tenant_id)
+    work(app, redis_queue)
+    run = _run(app, run.id, tenant_id)
+    assert run.status == "finished", run.error
+    _assert_tenant_snapshot(database_urls, run, tenant_id)
+
+
+def test_the_documented_worker_command_runs_a_refresh(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    """``rq worker crm -w crm.metrics.worker.Worker`` (a forking worker, app preloaded)."""
+    app = metrics_app(REDIS_URL=redis_url)
+    seed = seeded(app)
+    tenant_id = seed.tenant_ids[2]
+    with app.app_context():
+        run = jobs.start(jobs.TENANT_KIND, tenant_id)
+    env = dict(
+        os.environ,
+        CRM_ENV="testing",
+        DATABASE_URL=database_urls["app"],
+        METRICS_DATABASE_URL=database_urls["metrics"],
+        MIGRATION_DATABASE_URL=database_urls["owner"],
+        REDIS_URL=redis_url,
+    )
+    rq = Path(sys.executable).with_name("rq")
+    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.metrics.worker.Worker"]
+    command += ["--url", redis_url, "-P", str(ROOT)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    run = _run(app, run.id, tenant_id)
+    assert run.status == "finished", (run.error, done.stderr)
+    _assert_tenant_snapshot(database_urls, run, tenant_id)
 
 
 def test_failure_halfway_shows_no_partial_snapshot_then_retry_completes(
