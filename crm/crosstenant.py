@@ -27,6 +27,13 @@ def engine() -> Engine:
     return cached
 
 
+def dispose(app) -> None:
+    """Close the cross-tenant engine's pooled connections (app teardown, tests)."""
+    cached = app.extensions.pop("crm.crosstenant_engine", None)
+    if cached is not None:
+        cached.dispose()
+
+
 def grant_countries(programme_code: str, grant_key: str | None, own_tenant_id: int) -> list[str]:
     """Countries of the other associations that record the same grant.
 

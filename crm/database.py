@@ -108,5 +108,19 @@ def grant_roles(owner_url: str, app_role: str, metrics_role: str | None, create:
         engine.dispose()
 
 
+def analyze(owner_url: str) -> None:
+    """Refresh the planner's statistics after a bulk load (the owner's right on PostgreSQL).
+
+    Without them the planner takes freshly loaded tables for empty ones, and the
+    first metric refresh picks nested loops over hundreds of thousands of rows.
+    """
+    engine = create_engine(owner_url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def role_of(url: str) -> str | None:
     return make_url(url).username

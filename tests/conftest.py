@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 
-from crm import create_app, database
+from crm import create_app, crosstenant, database
 from crm.extensions import db
 from tests import factories
 
@@ -102,6 +102,7 @@ def make_app(database_urls):
     for app in built:
         with app.app_context():
             db.engine.dispose() if not isinstance(db.engine, Connection) else None
+        crosstenant.dispose(app)
 
 
 class IsolatedClient(FlaskClient):
@@ -248,6 +249,7 @@ def committed_app(make_app, database_urls):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+        crosstenant.dispose(app)
         _truncate_all(database_urls["owner"])
 
 

@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from crm import database
 from crm.accounts.passwords import hash_password
 from crm.demo.generate import DEMO_PASSWORD, TENANT_TABLE_ORDER, Generator
 from crm.demo.load import Ids, load_shared, load_tenant
@@ -76,6 +77,7 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
     day = today.date() if today else date.today()
     click.echo(f"seeding demo data: scale {scale:g}, seed {seed_value}, today {day}")
     counts, logins = seed(db.engine, scale, seed_value, day, click.echo)
+    database.analyze(_owner_url())
     elapsed = time.perf_counter() - started
     click.echo(f"done in {elapsed:.1f} s")
     click.echo("rows per table:")
@@ -91,6 +93,12 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
     click.echo("  every association has admin@, secretariat@ and manager@<slug>.example.org")
     if metrics:
         _refresh_metrics()
+
+
+def _owner_url() -> str:
+    from crm.cli import owner_url  # crm.cli registers this module's commands
+
+    return owner_url()
 
 
 def _refresh_metrics() -> None:
