@@ -32,10 +32,16 @@ ROLE_CHOICES = list(ROLES.items())
 OUTCOME_CHOICES = [(s, label) for s, label in STATUS_CHOICES if s != "proposal"]
 
 
+MAX_ID = 2**31 - 1  # integer ids: a larger one cannot exist (and overflows the driver)
+
+
 def _optional_int(value):
     if value in (None, "", "None"):
         return None
-    return int(value)
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError("not an id")
+    return number
 
 
 def _money(label: str, description: str | None = None) -> DecimalField:
@@ -167,4 +173,4 @@ class ProjectFilterForm(FlaskForm):
     year = IntegerField("Start year", validators=[Optional(), NumberRange(1950, 2100)])
     ecosystem = SelectField("Ecosystem", coerce=_optional_int, validators=[Optional()])
     cluster = SelectField("Cluster", coerce=_optional_int, validators=[Optional()])
-    organisation = IntegerField("Organisation id", validators=[Optional()])
+    organisation = IntegerField("Organisation id", validators=[Optional(), NumberRange(1, MAX_ID)])

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, extract, func, or_, select
+from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.models import (
@@ -56,7 +57,10 @@ def projects(filters: ProjectFilters | None = None) -> Select:
     if f.status:
         query = query.where(Project.status == f.status)
     if f.year:
-        query = query.where(extract("year", Project.start_date) == f.year)
+        # A date range, not extract(year): it can use the (tenant, start date) index.
+        query = query.where(
+            Project.start_date >= date(f.year, 1, 1), Project.start_date < date(f.year + 1, 1, 1)
+        )
     if f.ecosystem_id:
         query = query.where(
             exists().where(
@@ -69,6 +73,7 @@ def projects(filters: ProjectFilters | None = None) -> Select:
         query = query.where(cluster_clause(f.cluster_id))
     if f.organisation_id:
         query = query.where(_participates(f.organisation_id))
+    # Matches ix_projects_tenant_start (migration 0007): pages are index scans, not sorts.
     return query.order_by(Project.start_date.desc().nulls_last(), Project.id.desc())
 
 
@@ -123,12 +128,39 @@ def cluster_choices() -> list[tuple[int, str]]:
     )
 
 
-def organisation_choices(only_ids=None) -> list[tuple[int, str]]:
-    """The tenant's organisations (not archived) as (id, name), or only ``only_ids``."""
-    query = select(Organisation.id, Organisation.name).where(Organisation.archived.is_(False))
+# The organisation picker lists at most this many names; past it, the user searches.
+CHOICES_LIMIT = 100
+
+
+def organisation_choices(
+    only_ids=None, search: str | None = None, selected: int | None = None, limit: int | None = None
+) -> tuple[list[tuple[int, str]], bool]:
+    """The tenant's organisations (not archived) as (id, name), by name, and
+    whether more match than are listed.
+
+    ``only_ids`` narrows to those ids; ``search`` to names containing it
+    (case-insensitive; on PostgreSQL the trigram index of migration 0004);
+    ``selected`` is listed too, so a re-shown form keeps the choice. At most
+    ``limit`` rows are read (one more, to know whether there are more): an
+    association of 20,000 organisations is never sent as one list.
+    """
+    limit = CHOICES_LIMIT if limit is None else limit
+    # "archived = false" and lower(name), id: the partial index ix_organisations_dir_name.
+    query = select(Organisation.id, Organisation.name).where(Organisation.archived == false())
     if only_ids is not None:
         query = query.where(Organisation.id.in_(only_ids))
-    return list(db.session.execute(query.order_by(Organisation.name, Organisation.id)).all())
+    listed = query
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        listed = query.where(func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"))
+    rows = db.session.execute(
+        listed.order_by(func.lower(Organisation.name), Organisation.id).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = [(id_, name) for id_, name in rows[:limit]]
+    if selected and selected not in {id_ for id_, _ in rows}:
+        rows += [tuple(r) for r in db.session.execute(query.where(Organisation.id == selected))]
+    return rows, more
 
 
 def consortium(project_id: int) -> list[tuple[Participation, Organisation]]:
@@ -203,43 +235,54 @@ def organisation_projects(organisation_id: int) -> list[tuple[Participation, Pro
     return list(rows.all())
 
 
+EXPORT_HEADERS = [
+    "id",
+    "programme",
+    "call id",
+    "grant number",
+    "acronym",
+    "title",
+    "status",
+    "start",
+    "end",
+    "total budget",
+    "EU contribution",
+    "cluster",
+    "participants",
+]
+
+
 def export_rows(query: Select, limit: int = 100_000):
-    """Rows for the CSV/XLSX export of the filtered list: one query for the
-    projects, one for participant counts, one for cluster names."""
-    items = db.session.scalars(query.limit(limit)).all()
-    counts = participant_counts([p.id for p in items])
-    clusters = organisation_names(p.cluster_id for p in items)
-    headers = [
-        "id",
-        "programme",
-        "call id",
-        "grant number",
-        "acronym",
-        "title",
-        "status",
-        "start",
-        "end",
-        "total budget",
-        "EU contribution",
-        "cluster",
-        "participants",
-    ]
-    rows = (
-        [
-            p.id,
-            p.programme_code,
-            p.call_id,
-            p.grant_number,
-            p.acronym,
-            p.title,
-            p.status,
-            p.start_date,
-            p.end_date,
-            p.total_budget,
-            p.eu_contribution,
-            clusters.get(p.cluster_id, ""),
-            counts.get(p.id, 0),
-        ]
-        for p in items
+    """Headers and rows for the CSV/XLSX export of the filtered list, in one
+    query: the cluster's name by an outer join and the participant count by a
+    correlated count on the (tenant, project, organisation) index, as plain
+    tuples (no ORM objects for up to 100,000 rows)."""
+    cluster = aliased(Organisation)
+    participants = (
+        select(func.count())
+        .where(Participation.tenant_id == Project.tenant_id, Participation.project_id == Project.id)
+        .correlate(Project)
+        .scalar_subquery()
     )
-    return headers, rows
+    rows = db.session.execute(
+        query.with_only_columns(
+            Project.id,
+            Project.programme_code,
+            Project.call_id,
+            Project.grant_number,
+            Project.acronym,
+            Project.title,
+            Project.status,
+            Project.start_date,
+            Project.end_date,
+            Project.total_budget,
+            Project.eu_contribution,
+            func.coalesce(cluster.name, ""),
+            participants,
+        )
+        .outerjoin(
+            cluster, and_(cluster.tenant_id == Project.tenant_id, cluster.id == Project.cluster_id)
+        )
+        .limit(limit)
+    )
+    return EXPORT_HEADERS, rows

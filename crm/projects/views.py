@@ -277,9 +277,13 @@ def participation_new(project_id: int):
     project = editable_project_or_404(project_id)
     allowed = _allowed_organisations()
     form = ParticipationForm()
-    form.organisation_id.choices = choices(
-        [(None, "— choose —"), *queries.organisation_choices(allowed)]
+    # The picker lists the organisations whose name contains ?q= (at most
+    # CHOICES_LIMIT); the service still checks whatever id comes back.
+    search = request.args.get("q", "").strip()[:100]
+    listed, more = queries.organisation_choices(
+        allowed, search=search, selected=form.organisation_id.data
     )
+    form.organisation_id.choices = choices([(None, "— choose —"), *listed])
     if form.validate_on_submit():
         done = _attempt(
             form,
@@ -297,7 +301,15 @@ def participation_new(project_id: int):
         )
         if done:
             return done
-    return _render_form("projects/participation.html", form, project=project, participation=None)
+    return _render_form(
+        "projects/participation.html",
+        form,
+        project=project,
+        participation=None,
+        search=search,
+        more=more,
+        limit=queries.CHOICES_LIMIT,
+    )
 
 
 @bp.route(
@@ -381,9 +393,9 @@ def my_cluster():
 def cluster_proposal():
     cluster = _own_cluster_or_404()
     form = _project_form(ClusterProposalForm)
-    form.member_ids.choices = choices(
-        queries.organisation_choices(queries.cluster_member_ids(cluster.id))
-    )
+    member_ids = queries.cluster_member_ids(cluster.id)
+    members, _ = queries.organisation_choices(member_ids, limit=len(member_ids))
+    form.member_ids.choices = choices(members)
     if form.validate_on_submit():
         done = _attempt(
             form,

@@ -187,3 +187,41 @@ def test_secretariat_corrects_a_cluster_project(world, signed_in, make, session)
     assert response.status_code == 302
     assert reload(project).status == "submitted"
     assert client.get(url(world, f"/projects/{project.id}/edit")).status_code == 200
+
+
+def test_tampered_cluster_and_tenant_fields_are_ignored(world, signed_in, session, make):
+    """Fields a form does not have (cluster_id, tenant_id) cannot move a
+    project to another cluster or association, on the proposal or the edit."""
+    other = make.tenant(slug="assoc-t", country="DE")
+    client = signed_in(world.users.manager)
+    tampered = {"cluster_id": str(world.other_cluster.id), "tenant_id": str(other.id)}
+    response = client.post(
+        url(world, "/my-cluster/proposals/new"),
+        data={
+            **project_form(cluster_role="coordinator"),
+            "member_ids": [str(world.firm1.id)],
+            **tampered,
+        },
+    )
+    assert response.status_code == 302
+    with tenant_scope(world.tenant.id):
+        project = session.scalar(select(Project).where(Project.acronym == "GREENLOOP"))
+    assert (project.cluster_id, project.tenant_id) == (world.cluster.id, world.tenant.id)
+    response = client.post(
+        url(world, f"/projects/{project.id}/edit"),
+        data={**project_form(acronym="RENAMED"), **tampered},
+    )
+    assert response.status_code == 302
+    project = reload(project)
+    assert (project.acronym, project.cluster_id) == ("RENAMED", world.cluster.id)
+    assert project.tenant_id == world.tenant.id
+
+
+def test_manager_picker_search_stays_inside_the_cluster(world, signed_in, make):
+    project = make.project(world.tenant, cluster_id=world.cluster.id)
+    client = signed_in(world.users.manager)
+    add = url(world, f"/projects/{project.id}/participations/new")
+    for query in ("firm", "outsider", "beta"):
+        page = client.get(add, query_string={"q": query}).get_data(as_text=True)
+        assert "Outsider Firm" not in page and "Beta Firm" not in page, query
+    assert "Alpha Firm One" in client.get(add + "?q=firm").get_data(as_text=True)

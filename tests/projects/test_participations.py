@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -116,3 +117,63 @@ def test_participation_of_another_project_is_404(world, signed_in, make):
     path = f"/projects/{first.id}/participations/{participation.id}"
     assert client.get(url(world, path + "/edit")).status_code == 404
     assert client.post(url(world, path + "/remove")).status_code == 404
+
+
+def _picker(page: str) -> list[str]:
+    """The names offered by the organisation select of the add-participant form."""
+    select_ = page[page.index('<select id="organisation_id"') :]
+    select_ = select_[: select_.index("</select>")]
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select_)
+
+
+def test_the_organisation_picker_is_bounded_and_searches_by_name(
+    world, signed_in, session, make, monkeypatch
+):
+    """A large association is never sent as one list: the picker shows the
+    first CHOICES_LIMIT names and a search narrows them; any id of the
+    tenant still goes through the service's checks."""
+    from crm.projects import queries
+
+    monkeypatch.setattr(queries, "CHOICES_LIMIT", 3)
+    make.org(world.tenant, name="Alpha Archived", archived=True)
+    project = make.project(world.tenant)
+    client = signed_in(world.users.secretariat)
+    add = url(world, f"/projects/{project.id}/participations/new")
+    page = client.get(add).get_data(as_text=True)
+    assert _picker(page) == ["— choose —", "Alpha Firm One", "Alpha Firm Two", "Alpha University"]
+    assert "The first 3 matches by name are listed" in page
+    page = client.get(add + "?q=OUTSIDER").get_data(as_text=True)
+    assert "Outsider Firm" in page and "Alpha Firm One" not in page
+    assert "The first 3 matches" not in page
+    for pattern in ("%", "_", "\\"):  # LIKE wildcards are plain characters
+        assert "Alpha Firm One" not in client.get(add, query_string={"q": pattern}).get_data(
+            as_text=True
+        )
+    assert "Alpha Archived" not in client.get(add + "?q=archived").get_data(as_text=True)
+    # A refused form keeps the chosen organisation listed and selected.
+    response = client.post(
+        add + "?q=alpha", data={"organisation_id": str(world.outsider.id), "role": "boss"}
+    )
+    assert response.status_code == 422
+    assert f'<option selected value="{world.outsider.id}">Outsider Firm' in response.get_data(
+        as_text=True
+    )
+    # An id not listed on the page is still accepted if it is the tenant's...
+    assert _add(client, world, project, world.outsider).status_code == 302
+    # ...and refused if it is out of range (never a database error).
+    for bad in ("2147483648", "99999999999999999999", "0"):
+        response = client.post(add, data={"organisation_id": bad, "role": "partner"})
+        assert response.status_code == 422, bad
+    assert [p[0] for p in _participants(session, world, project)] == [world.outsider.id]
+
+
+def test_editing_a_participant_cannot_swap_its_organisation(world, signed_in, session, make):
+    project = make.project(world.tenant)
+    participation = make.participation(project, world.firm1)
+    client = signed_in(world.users.secretariat)
+    response = client.post(
+        url(world, f"/projects/{project.id}/participations/{participation.id}/edit"),
+        data={"organisation_id": str(world.outsider.id), "role": "partner", "project_id": "1"},
+    )
+    assert response.status_code == 302
+    assert _participants(session, world, project) == [(world.firm1.id, "partner", None)]

@@ -266,3 +266,62 @@ def test_rejection_without_an_amount_clears_a_recorded_contribution(world, signe
     assert response.status_code == 302
     project = reload(project)
     assert (project.status, project.eu_contribution) == ("rejected", None)
+
+
+def test_export_columns_name_the_cluster_and_count_participants(
+    world, signed_in, make, count_queries
+):
+    recorded = make.project(world.tenant, acronym="WITHCLUSTER", cluster_id=world.cluster.id)
+    for org in (world.firm1, world.firm2, world.uni):
+        make.participation(recorded, org)
+    make.project(world.tenant, acronym="ALONE")
+    client = signed_in(world.users.secretariat)
+    with count_queries() as few:
+        response = client.get(url(world, "/projects?format=xlsx"))
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-2:] == ("cluster", "participants")
+    by_acronym = {row[4]: row for row in rows[1:]}
+    assert by_acronym["WITHCLUSTER"][-2:] == ("Cluster Alpha", 3)
+    assert by_acronym["ALONE"][-2:] in (("", 0), (None, 0))
+    for i in range(15):
+        project = make.project(world.tenant, acronym=f"MORE{i}", cluster_id=world.cluster.id)
+        make.participation(project, world.firm1)
+    with count_queries() as many:
+        assert client.get(url(world, "/projects?format=csv")).status_code == 200
+    # One query for the rows, whatever their number (plus the page's fixed ones).
+    assert many.count == few.count, many.statements
+
+
+def test_year_filter_is_the_calendar_year_of_the_start(world, signed_in, make):
+    make.project(world.tenant, acronym="NEWYEARSEVE", start_date=date(2023, 12, 31))
+    make.project(world.tenant, acronym="NEWYEARSDAY", start_date=date(2024, 1, 1))
+    make.project(world.tenant, acronym="UNDATED")
+    client = signed_in(world.users.secretariat)
+    page = _listed(client, world, "?year=2024")
+    assert "NEWYEARSDAY" in page and "NEWYEARSEVE" not in page and "UNDATED" not in page
+    page = _listed(client, world, "?year=2023")
+    assert "NEWYEARSEVE" in page and "NEWYEARSDAY" not in page
+
+
+def test_list_orders_newest_start_first_and_undated_last(world, signed_in, make):
+    for acronym, start in (("OLDEST", date(2020, 1, 1)), ("NODATE", None)):
+        make.project(world.tenant, acronym=acronym, start_date=start)
+    make.project(world.tenant, acronym="NEWEST", start_date=date(2025, 6, 1))
+    page = _listed(signed_in(world.users.secretariat), world)
+    assert page.index("NEWEST") < page.index("OLDEST") < page.index("NODATE")
+
+
+def test_out_of_range_ids_in_filters_are_ignored_not_a_500(world, signed_in, make):
+    make.project(world.tenant, acronym="STILLHERE")
+    client = signed_in(world.users.secretariat)
+    for query in (
+        "?organisation=99999999999",
+        "?cluster=99999999999",
+        "?ecosystem=99999999999",
+        "?organisation=-3",
+        "?organisation=0",
+    ):
+        response = client.get(url(world, f"/projects{query}"))
+        assert response.status_code == 200, query
+        assert "STILLHERE" in response.get_data(as_text=True), query
