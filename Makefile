@@ -5,8 +5,9 @@ BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test chromium lint worker clean
+.PHONY: install run test chromium lint worker cron clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +37,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Background jobs on Redis (REDIS_URL): workers, and one process for the nightly schedule.
 worker: install
-	$(BIN)/rq worker --with-scheduler crm
+	$(BIN)/rq worker crm --with-scheduler -w crm.metrics.worker.Worker --url "$(REDIS_URL)"
+
+cron: install
+	$(BIN)/rq cron crm.metrics.schedule --url "$(REDIS_URL)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
