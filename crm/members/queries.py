@@ -213,9 +213,11 @@ DIRECTORY_COLUMNS = (
 
 
 def _ordered(query: Select, filters: DirectoryFilters) -> Select:
+    """Ascending puts empty values last; descending is its exact reverse (empty
+    values first), so both read the same ascending index, forwards or backwards."""
     key = SORTS[filters.sort][1]()
     if filters.desc:
-        return query.order_by(key.desc().nulls_last(), Organisation.id.desc())
+        return query.order_by(key.desc().nulls_first(), Organisation.id.desc())
     return query.order_by(key.asc().nulls_last(), Organisation.id)
 
 
@@ -306,27 +308,43 @@ def _closest(filters: DirectoryFilters, columns) -> Select:
     )
 
 
-def directory_page(filters: DirectoryFilters) -> Page:
-    """One page of the directory and its total: two statements.
+def _page_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
+    """The rows of one page and the total, in one statement.
 
-    When a search finds nothing (PostgreSQL), the second statement lists the
-    closest names instead, on one page.
+    Deferred join: the page's ids come from the narrow sort index alone (an
+    index-only scan on PostgreSQL, cheap even at a deep OFFSET), with the
+    total as a window count over the same scan; only the page's rows are
+    joined and read. A page past the end has no rows, hence no total (0).
     """
-    total = _count(filters)
-    if total == 0 and _fuzzy_search(filters, _dialect()):
-        rows = db.session.execute(_closest(filters, DIRECTORY_COLUMNS)).all()
-        return Page(items=rows, total=len(rows), page=1, per_page=FUZZY_LIMIT, fuzzy=True)
-    pages = max(1, math.ceil(total / filters.per_page))
-    page = min(filters.page, pages)
-    # Deferred join: the page's ids come from the narrow sort index alone
-    # (cheap even at a deep OFFSET); only those rows are joined and read.
     ids = (
-        _ordered(_filtered(filters, [Organisation.id]), filters)
+        _ordered(_filtered(filters, [Organisation.id, func.count().over().label("total")]), filters)
         .limit(filters.per_page)
         .offset((page - 1) * filters.per_page)
         .subquery("page_ids")
     )
-    rows = db.session.execute(_ordered(_rows_of(ids, DIRECTORY_COLUMNS), filters)).all()
+    rows = db.session.execute(
+        _ordered(_rows_of(ids, [*DIRECTORY_COLUMNS, ids.c.total]), filters)
+    ).all()
+    return rows, rows[0].total if rows else 0
+
+
+def directory_page(filters: DirectoryFilters) -> Page:
+    """One page of the directory and its total: one statement.
+
+    A page past the end shows the last page (a count, then that page). When a
+    search finds nothing (PostgreSQL), a second statement lists the closest
+    names instead, on one page.
+    """
+    page = filters.page
+    rows, total = _page_rows(filters, page)
+    if not rows and page > 1:
+        total = _count(filters)
+        page = max(1, math.ceil(total / filters.per_page))
+        if total:
+            rows, total = _page_rows(filters, page)
+    if total == 0 and _fuzzy_search(filters, _dialect()):
+        rows = db.session.execute(_closest(filters, DIRECTORY_COLUMNS)).all()
+        return Page(items=rows, total=len(rows), page=1, per_page=FUZZY_LIMIT, fuzzy=True)
     return Page(items=rows, total=total, page=page, per_page=filters.per_page)
 
 

@@ -17,6 +17,7 @@ owner URL only picks the association, its user and realistic values).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -122,9 +123,12 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
         with client.session_transaction() as sess:
             sess["_user_id"] = subject["user_identity"]
             sess["_fresh"] = True
-        for label, path in scenarios:
-            timings, statements = [], set()
-            for i in range(repeat + 3):
+        # Round-robin: every round requests each page once, so a burst of load
+        # from elsewhere on a shared machine falls on all pages alike.
+        timings = {label: [] for label, _ in scenarios}
+        statements = {label: set() for label, _ in scenarios}
+        for round_ in range(repeat + 3):
+            for label, path in scenarios:
                 counter["n"] = 0
                 start = time.perf_counter()
                 response = client.get(path)
@@ -133,12 +137,13 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
                 assert response.status_code == 200, (path, response.status_code)
                 if "closest names" in label:
                     assert b"these are the closest names" in response.data, path
-                if i >= 3:  # warm-up requests are not counted
-                    timings.append(elapsed)
-                    statements.add(counter["n"])
-            timings.sort()
-            p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
-            results.append((label, statistics.median(timings), p95, sorted(statements)))
+                if round_ >= 3:  # warm-up rounds are not counted
+                    timings[label].append(elapsed)
+                    statements[label].add(counter["n"])
+        for label, _ in scenarios:
+            times = sorted(timings[label])
+            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+            results.append((label, statistics.median(times), p95, sorted(statements[label])))
         event.remove(engine, "before_cursor_execute", count)
         db.session.remove()
         engine.dispose()
@@ -154,12 +159,14 @@ def main() -> None:
     subject = pick_subject(args.owner)
     print(
         f"association {subject['slug']}: {subject['total']:,} current organisations; "
-        f"{args.repeat} timed requests per page after 3 warm-ups"
+        f"{args.repeat} timed rounds of requests after 3 warm-up rounds; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"{'page':45} {'median ms':>10} {'p95 ms':>8} {'SQL statements':>15}")
     for label, median, p95, statements in run(args.app, subject, args.repeat):
         shown = ", ".join(str(s) for s in statements)
         print(f"{label:45} {median:10.1f} {p95:8.1f} {shown:>15}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
