@@ -294,3 +294,20 @@ COUNTRY_COMPARISON = (
 )
 # Lines drawn over the snapshots (trends).
 TRENDS = ("members", "projects_funded", "sme_participation_rate", "success_rate")
+
+
+def markdown() -> str:
+    """The definitions as Markdown, for docs/metrics.md (the text shown in the UI).
+
+    A test keeps the docs in step with it (tests/metrics/test_docs.py).
+    """
+    units = {"count": "count", "sum": "sum", "eur": "euros", "ratio": "share (percent)"}
+    out, group = [], None
+    for m in METRICS:
+        if m.group != group:
+            group = m.group
+            out.append(f"### {group}\n")
+        by = " and ".join(x if x[:2].isupper() else x.lower() for x in (m.d1, m.d2) if x)
+        shape = f"{units[m.unit]}{' by ' + by if by else ', one value'}"
+        out.append(f"**{m.title}** (`{m.key}`; {shape})\n\n{m.definition}\n")
+    return "\n".join(out)

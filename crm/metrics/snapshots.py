@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from crm import crosstenant
 from crm.extensions import db
 from crm.metrics.definitions import BY_KEY, METRICS
-from crm.metrics.sql import COUNTRY, TENANT, TOTAL, Plan, metric_plan
+from crm.metrics.sql import COUNTRY, TOTAL, Plan, metric_plan, store_values
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
 SMALL_CELL = 5  # counts from 1 to SMALL_CELL - 1 are suppressed for the alliance office
@@ -64,18 +64,21 @@ def refresh(
                     text("SELECT pg_advisory_xact_lock(:ns, :scope)"),
                     {"ns": LOCK_NAMESPACE, "scope": tenant_id or 0},
                 )
-                results = _compute(connection, plan, params, progress)
+                _compute(connection, plan, params, progress)
                 computed = time.perf_counter()
-                ids = _write(connection, tenant_id, run_id, results, started, fault)
+                ids, rows = _write(connection, tenant_id, run_id, started, fault)
+                _run_all(connection, plan.teardown, {})
         else:
             # SQLite: a reader must not upgrade to writer after another connection
-            # wrote (the progress updates), so compute and write are two transactions.
+            # wrote (the progress updates), so compute (into temporary tables, which
+            # are this connection's own) and write are two transactions.
             with connection.begin():
-                results = _compute(connection, plan, params, progress)
+                _compute(connection, plan, params, progress)
             computed = time.perf_counter()
             with connection.begin():
-                ids = _write(connection, tenant_id, run_id, results, started, fault)
-    rows = sum(len(r) for r in results.values())
+                ids, rows = _write(connection, tenant_id, run_id, started, fault)
+            with connection.begin():
+                _run_all(connection, plan.teardown, {})
     return {
         "snapshot_id": ids[None] if tenant_id is None else ids[tenant_id],
         "snapshots": len(ids),
@@ -89,33 +92,30 @@ def refresh(
 PROGRESS_EVERY = 0.5  # seconds
 
 
-def _compute(connection: Connection, plan: Plan, params: dict, progress) -> dict[str, list]:
-    for sql in plan.setup:
+def _run_all(connection: Connection, statements: list[str], params: dict) -> None:
+    for sql in statements:
         connection.execute(text(sql), params)
+
+
+def _compute(connection: Connection, plan: Plan, params: dict, progress) -> None:
+    """Run the plan's setup and every metric's query (results stay in the database)."""
+    _run_all(connection, plan.setup, params)
     if progress:
         progress(10, "gathered members and participations")
     reported = time.perf_counter()
-    results = {}
     for i, (key, sql) in enumerate(plan.queries.items()):
-        results[key] = connection.execute(text(sql), params).all()
+        connection.execute(text(sql), params)
         if progress and time.perf_counter() - reported >= PROGRESS_EVERY:
             progress(10 + int(80 * (i + 1) / len(plan.queries)), f"computed {BY_KEY[key].title}")
             reported = time.perf_counter()
-    for sql in plan.teardown:
-        connection.execute(text(sql))
     if progress:
         progress(90, "storing the snapshot")
-    return results
 
 
 def _write(
-    connection: Connection,
-    tenant_id: int | None,
-    run_id: int | None,
-    results: dict,
-    started: float,
-    fault,
-) -> dict:
+    connection: Connection, tenant_id: int | None, run_id: int | None, started: float, fault
+) -> tuple[dict, int]:
+    """Headers, then every metric's values from the results table, then mark complete."""
     if run_id is not None:  # a retried or duplicated run replaces its own snapshot
         connection.execute(delete(snapshots_t).where(snapshots_t.c.job_run_id == run_id))
     if tenant_id is None:
@@ -133,52 +133,18 @@ def _write(
         header,
     ).all()
     ids = {row.tenant_id: row.id for row in rows}
-    for key, result in results.items():
-        values = [_value_row(key, row, ids) for row in result]
-        values = [v for v in values if v is not None]
-        if values:
-            connection.execute(insert(values_t), values)
+    stored = 0
+    for metric in METRICS:
+        sql = store_values(metric.unit, list(ids.values()))
+        stored += connection.execute(text(sql), {"metric": metric.key}).rowcount
         if fault is not None:
-            fault(key)
+            fault(metric.key)
     connection.execute(
         update(snapshots_t)
         .where(snapshots_t.c.id.in_(list(ids.values())))
         .values(complete=True, duration_ms=int((time.perf_counter() - started) * 1000))
     )
-    return ids
-
-
-def _value_row(key: str, row, ids: dict) -> dict | None:
-    unit = BY_KEY[key].unit
-    count = int(row.cnt or 0)
-    amount = Decimal(row.amount or 0)
-    num, den = int(row.num or 0), int(row.den or 0)
-    if unit == "ratio":
-        if den == 0:
-            return None
-        value, n, base = Decimal(num) / Decimal(den), num, den
-    elif unit in ("sum", "eur"):
-        value, n, base = amount, count, None
-    else:
-        value, n, base = Decimal(count), count, None
-    if row.level == TENANT:
-        snapshot, level, tenant = ids.get(row.tid), TOTAL, row.tid
-        if snapshot is None:  # a tenant created after the header was written
-            return None
-    else:
-        snapshot, level, tenant = ids[None], row.level, None
-    return {
-        "snapshot_id": snapshot,
-        "tenant_id": tenant,
-        "metric": key,
-        "level": level,
-        "country": row.country if level == COUNTRY else "",
-        "d1": str(row.d1)[:60],
-        "d2": str(row.d2)[:60],
-        "value": round(value, 4),
-        "n": n,
-        "base": base,
-    }
+    return ids, stored
 
 
 # ---------------------------------------------------------------- reading

@@ -345,11 +345,19 @@ def aggregate(q: Dialect, key: str, base: str, alliance: bool) -> str:
     return f"WITH b AS ({base}) " + " UNION ALL ".join(parts)
 
 
+# Each metric's aggregated rows, kept in the database until the snapshot is written.
+RESULTS = "tmp_metric_results"
+RESULT_COLUMNS = "metric, level, tid, country, d1, d2, cnt, amount, num, den"
+TEMP_TABLES = (RESULTS, *TEMP_TABLES)
+
+
 @dataclass(frozen=True)
 class Plan:
-    """The statements of one refresh, run in order on one connection and transaction:
-    ``setup`` (settings and the fact tables), then each of ``queries`` (one result per
-    metric), then ``teardown``. The benchmark's floor runs exactly these."""
+    """The statements of one refresh, run in order on one connection: ``setup``
+    (settings, the fact tables and the results table), then each of ``queries`` (one
+    metric's aggregated rows into the results table), then, after the snapshot is
+    written from the results (``crm.metrics.snapshots``), ``teardown``.
+    The benchmark's floor runs exactly these, without the snapshot."""
 
     setup: list[str]
     queries: dict[str, str]
@@ -368,12 +376,49 @@ def metric_plan(dialect_name: str, tenant_id: int | None) -> Plan:
         # one refresh runs at a time (advisory lock), so it may take more.
         setup[:0] = ["SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'"]
     setup += _facts(q, tf)
+    setup.append(
+        f"CREATE TEMPORARY TABLE {RESULTS} (metric TEXT, level TEXT, tid INTEGER, "
+        "country TEXT, d1 TEXT, d2 TEXT, cnt BIGINT, amount NUMERIC, num BIGINT, den BIGINT)"
+    )
     bases = base_queries(q, tf)
-    queries = {key: aggregate(q, key, sql, tenant_id is None) for key, sql in bases.items()}
+    queries = {
+        key: f"INSERT INTO {RESULTS} ({RESULT_COLUMNS}) SELECT '{key}', a.level, a.tid, "
+        "a.country, a.d1, a.d2, a.cnt, a.amount, a.num, a.den "
+        f"FROM ({aggregate(q, key, sql, tenant_id is None)}) a"
+        for key, sql in bases.items()
+    }
     teardown = [f"DROP TABLE IF EXISTS {table}" for table in TEMP_TABLES]
     return Plan(setup, queries, teardown)
 
 
-def metric_queries(dialect_name: str, tenant_id: int | None) -> dict[str, str]:
-    """Final SQL per metric (needs the fact tables of ``metric_plan``'s setup)."""
-    return metric_plan(dialect_name, tenant_id).queries
+# How a metric's stored value, n and base follow from its aggregated row, by unit
+# (see crm.models.MetricValue); a ratio without a denominator is not stored.
+_VALUES = {
+    "ratio": ("ROUND(r.num * 1.0 / r.den, 4)", "r.num", "r.den", " AND r.den <> 0"),
+    "sum": ("ROUND(COALESCE(r.amount, 0), 4)", "r.cnt", "NULL", ""),
+    "count": ("r.cnt", "r.cnt", "NULL", ""),
+}
+_VALUES["eur"] = _VALUES["sum"]
+
+
+def store_values(unit: str, snapshot_ids: list[int]) -> str:
+    """Copy one metric's (``:metric``) results into ``metric_values`` of the snapshots.
+
+    A tenant-level row goes to that tenant's snapshot (level 'total'); country and
+    alliance rows go to the alliance snapshot. Rows of a tenant without a snapshot
+    (created since the headers were written) are left out.
+    """
+    value, n, base, extra = _VALUES[unit]
+    ids = ", ".join(str(int(i)) for i in snapshot_ids)
+    return (
+        "INSERT INTO metric_values "
+        "(snapshot_id, tenant_id, metric, level, country, d1, d2, value, n, base) "
+        f"SELECT s.id, CASE WHEN r.level = '{TENANT}' THEN r.tid END, r.metric, "
+        f"CASE WHEN r.level = '{TENANT}' THEN '{TOTAL}' ELSE r.level END, "
+        f"CASE WHEN r.level = '{COUNTRY}' THEN r.country ELSE '' END, "
+        "SUBSTR(COALESCE(r.d1, ''), 1, 60), SUBSTR(COALESCE(r.d2, ''), 1, 60), "
+        f"{value}, {n}, {base} FROM {RESULTS} r JOIN metric_snapshots s ON s.id IN ({ids}) "
+        f"AND ((r.level = '{TENANT}' AND s.tenant_id = r.tid) "
+        f"OR (r.level <> '{TENANT}' AND s.tenant_id IS NULL)) "
+        f"WHERE r.metric = :metric{extra}"
+    )

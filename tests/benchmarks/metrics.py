@@ -8,8 +8,8 @@ Not a test (no ``test_`` prefix): a script that prints figures, never asserts ti
   process started here beforehand, as in production (it forks a work horse per job).
   Each run also reports the job's own compute and write times (``JobRun.result``).
 - floor: the same statements (``crm.metrics.sql.metric_plan``: settings, fact tables, one
-  query per metric) on one connection as the metrics role, in one transaction, results
-  fetched; no job machinery, no progress writes, no snapshot writes.
+  aggregation per metric into the results table) on one connection as the metrics role,
+  in one transaction; no job machinery, no progress writes, no snapshot written.
 - tenant refresh: the largest association's refresh run in-process, and its floor.
 - dashboard: ``GET /alliance/`` with the Flask test client in-process, signed in as the
   alliance admin, as the application role; server time from the WSGI call to the last
@@ -75,7 +75,7 @@ def run_floor(engine, tenant_id: int | None) -> float:
             for sql in plan.setup:
                 connection.execute(text(sql), params)
             for sql in plan.queries.values():
-                connection.execute(text(sql), params).all()
+                connection.execute(text(sql), params)
             for sql in plan.teardown:
                 connection.execute(text(sql))
             transaction.rollback()
