@@ -13,7 +13,8 @@
           indexAxis: "y",
           maintainAspectRatio: false,
           plugins: { legend: { display: false } },
-          scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
+          // Every ecosystem named: Chart.js would otherwise skip every other label.
+          scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false } } },
         },
       });
     });
