@@ -2,7 +2,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from crm import tenancy
@@ -19,7 +19,7 @@ from crm.accounts.queries import audit_events, audit_filter_choices, tenant_user
 from crm.accounts.services import AccountError
 from crm.exports import download
 from crm.extensions import db, login_manager
-from crm.models import User
+from crm.models import AuditEvent, User
 from crm.tenancy import client_ip, roles_required
 
 
@@ -295,20 +295,22 @@ def _start_of(day, days: int = 0):
 
 
 def _audit_csv(query):
-    events = db.session.scalars(query.limit(100_000)).all()
-    emails = _emails(e.user_id for e in events)
-    rows = (
-        [
-            e.created_at,
-            e.action,
-            e.entity_type,
-            e.entity_id,
-            emails.get(e.user_id, ""),
-            e.summary,
-            e.changes and str(e.changes),
-            e.ip,
-        ]
-        for e in events
+    """The filtered log as CSV in one query: who did it by an outer join on
+    users (by id, so an alliance admin's events name them too), plain tuples."""
+    rows = db.session.execute(
+        query.with_only_columns(
+            AuditEvent.created_at,
+            AuditEvent.action,
+            AuditEvent.entity_type,
+            AuditEvent.entity_id,
+            func.coalesce(User.email, ""),
+            AuditEvent.summary,
+            AuditEvent.changes,
+            AuditEvent.ip,
+        )
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .limit(100_000)
     )
+    rows = ([*row[:6], row[6] and str(row[6]), row[7]] for row in rows)
     headers = ["when", "action", "record type", "record id", "by", "summary", "changes", "ip"]
     return download("csv", f"audit-{g.tenant.slug}", headers, rows)

@@ -254,10 +254,17 @@ EXPORT_HEADERS = [
 
 def export_rows(query: Select, limit: int = 100_000):
     """Headers and rows for the CSV/XLSX export of the filtered list, in one
-    query: the cluster's name by an outer join and the participant count by a
-    correlated count on the (tenant, project, organisation) index, as plain
-    tuples (no ORM objects for up to 100,000 rows)."""
+    query, as plain tuples (no ORM objects for up to 100,000 rows). The
+    cluster's name and the participant count are correlated lookups on the
+    (tenant, id) and (tenant, project, organisation) indexes: an outer join
+    would hash every organisation of the association for a few dozen clusters."""
     cluster = aliased(Organisation)
+    cluster_name = (
+        select(cluster.name)
+        .where(cluster.tenant_id == Project.tenant_id, cluster.id == Project.cluster_id)
+        .correlate(Project)
+        .scalar_subquery()
+    )
     participants = (
         select(func.count())
         .where(Participation.tenant_id == Project.tenant_id, Participation.project_id == Project.id)
@@ -277,12 +284,8 @@ def export_rows(query: Select, limit: int = 100_000):
             Project.end_date,
             Project.total_budget,
             Project.eu_contribution,
-            func.coalesce(cluster.name, ""),
+            func.coalesce(cluster_name, ""),
             participants,
-        )
-        .outerjoin(
-            cluster, and_(cluster.tenant_id == Project.tenant_id, cluster.id == Project.cluster_id)
-        )
-        .limit(limit)
+        ).limit(limit)
     )
     return EXPORT_HEADERS, rows
