@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, insert, select, text, update
 
 from crm import audit, validation
 from crm.imports import reading
@@ -130,56 +130,70 @@ def detect_decimal_mark(kind: Kind, table: Table, mapping: dict[str, str]) -> st
     return reading.detect_decimal_mark(values, hint)
 
 
+_NOT_A = {
+    "int": "a whole number",
+    "year": "a year",
+    "decimal": "a number",
+    "date": "a date (such as 2025-12-31 or 31/12/2025)",
+    "bool": "yes or no",
+}
+
+
+def _shown(raw) -> str:
+    text = cell_text(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _convert(f: Field, raw, decimal_mark: str, programmes: dict[str, str]):
-    """(value, error) for one cell; value None when blank."""
+    """(value, error) for one cell; value None when blank.
+
+    Called for every cell of the file: the usual case (a valid value) does no
+    more than the conversion itself.
+    """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, None
-    text = cell_text(raw)
-    label = f.label
-    shown = text if len(text) <= 40 else text[:37] + "..."
-    try:
-        if f.type in ("int", "year"):
-            number = reading.parse_decimal(raw, decimal_mark)
-            if number != number.to_integral_value():
-                return None, f"{label}: “{shown}” is not a whole number."
-            return int(number), None
-        if f.type == "decimal":
-            number = reading.parse_decimal(raw, decimal_mark)
-            if f.money:
-                # Rounded as the column stores it, so a re-import compares equal.
-                number = number.quantize(CENT, rounding=ROUND_HALF_UP)
-                if abs(number) > MAX_AMOUNT:
-                    return None, f"{label}: “{shown}” is too large (at most {MAX_AMOUNT:,})."
-            return number, None
-        if f.type == "date":
-            return reading.parse_date(raw), None
-        if f.type == "bool":
+    kind = f.type
+    if kind in _NOT_A:
+        try:
+            if kind == "decimal":
+                number = reading.parse_decimal(raw, decimal_mark)
+                if f.money:
+                    # Rounded as the column stores it, so a re-import compares equal.
+                    number = number.quantize(CENT, rounding=ROUND_HALF_UP)
+                    if abs(number) > MAX_AMOUNT:
+                        return None, (
+                            f"{f.label}: “{_shown(raw)}” is too large (at most {MAX_AMOUNT:,})."
+                        )
+                return number, None
+            if kind in ("int", "year"):
+                number = reading.parse_decimal(raw, decimal_mark)
+                if number != number.to_integral_value():
+                    return None, f"{f.label}: “{_shown(raw)}” is not a whole number."
+                return int(number), None
+            if kind == "date":
+                return reading.parse_date(raw), None
             return reading.parse_bool(raw), None
-    except ValueError:
-        what = {
-            "int": "a whole number",
-            "year": "a year",
-            "decimal": "a number",
-            "date": "a date (such as 2025-12-31 or 31/12/2025)",
-            "bool": "yes or no",
-        }[f.type]
-        return None, f"{label}: “{shown}” is not {what}."
-    if f.type == "choice":
+        except ValueError:
+            return None, f"{f.label}: “{_shown(raw)}” is not {_NOT_A[kind]}."
+    text = raw if isinstance(raw, str) else cell_text(raw)
+    if kind == "choice":
         code = match_choice(text, f.choices or {})
         if code is None:
-            return None, f"{label}: “{shown}” is not one of: {', '.join(f.choices or {})}."
+            return None, f"{f.label}: “{_shown(raw)}” is not one of: {', '.join(f.choices or {})}."
         return code, None
-    if f.type == "programme":
+    if kind == "programme":
         code = programmes.get(reading.fold(text))
         if code is None:
-            return None, f"{label}: “{shown}” is not a known programme code (such as HE, ERDF)."
+            return None, (
+                f"{f.label}: “{_shown(raw)}” is not a known programme code (such as HE, ERDF)."
+            )
         return code, None
-    if f.type == "code":
+    if kind == "code":
         text = " ".join(text.split())
-    if f.type == "email":
+    elif kind == "email":
         text = text.lower()
     if f.max_length and len(text) > f.max_length:
-        return None, f"{label} is longer than {f.max_length} characters."
+        return None, f"{f.label} is longer than {f.max_length} characters."
     return text, None
 
 
@@ -238,6 +252,7 @@ ORG_COLUMNS = (
     "description",
 )
 _UPPER = ("country", "nuts2", "nace")
+_BLANK_ORGANISATION = dict.fromkeys(ORG_COLUMNS) | {"is_startup": False}
 
 
 def _euros(value) -> int | None:
@@ -309,16 +324,16 @@ def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
             if money in new:
                 new[money] = _euros(new[money])
         if match is None:
-            record = {c: None for c in ORG_COLUMNS} | {"is_startup": False} | new
+            record = _BLANK_ORGANISATION | new
             record["kind"] = record["kind"] or "firm"
             record["size_class"] = _size_class(record)
             plan.creates.append(record)
             continue
-        before = {c: getattr(match, c) for c in ORG_COLUMNS}
+        before = dict(zip(ORG_COLUMNS, match[1:], strict=True))
         after = before | new
         after["size_class"] = _size_class(after)
         before["size_class"] = _size_class(before)
-        if all(_same(before[c], after[c]) for c in after):
+        if after == before:  # stored amounts are whole euros, read ones rounded to them
             plan.unchanged += 1
         else:
             plan.updates.append({"b_id": match.id, **after})
@@ -365,12 +380,25 @@ def write_organisations(session, tenant: Tenant, plan: Plan, progress: Progress)
 
 
 def _bulk_insert(session, table, records: list[dict], progress: Progress, start=10, end=80):
-    """INSERT in chunks of executemany (psycopg pipelines them; no ORM per row)."""
+    """INSERT in chunks: on PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)`` per
+    chunk (a column a parameter), elsewhere an executemany; no ORM, no statement per row."""
     if not records:
         return
     connection = session.connection()
+    columns = list(records[0])
+    arrays = connection.dialect.name == "postgresql" and _defaults_given(table, columns)
+    if arrays:
+        quote = connection.dialect.identifier_preparer.quote
+        statement = text(
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"SELECT * FROM {_unnest(connection, table, columns)}"
+        )
     for i in range(0, len(records), CHUNK):
-        connection.execute(insert(table), records[i : i + CHUNK])
+        chunk = records[i : i + CHUNK]
+        if arrays:
+            connection.execute(statement, _column_arrays(columns, chunk))
+        else:
+            connection.execute(insert(table), chunk)
         progress(
             start + (end - start) * min(len(records), i + CHUNK) // len(records),
             f"writing {table.name}",
@@ -378,11 +406,25 @@ def _bulk_insert(session, table, records: list[dict], progress: Progress, start=
 
 
 def _bulk_update(session, table, tenant: Tenant, records: list[dict]) -> None:
-    """UPDATE ... WHERE tenant_id = :tenant AND id = :b_id, executemany with the same columns."""
+    """UPDATE the tenant's rows ``b_id`` in chunks: on PostgreSQL one
+    ``UPDATE ... FROM unnest(arrays)`` per chunk, elsewhere an executemany."""
     if not records:
         return
     connection = session.connection()
     columns = [k for k in records[0] if k != "b_id"]
+    if connection.dialect.name == "postgresql":
+        quote = connection.dialect.identifier_preparer.quote
+        assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+        statement = text(
+            f"UPDATE {quote(table.name)} AS t SET {assignments} "
+            f"FROM {_unnest(connection, table, ['id', *columns], 'b_id')} "
+            "WHERE t.tenant_id = :tenant_id AND t.id = v.b_id"
+        )
+        for i in range(0, len(records), CHUNK):
+            chunk = [{"b_id": r["b_id"]} | r for r in records[i : i + CHUNK]]
+            params = _column_arrays(["b_id", *columns], chunk)
+            connection.execute(statement, params | {"tenant_id": tenant.id})
+        return
     statement = (
         update(table)
         .where(table.c.tenant_id == tenant.id, table.c.id == bindparam("b_id"))
@@ -391,6 +433,36 @@ def _bulk_update(session, table, tenant: Tenant, records: list[dict]) -> None:
     params = [{"b_id": r["b_id"], **{f"v_{c}": r[c] for c in columns}} for r in records]
     for i in range(0, len(params), CHUNK):
         connection.execute(statement, params[i : i + CHUNK])
+
+
+def _defaults_given(table, columns: list[str]) -> bool:
+    """Whether the records name every column with a Python-side default (an INSERT from
+    arrays does not apply them, as an executemany of ``insert()`` would)."""
+    return all(
+        c.name in columns for c in table.columns if c.default is not None and not c.primary_key
+    )
+
+
+def _unnest(connection, table, columns: list[str], first: str | None = None) -> str:
+    """``unnest(CAST(:a AS type[]), ...) AS v(a, ...)``, typed from the table's columns."""
+    dialect = connection.dialect
+    names = [first or columns[0], *columns[1:]]
+    arrays = ", ".join(
+        f"CAST(:{name} AS {_array_type(table.c[c].type, dialect)}[])"
+        for name, c in zip(names, columns, strict=True)
+    )
+    quote = dialect.identifier_preparer.quote
+    return f"unnest({arrays}) AS v({', '.join(quote(n) for n in names)})"
+
+
+def _array_type(column_type, dialect) -> str:
+    # Text without a length: an explicit cast to VARCHAR(n) would cut a longer value
+    # short in silence, where storing it in the column refuses it.
+    return "TEXT" if isinstance(column_type, String) else column_type.compile(dialect=dialect)
+
+
+def _column_arrays(columns: list[str], records: list[dict]) -> dict[str, list]:
+    return {c: [r[c] for r in records] for c in columns}
 
 
 # -- references to organisations and projects ----------------------------------------

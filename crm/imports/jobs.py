@@ -7,6 +7,10 @@ session and tenant scope, and commits once.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from crm.extensions import db
 from crm.imports import flow
 from crm.imports.reading import ImportFileError
@@ -30,12 +34,13 @@ def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
             return
         check, write = _reporters(run_id, phase)
         try:
-            if phase == "dry_run":
-                plan = flow.dry_run(db.session, batch, tenant, check)
-            else:
-                plan = flow.commit(
-                    db.session, batch, tenant, batch.created_by_id, write, check_progress=check
-                )
+            with collector_paused():
+                if phase == "dry_run":
+                    plan = flow.dry_run(db.session, batch, tenant, check)
+                else:
+                    plan = flow.commit(
+                        db.session, batch, tenant, batch.created_by_id, write, check_progress=check
+                    )
             db.session.commit()
         except flow.ImportRejected as rejected:
             db.session.commit()  # only the batch's new report; nothing was imported
@@ -52,6 +57,23 @@ def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
         report = plan.report()
         report.pop("rejected")
         run_finished(run_id, report, _summary(phase, report))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a file is checked or written.
+
+    A 100,000-row file makes millions of small lists and dicts, none in a
+    cycle; each full collection walks all of them again (a fifth of the run's
+    time). The job has the worker process to itself; collection resumes after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _reporters(run_id: int, phase: str):

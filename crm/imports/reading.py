@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
@@ -233,12 +234,31 @@ def _checked(table: Table) -> Table:
 # -- names and numbers ---------------------------------------------------------
 
 
+# Letters NFKD does not take apart, and the marks it leaves once it has.
+_LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "đ": "d"})
+_COMBINING = re.compile(
+    "[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c))) + "]"
+)
+_NOT_FOLDED = re.compile(r"[^0-9a-z]")
+_NOT_WORD = re.compile(r"[^\w]+")
+_NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z]")
+
+
+def _unaccented(text: str) -> str:
+    """Casefolded, without accents; ASCII text (most cells) takes the short way."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_LETTERS)
+
+
+@lru_cache(maxsize=8192)
 def fold(value: str) -> str:
-    """Lower case, no accents, letters and digits only: 'Razón social' -> 'razonsocial'."""
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    stripped = stripped.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("đ", "d")
-    return re.sub(r"[^0-9a-z]", "", stripped)
+    """Lower case, no accents, letters and digits only: 'Razón social' -> 'razonsocial'.
+
+    Cached: it reads headers and choice cells, a few distinct values per file.
+    """
+    return _NOT_FOLDED.sub("", _unaccented(value))
 
 
 def normalise_header(value: str) -> str:
@@ -249,21 +269,23 @@ def normalise_name(value: str | None) -> str:
     """Matching key of a name or city: case, accents, punctuation and spacing ignored."""
     if not value:
         return ""
-    decomposed = unicodedata.normalize("NFKD", str(value).casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    stripped = stripped.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("&", " and ")
-    return " ".join(re.sub(r"[^\w]+", " ", stripped).split())
+    text = _unaccented(str(value)).replace("&", " and ")
+    return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
 def normalise_identifier(value: str | None) -> str:
     """Matching key of a registration id: 'fr 123.456-789' -> 'FR123456789'."""
     if not value:
         return ""
-    return re.sub(r"[^0-9A-Za-z]", "", str(value)).upper()
+    return _NOT_IDENTIFIER.sub("", str(value)).upper()
 
 
 _SPACES = "\u00a0\u202f\u2009 '’"
+_NO_SPACES = str.maketrans("", "", _SPACES)
 _CURRENCY = re.compile(r"^(€|eur|euro|euros)\s*|\s*(€|eur|euro|euros)$", re.IGNORECASE)
+_NUMBER = re.compile(r"[-+]?[\d.,]*\d[\d.,]*")
+_COMMA_THOUSANDS = re.compile(r",\d{3}$")
+_DOT_THOUSANDS = re.compile(r"\.\d{3}$")
 
 
 def detect_decimal_mark(values: Iterable, hint: str | None = None) -> str:
@@ -286,9 +308,9 @@ def detect_decimal_mark(values: Iterable, hint: str | None = None) -> str:
                 comma_votes += 1
             else:
                 dot_votes += 1
-        elif has_comma and not re.search(r",\d{3}$", text) or text.count(".") > 1:
+        elif has_comma and not _COMMA_THOUSANDS.search(text) or text.count(".") > 1:
             comma_votes += 1
-        elif has_dot and not re.search(r"\.\d{3}$", text) or text.count(",") > 1:
+        elif has_dot and not _DOT_THOUSANDS.search(text) or text.count(",") > 1:
             dot_votes += 1
     if comma_votes != dot_votes:
         return "," if comma_votes > dot_votes else "."
@@ -297,8 +319,9 @@ def detect_decimal_mark(values: Iterable, hint: str | None = None) -> str:
 
 def _strip_number(text: str) -> str:
     text = text.strip()
-    text = _CURRENCY.sub("", text)
-    return "".join(ch for ch in text if ch not in _SPACES)
+    if text and not (text[0].isdigit() and text[-1].isdigit()):
+        text = _CURRENCY.sub("", text)  # a currency sign or word at either end
+    return text.translate(_NO_SPACES)
 
 
 def parse_decimal(value, decimal_mark: str = ".") -> Decimal | None:
@@ -320,10 +343,12 @@ def parse_decimal(value, decimal_mark: str = ".") -> Decimal | None:
     text = str(value).strip()
     if not text:
         return None
+    if text.isascii() and text.isdigit():  # most cells: no sign, no separators
+        return Decimal(text)
     negative = text.startswith("(") and text.endswith(")")
     text = _strip_number(text.strip("()"))
     thousands = "." if decimal_mark == "," else ","
-    if not re.fullmatch(r"[-+]?[\d.,]*\d[\d.,]*", text) or text.count(decimal_mark) > 1:
+    if not _NUMBER.fullmatch(text) or text.count(decimal_mark) > 1:
         raise ValueError("not a number")
     sign = ""
     if text[0] in "+-":

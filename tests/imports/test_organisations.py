@@ -164,3 +164,32 @@ def test_commit_rechecks_and_writes_nothing_when_data_changed(
     assert org_count(session, tenant) == 1
     page = importer.client.post(f"/{tenant.slug}/imports/{batch_id}/commit", follow_redirects=True)
     assert "cannot be committed now" in page.get_data(as_text=True)
+
+
+def test_the_commit_writes_in_chunks_not_row_by_row(
+    importer, make, session, tenant, files, count_queries, monkeypatch
+):
+    """Statements grow with the number of chunks, never with the number of rows."""
+    from crm.imports import flow
+
+    monkeypatch.setattr(flow, "CHUNK", 10)
+    for i in range(15):
+        make.org(tenant, name=f"Known {i}", city="Lyon", registration_id=f"FR-K{i}")
+    rows = [["Name", "City", "Registration id", "Employees"]]
+    rows += [[f"Known {i}", "Lyon", f"FR-K{i}", "7"] for i in range(15)]
+    rows += [[f"New {i}", "Lyon", f"FR-N{i}", "7"] for i in range(35)]
+    batch_id = importer.batch_id(importer.upload(files.csv(rows)))
+    importer.check(batch_id)
+    with count_queries() as queries:
+        assert importer.commit(batch_id).status_code == 303
+    batch = session.get(ImportBatch, batch_id)
+    assert (batch.status, batch.created_count, batch.updated_count) == ("committed", 35, 15)
+    writes = [s for s in queries.statements if s.startswith(("INSERT INTO", "UPDATE"))]
+    inserts = [s for s in writes if "organisations" in s.split("(")[0] and "INSERT" in s[:6]]
+    updates = [s for s in writes if s.startswith("UPDATE organisations")]
+    assert len(inserts) == 4  # 35 rows in chunks of 10
+    assert len(updates) == 2  # 15 rows in chunks of 10
+    assert org_count(session, tenant) == 50
+    session.expire_all()
+    known = session.scalar(select(Organisation).where(Organisation.name == "Known 3"))
+    assert known.employees == 7
