@@ -320,7 +320,19 @@ def aggregate(q: Dialect, key: str, base: str, alliance: bool) -> str:
 
     Output columns: level, tid, country, d1, d2, cnt, amount, num, den.
     """
-    count = "COUNT(DISTINCT b.ent)" if key in DISTINCT_COUNTS else "COUNT(*)"
+    if key in DISTINCT_COUNTS:
+        count = "COUNT(DISTINCT b.ent)"
+    elif alliance:
+        # Count per tenant and dimensions first (one grouping over the base rows), then
+        # roll those few rows up into the tenant, country and total levels.
+        base = (
+            "SELECT b.tid, b.tcountry, b.d1, b.d2, NULL AS ent, SUM(b.amount) AS amount, "
+            "SUM(b.num) AS num, SUM(b.den) AS den, COUNT(*) AS w "
+            f"FROM ({base}) b GROUP BY b.tid, b.tcountry, b.d1, b.d2"
+        )
+        count = "SUM(b.w)"
+    else:
+        count = "COUNT(*)"
     measures = f"{count} AS cnt, SUM(b.amount) AS amount, SUM(b.num) AS num, SUM(b.den) AS den"
     if not alliance:
         return (
