@@ -33,15 +33,14 @@ from crm.models import (
 from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 
-# Sort keys of the directory -> the column they sort by. Each has a matching
-# (tenant_id, <expr>, id) index on PostgreSQL (migration 0004).
+# Sort keys of the directory -> (label, the expressions they sort by, before the id).
+# Each has a matching partial (tenant_id, <expressions>, id) index (migration 0004).
 SORTS = {
-    "name": ("Name", lambda: func.lower(Organisation.name)),
-    "city": ("City", lambda: func.lower(Organisation.city)),
-    "kind": ("Kind", lambda: Organisation.kind),
-    "region": ("Region", lambda: Organisation.nuts2),
-    # Ids grow with time, and (tenant_id, id) is already unique-indexed.
-    "created": ("Recently added", lambda: Organisation.id),
+    "name": ("Name", lambda: (func.lower(Organisation.name),)),
+    "city": ("City", lambda: (func.lower(Organisation.city),)),
+    "kind": ("Kind", lambda: (Organisation.kind, func.lower(Organisation.name))),
+    "region": ("Region", lambda: (Organisation.nuts2, func.lower(Organisation.name))),
+    "created": ("Recently added", lambda: ()),  # ids grow with time
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 MAX_PER_PAGE = 200
@@ -215,10 +214,10 @@ DIRECTORY_COLUMNS = (
 def _ordered(query: Select, filters: DirectoryFilters) -> Select:
     """Ascending puts empty values last; descending is its exact reverse (empty
     values first), so both read the same ascending index, forwards or backwards."""
-    key = SORTS[filters.sort][1]()
+    keys = SORTS[filters.sort][1]()
     if filters.desc:
-        return query.order_by(key.desc().nulls_first(), Organisation.id.desc())
-    return query.order_by(key.asc().nulls_last(), Organisation.id)
+        return query.order_by(*(k.desc().nulls_first() for k in keys), Organisation.id.desc())
+    return query.order_by(*(k.asc().nulls_last() for k in keys), Organisation.id)
 
 
 @dataclass

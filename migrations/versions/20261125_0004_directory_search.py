@@ -56,6 +56,11 @@ SORT_INDEXES = {
         "name, size_class",  # the dashboard's counts by kind and size class
         "archived = false",
     ),
+    "ix_organisations_dir_region_name": (
+        "tenant_id, nuts2, lower(name), id",
+        "name",
+        "archived = false",
+    ),
     "ix_organisations_dir_archived_name": (
         "tenant_id, lower(name), id",
         "name",

@@ -234,6 +234,19 @@ def test_sorting(assoc, data):
         "Aerospace Valley",
     ]
     assert names(get(assoc, "?sort=created&dir=desc"))[0] == "Université de Lyon"
+    # Kind and region sort by name within a kind or a region.
+    assert names(get(assoc, "?sort=kind")) == [
+        "Aerospace Valley",
+        "BioWin Labs",
+        "Robotique Paris",
+        "Université de Lyon",
+    ]
+    assert names(get(assoc, "?sort=region")) == [
+        "Robotique Paris",
+        "Aerospace Valley",
+        "BioWin Labs",
+        "Université de Lyon",
+    ]
 
 
 @pytest.mark.parametrize("sort", ["city", "region", "name", "kind", "created"])
