@@ -52,7 +52,7 @@ def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
             return
         except Exception as error:
             db.session.rollback()
-            _fail(batch_id, run_id, error, "The import stopped on an unexpected error.")
+            _fail(batch_id, run_id, error, "an unexpected error occurred.")
             raise
         report = plan.report()
         report.pop("rejected")
