@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from rq.registry import FailedJobRegistry
 from sqlalchemy import create_engine, select, text
 
@@ -18,7 +18,6 @@ from crm.models import JobRun, MetricSnapshot
 from crm.tenancy import tenant_scope
 from tests.metrics.conftest import assert_same, expected, load_rows, stored, work
 
-pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -91,7 +90,10 @@ def _assert_tenant_snapshot(database_urls, run: JobRun, tenant_id: int) -> None:
         for k, v in expected(load_rows(database_urls["owner"])).items()
         if k[0] == ("tenant", tenant_id)
     }
-    actual = {(("tenant", tenant_id), r.metric, r.d1, r.d2): (r.value, r.n, r.base) for r in values}
+    actual = {  # SQLite hands raw NUMERIC back as float
+        (("tenant", tenant_id), r.metric, r.d1, r.d2): (Decimal(str(r.value)), r.n, r.base)
+        for r in values
+    }
     assert_same(actual, wanted)
 
 
