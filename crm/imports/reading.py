@@ -24,6 +24,8 @@ from functools import lru_cache
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _SNIFF_LINES = 50
+# Rows of a large workbook read at upload (the dry run reads them all).
+UPLOAD_SAMPLE = 20
 # Bytes that never appear in a text export; finding them means it is not one.
 _BINARY_SIGNATURES = {
     b"%PDF": "a PDF document",
@@ -50,6 +52,9 @@ class Table:
     rows: list[tuple[int, list]] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
+    # Data rows in the whole file: exact when every row was read, else the workbook's
+    # own count (its dimension); None when not known.
+    row_count: int | None = None
 
     @property
     def description(self) -> str:
@@ -78,6 +83,20 @@ def read_table(data: bytes, max_rows: int | None = None) -> Table:
             )
     text, encoding = decode(data)
     return _read_csv(text, encoding, max_rows)
+
+
+def inspect_table(data: bytes, sample: int | None = None) -> Table:
+    """Check at upload that a file is a table, and count its data rows.
+
+    A workbook is read only as far as ``sample`` rows when it states its own
+    size (parsing a 100,000-row sheet takes seconds the request should not
+    spend; the dry run reads it all); a CSV is read whole, which is quick.
+    """
+    if data.startswith(b"PK\x03\x04"):
+        table = _read_xlsx(data, sample or UPLOAD_SAMPLE)
+        if table.row_count is not None:
+            return table
+    return read_table(data)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -146,6 +165,7 @@ def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list]] = []
     headers: list[str] | None = None
+    complete = True
     line = 1
     try:
         for record in reader:
@@ -157,10 +177,12 @@ def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
                 continue
             rows.append((start, [cell.strip() for cell in record]))
             if max_rows is not None and len(rows) >= max_rows:
+                complete = False
                 break
     except csv.Error as error:
         raise ImportFileError(f"Line {line}: the CSV file is malformed ({error}).") from error
-    return _checked(Table("csv", headers or [], rows, encoding, delimiter))
+    row_count = len(rows) if complete else None
+    return _checked(Table("csv", headers or [], rows, encoding, delimiter, row_count))
 
 
 # -- XLSX ---------------------------------------------------------------------
@@ -181,21 +203,34 @@ def _read_xlsx(data: bytes, max_rows: int | None) -> Table:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
             raise ImportFileError("The workbook has no sheet.")
+        # Read-only sheets stop at the size the file states, which some tools state
+        # wrongly ("A1"): keep it as an estimate, but read every row there is.
+        stated_rows = sheet.max_row or 0
+        sheet.reset_dimensions()
         headers: list[str] | None = None
+        header_line = 0
         rows: list[tuple[int, list]] = []
+        complete = True
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_xlsx_cell(v) for v in values]
             if not any(c not in (None, "") for c in cells):
                 continue
             if headers is None:
                 headers = ["" if c is None else str(c).strip() for c in cells]
+                header_line = number
                 continue
             rows.append((number, cells))
             if max_rows is not None and len(rows) >= max_rows:
+                complete = False
                 break
+        row_count = len(rows)
+        if not complete:
+            # The sheet's stated last row; some writers state none, or a wrong one.
+            stated = stated_rows - header_line
+            row_count = stated if stated >= len(rows) else None
     finally:
         workbook.close()
-    return _checked(Table("xlsx", headers or [], rows))
+    return _checked(Table("xlsx", headers or [], rows, row_count=row_count))
 
 
 def _xlsx_cell(value):

@@ -45,7 +45,7 @@ def index():
         upload = form.file.data
         data = upload.read()
         try:
-            table = reading.read_table(data)
+            table = reading.inspect_table(data)
         except ImportFileError as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
@@ -60,7 +60,7 @@ def index():
                 delimiter=table.delimiter,
                 headers=table.headers,
                 mapping=suggest_mapping(kind, table.headers),
-                row_count=len(table.rows),
+                row_count=table.row_count,
                 status="uploaded",
                 created_by_id=current_user.id,
             )

@@ -186,3 +186,56 @@ def test_suggested_mapping_for_the_other_kinds():
         "organisation_name": "Participant",
         "role": "Role",
     }
+
+
+def _workbook(rows: int, write_only: bool = False, dimension: str | None = None) -> bytes:
+    """A workbook of ``rows`` data rows; write-only workbooks state no dimension, and
+    ``dimension`` replaces the stated one (some tools write a wrong one)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=write_only)
+    sheet = book.create_sheet() if write_only else book.active
+    sheet.append(["Name", "City"])
+    for i in range(rows):
+        sheet.append([f"Firm {i}", "Lyon"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    if dimension is None:
+        return buffer.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(
+                    f'<dimension ref="A1:B{rows + 1}" />'.encode(),
+                    f'<dimension ref="{dimension}" />'.encode(),
+                )
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "read"),
+    [
+        (_workbook(30), 10),  # the sheet states its size: only a sample is read
+        (_workbook(30, write_only=True), 30),  # no stated size: read whole
+        (_workbook(30, dimension="A1"), 30),  # a wrong stated size: read whole
+        (_workbook(8), 8),
+        (b"Name;City\n" + b"Firm;Lyon\n" * 30, 30),
+    ],
+    ids=["stated", "not-stated", "wrong", "small", "csv"],
+)
+def test_uploads_count_rows_without_reading_a_big_workbook_whole(data, read):
+    table = reading.inspect_table(data, sample=10)
+    assert table.row_count == (8 if read == 8 else 30)
+    assert len(table.rows) == read
+
+
+def test_an_uploaded_workbook_gets_its_row_count_and_checks_every_row(importer, app, monkeypatch):
+    monkeypatch.setattr(reading, "UPLOAD_SAMPLE", 5)
+    batch = importer.run(_workbook(30), filename="members.xlsx", commit=False)
+    assert (batch.row_count, batch.created_count) == (30, 30)
