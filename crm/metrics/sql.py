@@ -61,12 +61,15 @@ def _select(
 
 # The association's network on the day: an active membership of the association, or a
 # current membership of one of its clusters. Archived organisations are left out.
-MEMBER = (
-    "NOT o.archived AND (EXISTS (SELECT 1 FROM association_memberships am "
-    "WHERE am.tenant_id = o.tenant_id AND am.organisation_id = o.id AND am.status = 'active') "
-    "OR EXISTS (SELECT 1 FROM cluster_memberships cm WHERE cm.tenant_id = o.tenant_id "
-    "AND cm.member_id = o.id AND (cm.until IS NULL OR cm.until >= CURRENT_DATE)))"
-)
+def _member(tf) -> str:
+    return (
+        "NOT o.archived AND (EXISTS (SELECT 1 FROM association_memberships am "
+        "WHERE am.tenant_id = o.tenant_id AND am.organisation_id = o.id "
+        f"AND am.status = 'active'{tf('am')}) "
+        "OR EXISTS (SELECT 1 FROM cluster_memberships cm WHERE cm.tenant_id = o.tenant_id "
+        f"AND cm.member_id = o.id AND (cm.until IS NULL OR cm.until >= CURRENT_DATE){tf('cm')}))"
+    )
+
 
 # Facts shared by several metrics, computed once per refresh into temporary tables
 # (dropped with the transaction's end or by ``teardown``): one row per participation
@@ -107,7 +110,7 @@ def _facts(q: Dialect, tf) -> list[str]:
         "FROM organisations o JOIN tenants t ON t.id = o.tenant_id "
         f"LEFT JOIN (SELECT DISTINCT tid, organisation_id FROM {PARTS} "
         f"WHERE status IN {FUNDED}) f ON f.tid = o.tenant_id AND f.organisation_id = o.id "
-        f"WHERE {MEMBER}{tf('o')}"
+        f"WHERE {_member(tf)}{tf('o')}"
     )
     # A grant is shared when two or more associations record it (their projects, with or
     # without participations), and crosses borders when its participants, across every
@@ -203,6 +206,7 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
         ),
         "members_by_ecosystem": sel_o(
             members(
+                tf("oe"),  # a tenant's refresh reads only its own tags
                 joins="JOIN organisation_ecosystems oe ON oe.tenant_id = o.tid "
                 "AND oe.organisation_id = o.id JOIN ecosystems e ON e.id = oe.ecosystem_id ",
             ),
