@@ -15,7 +15,11 @@ role, so row-level security is on. The job's own time comes from its
     .venv/bin/python -m tests.benchmarks.imports \\
         --owner postgresql://postgres@127.0.0.1/crm_bench_imports \\
         --app postgresql://crm_app@127.0.0.1/crm_bench_imports \\
-        --redis redis://127.0.0.1:6379/10 [--rows 100000] [--repeat 3]
+        --redis redis://127.0.0.1:6379/10 [--rows 100000] [--repeat 3] [--format xlsx]
+
+Without ``--redis`` the jobs run in-process, inside the requests, as the app
+does when no Redis is configured. ``--format xlsx`` writes the same rows as an
+Excel workbook (numbers as numbers) instead of the CSV.
 
 The database named in the URLs is dropped and copied again from ``--template``
 (default ``crm_demo_scale1``) before each run, then migrated to head.
@@ -33,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -167,8 +172,9 @@ def _amount(value: float) -> str:
     return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
-def make_csv(subject: dict, rows: int, seed: int = 1) -> tuple[bytes, dict]:
-    """The file, and how many rows should update (by registration id, by name and city)."""
+def make_rows(subject: dict, rows: int, seed: int = 1) -> tuple[list[list], dict]:
+    """The file's rows (numbers as numbers), and how many should update (by registration
+    id, by name and city)."""
     rng = random.Random(seed)
     country = subject["country"]
     # Existing organisations the file names again: 9% by registration id, 1% by name and city.
@@ -185,12 +191,10 @@ def make_csv(subject: dict, rows: int, seed: int = 1) -> tuple[bytes, dict]:
             continue
         names_seen.add(key)
         by_name.append(e)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(HEADER)
+    out = []
     for i in range(rows):
         employees = rng.choice((0, 3, 8, 12, 35, 60, 140, 320, 1200))
-        turnover = employees * rng.uniform(40_000, 180_000)
+        turnover = round(employees * rng.uniform(40_000, 180_000), 2)
         row = {
             "name": f"{rng.choice(WORDS)} {rng.choice(WORDS)} Nº {i} {rng.choice(SUFFIXES)}",
             "reg": f"B{70_000_000 + i:08d}",
@@ -203,7 +207,7 @@ def make_csv(subject: dict, rows: int, seed: int = 1) -> tuple[bytes, dict]:
         elif i < len(by_reg) + len(by_name):
             e = by_name[i - len(by_reg)]
             row.update(name=e.name, reg="", city=e.city, kind="empresa")
-        writer.writerow(
+        out.append(
             [
                 row["name"],
                 row["reg"],
@@ -212,16 +216,41 @@ def make_csv(subject: dict, rows: int, seed: int = 1) -> tuple[bytes, dict]:
                 f"{country}{rng.choice('12345')}{rng.choice('123')}",
                 f"https://www.example-{i}.es" if rng.random() < 0.7 else "",
                 rng.choice(NACE),
-                str(employees),
-                _amount(turnover) if rng.random() < 0.8 else "",
-                _amount(turnover * rng.uniform(0.5, 1.5)) if rng.random() < 0.5 else "",
-                str(rng.randint(1950, 2025)) if rng.random() < 0.7 else "",
+                employees,
+                turnover if rng.random() < 0.8 else None,
+                round(turnover * rng.uniform(0.5, 1.5), 2) if rng.random() < 0.5 else None,
+                rng.randint(1950, 2025) if rng.random() < 0.7 else None,
                 row["kind"],
                 "Fabricación y servicios; exportación a la UE" if rng.random() < 0.3 else "",
             ]
         )
-    data = out.getvalue().encode("cp1252")
-    return data, {"by_registration": len(by_reg), "by_name_city": len(by_name)}
+    return out, {"by_registration": len(by_reg), "by_name_city": len(by_name)}
+
+
+def to_csv(rows: list[list]) -> bytes:
+    """Windows-1252, semicolons, amounts as '1.234.567,50' (a Spanish spreadsheet's export)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for row in rows:
+        writer.writerow(
+            [_amount(v) if isinstance(v, float) else "" if v is None else v for v in row]
+        )
+    return out.getvalue().encode("cp1252")
+
+
+def to_xlsx(rows: list[list]) -> bytes:
+    """A workbook as Excel saves it (numbers as numbers, the sheet's size stated)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 # -- the worker (a separate process) -------------------------------------------------------
@@ -230,14 +259,27 @@ def make_csv(subject: dict, rows: int, seed: int = 1) -> tuple[bytes, dict]:
 def worker_main(app_url: str, redis_url: str) -> None:
     """Run the queued jobs with a real rq worker; print SQL calls and peak memory as JSON."""
     from rq import Queue, SimpleWorker
-    from sqlalchemy import event
 
     from crm import create_app
-    from crm.extensions import db
     from crm.jobs import QUEUE_NAME
 
     app = create_app(app_config(app_url, redis_url))
     counted = {"calls": 0, "writes": 0, "executemany": 0}
+    with counting(app, counted), app.app_context():
+        connection = app.extensions["crm.redis"]
+        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+            burst=True, logging_level="WARNING"
+        )
+    print(json.dumps(counted))
+
+
+@contextmanager
+def counting(app, counted: dict):
+    """Count the SQL statements ``app`` sends (not the tenant setting of each transaction),
+    and note the process's peak memory at the end."""
+    from sqlalchemy import event
+
+    from crm.extensions import db
 
     def count(conn, cursor, statement, parameters, context, executemany):
         if "set_config('app.tenant_id'" in statement:
@@ -247,13 +289,13 @@ def worker_main(app_url: str, redis_url: str) -> None:
         counted["executemany"] += bool(executemany)
 
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
-        connection = app.extensions["crm.redis"]
-        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-            burst=True, logging_level="WARNING"
-        )
-    counted["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(counted))
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        counted["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_worker(app_url: str, redis_url: str) -> tuple[float, dict]:
@@ -279,7 +321,8 @@ def run_once(args, data: bytes, subject: dict, reimport: bool) -> dict:
     from crm.models import ImportBatch
     from crm.tenancy import tenant_scope
 
-    Redis.from_url(args.redis).flushdb()
+    if args.redis:
+        Redis.from_url(args.redis).flushdb()
     app = create_app(app_config(args.app, args.redis))
     slug, tenant_id = subject["slug"], subject["tenant_id"]
     client = app.test_client()
@@ -298,9 +341,13 @@ def run_once(args, data: bytes, subject: dict, reimport: bool) -> dict:
 
     def phase(name: str, path: str, form: dict | None, batch_id: int) -> None:
         start = time.perf_counter()
-        response = client.post(path, data=form or {})
+        counted = {"calls": 0, "writes": 0, "executemany": 0}
+        with counting(app, counted):  # in-process: the job runs inside this request
+            response = client.post(path, data=form or {})
         assert response.status_code in (302, 303), (path, response.status_code)
-        wall, counted = run_worker(args.app, args.redis)
+        wall = 0.0
+        if args.redis:
+            wall, counted = run_worker(args.app, args.redis)
         batch = batch_state(batch_id)
         run = job_run(args.owner, batch.job_run_id)
         assert run["status"] == "finished", run
@@ -315,7 +362,7 @@ def run_once(args, data: bytes, subject: dict, reimport: bool) -> dict:
         start = time.perf_counter()
         response = client.post(
             f"/{slug}/imports",
-            data={"kind": "organisations", "file": (io.BytesIO(data), "socios-2025.csv")},
+            data={"kind": "organisations", "file": (io.BytesIO(data), f"socios.{args.format}")},
             content_type="multipart/form-data",
         )
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
@@ -368,11 +415,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owner", required=True, help="owner URL of the benchmark database")
     parser.add_argument("--app", required=True, help="application-role URL (RLS applies)")
-    parser.add_argument("--redis", required=True, help="Redis URL for the queue (flushed)")
+    parser.add_argument(
+        "--redis", help="Redis URL for the queue (flushed); without it the jobs run in-process"
+    )
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     parser.add_argument("--template", default="crm_demo_scale1")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("-n", "--repeat", type=int, default=3)
-    parser.add_argument("--save", help="also write the generated CSV to this path")
+    parser.add_argument("--save", help="also write the generated file to this path")
     args = parser.parse_args()
 
     runs = []
@@ -380,15 +430,22 @@ def main() -> None:
         start = time.perf_counter()
         fresh_database(args.owner, args.template)
         subject = pick_subject(args.owner)
-        data, matches = make_csv(subject, args.rows)
+        rows, matches = make_rows(subject, args.rows)
+        data = to_csv(rows) if args.format == "csv" else to_xlsx(rows)
+        del rows
         if i == 0:
             if args.save:
                 with open(args.save, "wb") as out:
                     out.write(data)
+            what = (
+                "CSV in Windows-1252, semicolons, decimal commas"
+                if args.format == "csv"
+                else "Excel workbook"
+            )
             print(
                 f"association {subject['slug']} ({subject['country']}): "
                 f"{len(subject['existing']):,} organisations; file: {args.rows:,} rows, "
-                f"{len(data) / 1e6:.1f} MB, Windows-1252, semicolons, decimal commas; "
+                f"{len(data) / 1e6:.1f} MB, {what}; "
                 f"{matches['by_registration']:,} rows name a recorded organisation by "
                 f"registration id, {matches['by_name_city']:,} by name and city "
                 f"(database copied in {time.perf_counter() - start:.0f} s)"
@@ -405,7 +462,8 @@ def main() -> None:
             f"(wall {commit['wall']:.1f} s); dry run + commit {total:.1f} s = "
             f"{args.rows / total:,.0f} rows/s; SQL statements {dry['calls']} + {commit['calls']} "
             f"({commit['writes']} writing, {commit['executemany']} executemany); "
-            f"worker peak RSS {max(dry['peak_rss_mb'], commit['peak_rss_mb']):.0f} MB"
+            f"{'worker' if args.redis else 'process'} peak RSS "
+            f"{max(dry['peak_rss_mb'], commit['peak_rss_mb']):.0f} MB"
         )
         if "re-import dry run" in figures:
             again = figures["re-import dry run"]
