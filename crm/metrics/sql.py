@@ -60,14 +60,15 @@ def _select(
 
 
 # The association's network on the day: an active membership of the association, or a
-# current membership of one of its clusters. Archived organisations are left out.
-def _member(tf) -> str:
+# current membership of one of its clusters (archived organisations are left out by the
+# caller). A set joined once, not a correlated EXISTS per organisation: without
+# statistics (right after a bulk load) the planner ran those as a scan per row.
+def _network(tf) -> str:
     return (
-        "NOT o.archived AND (EXISTS (SELECT 1 FROM association_memberships am "
-        "WHERE am.tenant_id = o.tenant_id AND am.organisation_id = o.id "
-        f"AND am.status = 'active'{tf('am')}) "
-        "OR EXISTS (SELECT 1 FROM cluster_memberships cm WHERE cm.tenant_id = o.tenant_id "
-        f"AND cm.member_id = o.id AND (cm.until IS NULL OR cm.until >= CURRENT_DATE){tf('cm')}))"
+        "SELECT am.tenant_id, am.organisation_id AS id FROM association_memberships am "
+        f"WHERE am.status = 'active'{tf('am')} UNION "
+        "SELECT cm.tenant_id, cm.member_id FROM cluster_memberships cm "
+        f"WHERE (cm.until IS NULL OR cm.until >= CURRENT_DATE){tf('cm')}"
     )
 
 
@@ -108,9 +109,10 @@ def _facts(q: Dialect, tf) -> list[str]:
         "o.country, o.nuts2, o.employees, "
         "CASE WHEN f.organisation_id IS NULL THEN 0 ELSE 1 END AS in_funded "
         "FROM organisations o JOIN tenants t ON t.id = o.tenant_id "
+        f"JOIN ({_network(tf)}) m ON m.tenant_id = o.tenant_id AND m.id = o.id "
         f"LEFT JOIN (SELECT DISTINCT tid, organisation_id FROM {PARTS} "
         f"WHERE status IN {FUNDED}) f ON f.tid = o.tenant_id AND f.organisation_id = o.id "
-        f"WHERE {_member(tf)}{tf('o')}"
+        f"WHERE NOT o.archived{tf('o')}"
     )
     # A grant is shared when two or more associations record it (their projects, with or
     # without participations), and crosses borders when its participants, across every
