@@ -372,20 +372,33 @@ def write_organisations(session, tenant: Tenant, plan: Plan, progress: Progress)
         "discoverable": False,
         "archived": False,
     }
-    _bulk_insert(session, table, [stamp | r for r in plan.creates], progress, 10, 80)
-    _bulk_update(session, table, tenant, [{"updated_at": now} | r for r in plan.updates])
+    _bulk_insert(session, table, plan.creates, progress, 10, 80, common=stamp)
+    _bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
 
 
 # -- shared writers -------------------------------------------------------------------
 
 
-def _bulk_insert(session, table, records: list[dict], progress: Progress, start=10, end=80):
+def _bulk_insert(
+    session,
+    table,
+    records: list[dict],
+    progress: Progress,
+    start=10,
+    end=80,
+    common: dict | None = None,
+):
     """INSERT in chunks: on PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)`` per
-    chunk (a column a parameter), elsewhere an executemany; no ORM, no statement per row."""
+    chunk (a column a parameter), elsewhere an executemany; no ORM, no statement per row.
+
+    ``common`` holds the values every row shares (tenant, timestamps), added chunk by
+    chunk so that a large import does not hold a second copy of every record.
+    """
     if not records:
         return
+    common = common or {}
     connection = session.connection()
-    columns = list(records[0])
+    columns = list(common | records[0])
     arrays = connection.dialect.name == "postgresql" and _defaults_given(table, columns)
     if arrays:
         quote = connection.dialect.identifier_preparer.quote
@@ -394,7 +407,7 @@ def _bulk_insert(session, table, records: list[dict], progress: Progress, start=
             f"SELECT * FROM {_unnest(connection, table, columns)}"
         )
     for i in range(0, len(records), CHUNK):
-        chunk = records[i : i + CHUNK]
+        chunk = [common | r for r in records[i : i + CHUNK]]
         if arrays:
             connection.execute(statement, _column_arrays(columns, chunk))
         else:
@@ -405,13 +418,17 @@ def _bulk_insert(session, table, records: list[dict], progress: Progress, start=
         )
 
 
-def _bulk_update(session, table, tenant: Tenant, records: list[dict]) -> None:
+def _bulk_update(
+    session, table, tenant: Tenant, records: list[dict], common: dict | None = None
+) -> None:
     """UPDATE the tenant's rows ``b_id`` in chunks: on PostgreSQL one
-    ``UPDATE ... FROM unnest(arrays)`` per chunk, elsewhere an executemany."""
+    ``UPDATE ... FROM unnest(arrays)`` per chunk, elsewhere an executemany.
+    ``common``: values set on every row (as for ``_bulk_insert``)."""
     if not records:
         return
+    common = common or {}
     connection = session.connection()
-    columns = [k for k in records[0] if k != "b_id"]
+    columns = [k for k in common | records[0] if k != "b_id"]
     if connection.dialect.name == "postgresql":
         quote = connection.dialect.identifier_preparer.quote
         assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
@@ -421,7 +438,7 @@ def _bulk_update(session, table, tenant: Tenant, records: list[dict]) -> None:
             "WHERE t.tenant_id = :tenant_id AND t.id = v.b_id"
         )
         for i in range(0, len(records), CHUNK):
-            chunk = [{"b_id": r["b_id"]} | r for r in records[i : i + CHUNK]]
+            chunk = [common | r for r in records[i : i + CHUNK]]
             params = _column_arrays(["b_id", *columns], chunk)
             connection.execute(statement, params | {"tenant_id": tenant.id})
         return
@@ -430,9 +447,10 @@ def _bulk_update(session, table, tenant: Tenant, records: list[dict]) -> None:
         .where(table.c.tenant_id == tenant.id, table.c.id == bindparam("b_id"))
         .values({c: bindparam(f"v_{c}") for c in columns})
     )
-    params = [{"b_id": r["b_id"], **{f"v_{c}": r[c] for c in columns}} for r in records]
-    for i in range(0, len(params), CHUNK):
-        connection.execute(statement, params[i : i + CHUNK])
+    for i in range(0, len(records), CHUNK):
+        chunk = [common | r for r in records[i : i + CHUNK]]
+        params = [{"b_id": r["b_id"], **{f"v_{c}": r[c] for c in columns}} for r in chunk]
+        connection.execute(statement, params)
 
 
 def _defaults_given(table, columns: list[str]) -> bool:
@@ -635,8 +653,8 @@ def write_contacts(session, tenant: Tenant, plan: Plan, progress: Progress) -> N
             .values(is_primary=False, updated_at=now)
         )
     stamp = {"tenant_id": tenant.id, "created_at": now, "updated_at": now}
-    _bulk_update(session, table, tenant, [{"updated_at": now} | r for r in plan.updates])
-    _bulk_insert(session, table, [stamp | r for r in plan.creates], progress, 10, 90)
+    _bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
+    _bulk_insert(session, table, plan.creates, progress, 10, 90, common=stamp)
 
 
 # -- projects --------------------------------------------------------------------------
@@ -734,7 +752,7 @@ def write_projects(session, tenant: Tenant, plan: Plan, progress: Progress) -> N
     now = utcnow()
     connection = session.connection()
     changes = list(plan.extra.get("status_changes", []))
-    _bulk_update(session, table, tenant, [{"updated_at": now} | r for r in plan.updates])
+    _bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
     stamp = {"tenant_id": tenant.id, "created_at": now, "updated_at": now}
     records = [stamp | r for r in plan.creates]
     for i in range(0, len(records), CHUNK):
@@ -899,7 +917,7 @@ def write_participations(session, tenant: Tenant, plan: Plan, progress: Progress
     table = Participation.__table__
     _bulk_update(session, table, tenant, plan.updates)
     stamp = {"tenant_id": tenant.id, "logged_at": now, "logged_by_id": plan.extra.get("user_id")}
-    _bulk_insert(session, table, [stamp | r for r in plan.creates], progress, 10, 90)
+    _bulk_insert(session, table, plan.creates, progress, 10, 90, common=stamp)
 
 
 PLANNERS = {

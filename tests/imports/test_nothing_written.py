@@ -261,7 +261,7 @@ def test_a_database_error_after_rows_went_in_rolls_the_whole_import_back(job_app
     app = job_app
     monkeypatch.setattr(flow, "CHUNK", 7)
 
-    def failing_update(session, *_args):
+    def failing_update(session, *_args, **_kwargs):
         session.connection().execute(text("UPDATE organisations SET no_such_column = 1"))
 
     slug = "assoc-half"
