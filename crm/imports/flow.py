@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import String, bindparam, insert, select, text, update
+from sqlalchemy import String, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm import audit, validation
 from crm.imports import reading
@@ -399,12 +400,11 @@ def _bulk_insert(
     common = common or {}
     connection = session.connection()
     columns = list(common | records[0])
-    arrays = connection.dialect.name == "postgresql" and _defaults_given(table, columns)
+    arrays = connection.dialect.name == "postgresql"
     if arrays:
-        quote = connection.dialect.identifier_preparer.quote
-        statement = text(
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-            f"SELECT * FROM {_unnest(connection, table, columns)}"
+        rows = _unnest(table, columns)
+        statement = insert(table).from_select(
+            [table.c[c] for c in columns], select(*[rows.c[c] for c in columns])
         )
     for i in range(0, len(records), CHUNK):
         chunk = [common | r for r in records[i : i + CHUNK]]
@@ -430,17 +430,15 @@ def _bulk_update(
     connection = session.connection()
     columns = [k for k in common | records[0] if k != "b_id"]
     if connection.dialect.name == "postgresql":
-        quote = connection.dialect.identifier_preparer.quote
-        assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
-        statement = text(
-            f"UPDATE {quote(table.name)} AS t SET {assignments} "
-            f"FROM {_unnest(connection, table, ['id', *columns], 'b_id')} "
-            "WHERE t.tenant_id = :tenant_id AND t.id = v.b_id"
+        rows = _unnest(table, ["b_id", *columns])
+        statement = (
+            update(table)
+            .where(table.c.tenant_id == tenant.id, table.c.id == rows.c.b_id)
+            .values({table.c[c]: rows.c[c] for c in columns})
         )
         for i in range(0, len(records), CHUNK):
             chunk = [common | r for r in records[i : i + CHUNK]]
-            params = _column_arrays(["b_id", *columns], chunk)
-            connection.execute(statement, params | {"tenant_id": tenant.id})
+            connection.execute(statement, _column_arrays(["b_id", *columns], chunk))
         return
     statement = (
         update(table)
@@ -453,34 +451,22 @@ def _bulk_update(
         connection.execute(statement, params)
 
 
-def _defaults_given(table, columns: list[str]) -> bool:
-    """Whether the records name every column with a Python-side default (an INSERT from
-    arrays does not apply them, as an executemany of ``insert()`` would)."""
-    return all(
-        c.name in columns for c in table.columns if c.default is not None and not c.primary_key
-    )
+def _unnest(table, columns: list[str]):
+    """``unnest(CAST(:a_x AS type[]), ...) AS v(x, ...)``: one array parameter a column,
+    typed from the table (``b_id`` as the id). Text goes as TEXT: a cast to VARCHAR(n)
+    would cut a longer value short in silence, where storing it in the column refuses it.
+    """
 
+    def element(column: str):
+        kind = table.c["id" if column == "b_id" else column].type
+        return Text() if isinstance(kind, String) else kind
 
-def _unnest(connection, table, columns: list[str], first: str | None = None) -> str:
-    """``unnest(CAST(:a AS type[]), ...) AS v(a, ...)``, typed from the table's columns."""
-    dialect = connection.dialect
-    names = [first or columns[0], *columns[1:]]
-    arrays = ", ".join(
-        f"CAST(:{name} AS {_array_type(table.c[c].type, dialect)}[])"
-        for name, c in zip(names, columns, strict=True)
-    )
-    quote = dialect.identifier_preparer.quote
-    return f"unnest({arrays}) AS v({', '.join(quote(n) for n in names)})"
-
-
-def _array_type(column_type, dialect) -> str:
-    # Text without a length: an explicit cast to VARCHAR(n) would cut a longer value
-    # short in silence, where storing it in the column refuses it.
-    return "TEXT" if isinstance(column_type, String) else column_type.compile(dialect=dialect)
+    arrays = [cast(bindparam(f"a_{c}"), ARRAY(element(c))) for c in columns]
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name="v")
 
 
 def _column_arrays(columns: list[str], records: list[dict]) -> dict[str, list]:
-    return {c: [r[c] for r in records] for c in columns}
+    return {f"a_{c}": [r[c] for r in records] for c in columns}
 
 
 # -- references to organisations and projects ----------------------------------------
