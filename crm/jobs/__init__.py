@@ -50,18 +50,28 @@ def enqueue(func: Callable, *args, retries: int = 2, **kwargs) -> str | None:
     return job.id
 
 
+def worker_app() -> Flask:
+    """The app this worker process runs jobs with, built once.
+
+    Its engines are disposed right away, so a forking worker never hands an
+    open connection to its work horses.
+    """
+    global _worker_app
+    if _worker_app is None:
+        from crm import create_app
+
+        app = create_app()
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+        _worker_app = app
+    return _worker_app
+
+
 @contextmanager
 def job_context() -> Iterator[None]:
     """A fresh app context (and so a fresh session) for one job run."""
-    global _worker_app
-    if has_app_context():
-        app = current_app._get_current_object()
-    else:
-        if _worker_app is None:
-            from crm import create_app
-
-            _worker_app = create_app()
-        app = _worker_app
+    app = current_app._get_current_object() if has_app_context() else worker_app()
     with app.app_context():
         try:
             yield

@@ -4,7 +4,7 @@ the tenant refresh, and the alliance dashboard's server time, on PostgreSQL at s
 Not a test (no ``test_`` prefix): a script that prints figures, never asserts timings.
 
 - refresh: from ``jobs.start`` (JobRun committed, job enqueued on Redis) until the alliance
-  snapshot is stored complete, run by an ``rq worker crm -w crm.metrics.worker.Worker``
+  snapshot is stored complete, run by an ``rq worker crm -w crm.jobs.worker.Worker``
   process started here beforehand, as in production (it forks a work horse per job).
   Each run also reports the job's own compute and write times (``JobRun.result``).
 - floor: the same statements (``crm.metrics.sql.metric_plan``: settings, fact tables, one
@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=40, help="dashboard requests timed")
     parser.add_argument(
         "--worker-class",
-        default="crm.metrics.worker.Worker",
+        default="crm.jobs.worker.Worker",
         help="rq worker class (rq.Worker: the plain worker, which loads the app per job)",
     )
     args = parser.parse_args()

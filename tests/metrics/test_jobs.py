@@ -114,7 +114,7 @@ def test_tenant_refresh_on_rq_matches_plain_python(
 def test_the_documented_worker_command_runs_a_refresh(
     metrics_app, seeded, redis_url, redis_queue, database_urls
 ):
-    """``rq worker crm -w crm.metrics.worker.Worker`` (a forking worker, app preloaded)."""
+    """``rq worker crm -w crm.jobs.worker.Worker`` (a forking worker, app preloaded)."""
     app = metrics_app(REDIS_URL=redis_url)
     seed = seeded(app)
     tenant_id = seed.tenant_ids[2]
@@ -129,7 +129,7 @@ def test_the_documented_worker_command_runs_a_refresh(
         REDIS_URL=redis_url,
     )
     rq = Path(sys.executable).with_name("rq")
-    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.metrics.worker.Worker"]
+    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.jobs.worker.Worker"]
     command += ["--url", redis_url, "-P", str(ROOT)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr

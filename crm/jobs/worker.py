@@ -5,7 +5,7 @@ not imported the project: every horse imported Flask, SQLAlchemy and ``crm`` and
 built the app again (1.5 to 2 s a job on two shared cores, most of a refresh).
 This class does both in the worker process, so each horse inherits them by fork::
 
-    rq worker crm --with-scheduler -w crm.metrics.worker.Worker --url "$REDIS_URL"
+    rq worker crm --with-scheduler -w crm.jobs.worker.Worker --url "$REDIS_URL"
 
 The worker process itself never opens a database connection (its engines are
 disposed after the app is built), so no connection is shared across a fork.
@@ -16,24 +16,11 @@ from __future__ import annotations
 from rq import Worker as RqWorker
 
 from crm import jobs
-from crm.metrics import jobs as metric_jobs  # noqa: F401  (the job functions, preloaded)
-
-
-def preload() -> None:
-    """Build the app the work horses will use (``crm.jobs.job_context``)."""
-    if jobs._worker_app is not None:
-        return
-    from crm import create_app
-    from crm.extensions import db
-
-    app = create_app()
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
-    jobs._worker_app = app
+from crm.imports import jobs as import_jobs  # noqa: F401  (the job functions, preloaded)
+from crm.metrics import jobs as metric_jobs  # noqa: F401
 
 
 class Worker(RqWorker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        preload()
+        jobs.worker_app()
