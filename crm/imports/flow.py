@@ -41,7 +41,7 @@ from crm.models import (
     Tenant,
 )
 from crm.models.base import utcnow
-from crm.models.organisation import derive_size_class
+from crm.models.organisation import PROFILE_FIELDS, derive_size_class
 from crm.models.project import normalise_grant_number
 from crm.projects import rules
 from crm.tenancy import sync_database_tenant
@@ -234,26 +234,8 @@ def _percent_steps(total: int, progress: Progress, start: int, end: int, message
 
 # -- organisations ----------------------------------------------------------------
 
-ORG_COLUMNS = (
-    "kind",
-    "name",
-    "legal_name",
-    "registration_id",
-    "vat_id",
-    "country",
-    "nuts2",
-    "city",
-    "website",
-    "nace",
-    "employees",
-    "turnover_eur",
-    "balance_sheet_eur",
-    "founded_year",
-    "is_startup",
-    "description",
-)
 _UPPER = ("country", "nuts2", "nace")
-_BLANK_ORGANISATION = dict.fromkeys(ORG_COLUMNS) | {"is_startup": False}
+_BLANK_ORGANISATION = dict.fromkeys(PROFILE_FIELDS) | {"is_startup": False}
 
 
 def _euros(value) -> int | None:
@@ -267,7 +249,7 @@ def _org_keys(registration_id, name, city) -> tuple:
 
 
 def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
-    columns = [getattr(Organisation, c) for c in ORG_COLUMNS]
+    columns = [getattr(Organisation, c) for c in PROFILE_FIELDS]
     existing = session.execute(select(Organisation.id, *columns).order_by(Organisation.id)).all()
     by_reg, by_name = {}, {}
     for row in existing:
@@ -294,7 +276,7 @@ def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
             ):
                 match = candidate
         country = values.get("country") or (match.country if match else tenant.country)
-        checked = {k: v for k, v in values.items() if k in ORG_COLUMNS and v is not None}
+        checked = {k: v for k, v in values.items() if k in PROFILE_FIELDS and v is not None}
         checked.setdefault("kind", match.kind if match else "firm")
         checked["country"] = country
         errors = errors + [
@@ -330,7 +312,7 @@ def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
             record["size_class"] = _size_class(record)
             plan.creates.append(record)
             continue
-        before = dict(zip(ORG_COLUMNS, match[1:], strict=True))
+        before = dict(zip(PROFILE_FIELDS, match[1:], strict=True))
         after = before | new
         after["size_class"] = _size_class(after)
         before["size_class"] = _size_class(before)

@@ -23,6 +23,7 @@ from crm.models import (
 )
 from crm.models.contact import CONSENT_SOURCES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
+from crm.models.organisation import PROFILE_FIELDS
 from crm.validation import (
     check_not_own_member,
     normalise_code,
@@ -30,25 +31,7 @@ from crm.validation import (
     parse_number,
 )
 
-ORGANISATION_FIELDS = (
-    "kind",
-    "name",
-    "legal_name",
-    "registration_id",
-    "vat_id",
-    "country",
-    "nuts2",
-    "city",
-    "website",
-    "nace",
-    "employees",
-    "turnover_eur",
-    "balance_sheet_eur",
-    "is_startup",
-    "founded_year",
-    "description",
-    "discoverable",
-)
+ORGANISATION_FIELDS = (*PROFILE_FIELDS, "discoverable")
 NUMBER_FIELDS = ("employees", "turnover_eur", "balance_sheet_eur", "founded_year")
 CONTACT_FIELDS = (
     "first_name",

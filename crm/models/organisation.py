@@ -85,6 +85,28 @@ organisation_ecosystems = Table(
 )
 
 
+# What people type about an organisation (forms and imports); the size class is
+# derived from the figures, never typed.
+PROFILE_FIELDS = (
+    "kind",
+    "name",
+    "legal_name",
+    "registration_id",
+    "vat_id",
+    "country",
+    "nuts2",
+    "city",
+    "website",
+    "nace",
+    "employees",
+    "turnover_eur",
+    "balance_sheet_eur",
+    "is_startup",
+    "founded_year",
+    "description",
+)
+
+
 class Organisation(TenantOwned, Timestamps, Base):
     __tablename__ = "organisations"
     __table_args__ = (
