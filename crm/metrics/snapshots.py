@@ -164,6 +164,15 @@ class Cell:
     base: int | None = None
 
     @property
+    def headline(self) -> str:
+        """The value for a headline tile: large sums of euros in millions or billions."""
+        if self.value is None or BY_KEY[self.metric].unit != "eur" or abs(self.value) < 10**6:
+            return self.display
+        if abs(self.value) >= 10**9:
+            return f"€{self.value / 10**9:,.2f}\u00a0bn"  # no break before the unit
+        return f"€{self.value / 10**6:,.1f}\u00a0m"
+
+    @property
     def number(self) -> float | None:
         """The value for a chart: ratios as percentages; suppressed cells as None."""
         if self.value is None:

@@ -290,3 +290,19 @@ def signed_in_as(app):
         return client
 
     return do
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("1060736083"), "€1.06\u00a0bn"),
+        (Decimal("12345678"), "€12.3\u00a0m"),
+        (Decimal("999999"), "full"),
+        (None, "full"),
+    ],
+)
+def test_headline_tiles_shorten_large_sums_of_euros(value, shown):
+    cell = snapshots.Cell("eu_contribution", "", "", value, "full", value is None)
+    assert cell.headline == shown
+    count = snapshots.Cell("members", "", "", Decimal("2000000"), "2,000,000", False)
+    assert count.headline == "2,000,000"
