@@ -21,7 +21,9 @@ import os
 import statistics
 import time
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
+
+from tests.benchmarks.common import counted_statements, signed_in_client
 
 
 def pick_subject(owner_url: str) -> dict:
@@ -112,39 +114,29 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
     results = []
     with app.app_context():
         engine = db.engine
-        counter = {"n": 0}
-
-        def count(conn, cursor, statement, *args):
-            if "set_config('app.tenant_id'" not in statement:
-                counter["n"] += 1
-
-        event.listen(engine, "before_cursor_execute", count)
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = subject["user_identity"]
-            sess["_fresh"] = True
+        client = signed_in_client(app, subject["user_identity"])
         # Round-robin: every round requests each page once, so a burst of load
         # from elsewhere on a shared machine falls on all pages alike.
         timings = {label: [] for label, _ in scenarios}
         statements = {label: set() for label, _ in scenarios}
-        for round_ in range(repeat + 3):
-            for label, path in scenarios:
-                counter["n"] = 0
-                start = time.perf_counter()
-                response = client.get(path)
-                response.get_data()
-                elapsed = (time.perf_counter() - start) * 1000
-                assert response.status_code == 200, (path, response.status_code)
-                if "closest names" in label:
-                    assert b"these are the closest names" in response.data, path
-                if round_ >= 3:  # warm-up rounds are not counted
-                    timings[label].append(elapsed)
-                    statements[label].add(counter["n"])
+        with counted_statements(engine) as counter:
+            for round_ in range(repeat + 3):
+                for label, path in scenarios:
+                    counter["n"] = 0
+                    start = time.perf_counter()
+                    response = client.get(path)
+                    response.get_data()
+                    elapsed = (time.perf_counter() - start) * 1000
+                    assert response.status_code == 200, (path, response.status_code)
+                    if "closest names" in label:
+                        assert b"these are the closest names" in response.data, path
+                    if round_ >= 3:  # warm-up rounds are not counted
+                        timings[label].append(elapsed)
+                        statements[label].add(counter["n"])
         for label, _ in scenarios:
             times = sorted(timings[label])
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
             results.append((label, statistics.median(times), p95, sorted(statements[label])))
-        event.remove(engine, "before_cursor_execute", count)
         db.session.remove()
         engine.dispose()
     return results

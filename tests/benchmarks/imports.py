@@ -42,6 +42,8 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.benchmarks.common import signed_in_client
+
 SECRET = "benchmark-secret-key-benchmark-secret-key"
 HEADER = [
     "Razón social",
@@ -325,10 +327,7 @@ def run_once(args, data: bytes, subject: dict, reimport: bool) -> dict:
         Redis.from_url(args.redis).flushdb()
     app = create_app(app_config(args.app, args.redis))
     slug, tenant_id = subject["slug"], subject["tenant_id"]
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = subject["user_identity"]
-        sess["_fresh"] = True
+    client = signed_in_client(app, subject["user_identity"])
     before = count_organisations(args.owner, tenant_id)
     figures: dict = {}
 

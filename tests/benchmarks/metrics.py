@@ -36,7 +36,9 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
+
+from tests.benchmarks.common import counted_statements, signed_in_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,30 +162,19 @@ def dashboard(app, owner, repeat: int) -> tuple[list[float], set[int], int]:
         ).one()
     timings, statements = [], set()
     with app.app_context():
-        engine = db.engine
-        counter = {"n": 0}
-
-        def count(conn, cursor, statement, *args):
-            if "set_config('app.tenant_id'" not in statement:
-                counter["n"] += 1
-
-        event.listen(engine, "before_cursor_execute", count)
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = f"{user.id}:{user.session_version}"
-            session["_fresh"] = True
+        client = signed_in_client(app, f"{user.id}:{user.session_version}")
         size = 0
-        for i in range(repeat + 3):
-            counter["n"] = 0
-            start = time.perf_counter()
-            response = client.get("/alliance/")
-            size = len(response.get_data())
-            elapsed = (time.perf_counter() - start) * 1000
-            assert response.status_code == 200, response.status_code
-            if i >= 3:  # warm-up requests are not counted
-                timings.append(elapsed)
-                statements.add(counter["n"])
-        event.remove(engine, "before_cursor_execute", count)
+        with counted_statements(db.engine) as counter:
+            for i in range(repeat + 3):
+                counter["n"] = 0
+                start = time.perf_counter()
+                response = client.get("/alliance/")
+                size = len(response.get_data())
+                elapsed = (time.perf_counter() - start) * 1000
+                assert response.status_code == 200, response.status_code
+                if i >= 3:  # warm-up requests are not counted
+                    timings.append(elapsed)
+                    statements.add(counter["n"])
         db.session.remove()
     return timings, statements, size
 

@@ -1,0 +1,37 @@
+"""What the benchmark scripts share: a signed-in client and a statement counter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+
+def signed_in_client(app, user_identity: str):
+    """A test client signed in as ``user_identity`` (Flask-Login's "id:session_version")."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_identity
+        session["_fresh"] = True
+    return client
+
+
+@contextmanager
+def counted_statements(engine) -> Iterator[dict]:
+    """Count the statements ``engine`` runs into ``counter["n"]`` (reset it per request).
+
+    Each transaction's ``set_config('app.tenant_id', ...)`` (row-level security)
+    is left out: it is not a query of the page.
+    """
+    counter = {"n": 0}
+
+    def count(conn, cursor, statement, *args):
+        if "set_config('app.tenant_id'" not in statement:
+            counter["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
