@@ -236,6 +236,17 @@ def _truncate_all(owner_url: str) -> None:
     engine.dispose()
 
 
+def close_app(app) -> None:
+    """Give back everything an app holds open: session, engines, Redis."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        redis = app.extensions.get("crm.redis")
+        if redis is not None:
+            redis.close()
+    crosstenant.dispose(app)
+
+
 @pytest.fixture
 def committed_app(make_app, database_urls):
     """An app whose data really commits (for rq workers, the metrics role and a
@@ -246,10 +257,7 @@ def committed_app(make_app, database_urls):
     try:
         yield app
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        crosstenant.dispose(app)
+        close_app(app)
         _truncate_all(database_urls["owner"])
 
 

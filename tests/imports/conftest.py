@@ -11,7 +11,7 @@ from redis import Redis
 
 from crm.extensions import db
 from tests import factories
-from tests.conftest import IsolatedClient, _truncate_all
+from tests.conftest import IsolatedClient, _truncate_all, close_app
 
 
 @pytest.fixture
@@ -136,9 +136,7 @@ def job_app(make_app, database_urls, request):
     try:
         yield app
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
         if connection is not None:
             connection.flushdb()
             connection.close()

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 from crm.extensions import db
 from crm.models import ClusterMembership, Ecosystem
 from crm.tenancy import tenant_scope
-from tests.conftest import IsolatedClient, _truncate_all
+from tests.conftest import IsolatedClient, _truncate_all, close_app
 from tests.factories import Factories
 
 FUNDED = {"funded", "running", "closed"}
@@ -332,18 +332,6 @@ def assert_same(actual: dict, wanted: dict) -> None:
 # ------------------------------------------------------------- fixtures
 
 
-def _dispose(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-        engine = app.extensions.pop("crm.crosstenant_engine", None)
-        if engine is not None:
-            engine.dispose()
-        redis = app.extensions.get("crm.redis")
-        if redis is not None:
-            redis.close()
-
-
 @pytest.fixture
 def metrics_app(make_app, database_urls):
     """``metrics_app(**config)``: an app whose data commits (the worker and the metrics
@@ -360,7 +348,7 @@ def metrics_app(make_app, database_urls):
         yield build
     finally:
         for app in built:
-            _dispose(app)
+            close_app(app)
         _truncate_all(database_urls["owner"])
 
 
