@@ -300,6 +300,14 @@ def browser():
         chromium.close()
 
 
+def sign_in(page, email: str, password: str = factories.PASSWORD) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server)

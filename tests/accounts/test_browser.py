@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crm.extensions import db
-from tests.factories import PASSWORD, Factories
+from tests.conftest import sign_in
+from tests.factories import Factories
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +21,7 @@ def test_admin_adds_a_user_who_sets_a_password(committed_app, page):
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(admin_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, admin_email)
     page.goto(f"/{slug}/users/new")
     page.get_by_label("E-mail").fill("newcomer@browser.example")
     page.get_by_label("Name").fill("New Comer")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crm.extensions import db
-from tests.factories import PASSWORD, Factories
+from tests.conftest import sign_in
+from tests.factories import Factories
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +41,7 @@ def test_secretariat_imports_a_csv_after_fixing_its_bad_row(committed_app, page)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, email)
 
     # The dry run finds the bad row and nothing can be imported.
     upload_and_check(page, slug, BAD)

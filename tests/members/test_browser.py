@@ -12,7 +12,8 @@ import io
 import pytest
 
 from crm.extensions import db
-from tests.factories import PASSWORD, Factories
+from tests.conftest import sign_in
+from tests.factories import Factories
 
 pytestmark = pytest.mark.browser
 
@@ -37,10 +38,7 @@ def test_secretariat_manages_members_in_the_browser(committed_app, page):
     page.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
 
     # Sign in: the secretariat lands on its dashboard.
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, email)
     page.wait_for_url(f"**/{slug}/dashboard")
     assert page.get_by_role("heading", name="Members by industrial ecosystem").is_visible()
     page.locator("canvas#ecosystem-chart").wait_for()

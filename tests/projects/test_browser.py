@@ -6,17 +6,15 @@ from __future__ import annotations
 import pytest
 
 from crm.extensions import db
-from tests.factories import PASSWORD, Factories
+from tests.conftest import sign_in
+from tests.factories import Factories
 
 pytestmark = pytest.mark.browser
 
 
 def _sign_in(page, email):
     page.context.clear_cookies()
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, email)
 
 
 def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page):
