@@ -9,10 +9,7 @@ crm_cli = click.Group("crm", help="Cluster Alliance CRM operator commands.")
 
 
 def owner_url() -> str:
-    return (
-        current_app.config["MIGRATION_DATABASE_URL"]
-        or current_app.config["SQLALCHEMY_DATABASE_URI"]
-    )
+    return database.owner_url(current_app.config)
 
 
 @crm_cli.command("migrate")

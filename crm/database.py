@@ -28,6 +28,11 @@ def normalise_url(url: str) -> str:
     return normalise_database_url(url)
 
 
+def owner_url(config) -> str:
+    """The owner's URL (migrations, grants, ANALYZE): MIGRATION_DATABASE_URL, else the app's."""
+    return config["MIGRATION_DATABASE_URL"] or config["SQLALCHEMY_DATABASE_URI"]
+
+
 def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     """Leave alone the expression indexes that live in migrations only.
 

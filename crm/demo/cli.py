@@ -6,6 +6,7 @@ import time
 from datetime import date
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
@@ -14,6 +15,7 @@ from crm.accounts.passwords import hash_password
 from crm.demo.generate import DEMO_PASSWORD, TENANT_TABLE_ORDER, Generator
 from crm.demo.load import Ids, load_shared, load_tenant
 from crm.extensions import db
+from crm.metrics.cli import refresh_metrics
 from crm.models import Tenant
 
 DEFAULT_SCALE = 0.02
@@ -77,7 +79,7 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
     day = today.date() if today else date.today()
     click.echo(f"seeding demo data: scale {scale:g}, seed {seed_value}, today {day}")
     counts, logins = seed(db.engine, scale, seed_value, day, click.echo)
-    database.analyze(_owner_url())
+    database.analyze(database.owner_url(current_app.config))
     elapsed = time.perf_counter() - started
     click.echo(f"done in {elapsed:.1f} s")
     click.echo("rows per table:")
@@ -95,22 +97,11 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
         _refresh_metrics()
 
 
-def _owner_url() -> str:
-    from crm.cli import owner_url  # crm.cli registers this module's commands
-
-    return owner_url()
-
-
 def _refresh_metrics() -> None:
     """Run ``crm refresh-metrics`` in-process; the demo stands even if it fails."""
-    from crm.cli import crm_cli  # the group that holds this command too
-
-    command = crm_cli.commands.get("refresh-metrics")
-    if command is None:
-        return
     db.session.remove()
     try:
-        click.get_current_context().invoke(command)
+        click.get_current_context().invoke(refresh_metrics)
     except Exception as exc:  # reported; the demo data is in either way
         db.session.remove()
         click.echo(f"metrics not refreshed ({exc}); run: flask --app wsgi crm refresh-metrics")
