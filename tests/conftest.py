@@ -261,6 +261,24 @@ def committed_app(make_app, database_urls):
         _truncate_all(database_urls["owner"])
 
 
+def _buffered(app):
+    """Hand the server whole bodies, every file already closed. When Chromium
+    drops a connection mid-response (it leaves a page while a script still
+    loads), werkzeug's dev server can raise on the dead socket before it
+    closes the response, and the open static file then fails the test as a
+    ResourceWarning at some later garbage collection."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(committed_app):
     """The app served on 127.0.0.1 (a random port) in a background thread."""
@@ -268,7 +286,7 @@ def live_server(committed_app):
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(committed_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
