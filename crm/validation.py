@@ -1,4 +1,5 @@
-"""Field rules for organisations and contacts, shared by forms and imports.
+"""Field rules for organisations and contacts, shared by forms and imports,
+and ``RuleError``, how a service refuses a change.
 
 Every ``check_*`` function takes plain values and returns an error message, or
 ``None`` when the value is acceptable. Empty values (``None`` or blank) are
@@ -221,6 +222,17 @@ def organisation_errors(values: dict) -> dict[str, str]:
             if message:
                 errors[field] = message
     return errors
+
+
+class RuleError(ValueError):
+    """A rule refused a change. ``errors`` maps a form field ('' = the change as
+    a whole) to its messages; ``RuleError("message", "field")`` says just one."""
+
+    def __init__(self, errors: dict[str, list[str]] | str, field: str | None = None):
+        if isinstance(errors, str):
+            errors = {field or "": [errors]}
+        super().__init__(" ".join(m for messages in errors.values() for m in messages))
+        self.errors = errors
 
 
 # -- WTForms adapters -------------------------------------------------------

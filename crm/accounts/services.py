@@ -14,17 +14,14 @@ from crm.accounts.passwords import hash_password, verify_password
 from crm.models import Organisation, Tenant, User
 from crm.models.base import utcnow
 from crm.models.user import ALLIANCE_ROLES, ROLES, TENANT_ROLES
+from crm.validation import RuleError
 
 MIN_PASSWORD_LENGTH = 12
 RESET_LINK_MAX_AGE = 24 * 3600
 
 
-class AccountError(ValueError):
-    """A request the rules refuse; ``field`` names the form field to blame, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class AccountError(RuleError):
+    """A request the account rules refuse."""
 
 
 def find_user_by_email(session, email: str) -> User | None:

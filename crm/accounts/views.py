@@ -16,9 +16,9 @@ from crm.accounts.forms import (
     UserNewForm,
 )
 from crm.accounts.queries import audit_events, audit_filter_choices, tenant_users
-from crm.accounts.services import AccountError
 from crm.exports import download
 from crm.extensions import db, login_manager
+from crm.forms import render_form, saving
 from crm.models import AuditEvent, User
 from crm.tenancy import client_ip, roles_required
 
@@ -41,14 +41,6 @@ def _safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return None
-
-
-def _apply_error(form, error: AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        flash(str(error), "error")
-    else:
-        field.errors = [*field.errors, str(error)]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -92,14 +84,11 @@ def change_password():
         # The change is logged in the user's own association.
         tenancy.activate(db.session, current_user.tenant_id)
         user = db.session.get(User, current_user.id)
-        try:
+        with saving(form) as saved:
             services.change_password(
                 db.session, user, form.current_password.data, form.new_password.data
             )
-        except AccountError as error:
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             login_user(user)  # this session carries on with the new session version
             flash("Your password is changed; your other sessions are signed out.", "success")
             return redirect(url_for("core.home"))
@@ -114,12 +103,9 @@ def reset_password(token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         tenancy.activate(db.session, user.tenant_id)
-        try:
+        with saving(form) as saved:
             services.set_password(db.session, user, form.new_password.data)
-        except AccountError as error:
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
@@ -163,7 +149,7 @@ def users():
 def user_new():
     form = _user_form(UserNewForm)
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             user = services.create_user(
                 db.session,
                 email=form.email.data,
@@ -172,16 +158,11 @@ def user_new():
                 tenant_id=g.tenant.id,
                 cluster_id=form.cluster_id.data,
             )
-        except AccountError as error:
-            _apply_error(form, error)
-        else:
             token = services.issue_reset_token(db.session, user)
-            db.session.commit()
+        if saved:
             flash(f"{user.name} is added. Give them the link below to set a password.", "success")
             return _reset_link_page(user, token)
-    return render_template("accounts/user_form.html", form=form, user=None), (
-        422 if form.errors else 200
-    )
+    return render_form("accounts/user_form.html", form, user=None)
 
 
 @bp.route("/<tenant>/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -190,7 +171,7 @@ def user_edit(user_id: int):
     user = get_tenant_user_or_404(user_id)
     form = _user_form(UserEditForm, obj=user)
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             services.update_user(
                 db.session,
                 user,
@@ -198,29 +179,19 @@ def user_edit(user_id: int):
                 role=form.role.data,
                 cluster_id=form.cluster_id.data,
             )
-        except AccountError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash(f"{user.name} is updated.", "success")
             return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_form.html", form=form, user=user), (
-        422 if form.errors else 200
-    )
+    return render_form("accounts/user_form.html", form, user=user)
 
 
 @bp.route("/<tenant>/users/<int:user_id>/deactivate", methods=["POST"])
 @roles_required("tenant_admin")
 def user_deactivate(user_id: int):
     user = get_tenant_user_or_404(user_id)
-    try:
+    with saving() as saved:
         services.deactivate_user(db.session, user)
-    except AccountError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    if saved:
         flash(f"{user.name} is deactivated and signed out everywhere.", "success")
     return redirect(url_for("accounts.users"))
 

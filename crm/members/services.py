@@ -25,6 +25,7 @@ from crm.models.contact import CONSENT_SOURCES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import PROFILE_FIELDS
 from crm.validation import (
+    RuleError,
     check_not_own_member,
     normalise_code,
     organisation_errors,
@@ -47,12 +48,8 @@ CONTACT_FIELDS = (
 ERASED_NAME = "Erased"
 
 
-class MemberError(ValueError):
-    """A rule of the members area refused the change; ``field`` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class MemberError(RuleError):
+    """A rule of the members area refused the change."""
 
 
 def _clean(value):

@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from crm.exports import download
 from crm.extensions import db
+from crm.forms import render_form, saving
 from crm.members import bp, queries, services
 from crm.members.forms import ConfirmForm, ContactForm, OrganisationForm, StatusForm, TermsForm
-from crm.members.services import MemberError
 from crm.models import Contact
 from crm.models.contact import CONSENT_SOURCES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
@@ -52,14 +52,6 @@ def _contact_or_404(contact_id: int) -> Contact:
     if contact is None:
         abort(404)
     return contact
-
-
-def _apply_error(form, error: MemberError) -> None:
-    field = form[error.field] if error.field and error.field in form else None
-    if field is None:
-        flash(str(error), "error")
-    else:
-        field.errors = [*field.errors, str(error)]
 
 
 @bp.app_context_processor
@@ -124,7 +116,7 @@ def create():
     if request.method == "GET" and not form.country.data:
         form.country.data = g.tenant.country
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             org = services.create_organisation(
                 db.session,
                 g.tenant.id,
@@ -132,14 +124,10 @@ def create():
                 form.ecosystem_ids.data,
                 form.cluster_ids.data,
             )
-        except MemberError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash(f"{org.name} is added. Record its membership status next.", "success")
             return redirect(url_for("members.show", org_id=org.id))
-    return render_template("members/form.html", form=form, org=None), 422 if form.errors else 200
+    return render_form("members/form.html", form, org=None)
 
 
 @bp.route("/<tenant>/members/<int:org_id>")
@@ -167,7 +155,7 @@ def edit(org_id: int):
     org = _org_or_404(org_id)
     form = _organisation_form(org)
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             services.update_organisation(
                 db.session,
                 g.tenant.id,
@@ -176,15 +164,10 @@ def edit(org_id: int):
                 form.ecosystem_ids.data,
                 form.cluster_ids.data,
             )
-        except MemberError as error:
-            db.session.rollback()
-            org = _org_or_404(org_id)
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash(f"{org.name} is saved.", "success")
             return redirect(url_for("members.show", org_id=org.id))
-    return render_template("members/form.html", form=form, org=org), 422 if form.errors else 200
+    return render_form("members/form.html", form, org=org)
 
 
 @bp.route("/<tenant>/members/<int:org_id>/archive", methods=["POST"])
@@ -212,7 +195,7 @@ def change_status(org_id: int):
     membership = queries.membership_of(org.id)
     form = StatusForm()
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             services.change_membership_status(
                 db.session,
                 g.tenant.id,
@@ -222,19 +205,13 @@ def change_status(org_id: int):
                 reason=form.reason.data,
                 user_id=current_user.id,
             )
-        except MemberError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash(
                 f"{org.name}: membership is now {MEMBERSHIP_STATUSES[form.status.data]}.",
                 "success",
             )
             return redirect(url_for("members.show", org_id=org.id))
-    return render_template(
-        "members/status.html", form=form, org=org, membership=membership
-    ), 422 if form.errors else 200
+    return render_form("members/status.html", form, org=org, membership=membership)
 
 
 @bp.route("/<tenant>/members/<int:org_id>/terms", methods=["GET", "POST"])
@@ -247,20 +224,14 @@ def edit_terms(org_id: int):
         return redirect(url_for("members.change_status", org_id=org.id))
     form = TermsForm(obj=membership)
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             services.set_membership_terms(
                 db.session, g.tenant.id, membership, form.fee_tier.data, form.paid_until.data
             )
-        except MemberError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash("Fee tier and payment date are saved.", "success")
             return redirect(url_for("members.show", org_id=org.id))
-    return render_template(
-        "members/terms.html", form=form, org=org, membership=membership
-    ), 422 if form.errors else 200
+    return render_form("members/terms.html", form, org=org, membership=membership)
 
 
 @bp.route("/<tenant>/renewals")
@@ -294,18 +265,12 @@ def contact_new(org_id: int):
     org = _org_or_404(org_id)
     form = ContactForm()
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             services.create_contact(db.session, g.tenant.id, org, form.contact_data())
-        except MemberError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash(f"{form.first_name.data} {form.last_name.data} is added.", "success")
             return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
-    return render_template(
-        "members/contact_form.html", form=form, org=org, contact=None
-    ), 422 if form.errors else 200
+    return render_form("members/contact_form.html", form, org=org, contact=None)
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -318,18 +283,12 @@ def contact_edit(contact_id: int):
         return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             services.update_contact(db.session, g.tenant.id, contact, form.contact_data())
-        except MemberError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            db.session.commit()
+        if saved:
             flash(f"{contact.full_name} is saved.", "success")
             return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
-    return render_template(
-        "members/contact_form.html", form=form, org=org, contact=contact
-    ), 422 if form.errors else 200
+    return render_form("members/contact_form.html", form, org=org, contact=contact)
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/delete", methods=["POST"])

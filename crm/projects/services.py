@@ -15,6 +15,7 @@ from sqlalchemy import select
 from crm.models import Ecosystem, FlagshipArea, Organisation, Participation, Project
 from crm.models.project import PROJECT_STATUSES, ROLES, ProjectStatusChange
 from crm.projects import queries, rules
+from crm.validation import RuleError
 
 PROJECT_FIELDS = (
     "programme_code",
@@ -30,13 +31,8 @@ PROJECT_FIELDS = (
 )
 
 
-class ProjectError(ValueError):
-    """The rules refuse the change. ``errors`` maps a form field ('' = the whole
-    form) to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(" ".join(m for messages in errors.values() for m in messages))
-        self.errors = errors
+class ProjectError(RuleError):
+    """The project rules refuse the change."""
 
 
 def _collect(pairs) -> dict[str, list[str]]:
@@ -181,14 +177,14 @@ def record_outcome(
 
 def _organisation(session, organisation_id, allowed_ids=None) -> Organisation:
     """The tenant's organisation (scoped query), within ``allowed_ids`` if given."""
-    message = ["Choose an organisation of your association."]
+    message = "Choose an organisation of your association."
     if allowed_ids is not None:
-        message = ["Choose your cluster or one of its members."]
+        message = "Choose your cluster or one of its members."
     if organisation_id is None or (allowed_ids is not None and organisation_id not in allowed_ids):
-        raise ProjectError({"organisation_id": message})
+        raise ProjectError(message, "organisation_id")
     org = session.scalar(select(Organisation).where(Organisation.id == organisation_id))
     if org is None:
-        raise ProjectError({"organisation_id": message})
+        raise ProjectError(message, "organisation_id")
     return org
 
 
@@ -287,7 +283,7 @@ def log_cluster_proposal(
     member_ids = list(dict.fromkeys(member_ids or []))
     strangers = [i for i in member_ids if i not in members]
     if strangers:
-        raise ProjectError({"member_ids": ["Choose only current members of your cluster."]})
+        raise ProjectError("Choose only current members of your cluster.", "member_ids")
     participants = [(cluster_id, cluster_role, None)] + [(i, "partner", None) for i in member_ids]
     errors = project_errors(fields)
     errors.update(_collect([("cluster_role", [] if cluster_role in ROLES else ["Unknown role."])]))

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from crm import crosstenant
 from crm.exports import FORMATS, download
 from crm.extensions import db
+from crm.forms import render_form, saving
 from crm.models import Organisation, Participation, Project
 from crm.models.project import PROJECT_STATUSES, ROLES
 from crm.projects import bp, queries, services
@@ -30,7 +31,6 @@ from crm.projects.forms import (
     ProjectForm,
     choices,
 )
-from crm.projects.services import ProjectError
 from crm.tenancy import roles_required
 
 STAFF = ("tenant_admin", "secretariat")
@@ -93,32 +93,9 @@ def _participation_or_404(project: Project, participation_id: int) -> Participat
     return participation
 
 
-def _apply_errors(form, error: ProjectError) -> None:
-    for name, messages in error.errors.items():
-        field = getattr(form, name, None) if name else None
-        if field is None:
-            flash(" ".join(messages), "error")
-        else:
-            field.errors = [*field.errors, *messages]
-
-
-def _attempt(form, action, message, project_id: int | None = None):
-    """Run a service verb; on success commit once, flash ``message`` (or
-    ``message(result)``) and go to the project page; on a rule refusal put the
-    messages on the form's fields and return None (the view re-renders)."""
-    try:
-        result = action()
-    except ProjectError as error:
-        db.session.rollback()
-        _apply_errors(form, error)
-        return None
-    db.session.commit()
-    flash(message(result) if callable(message) else message, "success")
-    return redirect(url_for("projects.show", project_id=project_id or result.id))
-
-
-def _render_form(template: str, form, **context):
-    return render_template(template, form=form, **context), (422 if form.errors else 200)
+def _to_project(project: Project, message: str):
+    flash(message, "success")
+    return redirect(url_for("projects.show", project_id=project.id))
 
 
 def _project_form(form_class, obj=None):
@@ -185,20 +162,17 @@ def index():
 def new():
     form = _project_form(ProjectForm)
     if form.validate_on_submit():
-        done = _attempt(
-            form,
-            lambda: services.create_project(
+        with saving(form) as saved:
+            project = services.create_project(
                 db.session,
                 g.tenant.id,
                 form.project_data(),
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
-            ),
-            lambda project: f"{project.acronym} is recorded.",
-        )
-        if done:
-            return done
-    return _render_form("projects/form.html", form, project=None)
+            )
+        if saved:
+            return _to_project(project, f"{project.acronym} is recorded.")
+    return render_form("projects/form.html", form, project=None)
 
 
 @bp.route("/<tenant>/projects/<int:project_id>")
@@ -229,20 +203,17 @@ def edit(project_id: int):
     if request.method == "GET":
         form.status_changed_on.data = date.today()
     if form.validate_on_submit():
-        done = _attempt(
-            form,
-            lambda: services.update_project(
+        with saving(form) as saved:
+            services.update_project(
                 db.session,
                 project,
                 form.project_data(),
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
-            ),
-            lambda project: f"{project.acronym} is updated.",
-        )
-        if done:
-            return done
-    return _render_form("projects/form.html", form, project=project)
+            )
+        if saved:
+            return _to_project(project, f"{project.acronym} is updated.")
+    return render_form("projects/form.html", form, project=project)
 
 
 @bp.route("/<tenant>/projects/<int:project_id>/outcome", methods=["GET", "POST"])
@@ -251,21 +222,19 @@ def outcome(project_id: int):
     project = editable_project_or_404(project_id)
     form = OutcomeForm()
     if form.validate_on_submit():
-        done = _attempt(
-            form,
-            lambda: services.record_outcome(
+        with saving(form) as saved:
+            services.record_outcome(
                 db.session,
                 project,
                 form.status.data,
                 form.changed_on.data,
                 user_id=current_user.id,
                 eu_contribution=form.eu_contribution.data,
-            ),
-            lambda project: f"{project.acronym} is now {PROJECT_STATUSES[project.status].lower()}.",
-        )
-        if done:
-            return done
-    return _render_form("projects/outcome.html", form, project=project)
+            )
+        if saved:
+            status = PROJECT_STATUSES[project.status].lower()
+            return _to_project(project, f"{project.acronym} is now {status}.")
+    return render_form("projects/outcome.html", form, project=project)
 
 
 # --- the consortium -------------------------------------------------------------
@@ -285,9 +254,8 @@ def participation_new(project_id: int):
     )
     form.organisation_id.choices = choices([(None, "— choose —"), *listed])
     if form.validate_on_submit():
-        done = _attempt(
-            form,
-            lambda: services.add_participation(
+        with saving(form) as saved:
+            services.add_participation(
                 db.session,
                 project,
                 form.organisation_id.data,
@@ -295,13 +263,10 @@ def participation_new(project_id: int):
                 form.budget_share.data,
                 user_id=current_user.id,
                 allowed_ids=allowed,
-            ),
-            "The participant is added.",
-            project_id=project.id,
-        )
-        if done:
-            return done
-    return _render_form(
+            )
+        if saved:
+            return _to_project(project, "The participant is added.")
+    return render_form(
         "projects/participation.html",
         form,
         project=project,
@@ -322,20 +287,16 @@ def participation_edit(project_id: int, participation_id: int):
     participation = _participation_or_404(project, participation_id)
     form = ParticipationEditForm(obj=participation)
     if form.validate_on_submit():
-        done = _attempt(
-            form,
-            lambda: services.update_participation(
+        with saving(form) as saved:
+            services.update_participation(
                 db.session, project, participation, form.role.data, form.budget_share.data
-            ),
-            "The participant is updated.",
-            project_id=project.id,
-        )
-        if done:
-            return done
+            )
+        if saved:
+            return _to_project(project, "The participant is updated.")
     organisation = db.session.scalar(
         select(Organisation).where(Organisation.id == participation.organisation_id)
     )
-    return _render_form(
+    return render_form(
         "projects/participation.html",
         form,
         project=project,
@@ -354,8 +315,7 @@ def participation_remove(project_id: int, participation_id: int):
     participation = _participation_or_404(project, participation_id)
     services.remove_participation(db.session, participation)
     db.session.commit()
-    flash("The participant is removed.", "success")
-    return redirect(url_for("projects.show", project_id=project.id))
+    return _to_project(project, "The participant is removed.")
 
 
 # --- the cluster manager's area -------------------------------------------------
@@ -397,9 +357,8 @@ def cluster_proposal():
     members, _ = queries.organisation_choices(member_ids, limit=len(member_ids))
     form.member_ids.choices = choices(members)
     if form.validate_on_submit():
-        done = _attempt(
-            form,
-            lambda: services.log_cluster_proposal(
+        with saving(form) as saved:
+            project = services.log_cluster_proposal(
                 db.session,
                 g.tenant.id,
                 cluster.id,
@@ -408,9 +367,7 @@ def cluster_proposal():
                 cluster_role=form.cluster_role.data,
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
-            ),
-            lambda project: f"The proposal {project.acronym} is logged.",
-        )
-        if done:
-            return done
-    return _render_form("projects/proposal.html", form, cluster=cluster)
+            )
+        if saved:
+            return _to_project(project, f"The proposal {project.acronym} is logged.")
+    return render_form("projects/proposal.html", form, cluster=cluster)

@@ -5,8 +5,8 @@ from sqlalchemy import case, func, select
 
 from crm.accounts import services
 from crm.accounts.forms import TenantNewForm
-from crm.accounts.services import AccountError
 from crm.extensions import db
+from crm.forms import render_form, saving
 from crm.models import Tenant, User
 from crm.tenancy import roles_required
 from crm.tenants_admin import bp
@@ -34,7 +34,7 @@ def index():
 def tenant_new():
     form = TenantNewForm()
     if form.validate_on_submit():
-        try:
+        with saving(form, rename={"email": "admin_email"}) as saved:
             tenant = services.create_tenant(
                 db.session, slug=form.slug.data, name=form.name.data, country=form.country.data
             )
@@ -45,14 +45,9 @@ def tenant_new():
                 role="tenant_admin",
                 tenant_id=tenant.id,
             )
-        except AccountError as error:
-            db.session.rollback()
-            field = {"email": "admin_email"}.get(error.field, error.field)
-            getattr(form, field, form.slug).errors.append(str(error))
-        else:
             token = services.issue_reset_token(db.session, admin)
-            db.session.commit()
+        if saved:
             flash(f"{tenant.name} is created.", "success")
             link = url_for("accounts.reset_password", token=token, _external=True)
             return render_template("accounts/reset_link.html", user=admin, link=link)
-    return render_template("tenants_admin/new.html", form=form), (422 if form.errors else 200)
+    return render_form("tenants_admin/new.html", form)

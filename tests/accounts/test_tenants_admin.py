@@ -34,19 +34,34 @@ def test_alliance_admin_lists_and_creates_associations(make, sign_in, session, c
     assert created is not None and created.tenant_id is None
 
 
+def _form(slug: str, admin_email: str) -> dict:
+    return {
+        "slug": slug,
+        "name": "New Association",
+        "country": "ES",
+        "admin_name": "Ana Admin",
+        "admin_email": admin_email,
+    }
+
+
 def test_duplicate_slug_is_a_field_error(make, sign_in, session):
     make.tenant(slug="taken")
     alliance = sign_in(make.user(None, role="alliance_admin"))
-    data = {
-        "slug": "taken",
-        "name": "X",
-        "country": "FR",
-        "admin_name": "Y",
-        "admin_email": "y@example.org",
-    }
-    response = alliance.post("/alliance/associations/new", data=data)
+    response = alliance.post("/alliance/associations/new", data=_form("taken", "y@example.org"))
     assert response.status_code == 422 and b"taken" in response.data
     assert session.scalar(select(User).where(User.email == "y@example.org")) is None
+
+
+def test_taken_admin_email_is_shown_beside_it_and_no_association_is_left(make, sign_in, session):
+    existing = make.user(make.tenant(), role="secretariat")
+    alliance = sign_in(make.user(None, role="alliance_admin"))
+    response = alliance.post(
+        "/alliance/associations/new", data=_form("new-one", existing.email.upper())
+    )
+    assert response.status_code == 422
+    assert b'id="admin_email-error"' in response.data and b"already exists" in response.data
+    # The tenant was created before the admin was refused: the rollback took it back.
+    assert session.scalar(select(Tenant).where(Tenant.slug == "new-one")) is None
 
 
 def test_only_alliance_admins_manage_associations(make, sign_in, client):

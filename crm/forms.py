@@ -1,0 +1,59 @@
+"""What every form view shares: one commit when the change is saved; when a
+rule refuses it, nothing kept and each message beside its field; 422 while a
+form shows errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import flash, render_template
+
+from crm.extensions import db
+from crm.validation import RuleError
+
+
+class Saved:
+    """True once the ``saving`` block's change is committed."""
+
+    ok = False
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@contextmanager
+def saving(form=None, rename: dict[str, str] | None = None) -> Iterator[Saved]:
+    """Commit what the block changed. If a service raises ``RuleError``, roll
+    the whole change back and show the messages on ``form`` (``rename`` maps a
+    service's field name to the form's); the view then renders the form again.
+
+        with saving(form) as saved:
+            org = services.create_organisation(...)
+        if saved:
+            return redirect(...)
+    """
+    saved = Saved()
+    try:
+        yield saved
+    except RuleError as error:
+        db.session.rollback()
+        show_errors(form, error, rename or {})
+    else:
+        db.session.commit()
+        saved.ok = True
+
+
+def show_errors(form, error: RuleError, rename: dict[str, str]) -> None:
+    """Each message beside its field; those for no field of the form are flashed."""
+    for name, messages in error.errors.items():
+        name = rename.get(name, name)
+        field = form[name] if form is not None and name and name in form else None
+        if field is None:
+            flash(" ".join(messages), "error")
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def render_form(template: str, form, **context):
+    return render_template(template, form=form, **context), (422 if form.errors else 200)
