@@ -903,7 +903,7 @@ def build_plan(session, batch: ImportBatch, tenant: Tenant, progress: Progress =
     """Read the stored file and decide, row by row, what the import would do."""
     kind = KINDS_BY_KEY[batch.kind]
     progress(2, "reading the file")
-    table = reading.read_table(batch.content)
+    table = reading.read_table(batch.content, encoding=batch.encoding)
     mapping = {k: v for k, v in (batch.mapping or {}).items() if v}
     problems = mapping_errors(kind, mapping, table.headers)
     if problems:

@@ -8,6 +8,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from crm.imports.kinds import Kind
+from crm.imports.reading import CHOSEN_ENCODINGS
 from crm.models.imports import IMPORT_KINDS
 
 NOT_IMPORTED = ""
@@ -20,8 +21,16 @@ class UploadForm(FlaskForm):
     file = FileField(
         "File",
         validators=[FileRequired("Choose a CSV file or an Excel workbook (.xlsx).")],
-        description="CSV (comma, semicolon or tab; UTF-8 or Windows-1252) or Excel .xlsx; "
-        "the first row names the columns.",
+        description="CSV (comma, semicolon or tab; UTF-8 or a Windows code page) or Excel "
+        ".xlsx; the first row names the columns.",
+    )
+
+
+class EncodingForm(FlaskForm):
+    """Read a text file again in another encoding (when its names come out wrong)."""
+
+    encoding = SelectField(
+        "Text encoding", choices=[SelectChoice(k, v) for k, v in CHOSEN_ENCODINGS.items()]
     )
 
 

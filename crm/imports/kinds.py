@@ -81,6 +81,8 @@ REGISTRATION_WORDS = (
     "numero d'immatriculation",
     "identifiant",
     "handelsregisternummer",
+    "еик",
+    "булстат",
     "id",
 )
 ORG_NAME_WORDS = (
@@ -114,6 +116,9 @@ ORG_NAME_WORDS = (
     "raison sociale",
     "denominacion",
     "denominacion social",
+    "име",
+    "наименование",
+    "фирма",
 )
 CITY_WORDS = (
     "city",
@@ -138,6 +143,8 @@ CITY_WORDS = (
     "grad",
     "commune",
     "municipality",
+    "град",
+    "населено място",
 )
 
 ORGANISATION_KIND_WORDS = {

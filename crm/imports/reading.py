@@ -1,8 +1,9 @@
 """Turning an uploaded file into a header row and data rows, whatever tool wrote it.
 
 Detects the format from the bytes (never from the file name), the text
-encoding (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252), the
-delimiter (``,`` ``;`` tab ``|``) and the decimal convention of the numbers.
+encoding (UTF-8 with or without BOM, UTF-16 with BOM, or the Windows code
+page of the association's country or, when that reads badly, of another one),
+the delimiter (``,`` ``;`` tab ``|``) and the decimal convention of the numbers.
 Every failure is an ``ImportFileError`` whose message can be shown as is.
 """
 
@@ -39,6 +40,38 @@ _BINARY_SIGNATURES = {
 }
 
 
+# Label (shown, and kept on the batch) -> Python codec.
+ENCODINGS = {
+    "UTF-8": "utf-8",
+    "UTF-8 (BOM)": "utf-8-sig",
+    "UTF-16": "utf-16",
+    "Windows-1252": "cp1252",
+    "Windows-1250": "cp1250",
+    "Windows-1257": "cp1257",
+    "Windows-1251": "cp1251",
+}
+# What a user may choose for a text file without a byte order mark.
+CHOSEN_ENCODINGS = {
+    "UTF-8": "UTF-8",
+    "Windows-1252": "Windows-1252 (Western European)",
+    "Windows-1250": "Windows-1250 (Central European)",
+    "Windows-1257": "Windows-1257 (Baltic)",
+    "Windows-1251": "Windows-1251 (Cyrillic)",
+}
+# The code page in which Windows, so Excel's plain "CSV" and older tools, writes
+# text in each country; elsewhere Windows-1252.
+CODE_PAGES = {
+    **dict.fromkeys(("PL", "CZ", "SK", "HU", "RO", "SI", "HR"), "Windows-1250"),
+    **dict.fromkeys(("LT", "LV", "EE"), "Windows-1257"),
+    **dict.fromkeys(("BG", "UA", "RS", "MK"), "Windows-1251"),
+}
+_LEGACY = ("Windows-1252", "Windows-1250", "Windows-1257", "Windows-1251")
+
+
+def code_page(country: str | None) -> str:
+    return CODE_PAGES.get(country or "", "Windows-1252")
+
+
 class ImportFileError(ValueError):
     """The file cannot be read as a table; the message says why, for the user."""
 
@@ -69,8 +102,17 @@ class Table:
 # -- format and encoding ------------------------------------------------------
 
 
-def read_table(data: bytes, max_rows: int | None = None) -> Table:
-    """Read an uploaded file; raise ImportFileError with a clear message if it is not a table."""
+def read_table(
+    data: bytes,
+    max_rows: int | None = None,
+    encoding: str | None = None,
+    legacy: str = "Windows-1252",
+) -> Table:
+    """Read an uploaded file; raise ImportFileError with a clear message if it is not a table.
+
+    A text file is read in ``encoding`` (a label of ENCODINGS) when given, else
+    in the one ``decode`` detects, ``legacy`` being the 8-bit encoding expected.
+    """
     if not data or not data.strip():
         raise ImportFileError("The file is empty.")
     if data.startswith(b"PK\x03\x04"):
@@ -81,11 +123,16 @@ def read_table(data: bytes, max_rows: int | None = None) -> Table:
                 f"This file is {what}, not a spreadsheet. Upload a CSV file or an Excel "
                 "workbook (.xlsx)."
             )
-    text, encoding = decode(data)
+    text, encoding = decode(data, encoding, legacy)
     return _read_csv(text, encoding, max_rows)
 
 
-def inspect_table(data: bytes, sample: int | None = None) -> Table:
+def inspect_table(
+    data: bytes,
+    sample: int | None = None,
+    encoding: str | None = None,
+    legacy: str = "Windows-1252",
+) -> Table:
     """Check at upload that a file is a table, and count its data rows.
 
     A workbook is read only as far as ``sample`` rows when it states its own
@@ -96,39 +143,97 @@ def inspect_table(data: bytes, sample: int | None = None) -> Table:
         table = _read_xlsx(data, sample or UPLOAD_SAMPLE)
         if table.row_count is not None:
             return table
-    return read_table(data)
+    return read_table(data, encoding=encoding, legacy=legacy)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The file's text and the encoding it was written in."""
+def decode(
+    data: bytes, encoding: str | None = None, legacy: str = "Windows-1252"
+) -> tuple[str, str]:
+    """The file's text and the label of the encoding it was read in.
+
+    A byte order mark decides; else ``encoding`` if given; else UTF-8 if the
+    bytes are valid UTF-8 (other encodings seldom are); else the 8-bit code
+    page ``legacy``, unless it reads clearly worse than another one (see
+    ``_misreadings``).
+    """
     if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
+        candidates = ["UTF-8 (BOM)"]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]  # Excel's "Unicode text" export
+        candidates = ["UTF-16"]  # Excel's "Unicode text" export
+    elif encoding is not None:
+        candidates = [encoding]
     else:
-        candidates = ["utf-8", "cp1252"]
-    if b"\x00" in data[:4096] and candidates != ["utf-16"]:
+        candidates = list(dict.fromkeys(["UTF-8", legacy, *_LEGACY]))
+    if b"\x00" in data[:4096] and candidates != ["UTF-16"]:
         raise ImportFileError(
             "This file is not a spreadsheet or text export (it holds binary data). "
             "Upload a CSV file or an Excel workbook (.xlsx)."
         )
-    for encoding in candidates:
+    readings: list[tuple[str, str]] = []
+    for label in candidates:
         try:
-            text = data.decode(encoding)
+            readings.append((data.decode(ENCODINGS[label]), label))
         except UnicodeDecodeError:
             continue
-        if _looks_binary(text):
-            raise ImportFileError(
-                "This file is not a spreadsheet or text export (it holds control "
-                "characters). Upload a CSV file or an Excel workbook (.xlsx)."
-            )
-        return text, {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "cp1252": "Windows-1252"}.get(
-            encoding, "UTF-16"
+        if label.startswith("UTF"):
+            break
+    if not readings and encoding is not None:
+        raise ImportFileError(f"The file cannot be read as {encoding}: choose another encoding.")
+    if not readings:
+        raise ImportFileError(
+            "The file's text encoding could not be recognised (it is none of "
+            f'{", ".join(candidates)}). Save it again as "CSV UTF-8" and upload it again.'
         )
-    raise ImportFileError(
-        "The file's text encoding could not be read: it is neither UTF-8 nor Windows-1252 "
-        '(Western European). Save it again as "CSV UTF-8" and upload it again.'
-    )
+    text, label = _likeliest(readings)
+    if _looks_binary(text):
+        raise ImportFileError(
+            "This file is not a spreadsheet or text export (it holds control "
+            "characters). Upload a CSV file or an Excel workbook (.xlsx)."
+        )
+    return text, label
+
+
+def _likeliest(readings: list[tuple[str, str]]) -> tuple[str, str]:
+    """The first reading (the expected encoding), unless another has a quarter
+    of its misreadings or fewer and it has at least 5: an odd "®" does not
+    switch a file, a Polish file read as Windows-1252 ("Sp³ka") does."""
+    first = readings[0]
+    if len(readings) == 1:
+        return first
+    scores = [_misreadings(text) for text, _label in readings]
+    best = min(range(len(readings)), key=scores.__getitem__)
+    if scores[0] >= 5 and scores[best] * 4 <= scores[0]:
+        return readings[best]
+    return first
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _misreadings(text: str) -> int:
+    """Characters right after a letter that no language writes there: a symbol
+    (Polish "ł" read as Windows-1252 is "³") or a letter of another script
+    ("é" read as Windows-1251 is "щ"). The first 50,000 characters tell enough."""
+    sample = text[:50_000]
+    count = 0
+    for match in _NON_ASCII.finditer(sample):
+        start = match.start()
+        before = sample[start - 1] if start else ""
+        if not before.isalpha():
+            continue
+        char = match.group()
+        if not char.isalpha():
+            count += 1
+        else:
+            script, previous = _script(char), _script(before)
+            count += bool(script and previous and script != previous)
+    return count
+
+
+@lru_cache(maxsize=1024)
+def _script(char: str) -> str | None:
+    word = unicodedata.name(char, "").split(" ")[0]
+    return word if word in ("LATIN", "CYRILLIC", "GREEK") else None
 
 
 def _looks_binary(text: str) -> bool:
@@ -274,7 +379,8 @@ _LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "đ": "d"})
 _COMBINING = re.compile(
     "[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c))) + "]"
 )
-_NOT_FOLDED = re.compile(r"[^0-9a-z]")
+# Letters of every script stay (a Bulgarian "Име" folds to "име", not to nothing).
+_NOT_FOLDED = re.compile(r"[\W_]")
 _NOT_WORD = re.compile(r"[^\w]+")
 _NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z]")
 
@@ -289,7 +395,8 @@ def _unaccented(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def fold(value: str) -> str:
-    """Lower case, no accents, letters and digits only: 'Razón social' -> 'razonsocial'.
+    """Lower case, no accents, letters and digits only: 'Razón social' -> 'razonsocial',
+    'Град' -> 'град'.
 
     Cached: it reads headers and choice cells, a few distinct values per file.
     """

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from crm.exports import download
 from crm.extensions import db
 from crm.imports import bp, flow, reading
-from crm.imports.forms import UploadForm, chosen_mapping, mapping_form
+from crm.imports.forms import EncodingForm, UploadForm, chosen_mapping, mapping_form
 from crm.imports.jobs import run_import
 from crm.imports.kinds import KINDS_BY_KEY, suggest_mapping
 from crm.imports.reading import ImportFileError
@@ -18,6 +18,8 @@ from crm.models import ImportBatch, JobRun
 from crm.tenancy import roles_required
 
 ROLES = ("tenant_admin", "secretariat")
+# A batch's columns and encoding can change until it is being imported.
+EDITABLE = ("uploaded", "checked", "failed")
 REJECTED_SHOWN = 500
 
 
@@ -45,7 +47,7 @@ def index():
         upload = form.file.data
         data = upload.read()
         try:
-            table = reading.inspect_table(data)
+            table = reading.inspect_table(data, legacy=reading.code_page(g.tenant.country))
         except ImportFileError as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
@@ -79,7 +81,7 @@ def index():
 def mapping(batch_id: int):
     batch = get_batch_or_404(batch_id)
     kind = KINDS_BY_KEY[batch.kind]
-    if batch.status not in ("uploaded", "checked", "failed"):
+    if batch.status not in EDITABLE:
         flash(
             "This import is already under way or done; upload the file again to change it.", "error"
         )
@@ -110,13 +112,48 @@ def mapping(batch_id: int):
         form=form,
         problems=problems,
         samples=samples,
+        encoding_form=_encoding_form(batch),
     ), status
+
+
+def _encoding_form(batch: ImportBatch) -> EncodingForm | None:
+    """Offered for text files whose encoding was guessed (a byte order mark leaves no doubt)."""
+    if batch.file_format != "csv" or batch.encoding not in reading.CHOSEN_ENCODINGS:
+        return None
+    return EncodingForm(encoding=batch.encoding)
+
+
+@bp.route("/<tenant>/imports/<int:batch_id>/encoding", methods=["POST"])
+@roles_required(*ROLES)
+def change_encoding(batch_id: int):
+    """Read the file again in the encoding chosen; its columns are suggested afresh
+    and any dry run is void (the rows may read differently)."""
+    batch = get_batch_or_404(batch_id)
+    form = EncodingForm()
+    if batch.status not in EDITABLE or _encoding_form(batch) is None:
+        flash("This file's encoding cannot be changed now.", "error")
+        return redirect(url_for("imports.show", batch_id=batch.id))
+    if not form.validate_on_submit():
+        flash("Choose one of the listed encodings.", "error")
+        return redirect(url_for("imports.mapping", batch_id=batch.id))
+    try:
+        table = reading.inspect_table(batch.content, encoding=form.encoding.data)
+    except ImportFileError as error:
+        flash(str(error), "error")
+        return redirect(url_for("imports.mapping", batch_id=batch.id))
+    batch.encoding, batch.delimiter = table.encoding, table.delimiter
+    batch.headers, batch.row_count = table.headers, table.row_count
+    batch.mapping = suggest_mapping(KINDS_BY_KEY[batch.kind], table.headers)
+    batch.status, batch.report, batch.checked_at = "uploaded", None, None
+    db.session.commit()
+    flash(f"The file is now read as {table.encoding}: check the examples shown.", "info")
+    return redirect(url_for("imports.mapping", batch_id=batch.id))
 
 
 def _samples(batch: ImportBatch) -> dict[str, list[str]]:
     """The first values of each column, to help choose the mapping."""
     try:
-        table = reading.read_table(batch.content, max_rows=3)
+        table = reading.read_table(batch.content, max_rows=3, encoding=batch.encoding)
     except ImportFileError:
         return {}
     return {

@@ -13,6 +13,7 @@ BATCH_ROUTES = [
     ("GET", "/{slug}/imports/{id}/mapping"),
     ("POST", "/{slug}/imports/{id}/mapping"),
     ("POST", "/{slug}/imports/{id}/commit"),
+    ("POST", "/{slug}/imports/{id}/encoding"),
     ("GET", "/{slug}/imports/{id}/status"),
     ("GET", "/{slug}/imports/{id}/rejected.csv"),
 ]

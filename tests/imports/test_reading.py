@@ -36,6 +36,63 @@ def test_windows_1252_text_is_decoded_right():
     assert table.rows[0][1] == ["Société Générale", "Besançon"]
 
 
+POLISH = "Nazwa;Miasto\n" + "".join(f"Spółka Zakład {i};Białystok\n" for i in range(3))
+FRENCH = "Nom;Ville\nSociété Générale Développement;Besançon\n"
+BULGARIAN = "Име;Град\nСофия Тех;София\n"
+LITHUANIAN = "Pavadinimas;Miestas\nŠiaulių įmonė;Šiauliai\n"
+CZECH = "Název;Město\nČeská zbrojovka;Uherský Brod\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "written_in", "legacy", "read_as"),
+    [
+        # The association's own code page reads its own files.
+        (POLISH, "cp1250", "Windows-1250", "Windows-1250"),
+        (CZECH, "cp1250", "Windows-1250", "Windows-1250"),
+        (BULGARIAN, "cp1251", "Windows-1251", "Windows-1251"),
+        (LITHUANIAN, "cp1257", "Windows-1257", "Windows-1257"),
+        (FRENCH, "cp1252", "Windows-1252", "Windows-1252"),
+        # Another code page wins only when the expected one reads clearly worse:
+        # "Sp³ka" (Polish in Windows-1252), "Sociщtщ" (French in Windows-1251).
+        (POLISH, "cp1250", "Windows-1252", "Windows-1250"),
+        (FRENCH, "cp1252", "Windows-1251", "Windows-1252"),
+    ],
+)
+def test_the_likeliest_code_page_is_chosen(text, written_in, legacy, read_as):
+    table = reading.read_table(text.encode(written_in), legacy=legacy)
+    assert table.encoding == read_as
+    assert [table.headers, *(cells for _line, cells in table.rows)] == [
+        line.split(";") for line in text.splitlines()
+    ]
+
+
+def test_a_few_odd_symbols_do_not_switch_the_code_page():
+    # "®" after a letter reads as "Ž" in Windows-1250: not reason enough to leave 1252.
+    data = "Name;City\nAcme®;Lyon\nBrand®;Paris\n".encode("cp1252")
+    assert reading.read_table(data).encoding == "Windows-1252"
+
+
+def test_each_country_has_its_code_page():
+    assert [reading.code_page(c) for c in ("PL", "RO", "BG", "LT", "FR", "ES", None)] == [
+        "Windows-1250",
+        "Windows-1250",
+        "Windows-1251",
+        "Windows-1257",
+        "Windows-1252",
+        "Windows-1252",
+        "Windows-1252",
+    ]
+
+
+def test_a_chosen_encoding_is_used_as_is_or_refused_clearly():
+    data = BULGARIAN.encode("cp1251")
+    assert reading.read_table(data).encoding == "Windows-1252"  # guessed wrong ...
+    table = reading.read_table(data, encoding="Windows-1251")  # ... and put right
+    assert table.rows[0][1] == ["София Тех", "София"]
+    with pytest.raises(ImportFileError, match="cannot be read as Windows-1250"):
+        reading.read_table(POLISH.encode("cp1250") + b"\x98", encoding="Windows-1250")
+
+
 def test_line_numbers_skip_blank_lines_and_count_quoted_newlines():
     data = b'Name,Note\nA,"one\ntwo"\n\nB,x\n'
     table = reading.read_table(data)
@@ -51,7 +108,7 @@ def test_line_numbers_skip_blank_lines_and_count_quoted_newlines():
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, ".xls"),
         (b"PK\x03\x04not really a workbook", "not an Excel workbook"),
         (b"\x00\x01\x02\x03binary\x00stuff", "binary"),
-        (b"Name;City\nAcme;Lyon\n" + b"\x81\x8d\x90 broken", "encoding"),
+        (b"Name;City\nAcme;Lyon\n" + b"\x81\x98 broken", "encoding could not be recognised"),
         (b"just one column\nvalue\n", "Only one column"),
         (b"Name,City\n", "no data rows"),
         (b"Name,Name\nA,B\n", "same name"),
