@@ -32,7 +32,10 @@ def grant_roles(app_role, metrics_role, create) -> None:
     metrics_role = metrics_role or (database.role_of(metrics_url) if metrics_url else None)
     if not app_role:
         raise click.UsageError("name the app role (--app-role) or put it in DATABASE_URL")
-    database.grant_roles(owner_url(), app_role, metrics_role, create)
+    try:
+        database.grant_roles(owner_url(), app_role, metrics_role, create)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     click.echo(
         f"granted: app role {app_role}" + (f", metrics role {metrics_role}" if metrics_role else "")
     )

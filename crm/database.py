@@ -104,9 +104,18 @@ def _create_role(name: str, options: str) -> str:
 
 
 def grant_roles(owner_url: str, app_role: str, metrics_role: str | None, create: bool) -> None:
+    """Raise ValueError when a role named is the owner's own: ``--create`` would take
+    its superuser right away, and the app would then run past row-level security."""
     engine = create_engine(owner_url)
     try:
         with engine.begin() as connection:
+            owner = connection.scalar(text("SELECT current_user"))
+            if owner in (app_role, metrics_role):
+                raise ValueError(
+                    f'"{owner}" owns the schema: the app and metrics roles must be other '
+                    "roles (name them in DATABASE_URL and METRICS_DATABASE_URL, and the "
+                    "owner in MIGRATION_DATABASE_URL)."
+                )
             for stmt in role_statements(app_role, metrics_role, create):
                 connection.execute(text(stmt))
     finally:

@@ -123,6 +123,19 @@ def test_downgrade_to_base_then_upgrade_again(database_urls):
         admin.dispose()
 
 
+@pytest.mark.postgres
+def test_grant_roles_refuses_to_take_the_owners_rights(make_app, database_urls):
+    """DATABASE_URL set to the owner's by mistake: --create would make it NOSUPERUSER."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_urls["owner"])
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["crm", "grant-roles", "--create"])
+    assert result.exit_code == 2 and "owns the schema" in result.output
+    engine = create_engine(database_urls["owner"])
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+    engine.dispose()
+
+
 def test_email_is_unique_whatever_its_case(make, session):
     make.user(email="Ana@Example.org")
     with pytest.raises(IntegrityError), session.begin_nested():
