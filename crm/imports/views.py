@@ -103,7 +103,7 @@ def mapping(batch_id: int):
             else:
                 db.session.commit()
                 return redirect(url_for("imports.show", batch_id=batch.id))
-    samples = _samples(batch)
+    preview, samples = _preview(batch)
     status = 422 if (form.errors or problems) else 200
     return render_template(
         "imports/mapping.html",
@@ -112,6 +112,7 @@ def mapping(batch_id: int):
         form=form,
         problems=problems,
         samples=samples,
+        preview=preview,
         encoding_form=_encoding_form(batch),
     ), status
 
@@ -146,20 +147,22 @@ def change_encoding(batch_id: int):
     batch.mapping = suggest_mapping(KINDS_BY_KEY[batch.kind], table.headers)
     batch.status, batch.report, batch.checked_at = "uploaded", None, None
     db.session.commit()
-    flash(f"The file is now read as {table.encoding}: check the examples shown.", "info")
+    flash(f"The file is now read as {table.encoding}: check the first rows below.", "info")
     return redirect(url_for("imports.mapping", batch_id=batch.id))
 
 
-def _samples(batch: ImportBatch) -> dict[str, list[str]]:
-    """The first values of each column, to help choose the mapping."""
+def _preview(batch: ImportBatch) -> tuple[list[list[str]], dict[str, list[str]]]:
+    """The first rows as read (to see that the encoding and columns are right),
+    and each column's first values (shown beside the field it is chosen for)."""
     try:
         table = reading.read_table(batch.content, max_rows=3, encoding=batch.encoding)
     except ImportFileError:
-        return {}
-    return {
-        header: [reading.cell_text(c) for c in reading.iter_column(table.rows, i)]
-        for i, header in enumerate(table.headers)
-    }
+        return [], {}
+    width = len(table.headers)
+    padded = ((cells + [""] * width)[:width] for _line, cells in table.rows)
+    rows = [[reading.cell_text(c) for c in cells] for cells in padded]
+    samples = {header: [row[i] for row in rows] for i, header in enumerate(table.headers)}
+    return rows, samples
 
 
 @bp.route("/<tenant>/imports/<int:batch_id>")

@@ -43,6 +43,8 @@ def test_a_file_from_another_code_page_is_read_right_once_chosen(importer, sessi
     assert batch.encoding == "Windows-1252" and batch.headers == ["Èìå", "Ãðàä"]
     page = importer.mapping_page(batch_id).get_data(as_text=True)
     assert "Read the file as" in page and '<option selected value="Windows-1252">' in page
+    # Nothing is mapped yet, but the first rows show what went wrong.
+    assert "The first rows, as read" in page and "<td>Ñîôèÿ Òåõ</td>" in page
 
     response = importer.client.post(
         f"/{tenant.slug}/imports/{batch_id}/encoding", data={"encoding": "Windows-1251"}
@@ -53,7 +55,7 @@ def test_a_file_from_another_code_page_is_read_right_once_chosen(importer, sessi
     assert batch.encoding == "Windows-1251" and batch.headers == ["Име", "Град"]
     assert batch.mapping == {"name": "Име", "city": "Град"}  # suggested afresh
     page = importer.mapping_page(batch_id).get_data(as_text=True)
-    assert "read as Windows-1251" in page and "София Тех" in page
+    assert "read as Windows-1251" in page and "<td>София Тех</td>" in page
 
     assert importer.check(batch_id).status_code == 302
     assert importer.commit(batch_id).status_code == 303
