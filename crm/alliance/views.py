@@ -6,7 +6,7 @@ snapshot (``crm.metrics.snapshots``), read through ``suppress=True``.
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -122,13 +122,7 @@ def countries_csv():
 @bp.route("/figures/<metric>.csv")
 @alliance_only
 def metric_csv(metric: str):
-    definition = BY_KEY.get(metric)
-    if definition is None:
-        abort(404)
-    snapshot = snapshots.latest_snapshot(None)
-    cells = snapshots.read_cells(snapshot, suppress=True, metrics=(metric,))[metric]
-    headers, rows = report.csv_rows(definition, cells, report.label_maps())
-    return download("csv", f"alliance-{metric}", headers, rows)
+    return report.metric_csv(metric, None, suppress=True, filename=f"alliance-{metric}")
 
 
 @bp.route("/trends.csv")

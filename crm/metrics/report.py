@@ -6,8 +6,10 @@ cells arrive already suppressed (or not) from ``crm.metrics.snapshots``.
 
 from __future__ import annotations
 
+from flask import abort
 from sqlalchemy import select
 
+from crm.exports import download
 from crm.extensions import db
 from crm.metrics import snapshots
 from crm.metrics.definitions import BY_KEY, Metric
@@ -127,6 +129,18 @@ def csv_rows(metric: Metric, cells: list[Cell], labels: dict) -> tuple[list[str]
             dims.append(row["d2"])
         rows.append([*dims, csv_value(row["cell"])])
     return headers, rows
+
+
+def metric_csv(key: str, tenant_id: int | None, *, suppress: bool, filename: str):
+    """One metric of the latest snapshot (the alliance's when ``tenant_id`` is
+    None) as a CSV download; 404 for a metric that does not exist."""
+    definition = BY_KEY.get(key)
+    if definition is None:
+        abort(404)
+    snapshot = snapshots.latest_snapshot(tenant_id)
+    cells = snapshots.read_cells(snapshot, suppress=suppress, metrics=(key,))[key]
+    headers, rows = csv_rows(definition, cells, label_maps())
+    return download("csv", filename, headers, rows)
 
 
 def single(cells: list[Cell]) -> Cell | None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, render_template, url_for
+from flask import flash, g, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from crm.exports import download
 from crm.extensions import db
 from crm.metrics import bp, jobs, report, snapshots
-from crm.metrics.definitions import BY_KEY, METRICS
+from crm.metrics.definitions import METRICS
 from crm.models import JobRun, Tenant
 from crm.tenancy import roles_required
 
@@ -87,13 +86,10 @@ def tenant_report():
 @bp.route("/<tenant>/figures/<metric>.csv")
 @readers
 def tenant_metric_csv(metric: str):
-    definition = BY_KEY.get(metric)
-    if definition is None:
-        abort(404)
-    snapshot = snapshots.latest_snapshot(g.tenant.id)
-    cells = snapshots.read_cells(snapshot, suppress=False, metrics=(metric,))[metric]
-    headers, rows = report.csv_rows(definition, cells, report.label_maps())
-    return download("csv", f"{g.tenant.slug}-{metric}", headers, rows)
+    # The association's own figures, unsuppressed: they are its own records.
+    return report.metric_csv(
+        metric, g.tenant.id, suppress=False, filename=f"{g.tenant.slug}-{metric}"
+    )
 
 
 @bp.route("/<tenant>/figures/status.json")
