@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, make_url
 from crm import create_app, crosstenant, database
 from crm.extensions import db
 from tests import factories
+from tests.clients import client_as
 
 APP_ROLE = "crm_app"
 METRICS_ROLE = "crm_metrics"
@@ -155,6 +156,12 @@ def bound_to_rolled_back_connection(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def signed_in(app):
+    """``signed_in(user)``: a client whose session already names ``user``."""
+    return lambda user: client_as(app, user.get_id())
 
 
 @pytest.fixture

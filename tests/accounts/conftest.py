@@ -33,24 +33,6 @@ def sign_in(app):
     return do
 
 
-@pytest.fixture
-def signed_in(app):
-    """``signed_in(user)``: a client whose session already names ``user``.
-
-    Skips the password check (argon2 is slow on purpose) for tests that make
-    many clients; what is tested there is authorisation, not sign-in.
-    """
-
-    def do(user):
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return client
-
-    return do
-
-
 def job_run(session, tenant, kind="import") -> JobRun:
     with tenant_scope(tenant.id):
         run = JobRun(kind=kind, tenant_id=tenant.id, status="finished", progress=100)

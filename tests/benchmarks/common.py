@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: a signed-in client and a statement counter."""
+"""What the benchmark scripts share: a statement counter."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-
-
-def signed_in_client(app, user_identity: str):
-    """A test client signed in as ``user_identity`` (Flask-Login's "id:session_version")."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_identity
-        session["_fresh"] = True
-    return client
 
 
 @contextmanager

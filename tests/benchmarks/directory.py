@@ -23,7 +23,8 @@ import time
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import counted_statements, signed_in_client
+from tests.benchmarks.common import counted_statements
+from tests.clients import client_as
 
 
 def pick_subject(owner_url: str) -> dict:
@@ -114,7 +115,7 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
     results = []
     with app.app_context():
         engine = db.engine
-        client = signed_in_client(app, subject["user_identity"])
+        client = client_as(app, subject["user_identity"])
         # Round-robin: every round requests each page once, so a burst of load
         # from elsewhere on a shared machine falls on all pages alike.
         timings = {label: [] for label, _ in scenarios}

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.benchmarks.common import signed_in_client
+from tests.clients import client_as
 
 SECRET = "benchmark-secret-key-benchmark-secret-key"
 HEADER = [
@@ -327,7 +327,7 @@ def run_once(args, data: bytes, subject: dict, reimport: bool) -> dict:
         Redis.from_url(args.redis).flushdb()
     app = create_app(app_config(args.app, args.redis))
     slug, tenant_id = subject["slug"], subject["tenant_id"]
-    client = signed_in_client(app, subject["user_identity"])
+    client = client_as(app, subject["user_identity"])
     before = count_organisations(args.owner, tenant_id)
     figures: dict = {}
 

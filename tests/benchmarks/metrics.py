@@ -38,7 +38,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import counted_statements, signed_in_client
+from tests.benchmarks.common import counted_statements
+from tests.clients import client_as
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,7 +163,7 @@ def dashboard(app, owner, repeat: int) -> tuple[list[float], set[int], int]:
         ).one()
     timings, statements = [], set()
     with app.app_context():
-        client = signed_in_client(app, f"{user.id}:{user.session_version}")
+        client = client_as(app, f"{user.id}:{user.session_version}")
         size = 0
         with counted_statements(db.engine) as counter:
             for i in range(repeat + 3):

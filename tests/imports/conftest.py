@@ -11,6 +11,7 @@ from redis import Redis
 
 from crm.extensions import db
 from tests import factories
+from tests.clients import client_as
 from tests.conftest import IsolatedClient, _truncate_all, close_app
 
 
@@ -43,11 +44,7 @@ def secretariat(make, tenant):
 @pytest.fixture
 def as_secretariat(app, secretariat):
     """A client whose session names the secretariat user (no slow password check)."""
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = secretariat.get_id()
-        sess["_fresh"] = True
-    return client
+    return client_as(app, secretariat.get_id())
 
 
 def csv_bytes(rows: list[list], delimiter: str = ",", encoding: str = "utf-8") -> bytes:
@@ -154,8 +151,4 @@ def signed_in(app, slug: str, country: str = "FR", role: str = "secretariat", se
             setup(make, tenant)
         tenant_id, user_key = tenant.id, user.get_id()
         db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user_key
-        sess["_fresh"] = True
-    return client, tenant_id
+    return client_as(app, user_key), tenant_id

@@ -19,14 +19,6 @@ BATCH_ROUTES = [
 ]
 
 
-def client_for(app, user):
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
-    return client
-
-
 def test_every_batch_route_is_listed_here(app):
     rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("imports.")}
     listed = {
@@ -37,10 +29,12 @@ def test_every_batch_route_is_listed_here(app):
 
 
 @pytest.mark.parametrize(("method", "path"), BATCH_ROUTES)
-def test_another_tenants_batch_answers_404(app, make, session, tenant, secretariat, method, path):
+def test_another_tenants_batch_answers_404(
+    signed_in, make, session, tenant, secretariat, method, path
+):
     other = make.tenant(slug="assoc-other")
     foreign = make.import_batch(other, status="checked")
-    client = client_for(app, secretariat)
+    client = signed_in(secretariat)
     response = client.open(
         path.format(slug=tenant.slug, id=foreign.id), method=method, data={"map_name": "name"}
     )
@@ -54,14 +48,14 @@ def test_another_tenants_batch_answers_404(app, make, session, tenant, secretari
 @pytest.mark.parametrize(
     ("method", "path"), [("GET", "/{slug}/imports"), ("POST", "/{slug}/imports"), *BATCH_ROUTES]
 )
-def test_cluster_managers_and_alliance_users_cannot_import(app, make, tenant, method, path):
+def test_cluster_managers_and_alliance_users_cannot_import(signed_in, make, tenant, method, path):
     batch = make.import_batch(tenant, status="checked")
     cluster = make.cluster(tenant)
     for user in (
         make.user(tenant, role="cluster_manager", cluster=cluster),
         make.user(None, role="alliance_admin"),
     ):
-        response = client_for(app, user).open(
+        response = signed_in(user).open(
             path.format(slug=tenant.slug, id=batch.id), method=method, data={}
         )
         assert response.status_code == 404, (user.role, method, path)
@@ -75,10 +69,10 @@ def test_signed_out_visitors_are_sent_to_login(app, make, tenant, method, path):
 
 
 @pytest.mark.parametrize("role", ["tenant_admin", "secretariat"])
-def test_admins_and_secretariat_see_the_page_and_their_batches_only(app, make, tenant, role):
+def test_admins_and_secretariat_see_the_page_and_their_batches_only(signed_in, make, tenant, role):
     mine = make.import_batch(tenant, filename="ours.csv")
     make.import_batch(make.tenant(slug="assoc-x"), filename="theirs.csv")
-    page = client_for(app, make.user(tenant, role=role)).get(f"/{tenant.slug}/imports")
+    page = signed_in(make.user(tenant, role=role)).get(f"/{tenant.slug}/imports")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "ours.csv" in text and "theirs.csv" not in text
@@ -86,9 +80,9 @@ def test_admins_and_secretariat_see_the_page_and_their_batches_only(app, make, t
 
 
 def test_import_page_query_count_does_not_grow_with_batches(
-    app, make, tenant, secretariat, count_queries
+    signed_in, make, tenant, secretariat, count_queries
 ):
-    client = client_for(app, secretariat)
+    client = signed_in(secretariat)
     make.import_batch(tenant)
     client.get(f"/{tenant.slug}/imports")
     with count_queries() as few:
@@ -100,9 +94,10 @@ def test_import_page_query_count_does_not_grow_with_batches(
     assert many.count <= few.count <= 6  # one query for the list, whatever its length
 
 
-def test_status_endpoint_answers_json(app, make, tenant, secretariat):
+def test_status_endpoint_answers_json(signed_in, make, tenant, secretariat):
     batch = make.import_batch(tenant, status="checked", created_count=3)
-    body = client_for(app, secretariat).get(f"/{tenant.slug}/imports/{batch.id}/status").json
+    client = signed_in(secretariat)
+    body = client.get(f"/{tenant.slug}/imports/{batch.id}/status").json
     assert body["status"] == "finished" and body["created"] == 3 and body["progress"] == 100
-    unknown = client_for(app, secretariat).get(f"/{tenant.slug}/imports/999999/status")
+    unknown = client.get(f"/{tenant.slug}/imports/999999/status")
     assert unknown.status_code == 404

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from crm.models import ImportBatch, Organisation
 from crm.tenancy import tenant_scope
+from tests.clients import client_as
 from tests.imports.conftest import Importer
 
 POLISH = [["Nazwa", "Miasto"], ["Spółka Łódź", "Łódź"], ["Zakład Mechaniczny", "Białystok"]]
@@ -15,10 +16,7 @@ BULGARIAN = [["Име", "Град"], ["София Тех", "София"], ["Пл
 
 def importer_for(app, make, country: str) -> tuple[Importer, object]:
     tenant = make.tenant(slug=f"assoc-{country.lower()}", country=country)
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = make.user(tenant, role="secretariat").get_id()
-        sess["_fresh"] = True
+    client = client_as(app, make.user(tenant, role="secretariat").get_id())
     return Importer(client, tenant.slug), tenant
 
 

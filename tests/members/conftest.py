@@ -11,20 +11,6 @@ from crm.tenancy import tenant_scope
 
 
 @pytest.fixture
-def signed_in(app):
-    """``signed_in(user)``: a client whose session already names ``user`` (no argon2)."""
-
-    def do(user):
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return client
-
-    return do
-
-
-@pytest.fixture
 def assoc(make, session, signed_in):
     """Tenant ``assoc-fr`` (France) with a secretariat user and a signed-in client.
 

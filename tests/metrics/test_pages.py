@@ -227,9 +227,9 @@ def test_bad_input_answers_404_never_500(refreshed):
 # ------------------------------------------------------ without any refresh (rolled back)
 
 
-def test_pages_before_the_first_refresh(app, make, signed_in_as):
+def test_pages_before_the_first_refresh(app, make, signed_in):
     tenant = make.tenant()
-    admin = signed_in_as(make.user(None, role="alliance_admin"))
+    admin = signed_in(make.user(None, role="alliance_admin"))
     for path in (
         "/alliance/",
         "/alliance/countries",
@@ -239,7 +239,7 @@ def test_pages_before_the_first_refresh(app, make, signed_in_as):
         assert admin.get(path).status_code == 200, path
     assert admin.get("/alliance/status.json").get_json()["status"] == "none"
     assert admin.get("/alliance/figures/members.csv").status_code == 200
-    tenant_admin = signed_in_as(make.user(tenant, role="tenant_admin"))
+    tenant_admin = signed_in(make.user(tenant, role="tenant_admin"))
     page = tenant_admin.get(f"/{tenant.slug}/figures")
     assert page.status_code == 200 and "No figures yet" in page.get_data(as_text=True)
 
@@ -271,25 +271,13 @@ def _fake_snapshot(session, cells: int) -> None:
 
 
 @pytest.mark.parametrize("cells", [3, 30])
-def test_dashboard_queries_are_bounded(app, make, session, signed_in_as, count_queries, cells):
-    admin = signed_in_as(make.user(None, role="alliance_admin"))
+def test_dashboard_queries_are_bounded(app, make, session, signed_in, count_queries, cells):
+    admin = signed_in(make.user(None, role="alliance_admin"))
     _fake_snapshot(session, cells)
     with count_queries() as q:
         response = admin.get("/alliance/")
     assert response.status_code == 200
     assert q.count <= 8, q.statements
-
-
-@pytest.fixture
-def signed_in_as(app):
-    def do(user):
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return client
-
-    return do
 
 
 @pytest.mark.parametrize(

@@ -26,21 +26,6 @@ def _fresh_state(app):
 
 
 @pytest.fixture
-def signed_in(app):
-    """``signed_in(user)``: a client whose session already names ``user``
-    (the password check is tested by the accounts area)."""
-
-    def do(user):
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return client
-
-    return do
-
-
-@pytest.fixture
 def world(make):
     """Tenant with cluster A (two member firms and a university), cluster B
     (one member firm), an outsider firm, and a user per role."""

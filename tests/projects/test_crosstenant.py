@@ -9,6 +9,7 @@ from crm import crosstenant
 from crm.extensions import db
 from crm.models.project import normalise_grant_number
 from crm.tenancy import tenant_scope
+from tests.clients import client_as
 from tests.factories import Factories
 
 
@@ -25,14 +26,6 @@ def test_grant_normalisation_keeps_letters_and_empties_nothing():
     assert normalise_grant_number("") is None
     assert normalise_grant_number("  -  ") is None
     assert normalise_grant_number(None) is None
-
-
-def _signed_in(app, identity: str):
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = identity
-        sess["_fresh"] = True
-    return client
 
 
 def test_project_page_names_only_the_other_associations_countries(committed_app):
@@ -70,7 +63,7 @@ def test_project_page_names_only_the_other_associations_countries(committed_app)
             assert crosstenant.grant_countries("HE", "101070123", own_id) == ["DE", "ES"]
             assert crosstenant.grant_countries("ERDF", "101070123", own_id) == ["PL"]
             assert crosstenant.grant_countries("HE", None, own_id) == []
-            client = _signed_in(app, identity)
+            client = client_as(app, identity)
             body = client.get(f"/own-fr/projects/{project_id}").get_data(as_text=True)
             assert "Also recorded by associations in: DE, ES</p>" in body
             for leak in (
