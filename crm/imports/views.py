@@ -73,7 +73,10 @@ def index():
         select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()).limit(20)
     ).all()
     status = 422 if form.errors else 200
-    return render_template("imports/index.html", form=form, batches=batches), status
+    code_page = reading.code_page(g.tenant.country)
+    return render_template(
+        "imports/index.html", form=form, batches=batches, code_page=code_page
+    ), status
 
 
 @bp.route("/<tenant>/imports/<int:batch_id>/mapping", methods=["GET", "POST"])

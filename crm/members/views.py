@@ -29,6 +29,7 @@ from crm.models.contact import CONSENT_SOURCES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.tenancy import roles_required
+from crm.validation import nuts_prefix
 
 MANAGERS = ("tenant_admin", "secretariat")
 
@@ -86,6 +87,7 @@ def directory():
         page=page,
         choices=queries.filter_choices(),
         sorts=queries.SORTS,
+        region_prefix=nuts_prefix(g.tenant.country) or "",
     )
 
 

@@ -27,6 +27,8 @@ def names(session, tenant) -> dict[str, str]:
 
 def test_a_polish_association_reads_windows_1250_by_default(app, make, session, files):
     importer, tenant = importer_for(app, make, "PL")
+    tips = importer.client.get(f"/{tenant.slug}/imports").get_data(as_text=True)
+    assert "read as UTF-8, or else as Windows-1250" in tips
     with tenant_scope(tenant.id):
         batch = importer.run(files.csv(POLISH, delimiter=";", encoding="cp1250"))
         assert batch.encoding == "Windows-1250" and batch.status == "committed"
