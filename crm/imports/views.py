@@ -47,7 +47,7 @@ def index():
         upload = form.file.data
         data = upload.read()
         try:
-            table = reading.inspect_table(data, legacy=reading.code_page(g.tenant.country))
+            table = reading.read_table(data, legacy=reading.code_page(g.tenant.country))
         except ImportFileError as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
@@ -141,7 +141,7 @@ def change_encoding(batch_id: int):
         flash("Choose one of the listed encodings.", "error")
         return redirect(url_for("imports.mapping", batch_id=batch.id))
     try:
-        table = reading.inspect_table(batch.content, encoding=form.encoding.data)
+        table = reading.read_table(batch.content, encoding=form.encoding.data)
     except ImportFileError as error:
         flash(str(error), "error")
         return redirect(url_for("imports.mapping", batch_id=batch.id))

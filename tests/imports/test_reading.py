@@ -276,23 +276,33 @@ def _workbook(rows: int, write_only: bool = False, dimension: str | None = None)
 
 
 @pytest.mark.parametrize(
-    ("data", "read"),
-    [
-        (_workbook(30), 10),  # the sheet states its size: only a sample is read
-        (_workbook(30, write_only=True), 30),  # no stated size: read whole
-        (_workbook(30, dimension="A1"), 30),  # a wrong stated size: read whole
-        (_workbook(8), 8),
-        (b"Name;City\n" + b"Firm;Lyon\n" * 30, 30),
-    ],
-    ids=["stated", "not-stated", "wrong", "small", "csv"],
+    "data",
+    [_workbook(30), _workbook(30, write_only=True), _workbook(30, dimension="A1")],
+    ids=["stated", "not-stated", "wrong"],
 )
-def test_uploads_count_rows_without_reading_a_big_workbook_whole(data, read):
-    table = reading.inspect_table(data, sample=10)
-    assert table.row_count == (8 if read == 8 else 30)
-    assert len(table.rows) == read
+def test_a_workbook_is_read_whole_whatever_size_it_states(data):
+    table = reading.read_table(data)
+    assert (table.file_format, table.row_count, len(table.rows)) == ("xlsx", 30, 30)
+    assert [line for line, _cells in table.rows[:2]] == [2, 3]
 
 
-def test_an_uploaded_workbook_gets_its_row_count_and_checks_every_row(importer, app, monkeypatch):
-    monkeypatch.setattr(reading, "UPLOAD_SAMPLE", 5)
+def test_a_table_lower_in_the_sheet_keeps_the_sheets_line_numbers():
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet["C3"], sheet["D3"] = "Name", "Founded"
+    sheet["C4"], sheet["D4"] = "Acme", date(2001, 5, 17)
+    sheet["C6"], sheet["D6"] = "Bolt", 1999
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = reading.read_table(buffer.getvalue())
+    assert table.headers == ["Name", "Founded"]
+    assert table.rows == [(4, ["Acme", date(2001, 5, 17)]), (6, ["Bolt", 1999])]
+
+
+def test_an_uploaded_workbook_gets_its_row_count_and_checks_every_row(importer):
     batch = importer.run(_workbook(30), filename="members.xlsx", commit=False)
     assert (batch.row_count, batch.created_count) == (30, 30)
