@@ -11,6 +11,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rq import get_current_job
+
 from crm.extensions import db
 from crm.imports import flow
 from crm.imports.reading import ImportFileError
@@ -65,8 +67,13 @@ def collector_paused() -> Iterator[None]:
 
     A 100,000-row file makes millions of small lists and dicts, none in a
     cycle; each full collection walks all of them again (a fifth of the run's
-    time). The job has the worker process to itself; collection resumes after.
+    time). Only on an rq worker, which has the process to itself; in-process
+    (no Redis) the job shares the web server with other requests, and
+    collection carries on. Collection resumes after.
     """
+    if get_current_job() is None:
+        yield
+        return
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -115,3 +115,29 @@ def test_a_failing_job_marks_the_batch_failed_and_writes_nothing(job_app):
         assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0
         run = db.session.get(JobRun, db.session.get(ImportBatch, batch_id).job_run_id)
         assert run.status == "failed" and "ImportFileError" in run.error
+
+
+def collector_state() -> bool:
+    """Whether cyclic garbage collection runs inside an import's pause (a job function)."""
+    import gc
+
+    from crm.imports.jobs import collector_paused
+
+    with collector_paused():
+        return gc.isenabled()
+
+
+def test_collection_pauses_on_a_worker_only(redis_url):
+    """A worker has its process to itself; in-process, the job shares the web server's."""
+    from redis import Redis
+
+    assert collector_state() is True
+    connection = Redis.from_url(redis_url)
+    try:
+        queue = Queue("crm-gc-test", connection=connection)
+        job = queue.enqueue(collector_state)
+        SimpleWorker([queue], connection=connection).work(burst=True)
+        assert job.return_value() is False
+    finally:
+        queue.delete(delete_jobs=True)
+        connection.close()
