@@ -21,8 +21,8 @@ class UploadForm(FlaskForm):
     file = FileField(
         "File",
         validators=[FileRequired("Choose a CSV file or an Excel workbook (.xlsx).")],
-        description="CSV (comma, semicolon or tab; UTF-8 or a Windows code page) or Excel "
-        ".xlsx; the first row names the columns.",
+        description="CSV (comma, semicolon or tab; UTF-8 or a Windows code page), Excel "
+        "(.xlsx or .xls) or OpenDocument (.ods); the first row names the columns.",
     )
 
 

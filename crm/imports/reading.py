@@ -29,11 +29,15 @@ _BINARY_SIGNATURES = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
     b"GIF8": "a GIF image",
-    # Also what Excel writes for a workbook protected by a password.
-    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file, a workbook with a password, or a Word file",
     b"\x1f\x8b": "a gzip archive",
     b"Rar!": "a RAR archive",
     b"7z\xbc\xaf": "a 7-Zip archive",
+}
+_ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+WORKBOOK_FORMATS = {
+    "xlsx": "Excel workbook",
+    "xls": "Excel 97-2003 workbook",
+    "ods": "OpenDocument spreadsheet",
 }
 
 
@@ -82,18 +86,16 @@ class Table:
     rows: list[tuple[int, list]] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
-    # Data rows in the whole file: exact when every row was read, else the workbook's
-    # own count (its dimension); None when not known.
+    # Data rows in the whole file; None when ``max_rows`` stopped the reading.
     row_count: int | None = None
 
-    @property
-    def description(self) -> str:
-        if self.file_format == "xlsx":
-            return "Excel workbook (first sheet)"
-        return (
-            f"CSV, {self.encoding or 'unknown encoding'}, "
-            f"{DELIMITER_NAMES.get(self.delimiter or '', self.delimiter)}-separated"
-        )
+
+def describe(file_format: str, encoding: str | None, delimiter: str | None) -> str:
+    """How a file was read, for the user: "CSV, Windows-1250, semicolon-separated"."""
+    if file_format in WORKBOOK_FORMATS:
+        return f"{WORKBOOK_FORMATS[file_format]} (first sheet)"
+    separated = DELIMITER_NAMES.get(delimiter or "", delimiter)
+    return f"CSV, {encoding or 'unknown encoding'}, {separated}-separated"
 
 
 # -- format and encoding ------------------------------------------------------
@@ -112,8 +114,8 @@ def read_table(
     """
     if not data or not data.strip():
         raise ImportFileError("The file is empty.")
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, max_rows)
+    if data.startswith((_ZIP, _OLE2)):
+        return _read_workbook(data, max_rows)
     for signature, what in _BINARY_SIGNATURES.items():
         if data.startswith(signature):
             raise ImportFileError(
@@ -271,12 +273,13 @@ def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
 # -- XLSX ---------------------------------------------------------------------
 
 
-def _read_xlsx(data: bytes, max_rows: int | None) -> Table:
-    """The first sheet, read by calamine (Rust): a 100,000-row sheet takes about a
-    second, where openpyxl took 10 to 15. Cells come as str, int, float, bool,
-    date, datetime, time or timedelta; empty cells as "". Rows are numbered as in
-    the sheet: ``iter_rows`` starts at the sheet's first row even when the data
-    starts lower (tests/imports/test_reading.py pins this)."""
+def _read_workbook(data: bytes, max_rows: int | None) -> Table:
+    """The first sheet of an .xlsx, .xls or .ods file, read by calamine (Rust): a
+    100,000-row sheet takes about a second, where openpyxl took 10 to 15. Cells
+    come as str, int, float, bool, date, datetime, time or timedelta; empty
+    cells as "". Rows are numbered as in the sheet: ``iter_rows`` starts at the
+    sheet's first row even when the data starts lower (tests/imports/test_reading.py
+    pins this)."""
     import python_calamine
 
     try:
@@ -284,6 +287,10 @@ def _read_xlsx(data: bytes, max_rows: int | None) -> Table:
     except python_calamine.CalamineError as error:
         raise ImportFileError(
             "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
+            if data.startswith(_ZIP)
+            # Excel also writes a workbook protected by a password in this container.
+            else "This file is a Word document or a workbook protected by a password, not "
+            "a spreadsheet that can be read. Save it without a password, as .xlsx or CSV."
         ) from error
     try:
         if not workbook.sheet_names:
@@ -310,7 +317,17 @@ def _read_xlsx(data: bytes, max_rows: int | None) -> Table:
                 break
     finally:
         workbook.close()
-    return _checked(Table("xlsx", headers or [], rows, row_count=len(rows) if complete else None))
+    file_format = _workbook_format(data)
+    return _checked(
+        Table(file_format, headers or [], rows, row_count=len(rows) if complete else None)
+    )
+
+
+def _workbook_format(data: bytes) -> str:
+    if data.startswith(_OLE2):
+        return "xls"
+    # An OpenDocument file starts with its uncompressed "mimetype" entry.
+    return "ods" if b"opendocument.spreadsheet" in data[30:100] else "xlsx"
 
 
 def _xlsx_cell(value):

@@ -116,6 +116,7 @@ def mapping(batch_id: int):
         problems=problems,
         samples=samples,
         preview=preview,
+        read_as=reading.describe(batch.file_format, batch.encoding, batch.delimiter),
         encoding_form=_encoding_form(batch),
     ), status
 

@@ -50,7 +50,7 @@ class ImportBatch(TenantOwned, Timestamps, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     filename: Mapped[str] = mapped_column(String(255))
-    file_format: Mapped[str] = mapped_column(String(10))  # csv | xlsx
+    file_format: Mapped[str] = mapped_column(String(10))  # csv | xlsx | xls | ods
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     encoding: Mapped[str | None] = mapped_column(String(20))
     delimiter: Mapped[str | None] = mapped_column(String(4))

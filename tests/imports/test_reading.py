@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from crm.imports import reading
 from crm.imports.kinds import CONTACTS, ORGANISATIONS, PARTICIPATIONS, PROJECTS, suggest_mapping
@@ -105,7 +107,7 @@ def test_line_numbers_skip_blank_lines_and_count_quoted_newlines():
         (b"", "empty"),
         (b"%PDF-1.7\n...", "PDF"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, ".xls"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, "protected by a password"),
         (b"PK\x03\x04not really a workbook", "not an Excel workbook"),
         (b"\x00\x01\x02\x03binary\x00stuff", "binary"),
         (b"Name;City\nAcme;Lyon\n" + b"\x81\x98 broken", "encoding could not be recognised"),
@@ -306,3 +308,74 @@ def test_a_table_lower_in_the_sheet_keeps_the_sheets_line_numbers():
 def test_an_uploaded_workbook_gets_its_row_count_and_checks_every_row(importer):
     batch = importer.run(_workbook(30), filename="members.xlsx", commit=False)
     assert (batch.row_count, batch.created_count) == (30, 30)
+
+
+FILES = Path(__file__).parent / "files"
+
+
+def _ods(rows: list[list[str]]) -> bytes:
+    """A minimal OpenDocument spreadsheet, as LibreOffice's format requires."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    cells = "".join(
+        "<table:table-row>"
+        + "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{escape(v)}</text:p>'
+            "</table:table-cell>"
+            for v in row
+        )
+        + "</table:table-row>"
+        for row in rows
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="Sheet1">{cells}'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
+def test_old_excel_and_opendocument_files_are_read_too():
+    # members.xls was written by xlwt, as Excel 97-2003 saves: numbers, a date cell.
+    xls = reading.read_table((FILES / "members.xls").read_bytes())
+    assert xls.file_format == "xls"
+    assert xls.headers == ["Nazwa", "Miasto", "NIP", "Zatrudnienie", "Data założenia"]
+    assert xls.rows[0] == (2, ["Spółka Łódź", "Łódź", "PL5260001246", 12, date(2001, 5, 17)])
+    ods = reading.read_table(_ods([["Nom", "Ville"], ["Société Générale", "Besançon"]]))
+    assert (ods.file_format, ods.rows) == ("ods", [(2, ["Société Générale", "Besançon"])])
+    assert reading.describe("xls", None, None) == "Excel 97-2003 workbook (first sheet)"
+    assert reading.describe("csv", "Windows-1250", ";") == "CSV, Windows-1250, semicolon-separated"
+
+
+def test_an_old_excel_file_is_imported(importer, session, tenant):
+    from crm.models import ImportBatch, Organisation
+
+    batch_id = importer.batch_id(
+        importer.upload((FILES / "members.xls").read_bytes(), filename="members.xls")
+    )
+    page = importer.mapping_page(batch_id).get_data(as_text=True)
+    assert "Excel 97-2003 workbook (first sheet)" in page and "<td>Spółka Łódź</td>" in page
+    assert importer.check(batch_id).status_code == 302
+    assert importer.commit(batch_id).status_code == 303
+    session.expire_all()
+    assert session.get(ImportBatch, batch_id).status == "committed"
+    names = session.scalars(select(Organisation.name).order_by(Organisation.name)).all()
+    assert names == ["Spółka Łódź", "Zakład Mechaniczny"]
