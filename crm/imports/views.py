@@ -43,11 +43,12 @@ def _run_of(batch: ImportBatch) -> JobRun | None:
 @roles_required(*ROLES)
 def index():
     form = UploadForm()
+    code_page = reading.code_page(g.tenant.country)
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
         try:
-            table = reading.read_table(data, legacy=reading.code_page(g.tenant.country))
+            table = reading.read_table(data, legacy=code_page)
         except ImportFileError as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
@@ -73,7 +74,6 @@ def index():
         select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()).limit(20)
     ).all()
     status = 422 if form.errors else 200
-    code_page = reading.code_page(g.tenant.country)
     return render_template(
         "imports/index.html", form=form, batches=batches, code_page=code_page
     ), status
