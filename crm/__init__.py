@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
 
 import config as settings
+from crm.dialects import tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,23 +48,6 @@ def _init_extensions(app: Flask) -> None:
     app.url_value_preprocessor(tenancy.load_tenant_from_url)
     app.teardown_appcontext(tenancy.reset_request_scope)
     app.url_defaults(tenancy.add_tenant_to_urls)
-
-
-def tune_sqlite(engine) -> None:
-    """Enforce foreign keys, and let SQLAlchemy own BEGIN so savepoints work."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import Engine, create_engine, text
 
+from crm.dialects import tune_sqlite
+
 
 def engine() -> Engine:
     app = current_app._get_current_object()
@@ -20,8 +22,6 @@ def engine() -> Engine:
         url = app.config.get("METRICS_DATABASE_URL") or app.config["SQLALCHEMY_DATABASE_URI"]
         cached = create_engine(url, pool_pre_ping=True)
         if cached.dialect.name == "sqlite":
-            from crm import tune_sqlite
-
             tune_sqlite(cached)
         app.extensions["crm.crosstenant_engine"] = cached
     return cached

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Float, Select, and_, exists, false, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
+from crm.dialects import matches
 from crm.extensions import db
 from crm.models import (
     AssociationMembership,
@@ -136,14 +137,13 @@ def _search_condition(q: str):
     such as LIKE, out of index conditions: this is a filter over the tenant's
     rows, read from an index-only scan of the name index, which carries the
     three lower-cased values (migration 0004). Typos are handled by
-    ``_closest`` when nothing matches. SQLite: the same LIKE.
+    ``_closest`` when nothing matches. SQLite: the same LIKE, with a ``lower``
+    for every alphabet (``crm.dialects.matches``).
     """
-    needle = q.lower()
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return or_(
-        func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"),
-        func.lower(Organisation.city).like(f"{escaped}%", escape="\\"),
-        func.lower(Organisation.registration_id).like(f"{escaped}%", escape="\\"),
+        matches(Organisation.name, q),
+        matches(Organisation.city, q, anywhere=False),
+        matches(Organisation.registration_id, q, anywhere=False),
     )
 
 

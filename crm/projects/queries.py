@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
+from crm.dialects import matches
 from crm.extensions import db
 from crm.models import (
     ClusterMembership,
@@ -151,8 +152,7 @@ def organisation_choices(
         query = query.where(Organisation.id.in_(only_ids))
     listed = query
     if search:
-        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        listed = query.where(func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"))
+        listed = query.where(matches(Organisation.name, search))
     rows = db.session.execute(
         listed.order_by(func.lower(Organisation.name), Organisation.id).limit(limit + 1)
     ).all()

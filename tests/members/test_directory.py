@@ -105,6 +105,16 @@ def test_search_and_filters(assoc, data, query, expected):
     assert found == expected
 
 
+def test_search_ignores_case_in_every_alphabet(assoc, make, session):
+    """SQLite's own lower() folds A-Z only: "Łódź" stayed "Łódź" there."""
+    make.org(assoc.tenant, name="ŁÓDZKA Spółka", city="Łódź")
+    make.org(assoc.tenant, name="Софийски Клъстер", city="София")
+    session.flush()
+    assert names(get(assoc, "?q=łódzka")) == ["ŁÓDZKA Spółka"]
+    assert names(get(assoc, "?q=łódź")) == ["ŁÓDZKA Spółka"]  # the city, from its start
+    assert names(get(assoc, "?q=клъстер")) == ["Софийски Клъстер"]
+
+
 def test_ecosystem_and_cluster_filters(assoc, data):
     assert names(get(assoc, f"?ecosystem={data['health']}")) == ["BioWin Labs"]
     assert names(get(assoc, f"?cluster={data['cluster']}")) == [

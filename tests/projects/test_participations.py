@@ -149,6 +149,9 @@ def test_the_organisation_picker_is_bounded_and_searches_by_name(
         assert "Alpha Firm One" not in client.get(add, query_string={"q": pattern}).get_data(
             as_text=True
         )
+    make.org(world.tenant, name="ÉCOLE Łódzka")
+    page = client.get(add, query_string={"q": "école łódzka"}).get_data(as_text=True)
+    assert _picker(page) == ["— choose —", "ÉCOLE Łódzka"]  # case aside, any alphabet
     page = client.get(add + "?q=archived").get_data(as_text=True)
     assert "Alpha Archived" not in page and "No organisation’s name contains “archived”" in page
     # A refused form keeps the chosen organisation listed and selected.

@@ -1,0 +1,58 @@
+"""What differs between PostgreSQL and SQLite, in one place: SQLite's connection
+settings, and lower case for every alphabet."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+
+
+def tune_sqlite(engine) -> None:
+    """Enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and
+    give SQLite a ``lower`` for every alphabet (``unicode_lower``)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+class lowered(GenericFunction):  # noqa: N801 - a SQL function, named like func.lower
+    """``lower(text)`` for searches: PostgreSQL's (which folds any alphabet in a
+    UTF-8 database, and matches the expression indexes of migration 0004);
+    on SQLite, whose own ``lower`` folds A-Z only ("Łódź" stayed "Łódź"), the
+    Python one registered by ``tune_sqlite``."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(lowered)
+def _lowered(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(lowered, "sqlite")
+def _lowered_sqlite(element, compiler, **kw):
+    return f"unicode_lower({compiler.process(element.clauses, **kw)})"
+
+
+def matches(column, text: str, *, anywhere: bool = True):
+    """``column`` holds ``text`` (anywhere, or at its start), case aside; ``%``,
+    ``_`` and ``\\`` in ``text`` are taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return lowered(column).like(f"%{escaped}%" if anywhere else f"{escaped}%", escape="\\")
