@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
+import xlsxwriter
 from flask import Response
-from openpyxl import Workbook
 
 FORMATS = ("csv", "xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,14 +47,25 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel reads UTF-8 then
 
 
+# Strings stay strings (never formulas, links or numbers); rows go to a temporary
+# file as they come (constant memory), at about twice openpyxl's speed.
+_XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_date_format": "yyyy-mm-dd",
+}
+
+
 def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "Export") -> bytes:
-    workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet[:31])
-    worksheet.append(list(headers))
-    for row in rows:
-        worksheet.append([_cell(v) for v in row])
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    workbook = xlsxwriter.Workbook(buffer, _XLSX_OPTIONS)
+    worksheet = workbook.add_worksheet(sheet[:31])
+    worksheet.write_row(0, 0, list(headers))
+    for number, row in enumerate(rows, start=1):
+        worksheet.write_row(number, 0, [_cell(v) for v in row])
+    workbook.close()
     return buffer.getvalue()
 
 
