@@ -1,6 +1,7 @@
 """Turning an uploaded file into a header row and data rows, whatever tool wrote it.
 
-Detects the format from the bytes (never from the file name), the text
+Detects the format from the bytes (never from the file name: CSV or a
+workbook, .xlsx, .xls or .ods), the text
 encoding (UTF-8 with or without BOM, UTF-16 with BOM, or the Windows code
 page of the association's country or, when that reads badly, of another one),
 the delimiter (``,`` ``;`` tab ``|``) and the decimal convention of the numbers.
@@ -270,7 +271,7 @@ def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
     return _checked(Table("csv", headers or [], rows, encoding, delimiter, row_count))
 
 
-# -- XLSX ---------------------------------------------------------------------
+# -- workbooks (.xlsx, .xls, .ods) -------------------------------------------
 
 
 def _read_workbook(data: bytes, max_rows: int | None) -> Table:
