@@ -1,13 +1,12 @@
 """Turning an uploaded file into a header row and data rows, whatever tool wrote it.
 
-Detects the format from the bytes (never from the file name: CSV or a
-workbook, .xlsx, .xls or .ods), the text
-encoding (UTF-8 with or without BOM, UTF-16 with BOM, or the Windows code
-page of the association's country or, when that reads badly, of another one),
-the delimiter (``,`` ``;`` tab ``|``) and the decimal convention of the numbers.
-Every failure is an ``ImportFileError`` whose message can be shown as is.
+Detects from the bytes, never from the file name: the format (CSV, or a
+workbook: .xlsx, .xls, .ods); for text, the encoding (UTF-8 with or without
+BOM, UTF-16 with BOM, or the Windows code page of the association's country,
+or of another one when that reads clearly better) and the delimiter (``,``
+``;`` tab ``|``); and the decimal convention of the numbers. Every failure
+is an ``ImportFileError`` whose message can be shown as is.
 """
-
 from __future__ import annotations
 
 import csv
