@@ -7,6 +7,7 @@ or of another one when that reads clearly better) and the delimiter (``,``
 ``;`` tab ``|``); and the decimal convention of the numbers. Every failure
 is an ``ImportFileError`` whose message can be shown as is.
 """
+
 from __future__ import annotations
 
 import csv
