@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.models.contact import CONSENT_SOURCES
+from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS
 from crm.validation import (
@@ -148,8 +148,6 @@ class ContactForm(FlaskForm):
     )
 
     def contact_data(self) -> dict:
-        from crm.members.services import CONTACT_FIELDS
-
         return {name: self[name].data for name in CONTACT_FIELDS}
 
 

@@ -21,7 +21,7 @@ from crm.models import (
     MembershipStatusChange,
     Organisation,
 )
-from crm.models.contact import CONSENT_SOURCES
+from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import PROFILE_FIELDS
 from crm.validation import (
@@ -34,17 +34,6 @@ from crm.validation import (
 
 ORGANISATION_FIELDS = (*PROFILE_FIELDS, "discoverable")
 NUMBER_FIELDS = ("employees", "turnover_eur", "balance_sheet_eur", "founded_year")
-CONTACT_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "job_title",
-    "is_primary",
-    "consent_given",
-    "consent_date",
-    "consent_source",
-)
 ERASED_NAME = "Erased"
 
 

@@ -18,6 +18,18 @@ CONSENT_SOURCES = {
     "import": "Imported",
     "other": "Other",
 }
+# What people type about a contact (forms and imports).
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "is_primary",
+    "consent_given",
+    "consent_date",
+    "consent_source",
+)
 
 
 class Contact(TenantOwned, Timestamps, Base):

@@ -43,6 +43,20 @@ ROLES = {
     "third_party": "Third party",
     "subcontractor": "Subcontractor",
 }
+# What people type about a project (forms and imports), besides its grant agreement
+# number, which is set with its normalised key (``Project.set_grant_number``).
+PROJECT_FIELDS = (
+    "programme_code",
+    "call_id",
+    "acronym",
+    "title",
+    "status",
+    "start_date",
+    "end_date",
+    "total_budget",
+    "eu_contribution",
+    "description",
+)
 
 _GRANT_PREFIX = re.compile(r"^(GA|GAP|GRANT|NO|NR|N°)[\s.:#-]*", re.IGNORECASE)
 

@@ -13,22 +13,9 @@ from datetime import date
 from sqlalchemy import select
 
 from crm.models import Ecosystem, FlagshipArea, Organisation, Participation, Project
-from crm.models.project import PROJECT_STATUSES, ROLES, ProjectStatusChange
+from crm.models.project import PROJECT_FIELDS, PROJECT_STATUSES, ROLES, ProjectStatusChange
 from crm.projects import queries, rules
 from crm.validation import RuleError
-
-PROJECT_FIELDS = (
-    "programme_code",
-    "call_id",
-    "acronym",
-    "title",
-    "status",
-    "start_date",
-    "end_date",
-    "total_budget",
-    "eu_contribution",
-    "description",
-)
 
 
 class ProjectError(RuleError):

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from crm.extensions import db
-from crm.imports import flow
+from crm.imports import organisations, writing
 from crm.models import (
     AuditEvent,
     Contact,
@@ -29,7 +29,7 @@ from tests.imports.conftest import signed_in
 from tests.imports.test_jobs import upload, work
 
 WRITTEN = (Organisation, Contact, Project, Participation, ProjectStatusChange, AuditEvent)
-BIG = flow.CHUNK * 2 + 1  # more rows than two write chunks
+BIG = writing.CHUNK * 2 + 1  # more rows than two write chunks
 
 
 def written(session) -> dict[str, int]:
@@ -259,7 +259,7 @@ def test_a_database_error_after_rows_went_in_rolls_the_whole_import_back(job_app
     """The writer fails on the database after several chunks of new rows were inserted
     (and before the updates): the job rolls back, the batch says it failed, no row stays."""
     app = job_app
-    monkeypatch.setattr(flow, "CHUNK", 7)
+    monkeypatch.setattr(writing, "CHUNK", 7)
 
     def failing_update(session, *_args, **_kwargs):
         session.connection().execute(text("UPDATE organisations SET no_such_column = 1"))
@@ -283,7 +283,7 @@ def test_a_database_error_after_rows_went_in_rolls_the_whole_import_back(job_app
 
     with app.app_context(), tenant_scope(tenant_id):
         audited = db.session.scalar(select(func.count()).select_from(AuditEvent))
-    monkeypatch.setattr(flow, "_bulk_update", failing_update)
+    monkeypatch.setattr(organisations, "bulk_update", failing_update)
     if "crm.redis" in app.extensions:
         client.post(f"/{slug}/imports/{batch_id}/commit")
         work(app)

@@ -170,9 +170,9 @@ def test_the_commit_writes_in_chunks_not_row_by_row(
     importer, make, session, tenant, files, count_queries, monkeypatch
 ):
     """Statements grow with the number of chunks, never with the number of rows."""
-    from crm.imports import flow
+    from crm.imports import writing
 
-    monkeypatch.setattr(flow, "CHUNK", 10)
+    monkeypatch.setattr(writing, "CHUNK", 10)
     for i in range(15):
         make.org(tenant, name=f"Known {i}", city="Lyon", registration_id=f"FR-K{i}")
     rows = [["Name", "City", "Registration id", "Employees"]]

@@ -1,0 +1,124 @@
+"""Importing contacts: each names its organisation (registration id, or name and
+city) and is matched by its e-mail, else by its name at that organisation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+
+from crm import validation
+from crm.imports.organisations import OrganisationIndex
+from crm.imports.plan import Plan, Progress
+from crm.imports.reading import normalise_name
+from crm.imports.writing import bulk_insert, bulk_update
+from crm.models import Contact, Tenant
+from crm.models.base import utcnow
+from crm.models.contact import CONTACT_FIELDS
+
+CONTACT_COLUMNS = ("organisation_id", *CONTACT_FIELDS)
+
+
+def plan_contacts(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+    orgs = OrganisationIndex(session)
+    existing = session.execute(
+        select(Contact.id, *[getattr(Contact, c) for c in CONTACT_COLUMNS]).where(
+            Contact.erased_at.is_(None)
+        )
+    ).all()
+    by_email, by_person, primary_of = {}, {}, {}
+    for row in existing:
+        if row.email:
+            by_email.setdefault(row.email.lower(), row)
+        by_person.setdefault(_person_key(row.organisation_id, row.first_name, row.last_name), row)
+        if row.is_primary:
+            primary_of[row.organisation_id] = row.id
+    seen: dict = {}
+    primary_lines: dict[int, int] = {}
+    demote: set[int] = set()
+    today = date.today()
+    for i, (line, values, errors) in enumerate(rows):
+        tick(i)
+        label = f"{values.get('first_name') or ''} {values.get('last_name') or ''}".strip()
+        email_error = validation.check_email(values.get("email"))
+        if email_error:
+            errors = [*errors, f"E-mail: {email_error}"]
+        org_id = None
+        if not errors:
+            org_id, org_error = orgs.resolve(
+                values.get("organisation_registration_id"),
+                values.get("organisation_name"),
+                values.get("organisation_city"),
+            )
+            if org_error:
+                errors = [*errors, org_error]
+        if errors:
+            plan.reject(line, " ".join(errors), label)
+            continue
+        email = values.get("email")
+        keys = [("email", email)] if email else []
+        keys.append(("person", _person_key(org_id, values["first_name"], values["last_name"])))
+        duplicate = next((seen[k] for k in keys if k in seen), None)
+        if duplicate is not None:
+            what = "e-mail" if keys[0][0] == "email" and keys[0] in seen else "name"
+            plan.reject(line, f"Duplicate of line {duplicate} (same {what}).", label)
+            continue
+        match = (by_email.get(email) if email else None) or by_person.get(keys[-1][1])
+        if values.get("is_primary"):
+            if org_id in primary_lines:
+                plan.reject(
+                    line,
+                    f"Line {primary_lines[org_id]} already names the primary contact of "
+                    f"{orgs.names.get(org_id, 'this organisation')} (one per organisation).",
+                    label,
+                )
+                continue
+            primary_lines[org_id] = line
+            current = primary_of.get(org_id)
+            if current is not None and (match is None or match.id != current):
+                demote.add(current)
+        for k in keys:
+            seen[k] = line
+        new = {k: v for k, v in values.items() if k in CONTACT_COLUMNS and v is not None}
+        new["organisation_id"] = org_id
+        if new.get("consent_given"):
+            new.setdefault("consent_date", today)
+            new.setdefault("consent_source", "import")
+        if match is None:
+            record = {c: None for c in CONTACT_COLUMNS} | {
+                "is_primary": False,
+                "consent_given": False,
+            }
+            plan.creates.append(record | new)
+            continue
+        before = {c: getattr(match, c) for c in CONTACT_COLUMNS}
+        after = before | new
+        if after == before:
+            plan.unchanged += 1
+        else:
+            plan.updates.append({"b_id": match.id, **after})
+    for record in plan.updates:
+        if record["b_id"] in demote:
+            record["is_primary"] = False
+    plan.extra["demote"] = sorted(demote)
+
+
+def _person_key(org_id, first, last) -> tuple:
+    return org_id, normalise_name(first), normalise_name(last)
+
+
+def write_contacts(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+    table = Contact.__table__
+    now = utcnow()
+    connection = session.connection()
+    # Primary contacts handed to someone else step down first (unique index).
+    demote = plan.extra.get("demote", [])
+    if demote:
+        connection.execute(
+            update(table)
+            .where(table.c.tenant_id == tenant.id, table.c.id.in_(demote))
+            .values(is_primary=False, updated_at=now)
+        )
+    stamp = {"tenant_id": tenant.id, "created_at": now, "updated_at": now}
+    bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
+    bulk_insert(session, table, plan.creates, progress, 10, 90, common=stamp)

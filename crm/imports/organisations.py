@@ -1,0 +1,182 @@
+"""Importing organisations: match by registration id, else by name and city;
+the profile checked with the rules of the member forms."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+
+from crm import validation
+from crm.imports.plan import Plan, Progress
+from crm.imports.reading import normalise_identifier, normalise_name
+from crm.imports.writing import bulk_insert, bulk_update
+from crm.models import Organisation, Tenant
+from crm.models.base import utcnow
+from crm.models.organisation import PROFILE_FIELDS, derive_size_class
+
+_UPPER = ("country", "nuts2", "nace")
+_BLANK_ORGANISATION = dict.fromkeys(PROFILE_FIELDS) | {"is_startup": False}
+
+
+def _euros(value) -> int | None:
+    if value is None:
+        return None
+    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _org_keys(registration_id, name, city) -> tuple:
+    return normalise_identifier(registration_id), (normalise_name(name), normalise_name(city))
+
+
+def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+    columns = [getattr(Organisation, c) for c in PROFILE_FIELDS]
+    existing = session.execute(select(Organisation.id, *columns).order_by(Organisation.id)).all()
+    by_reg, by_name = {}, {}
+    for row in existing:
+        reg, name_city = _org_keys(row.registration_id, row.name, row.city)
+        if reg:
+            by_reg.setdefault(reg, row)
+        by_name.setdefault(name_city, row)
+    seen: dict = {}
+    for i, (line, values, errors) in enumerate(rows):
+        tick(i)
+        label = values.get("name") or ""
+        for key in _UPPER:
+            if values.get(key):
+                values[key] = validation.normalise_code(values[key])
+        if values.get("vat_id"):
+            values["vat_id"] = normalise_identifier(values["vat_id"])
+        reg, name_city = _org_keys(values.get("registration_id"), label, values.get("city"))
+        match = by_reg.get(reg) if reg else None
+        if match is None:
+            candidate = by_name.get(name_city)
+            # Same name and city but another registration id: a different organisation.
+            if candidate is not None and not (
+                reg and normalise_identifier(candidate.registration_id)
+            ):
+                match = candidate
+        country = values.get("country") or (match.country if match else tenant.country)
+        checked = {k: v for k, v in values.items() if k in PROFILE_FIELDS and v is not None}
+        checked.setdefault("kind", match.kind if match else "firm")
+        checked["country"] = country
+        errors = errors + [
+            f"{_label(k)}: {message}"
+            for k, message in validation.organisation_errors(checked).items()
+        ]
+        if errors:
+            plan.reject(line, " ".join(errors), label)
+            continue
+        # In-file duplicates: the same registration id, or the same name and city
+        # where one of the two rows has no registration id to tell them apart.
+        earlier = seen.get(("reg", reg)) if reg else None
+        what = "registration id"
+        if earlier is None and name_city in seen:
+            other_line, other_reg = seen[name_city]
+            if not (reg and other_reg):
+                earlier, what = other_line, "name and city"
+        if earlier is not None:
+            plan.reject(line, f"Duplicate of line {earlier} (same {what}).", label)
+            continue
+        if reg:
+            seen[("reg", reg)] = line
+        seen.setdefault(name_city, (line, reg))
+        new = dict(checked)
+        if match is not None and values.get("country") is None:
+            new.pop("country")  # not in the file: keep the organisation's own
+        for money in ("turnover_eur", "balance_sheet_eur"):
+            if money in new:
+                new[money] = _euros(new[money])
+        if match is None:
+            record = _BLANK_ORGANISATION | new
+            record["kind"] = record["kind"] or "firm"
+            record["size_class"] = _size_class(record)
+            plan.creates.append(record)
+            continue
+        before = dict(zip(PROFILE_FIELDS, match[1:], strict=True))
+        after = before | new
+        after["size_class"] = _size_class(after)
+        before["size_class"] = _size_class(before)
+        if after == before:  # stored amounts are whole euros, read ones rounded to them
+            plan.unchanged += 1
+        else:
+            plan.updates.append({"b_id": match.id, **after})
+
+
+def _label(key: str) -> str:
+    from crm.imports.kinds import ORGANISATIONS
+
+    return ORGANISATIONS.by_key[key].label if key in ORGANISATIONS.by_key else key
+
+
+def _size_class(values: dict) -> str | None:
+    if values.get("kind") != "firm":
+        return None
+    return derive_size_class(
+        values.get("employees"), values.get("turnover_eur"), values.get("balance_sheet_eur")
+    )
+
+
+def write_organisations(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+    table = Organisation.__table__
+    now = utcnow()
+    stamp = {
+        "tenant_id": tenant.id,
+        "created_at": now,
+        "updated_at": now,
+        "discoverable": False,
+        "archived": False,
+    }
+    bulk_insert(session, table, plan.creates, progress, 10, 80, common=stamp)
+    bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
+
+
+class OrganisationIndex:
+    """The tenant's organisations by registration id and by name (+ city), loaded once."""
+
+    def __init__(self, session):
+        rows = session.execute(
+            select(
+                Organisation.id, Organisation.registration_id, Organisation.name, Organisation.city
+            ).where(Organisation.archived.is_(False))
+        ).all()
+        self.by_reg: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.names: dict[int, str] = {}
+        for row in rows:
+            reg = normalise_identifier(row.registration_id)
+            if reg:
+                self.by_reg[reg].append(row.id)
+            self.by_name[normalise_name(row.name)].append((row.id, normalise_name(row.city)))
+            self.names[row.id] = row.name
+
+    def resolve(self, registration_id, name, city) -> tuple[int | None, str | None]:
+        if registration_id:
+            ids = self.by_reg.get(normalise_identifier(registration_id), [])
+            if len(ids) == 1:
+                return ids[0], None
+            if len(ids) > 1:
+                return None, (
+                    f"{len(ids)} organisations have the registration id {registration_id}."
+                )
+            if not name:
+                return None, (
+                    f"No organisation with the registration id {registration_id} in the "
+                    "directory (import the organisations first)."
+                )
+        candidates = self.by_name.get(normalise_name(name), [])
+        if city:
+            candidates = [c for c in candidates if c[1] == normalise_name(city)]
+        if len(candidates) == 1:
+            return candidates[0][0], None
+        if not candidates:
+            return None, (
+                f"No organisation named “{name}”"
+                + (f" in {city}" if city else "")
+                + " in the directory (import the organisations first)."
+            )
+        return None, (
+            f"{len(candidates)} organisations are named “{name}”: add the registration id "
+            "or the city to say which."
+        )
