@@ -67,7 +67,7 @@ CODE_PAGES = {
     **dict.fromkeys(("LT", "LV", "EE"), "Windows-1257"),
     **dict.fromkeys(("BG", "UA", "RS", "MK"), "Windows-1251"),
 }
-_LEGACY = ("Windows-1252", "Windows-1250", "Windows-1257", "Windows-1251")
+_LEGACY = tuple(label for label in CHOSEN_ENCODINGS if label.startswith("Windows"))
 
 
 def code_page(country: str | None) -> str:
@@ -150,22 +150,32 @@ def decode(
             "This file is not a spreadsheet or text export (it holds binary data). "
             "Upload a CSV file or an Excel workbook (.xlsx)."
         )
-    readings: list[tuple[str, str]] = []
+    # The first encoding that reads the file is kept whole; the others only
+    # leave their score, so one copy of a large file is held, not four.
+    first: tuple[str, str] | None = None
+    others: list[tuple[int, str]] = []
     for label in candidates:
         try:
-            readings.append((data.decode(ENCODINGS[label]), label))
+            text = data.decode(ENCODINGS[label])
         except UnicodeDecodeError:
             continue
-        if label.startswith("UTF"):
-            break
-    if not readings and encoding is not None:
+        if first is None:
+            first = (text, label)
+            if label.startswith("UTF"):
+                break
+        else:
+            others.append((_misreadings(text), label))
+    if first is None and encoding is not None:
         raise ImportFileError(f"The file cannot be read as {encoding}: choose another encoding.")
-    if not readings:
+    if first is None:
         raise ImportFileError(
             "The file's text encoding could not be recognised (it is none of "
             f'{", ".join(candidates)}). Save it again as "CSV UTF-8" and upload it again.'
         )
-    text, label = _likeliest(readings)
+    text, label = first
+    better = _clearly_better(_misreadings(text), others) if others else None
+    if better is not None:
+        text, label = data.decode(ENCODINGS[better]), better
     if _looks_binary(text):
         raise ImportFileError(
             "This file is not a spreadsheet or text export (it holds control "
@@ -174,18 +184,13 @@ def decode(
     return text, label
 
 
-def _likeliest(readings: list[tuple[str, str]]) -> tuple[str, str]:
-    """The first reading (the expected encoding), unless another has a quarter
-    of its misreadings or fewer and it has at least 5: an odd "®" does not
-    switch a file, a Polish file read as Windows-1252 ("Sp³ka") does."""
-    first = readings[0]
-    if len(readings) == 1:
-        return first
-    scores = [_misreadings(text) for text, _label in readings]
-    best = min(range(len(readings)), key=scores.__getitem__)
-    if scores[0] >= 5 and scores[best] * 4 <= scores[0]:
-        return readings[best]
-    return first
+def _clearly_better(expected: int, others: list[tuple[int, str]]) -> str | None:
+    """The encoding to read instead of the expected one, whose reading left
+    ``expected`` misreadings: one with a quarter of them or fewer, when there
+    are at least 5. An odd "®" does not switch a file, a Polish file read as
+    Windows-1252 ("Sp³ka") does."""
+    score, label = min(others, key=lambda other: other[0])  # the first of equals
+    return label if expected >= 5 and score * 4 <= expected else None
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
