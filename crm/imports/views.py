@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from crm.exports import download
 from crm.extensions import db
+from crm.forms import render_form
 from crm.imports import bp, flow, reading
 from crm.imports.forms import EncodingForm, UploadForm, chosen_mapping, mapping_form
 from crm.imports.jobs import run_import
@@ -73,10 +74,7 @@ def index():
     batches = db.session.scalars(
         select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()).limit(20)
     ).all()
-    status = 422 if form.errors else 200
-    return render_template(
-        "imports/index.html", form=form, batches=batches, code_page=code_page
-    ), status
+    return render_form("imports/index.html", form, batches=batches, code_page=code_page)
 
 
 @bp.route("/<tenant>/imports/<int:batch_id>/mapping", methods=["GET", "POST"])
@@ -121,11 +119,13 @@ def mapping(batch_id: int):
     ), status
 
 
+def _encoding_guessed(batch: ImportBatch) -> bool:
+    """A text file read without a byte order mark, which would leave no doubt."""
+    return batch.file_format == "csv" and batch.encoding in reading.CHOSEN_ENCODINGS
+
+
 def _encoding_form(batch: ImportBatch) -> EncodingForm | None:
-    """Offered for text files whose encoding was guessed (a byte order mark leaves no doubt)."""
-    if batch.file_format != "csv" or batch.encoding not in reading.CHOSEN_ENCODINGS:
-        return None
-    return EncodingForm(encoding=batch.encoding)
+    return EncodingForm(encoding=batch.encoding) if _encoding_guessed(batch) else None
 
 
 @bp.route("/<tenant>/imports/<int:batch_id>/encoding", methods=["POST"])
@@ -135,7 +135,7 @@ def change_encoding(batch_id: int):
     and any dry run is void (the rows may read differently)."""
     batch = get_batch_or_404(batch_id)
     form = EncodingForm()
-    if batch.status not in EDITABLE or _encoding_form(batch) is None:
+    if batch.status not in EDITABLE or not _encoding_guessed(batch):
         flash("This file's encoding cannot be changed now.", "error")
         return redirect(url_for("imports.show", batch_id=batch.id))
     if not form.validate_on_submit():
