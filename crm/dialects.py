@@ -31,7 +31,7 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
-class lowered(GenericFunction):  # noqa: N801 - a SQL function, named like func.lower
+class lowered(GenericFunction):  # lower case: a SQL function, used like func.lower
     """``lower(text)`` for searches: PostgreSQL's (which folds any alphabet in a
     UTF-8 database, and matches the expression indexes of migration 0004);
     on SQLite, whose own ``lower`` folds A-Z only ("Łódź" stayed "Łódź"), the

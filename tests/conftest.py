@@ -334,6 +334,14 @@ def sign_in(page, email: str, password: str = factories.PASSWORD) -> None:
 
 
 @pytest.fixture
+def console_errors(page) -> list[str]:
+    """What the page's JavaScript console reports as errors (a CSP refusal shows there)."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return errors
+
+
+@pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server)
     page = context.new_page()

@@ -11,15 +11,13 @@ from tests.factories import Factories
 pytestmark = pytest.mark.browser
 
 
-def test_admin_adds_a_user_who_sets_a_password(committed_app, page):
+def test_admin_adds_a_user_who_sets_a_password(committed_app, page, console_errors):
     with committed_app.app_context():
         make = Factories(db.session)
         tenant = make.tenant(slug="browser-assoc", name="Browser Association")
         admin = make.user(tenant, role="tenant_admin", email="admin@browser.example")
         slug, admin_email = tenant.slug, admin.email
         db.session.commit()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
     sign_in(page, admin_email)
     page.goto(f"/{slug}/users/new")
@@ -39,4 +37,4 @@ def test_admin_adds_a_user_who_sets_a_password(committed_app, page):
     page.get_by_label("Password").fill("a brand new long password")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_text("New Comer").first.is_visible()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors

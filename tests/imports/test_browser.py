@@ -31,15 +31,13 @@ def upload_and_check(page, slug: str, content: str) -> None:
     page.get_by_role("button", name="Check the file (dry run)").click()
 
 
-def test_secretariat_imports_a_csv_after_fixing_its_bad_row(committed_app, page):
+def test_secretariat_imports_a_csv_after_fixing_its_bad_row(committed_app, page, console_errors):
     with committed_app.app_context():
         make = Factories(db.session)
         tenant = make.tenant(slug="browser-import", name="Pôles Test", country="FR")
         user = make.user(tenant, role="secretariat", email="secretariat@import.example")
         slug, email = tenant.slug, user.email
         db.session.commit()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
     sign_in(page, email)
 
@@ -62,4 +60,4 @@ def test_secretariat_imports_a_csv_after_fixing_its_bad_row(committed_app, page)
     page.goto(f"/{slug}/members")
     assert page.get_by_text("Atelier Lumière").first.is_visible()
     assert page.get_by_text("Vignobles du Sud").first.is_visible()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors

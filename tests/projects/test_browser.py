@@ -17,7 +17,7 @@ def _sign_in(page, email):
     sign_in(page, email)
 
 
-def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page):
+def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page, console_errors):
     with committed_app.app_context():
         make = Factories(db.session)
         tenant = make.tenant(slug="browser-proj", name="Browser Clusters", country="PT")
@@ -28,8 +28,6 @@ def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page
         secretariat = make.user(tenant, role="secretariat", email="sec@b.example")
         slug, manager_email, secretariat_email = tenant.slug, manager.email, secretariat.email
         db.session.commit()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
     _sign_in(page, manager_email)
     page.get_by_role("link", name="My cluster").click()
@@ -63,4 +61,4 @@ def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page
     assert row.is_visible()
     assert row.get_by_text("Funded").is_visible()
     assert row.get_by_text("Ocean Tech Cluster").is_visible()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
