@@ -146,7 +146,7 @@ def status():
 
 
 @bp.route("/refresh", methods=["POST"])
-@alliance_only
+@roles_required("alliance_admin")  # the analyst reads the figures, never starts work
 def refresh():
     running = jobs.active_run(jobs.ALLIANCE_KIND, None)
     if running is not None:
