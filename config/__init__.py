@@ -5,6 +5,7 @@ Nothing else in the project reads ``os.environ``.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSECURE_KEY = "dev-only-insecure-key"
@@ -29,8 +30,21 @@ class Default:
     PAGE_SIZE = 50
     # Import files above this many rows run as a background job.
     IMPORT_INLINE_MAX_ROWS = 5000
-    LOGIN_FAILURES_PER_ACCOUNT = "5 per 15 minutes"
-    LOGIN_FAILURES_PER_ADDRESS = "20 per 15 minutes"
+    # Sign-in throttling per (account, address): after this many failures each
+    # further attempt waits, 2 s then doubling up to the cap; the right password
+    # is accepted once the wait is over (see crm/accounts/throttle.py).
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_FIRST_DELAY = 2
+    LOGIN_MAX_DELAY = 60
+    # Failures are forgotten this many seconds after the last one.
+    LOGIN_FAILURE_MEMORY = 15 * 60
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are believed.
+    TRUSTED_PROXIES = 0
+    # Where people reach the app (https://crm.example.org): absolute links are
+    # built from it, never from the request's Host header. Required in production.
+    BASE_URL = None
+    # Sent only in production, where the site is served over HTTPS alone.
+    STRICT_TRANSPORT_SECURITY = None
     JOB_TIMEOUT = 600
     # Redis when REDIS_URL is set (see crm/__init__.py), else this process's memory.
     RATELIMIT_STORAGE_URI = "memory://"
@@ -50,6 +64,7 @@ class Testing(Default):
 class Production(Default):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 ENVIRONMENTS = {"development": Development, "testing": Testing, "production": Production}
@@ -61,6 +76,8 @@ FROM_ENV = {
     "MIGRATION_DATABASE_URL": "MIGRATION_DATABASE_URL",
     "METRICS_DATABASE_URL": "METRICS_DATABASE_URL",
     "REDIS_URL": "REDIS_URL",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "BASE_URL": "BASE_URL",
 }
 
 
@@ -93,4 +110,28 @@ def load(overrides: dict | None = None, environ=None) -> dict:
         raise RuntimeError("production needs a real SECRET_KEY in the environment")
     if name == "production" and len(settings["SECRET_KEY"]) < 32:
         raise RuntimeError("SECRET_KEY must be at least 32 characters in production")
+    settings["TRUSTED_PROXIES"] = _proxy_hops(settings["TRUSTED_PROXIES"])
+    settings["BASE_URL"] = _base_url(settings["BASE_URL"], required=name == "production")
     return settings
+
+
+def _proxy_hops(value) -> int:
+    try:
+        hops = int(value)
+    except (TypeError, ValueError):
+        hops = -1
+    if hops < 0:
+        raise RuntimeError(f"TRUSTED_PROXIES must be a count of proxies (0 or more): {value!r}")
+    return hops
+
+
+def _base_url(value: str | None, required: bool) -> str | None:
+    """``scheme://host[/path]`` without a trailing slash, or None outside production."""
+    if not value:
+        if required:
+            raise RuntimeError("production needs BASE_URL (https://crm.example.org) to build links")
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise RuntimeError(f"BASE_URL must look like https://crm.example.org, not {value!r}")
+    return value.rstrip("/")

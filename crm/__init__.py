@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from crm.dialects import tune_sqlite
@@ -19,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.update(settings.load(config))
+    if hops := app.config["TRUSTED_PROXIES"]:
+        # Believe X-Forwarded-For/-Proto/-Host only as far as our own proxies set them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -1,63 +1,159 @@
-"""Login throttling: failed attempts counted per account and per address.
+"""Sign-in throttling that slows guessing down without locking anyone out.
 
-Only failures count, so a user who signs in correctly is never slowed down.
-The counters live in the rate-limit storage of the ``limits`` library that
-Flask-Limiter uses (Redis when REDIS_URL is set, else this process's memory),
-one storage per app: the shared ``limiter`` singleton keeps a single storage
-for whichever app was initialised last.
+Failures are counted per (account, address). The first LOGIN_FREE_FAILURES
+cost nothing; after that each attempt from that address for that account must
+wait LOGIN_FIRST_DELAY seconds after the last failure, doubling with each
+further failure up to LOGIN_MAX_DELAY. An attempt made during the wait is
+refused without looking at the password; one made after it is checked, so the
+right password always gets in within LOGIN_MAX_DELAY seconds. Someone guessing
+from elsewhere never slows the owner down, and a success forgets the pair.
+
+Why not a lockout: a lock per account lets anyone keep an administrator out,
+and one per address locks out everyone behind the same proxy. Why not an
+address-wide count: behind a proxy without TRUSTED_PROXIES every user shares
+one address. Guessing stays bounded all the same: at most about one guess a
+minute per account and address, against argon2 hashes of 12+ characters.
+
+The counters live in Redis when REDIS_URL is set (shared by every web process),
+else in this process's memory (the embedded mode).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import threading
+import time
+
 from flask import current_app
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+
+from crm.extensions import redis_connection
 
 _KEY = "crm.login_throttle"
+_PREFIX = "crm:login-failures:"
 
 
-def _strategy() -> FixedWindowRateLimiter:
-    strategy = current_app.extensions.get(_KEY)
-    if strategy is None:
-        storage = storage_from_string(current_app.config["RATELIMIT_STORAGE_URI"])
-        strategy = current_app.extensions[_KEY] = FixedWindowRateLimiter(storage)
-    return strategy
+def _now() -> float:
+    return time.time()
 
 
-def _limits(email: str, address: str | None):
+def _settings() -> tuple[int, float, float, int]:
     cfg = current_app.config
-    account = (parse(cfg["LOGIN_FAILURES_PER_ACCOUNT"]), "login-failures", "account", email)
-    yield account
-    if address:
-        yield (parse(cfg["LOGIN_FAILURES_PER_ADDRESS"]), "login-failures", "address", address)
+    return (
+        cfg["LOGIN_FREE_FAILURES"],
+        cfg["LOGIN_FIRST_DELAY"],
+        cfg["LOGIN_MAX_DELAY"],
+        cfg["LOGIN_FAILURE_MEMORY"],
+    )
+
+
+def _pair(email: str, address: str | None) -> str:
+    # Hashed: a fixed-length key whatever was typed in the e-mail field.
+    raw = f"{email.strip().lower()}\n{address or ''}".encode()
+    return _PREFIX + hashlib.sha256(raw).hexdigest()
+
+
+class _MemoryStore:
+    """Failures of this process: pair -> (count, time of the last failure)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pairs: dict[str, tuple[int, float]] = {}
+
+    def get(self, key: str) -> tuple[int, float]:
+        return self._pairs.get(key, (0, 0.0))
+
+    def add_failure(self, key: str, now: float, memory: int) -> None:
+        with self._lock:
+            count, last = self._pairs.get(key, (0, 0.0))
+            self._pairs[key] = (count + 1 if now - last <= memory else 1, now)
+            if len(self._pairs) > 10_000:  # forget the stale ones now and then
+                stale = [k for k, (_, t) in self._pairs.items() if now - t > memory]
+                for k in stale:
+                    del self._pairs[k]
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._pairs.pop(key, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pairs.clear()
+
+
+class _RedisStore:
+    """The same in Redis: a hash per pair (count, last) that expires on its own."""
+
+    def __init__(self, redis) -> None:
+        self.redis = redis
+
+    def get(self, key: str) -> tuple[int, float]:
+        count, last = self.redis.hmget(key, "count", "last")
+        return int(count or 0), float(last or 0.0)
+
+    def add_failure(self, key: str, now: float, memory: int) -> None:
+        count, last = self.get(key)
+        with self.redis.pipeline() as pipe:  # MULTI/EXEC: the three land together
+            if count and now - last > memory:
+                pipe.delete(key)
+            pipe.hincrby(key, "count", 1)
+            pipe.hset(key, "last", repr(now))
+            pipe.expire(key, memory)
+            pipe.execute()
+
+    def clear(self, key: str) -> None:
+        self.redis.delete(key)
+
+    def reset(self) -> None:
+        keys = list(self.redis.scan_iter(match=_PREFIX + "*", count=1000))
+        if keys:
+            self.redis.delete(*keys)
+
+
+def _store():
+    store = current_app.extensions.get(_KEY)
+    if store is None:
+        redis = redis_connection()
+        store = _RedisStore(redis) if redis is not None else _MemoryStore()
+        current_app.extensions[_KEY] = store
+    return store
 
 
 def _enabled() -> bool:
     return current_app.config.get("RATELIMIT_ENABLED", True)
 
 
-def is_throttled(email: str, address: str | None) -> bool:
-    """True when this account or this address has used up its failures."""
+def delay_after(failures: int) -> float:
+    """Seconds to wait after the ``failures``-th failure before the next attempt."""
+    free, first, cap, _ = _settings()
+    if failures < free:
+        return 0.0
+    return float(min(first * 2 ** (failures - free), cap))
+
+
+def wait_seconds(email: str, address: str | None) -> int:
+    """Whole seconds this account must still wait from this address (0: go ahead)."""
     if not _enabled():
-        return False
-    email = email.strip().lower()
-    return any(not _strategy().test(item, *ids) for item, *ids in _limits(email, address))
+        return 0
+    count, last = _store().get(_pair(email, address))
+    elapsed = _now() - last
+    if elapsed > _settings()[3]:
+        return 0
+    remaining = delay_after(count) - elapsed
+    return math.ceil(remaining) if remaining > 0 else 0
 
 
 def record_failure(email: str, address: str | None) -> None:
     if _enabled():
-        for item, *ids in _limits(email.strip().lower(), address):
-            _strategy().hit(item, *ids)
+        _store().add_failure(_pair(email, address), _now(), _settings()[3])
 
 
-def clear_account(email: str) -> None:
-    """A successful login forgives the account's earlier failures (not the address's)."""
+def clear(email: str, address: str | None) -> None:
+    """A successful sign-in forgets this pair's failures."""
     if _enabled():
-        item, *ids = next(_limits(email.strip().lower(), None))
-        _strategy().clear(item, *ids)
+        _store().clear(_pair(email, address))
 
 
 def reset_all() -> None:
     """Forget every counter (tests, or an operator after an incident)."""
-    _strategy().storage.reset()
+    _store().reset()

@@ -50,17 +50,18 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         email, address = form.email.data, client_ip()
-        if throttle.is_throttled(email, address):
+        if wait := throttle.wait_seconds(email, address):
             services.record_throttled_login(db.session, email)
             db.session.commit()
-            return render_template("accounts/login.html", form=form, throttled=True), 429
+            page = render_template("accounts/login.html", form=form, wait=wait)
+            return page, 429, {"Retry-After": str(wait)}
         user = services.authenticate(db.session, email, form.password.data)
         db.session.commit()
         if user is None:
             throttle.record_failure(email, address)
             flash("Wrong e-mail or password, or the account is deactivated.", "error")
             return render_template("accounts/login.html", form=form), 401
-        throttle.clear_account(email)
+        throttle.clear(email, address)
         session.clear()  # a fresh session at login: no fixation
         login_user(user, remember=form.remember.data)
         return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
@@ -219,7 +220,7 @@ def user_reset_link(user_id: int):
 
 
 def _reset_link_page(user: User, token: str):
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    link = services.reset_link(token)
     return render_template("accounts/reset_link.html", user=user, link=link)
 
 

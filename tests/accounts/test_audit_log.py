@@ -44,7 +44,7 @@ def test_audit_log_filters(make, sign_in):
 
 
 def test_audit_log_shows_throttled_logins_and_exports_csv(make, sign_in, client, app, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ACCOUNT", "2 per 15 minutes")
+    monkeypatch.setitem(app.config, "LOGIN_FREE_FAILURES", 2)
     tenant = make.tenant()
     admin, user = make.user(tenant, role="tenant_admin"), make.user(tenant)
     for _ in range(3):
