@@ -12,6 +12,7 @@ from crm.accounts.services import AccountError
 from crm.extensions import db
 from crm.models import Tenant
 from crm.models.user import ROLES
+from crm.slugs import slug_problem
 
 
 def _read_password() -> str:
@@ -34,6 +35,8 @@ def create_tenant(slug: str, name: str, country: str) -> None:
     """Create an association (tenant)."""
     if len(country.strip()) != 2:
         raise click.BadParameter("two letters, e.g. FR", param_hint="--country")
+    if problem := slug_problem(slug.strip().lower()):
+        raise click.BadParameter(problem, param_hint="--slug")
     try:
         tenant = services.create_tenant(db.session, slug=slug, name=name, country=country)
     except AccountError as error:

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, R
 
 from crm.accounts.services import MIN_PASSWORD_LENGTH
 from crm.models.user import ROLES, TENANT_ROLES
+from crm.slugs import valid_slug
 
 
 class LoginForm(FlaskForm):
@@ -94,10 +95,7 @@ class AuditFilterForm(FlaskForm):
 class TenantNewForm(FlaskForm):
     slug = StringField(
         "Short name (in addresses)",
-        validators=[
-            DataRequired(),
-            Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", message="2–40 lower-case letters, digits, -"),
-        ],
+        validators=[DataRequired(), valid_slug],
     )
     name = StringField("Association name", validators=[DataRequired(), Length(max=200)])
     country = StringField(
