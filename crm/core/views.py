@@ -1,5 +1,9 @@
-from flask import current_app, jsonify, redirect, render_template, url_for
+"""Start page, health check, and what every response carries: security and cache
+headers, and the error pages (an expired form included)."""
+
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from crm.core import bp
@@ -10,6 +14,12 @@ CSP = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
+# Powerful browser features the CRM never uses, refused for every page.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
 
 @bp.after_app_request
 def security_headers(response):
@@ -17,7 +27,25 @@ def security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if hsts := current_app.config.get("STRICT_TRANSPORT_SECURITY"):
+        response.headers.setdefault("Strict-Transport-Security", hsts)
+    if _private(response):
+        # Nothing a signed-in person sees, downloads or fetches stays in a
+        # browser or proxy cache for the next person at that computer.
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _private(response) -> bool:
+    if request.endpoint == "static":
+        return False  # the same public files for everyone
+    if response.mimetype == "application/json" or response.mimetype.endswith("+json"):
+        return True
+    if response.headers.get("Content-Disposition", "").startswith("attachment"):
+        return True
+    user = g.get("_login_user")  # set once Flask-Login loaded the user this request
+    return bool(user is not None and user.is_authenticated) or "_user_id" in session
 
 
 @bp.route("/")
@@ -60,24 +88,37 @@ def welcome():
 
 @bp.route("/healthz")
 def healthz():
-    status, checks = 200, {}
+    """ok (200) or degraded (503), nothing more: which part failed and why goes
+    to the server log, never to an anonymous caller."""
+    healthy = True
     try:
         db.session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # the point of a health check is to report, not raise
-        checks["database"] = f"error: {type(exc).__name__}"
-        status = 503
+    except Exception:  # the point of a health check is to report, not raise
+        current_app.logger.exception("health check: the database does not answer")
+        db.session.rollback()
+        healthy = False
     redis = redis_connection()
     if redis is not None:
         try:
             redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-            status = 503
-    else:
-        checks["redis"] = "not configured (jobs run in-process)"
-    return jsonify(status="ok" if status == 200 else "degraded", **checks), status
+        except Exception:
+            current_app.logger.exception("health check: Redis does not answer")
+            healthy = False
+    return jsonify(status="ok" if healthy else "degraded"), 200 if healthy else 503
+
+
+FORM_EXPIRED = (
+    "This form has expired or was opened in another session. "
+    "Please go back, reload the page and submit it again."
+)
+
+
+@bp.app_errorhandler(CSRFError)
+def form_expired(_error):
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        return jsonify(error="form_expired", message=FORM_EXPIRED), 400
+    page = render_template("core/error.html", code=400, title="Form expired", message=FORM_EXPIRED)
+    return page, 400
 
 
 def _error_page(code: int, title: str):
