@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from crm import audit, tenancy
 from crm.accounts.passwords import hash_password, verify_password
+from crm.links import external_url
 from crm.models import Organisation, Tenant, User
 from crm.models.base import utcnow
 from crm.models.user import ALLIANCE_ROLES, ROLES, TENANT_ROLES
@@ -108,6 +109,11 @@ def issue_reset_token(session, user: User) -> str:
     """A signed, single-use token for ``user``; the caller checked who may issue it."""
     _user_event(session, "reset_link_issued", user, f"password link issued for {user.email}")
     return _serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+
+
+def reset_link(token: str) -> str:
+    """The link to hand over: at BASE_URL, whatever Host the request named."""
+    return external_url("accounts.reset_password", token=token)
 
 
 def user_for_reset_token(session, token: str) -> User | None:

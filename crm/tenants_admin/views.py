@@ -1,6 +1,6 @@
 """Alliance admins manage associations and their administrators, never tenant records."""
 
-from flask import flash, render_template, url_for
+from flask import flash, render_template
 from sqlalchemy import case, func, select
 
 from crm.accounts import services
@@ -48,6 +48,6 @@ def tenant_new():
             token = services.issue_reset_token(db.session, admin)
         if saved:
             flash(f"{tenant.name} is created.", "success")
-            link = url_for("accounts.reset_password", token=token, _external=True)
+            link = services.reset_link(token)
             return render_template("accounts/reset_link.html", user=admin, link=link)
     return render_form("tenants_admin/new.html", form)

@@ -40,11 +40,12 @@ def test_grant_numbers_are_normalised(raw, key):
 
 
 def test_production_refuses_a_missing_or_weak_secret_key():
-    with pytest.raises(RuntimeError):
-        config.load({"ENV": "production"}, environ={})
-    with pytest.raises(RuntimeError):
-        config.load({"ENV": "production"}, environ={"SECRET_KEY": "short"})
-    settings = config.load({"ENV": "production"}, environ={"SECRET_KEY": "x" * 40})
+    production = {"ENV": "production", "BASE_URL": "https://crm.example.org"}
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        config.load(production, environ={})
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        config.load(production, environ={"SECRET_KEY": "short"})
+    settings = config.load(production, environ={"SECRET_KEY": "x" * 40})
     assert settings["SESSION_COOKIE_SECURE"] is True
 
 
