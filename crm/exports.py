@@ -22,7 +22,8 @@ def neutralise(value):
     return value
 
 
-def _cell(value):
+def _plain(value):
+    """The value as either format takes it, before any format-specific care."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -33,7 +34,29 @@ def _cell(value):
         return value.replace(tzinfo=None)
     if isinstance(value, list | tuple | set):
         return "; ".join(str(v) for v in value)
-    return neutralise(value)
+    return value
+
+
+def _csv_cell(value):
+    value = _plain(value)
+    # A CSV cell has no type: a spreadsheet would run "=..." as a formula.
+    return value.isoformat() if isinstance(value, date) else neutralise(value)
+
+
+# Excel's dates start on 1900-01-01; an older one would be a broken serial number.
+_EXCEL_FIRST_DAY = date(1900, 1, 1)
+
+
+def _xlsx_cell(value):
+    """No apostrophe: the workbook writes strings as strings (never formulas)."""
+    value = _plain(value)
+    if isinstance(value, date) and _day(value) < _EXCEL_FIRST_DAY:
+        return value.isoformat()
+    return value
+
+
+def _day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
@@ -41,14 +64,13 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(headers)
     for row in rows:
-        writer.writerow(
-            [c.isoformat() if isinstance(c, date) else c for c in (_cell(v) for v in row)]
-        )
+        writer.writerow([_csv_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel reads UTF-8 then
 
 
-# Strings stay strings (never formulas, links or numbers); rows go to a temporary
-# file as they come (constant memory), at about twice openpyxl's speed.
+# Strings stay strings (never formulas, links or numbers), so a cell starting
+# with "=" needs no apostrophe here; rows go to a temporary file as they come
+# (constant memory), at about twice openpyxl's speed.
 _XLSX_OPTIONS = {
     "constant_memory": True,
     "strings_to_formulas": False,
@@ -64,7 +86,7 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "E
     worksheet = workbook.add_worksheet(sheet[:31])
     worksheet.write_row(0, 0, list(headers))
     for number, row in enumerate(rows, start=1):
-        worksheet.write_row(number, 0, [_cell(v) for v in row])
+        worksheet.write_row(number, 0, [_xlsx_cell(v) for v in row])
     workbook.close()
     return buffer.getvalue()
 
