@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import config
+from crm.accounts import throttle
 from crm.extensions import db
 from crm.models import AuditEvent
 from tests.accounts.support import tenant_events
@@ -85,3 +86,20 @@ def test_new_association_link_uses_base_url(make_app):
         response = client.post("/alliance/associations/new", data=data, headers=evil)
         page = response.get_data(as_text=True)
         assert f"{BASE_URL}/reset/" in page and "evil.example" not in page
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_throttle(make_app):
+    with app_with(make_app, TRUSTED_PROXIES=1, LOGIN_FREE_FAILURES=2) as (app, make):
+        user = make.user(make.tenant())
+        wrong = {"email": user.email, "password": "wrong password here"}
+        attacker = {"X-Forwarded-For": "198.51.100.7"}
+        statuses = [
+            app.test_client().post("/login", data=wrong, headers=attacker).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [401, 401, 429]
+        # Same proxy, so the same TCP peer: the owner is still not slowed down.
+        owner = {"X-Forwarded-For": "203.0.113.20"}
+        right = {"email": user.email, "password": PASSWORD}
+        assert app.test_client().post("/login", data=right, headers=owner).status_code == 302
+        throttle.reset_all()
