@@ -13,7 +13,12 @@ from datetime import date
 from sqlalchemy import select
 
 from crm.models import Ecosystem, FlagshipArea, Organisation, Participation, Project
-from crm.models.project import PROJECT_FIELDS, PROJECT_STATUSES, ROLES, ProjectStatusChange
+from crm.models.project import (
+    PARTICIPATION_ROLES,
+    PROJECT_FIELDS,
+    PROJECT_STATUSES,
+    ProjectStatusChange,
+)
 from crm.projects import queries, rules
 from crm.validation import RuleError
 
@@ -183,7 +188,10 @@ def _participation_errors(project: Project, participants, names) -> dict[str, li
                 rules.check_unique_organisations([p[0] for p in participants], names),
             ),
             ("role", rules.check_single_coordinator(p[1] for p in participants)),
-            ("role", [] if all(p[1] in ROLES for p in participants) else ["Unknown role."]),
+            (
+                "role",
+                [] if all(p[1] in PARTICIPATION_ROLES for p in participants) else ["Unknown role."],
+            ),
             (
                 "budget_share",
                 rules.check_budget_share(participants[-1][2] if participants else None),
@@ -273,7 +281,11 @@ def log_cluster_proposal(
         raise ProjectError("Choose only current members of your cluster.", "member_ids")
     participants = [(cluster_id, cluster_role, None)] + [(i, "partner", None) for i in member_ids]
     errors = project_errors(fields)
-    errors.update(_collect([("cluster_role", [] if cluster_role in ROLES else ["Unknown role."])]))
+    errors.update(
+        _collect(
+            [("cluster_role", [] if cluster_role in PARTICIPATION_ROLES else ["Unknown role."])]
+        )
+    )
     _raise_if(errors)
     project = create_project(
         session, tenant_id, fields, user_id=user_id, changed_on=changed_on, cluster_id=cluster_id
