@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import event, false, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
 
+from crm.extensions import db
 from crm.models import Tenant
 from crm.models.base import TenantOwned
 
@@ -171,8 +172,6 @@ def load_tenant_from_url(endpoint: str | None, values: dict | None) -> None:
         g._tenant_scope_token = _scope.set(None)
     if not values or "tenant" not in values:
         return
-    from crm.extensions import db
-
     slug = values.pop("tenant")
     if not current_user.is_authenticated or current_user.tenant_id is None:
         # Anonymous users are sent to login by the view's login_required;
@@ -192,8 +191,6 @@ def add_tenant_to_urls(endpoint: str, values: dict) -> None:
     """URL defaults: fill ``tenant`` from the current request so views never pass it."""
     if "tenant" in values or not g.get("tenant"):
         return
-    from flask import current_app
-
     if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
         values["tenant"] = g.tenant.slug
 

@@ -4,7 +4,8 @@ Every page runs a fixed number of statements whatever the page size or the
 data: lists are one SELECT plus one count, and aggregates are GROUP BY
 queries in the database. Tenant scoping is added automatically to ORM
 entities (``crm.tenancy``); only a query that reads an association table on
-its own (the dashboard's ecosystem counts) names the tenant.
+its own (the dashboard's ecosystem counts) or the audit trail (not tenant-owned
+ORM rows) names the tenant. Joins go through the models' relationships.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Project verbs. They flush, never commit; the view commits once.
 
-Every verb assumes the caller has checked that the user may act on the
-project (see ``crm.projects.views``); organisation ids are checked here
+The tenant is implicit in the scoped session: a verb takes ``tenant_id`` only
+when it must write it on new rows, never to pass it along unused. Every verb
+assumes the caller has checked that the user may act on the project (see
+``crm.projects.access``); organisation ids are checked here
 against the tenant (and, for cluster managers, against ``allowed_ids``), so a
 tampered form cannot reach another tenant's or another cluster's records.
 """
