@@ -51,6 +51,12 @@ def _contact_or_404(contact_id: int) -> Contact:
     return contact
 
 
+def _to_organisation(org_id: int, message: str, anchor: str | None = None):
+    """After a saved change: say so, and back to the organisation's page."""
+    flash(message, "success")
+    return redirect(url_for("members.show", org_id=org_id, _anchor=anchor))
+
+
 @bp.app_context_processor
 def labels():
     return {
@@ -123,8 +129,8 @@ def create():
                 form.cluster_ids.data,
             )
         if saved:
-            flash(f"{org.name} is added. Record its membership status next.", "success")
-            return redirect(url_for("members.show", org_id=org.id))
+            message = f"{org.name} is added. Record its membership status next."
+            return _to_organisation(org.id, message)
     return render_form("members/form.html", form, org=None)
 
 
@@ -163,8 +169,7 @@ def edit(org_id: int):
                 form.cluster_ids.data,
             )
         if saved:
-            flash(f"{org.name} is saved.", "success")
-            return redirect(url_for("members.show", org_id=org.id))
+            return _to_organisation(org.id, f"{org.name} is saved.")
     return render_form("members/form.html", form, org=org)
 
 
@@ -204,11 +209,8 @@ def change_status(org_id: int):
                 user_id=current_user.id,
             )
         if saved:
-            flash(
-                f"{org.name}: membership is now {choices.MEMBERSHIP_STATUSES[form.status.data]}.",
-                "success",
-            )
-            return redirect(url_for("members.show", org_id=org.id))
+            status = choices.MEMBERSHIP_STATUSES[form.status.data]
+            return _to_organisation(org.id, f"{org.name}: membership is now {status}.")
     return render_form("members/status.html", form, org=org, membership=membership)
 
 
@@ -227,8 +229,7 @@ def edit_terms(org_id: int):
                 db.session, membership, form.fee_tier.data, form.paid_until.data
             )
         if saved:
-            flash("Fee tier and payment date are saved.", "success")
-            return redirect(url_for("members.show", org_id=org.id))
+            return _to_organisation(org.id, "Fee tier and payment date are saved.")
     return render_form("members/terms.html", form, org=org, membership=membership)
 
 
@@ -266,8 +267,8 @@ def contact_new(org_id: int):
         with saving(form) as saved:
             services.create_contact(db.session, g.tenant.id, org, form.contact_data())
         if saved:
-            flash(f"{form.first_name.data} {form.last_name.data} is added.", "success")
-            return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+            name = f"{form.first_name.data} {form.last_name.data}"
+            return _to_organisation(org.id, f"{name} is added.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=None)
 
 
@@ -284,8 +285,7 @@ def contact_edit(contact_id: int):
         with saving(form) as saved:
             services.update_contact(db.session, contact, form.contact_data())
         if saved:
-            flash(f"{contact.full_name} is saved.", "success")
-            return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+            return _to_organisation(org.id, f"{contact.full_name} is saved.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=contact)
 
 
