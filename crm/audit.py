@@ -16,6 +16,7 @@ from sqlalchemy import event, insert, inspect
 
 from crm.models import AuditEvent, Tenant, User
 from crm.models.base import TenantOwned, utcnow
+from crm.tenancy import current_tenant_id
 
 REDACTED = {"password_hash"}
 SKIPPED = {"created_at", "updated_at", "session_version", "last_login_at"}
@@ -76,8 +77,6 @@ def _tenant_of(obj) -> int | None:
     (None, the alliance log, when an alliance admin acts)."""
     if isinstance(obj, TenantOwned):
         return obj.tenant_id
-    from crm.tenancy import current_tenant_id
-
     return current_tenant_id()
 
 

@@ -7,11 +7,15 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import xlsxwriter
 from flask import Response
 
 FORMATS = ("csv", "xlsx")
+# An export is one list of (header, column) pairs, so a column and its header
+# are written once, side by side, and never drift apart.
+Export = Sequence[tuple[str, Any]]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -20,6 +24,14 @@ def neutralise(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def headers(export: Export) -> list[str]:
+    return [header for header, _ in export]
+
+
+def columns(export: Export) -> list:
+    return [column for _, column in export]
 
 
 def _plain(value):

@@ -4,10 +4,11 @@ form shows errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from flask import flash, render_template
+from wtforms.fields.choices import SelectChoice
 
 from crm.extensions import db
 from crm.validation import RuleError
@@ -57,3 +58,29 @@ def show_errors(form, error: RuleError, rename: dict[str, str]) -> None:
 
 def render_form(template: str, form, **context):
     return render_template(template, form=form, **context), (422 if form.errors else 200)
+
+
+# -- choice helpers shared by the areas' forms ----------------------------------
+
+MAX_ID = 2**31 - 1  # integer ids: a larger one cannot exist (and overflows the driver)
+
+
+def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:
+    """``(value, label)`` pairs (``crm.choices``) as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def labelled(labels: dict, blank: str | None = None) -> list[SelectChoice]:
+    """A ``{value: label}`` dict as choices, after an empty one labelled ``blank``."""
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return [*head, *select_choices(labels.items())]
+
+
+def optional_id(value) -> int | None:
+    """Coerce a submitted id: empty means none; anything not a possible id is refused."""
+    if value in (None, "", "None"):
+        return None
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError("not an id")
+    return number

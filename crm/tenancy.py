@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import event, false, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
 
+from crm.extensions import db
 from crm.models import Tenant
 from crm.models.base import TenantOwned
 
@@ -172,8 +172,6 @@ def load_tenant_from_url(endpoint: str | None, values: dict | None) -> None:
         g._tenant_scope_token = _scope.set(None)
     if not values or "tenant" not in values:
         return
-    from crm.extensions import db
-
     slug = values.pop("tenant")
     if not current_user.is_authenticated or current_user.tenant_id is None:
         # Anonymous users are sent to login by the view's login_required;
@@ -193,29 +191,19 @@ def add_tenant_to_urls(endpoint: str, values: dict) -> None:
     """URL defaults: fill ``tenant`` from the current request so views never pass it."""
     if "tenant" in values or not g.get("tenant"):
         return
-    from flask import current_app
-
     if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
         values["tenant"] = g.tenant.slug
 
 
-def roles_required(*roles: str):
-    """Allow the view to users with one of ``roles``; others get 404 (no existence leak)."""
+def __getattr__(name: str):
+    # roles_required lives in crm.accounts.access; the imports area still names
+    # it here until its import line changes (imported late: crm.accounts loads
+    # its views, which import this module).
+    if name == "roles_required":
+        from crm.accounts.access import roles_required
 
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from flask import current_app
-
-                return current_app.login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(404)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+        return roles_required
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def client_ip() -> str | None:

@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from wtforms.validators import StopValidation
+
+from crm.models.organisation import KINDS
+
 # NUTS codes start with the country code, except Greece (EL) ... and the UK (UK).
 NUTS_COUNTRY = {"GR": "EL", "GB": "UK"}
 # VAT prefixes differ from ISO 3166 for Greece as well.
@@ -189,8 +193,6 @@ def organisation_errors(values: dict) -> dict[str, str]:
     Keys match ``crm.models.Organisation`` columns; missing keys are not checked.
     For the import: one call per row gives every reason a row is rejected.
     """
-    from crm.models.organisation import KINDS
-
     errors: dict[str, str] = {}
     country = values.get("country")
     checks = {
@@ -250,8 +252,6 @@ class Rule:
         self.field_flags = {}
 
     def __call__(self, form, field):
-        from wtforms.validators import StopValidation
-
         args = [field.data]
         if self.other is not None:
             args.append(form[self.other].data)

@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm import tenancy
 from crm.accounts import bp, services, throttle
+from crm.accounts.access import roles_required
 from crm.accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
@@ -20,7 +21,7 @@ from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
 from crm.models import AuditEvent, User
-from crm.tenancy import client_ip, roles_required
+from crm.tenancy import client_ip
 
 
 @login_manager.user_loader

@@ -10,6 +10,7 @@ from flask import flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm.accounts.access import ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
 from crm.exports import download
 from crm.extensions import db
@@ -22,8 +23,6 @@ from crm.metrics.definitions import (
     TRENDS,
 )
 from crm.models import JobRun
-from crm.models.user import ALLIANCE_ROLES
-from crm.tenancy import roles_required
 
 alliance_only = roles_required(*ALLIANCE_ROLES)
 

@@ -3,19 +3,27 @@
 from flask import current_app, g, request, url_for
 from flask_login import current_user
 
+from crm.accounts.access import (
+    ALLIANCE_ADMINS,
+    ALLIANCE_ROLES,
+    CLUSTER_MANAGERS,
+    STAFF,
+    TENANT_ADMINS,
+)
+
 # (label, endpoint, roles). Entries whose endpoint is not registered are left out.
 NAV = [
-    ("Dashboard", "members.dashboard", {"tenant_admin", "secretariat"}),
-    ("Members", "members.directory", {"tenant_admin", "secretariat"}),
-    ("Membership", "members.renewals", {"tenant_admin", "secretariat"}),
-    ("Projects", "projects.index", {"tenant_admin", "secretariat"}),
-    ("My cluster", "projects.my_cluster", {"cluster_manager"}),
-    ("Import", "imports.index", {"tenant_admin", "secretariat"}),
-    ("Figures", "metrics.tenant_report", {"tenant_admin", "secretariat"}),
-    ("Users", "accounts.users", {"tenant_admin"}),
-    ("Audit log", "accounts.audit_log", {"tenant_admin"}),
-    ("Alliance figures", "alliance.dashboard", {"alliance_admin", "alliance_analyst"}),
-    ("Associations", "tenants_admin.index", {"alliance_admin"}),
+    ("Dashboard", "members.dashboard", STAFF),
+    ("Members", "members.directory", STAFF),
+    ("Membership", "members.renewals", STAFF),
+    ("Projects", "projects.index", STAFF),
+    ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),
+    ("Import", "imports.index", STAFF),
+    ("Figures", "metrics.tenant_report", STAFF),
+    ("Users", "accounts.users", TENANT_ADMINS),
+    ("Audit log", "accounts.audit_log", TENANT_ADMINS),
+    ("Alliance figures", "alliance.dashboard", ALLIANCE_ROLES),
+    ("Associations", "tenants_admin.index", ALLIANCE_ADMINS),
 ]
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from crm.core import bp
 from crm.extensions import db, redis_connection
+from crm.models import Tenant
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -75,8 +76,6 @@ def landing_args(user) -> dict:
 
 
 def user_tenant_slug(user) -> str | None:
-    from crm.models import Tenant
-
     tenant = db.session.get(Tenant, user.tenant_id) if user.tenant_id else None
     return tenant.slug if tenant else None
 

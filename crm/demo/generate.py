@@ -1,4 +1,5 @@
-"""Deterministic generation of the demo rows (plain tuples in table column order).
+"""Deterministic generation of the demo rows (plain tuples in ``COLUMNS`` order,
+which is derived from the schema).
 
 Everything random comes from ``random.Random`` seeded with strings derived
 from the seed, and every date from the ``today`` passed in, so the same seed
@@ -18,6 +19,7 @@ from decimal import ROUND_DOWN, Decimal
 from types import SimpleNamespace
 
 from crm.demo import data
+from crm.models import Base
 from crm.models.organisation import KINDS, derive_size_class
 from crm.models.project import FUNDED_STATUSES, Project
 
@@ -43,142 +45,6 @@ MIN_COUNTS = {
 BASE_LED_PROJECTS = 16_000
 MIN_LED_PROJECTS = 6
 
-COLUMNS = {
-    "tenants": ("id", "slug", "name", "country", "created_at"),
-    "organisations": (
-        "id",
-        "tenant_id",
-        "kind",
-        "name",
-        "legal_name",
-        "registration_id",
-        "vat_id",
-        "country",
-        "nuts2",
-        "city",
-        "website",
-        "nace",
-        "employees",
-        "turnover_eur",
-        "balance_sheet_eur",
-        "size_class",
-        "is_startup",
-        "founded_year",
-        "description",
-        "discoverable",
-        "archived",
-        "created_at",
-        "updated_at",
-    ),
-    "organisation_ecosystems": ("tenant_id", "organisation_id", "ecosystem_id"),
-    "association_memberships": (
-        "id",
-        "tenant_id",
-        "organisation_id",
-        "status",
-        "joined_on",
-        "left_on",
-        "fee_tier",
-        "paid_until",
-        "created_at",
-        "updated_at",
-    ),
-    "membership_status_changes": (
-        "id",
-        "tenant_id",
-        "membership_id",
-        "from_status",
-        "to_status",
-        "effective_on",
-        "reason",
-        "changed_by_id",
-        "changed_at",
-    ),
-    "cluster_memberships": ("id", "tenant_id", "cluster_id", "member_id", "since", "until"),
-    "contacts": (
-        "id",
-        "tenant_id",
-        "organisation_id",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "job_title",
-        "is_primary",
-        "consent_given",
-        "consent_date",
-        "consent_source",
-        "erased_at",
-        "created_at",
-        "updated_at",
-    ),
-    "projects": (
-        "id",
-        "tenant_id",
-        "programme_code",
-        "call_id",
-        "grant_number",
-        "grant_key",
-        "acronym",
-        "title",
-        "status",
-        "start_date",
-        "end_date",
-        "total_budget",
-        "eu_contribution",
-        "description",
-        "cluster_id",
-        "created_at",
-        "updated_at",
-    ),
-    "project_ecosystems": ("tenant_id", "project_id", "ecosystem_id"),
-    "project_flagships": ("tenant_id", "project_id", "flagship_id"),
-    "project_status_changes": (
-        "id",
-        "tenant_id",
-        "project_id",
-        "from_status",
-        "to_status",
-        "changed_on",
-        "changed_by_id",
-        "recorded_at",
-    ),
-    "participations": (
-        "id",
-        "tenant_id",
-        "project_id",
-        "organisation_id",
-        "role",
-        "budget_share",
-        "logged_by_id",
-        "logged_at",
-    ),
-    "audit_events": (
-        "tenant_id",
-        "user_id",
-        "action",
-        "entity_type",
-        "entity_id",
-        "summary",
-        "changes",
-        "ip",
-        "created_at",
-    ),
-    "users": (
-        "id",
-        "email",
-        "password_hash",
-        "name",
-        "role",
-        "tenant_id",
-        "cluster_id",
-        "active",
-        "last_login_at",
-        "session_version",
-        "created_at",
-        "updated_at",
-    ),
-}
 # Insert order per tenant (parents first: the composite foreign keys are checked).
 TENANT_TABLE_ORDER = [
     "organisations",
@@ -193,6 +59,27 @@ TENANT_TABLE_ORDER = [
     "project_status_changes",
     "participations",
 ]
+
+# Tables whose ids the database assigns (the generator does not refer to them).
+DATABASE_IDS = {"audit_events"}
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    """The order of a generated row: the table's columns (``Base.metadata``),
+    with ``tenant_id`` right after the id on tenant-owned tables (the mixin
+    declares it last), and no id where the database assigns it."""
+    names = [column.name for column in Base.metadata.tables[table].columns]
+    if table in DATABASE_IDS:
+        names.remove("id")
+    if table in TENANT_TABLE_ORDER and names[0] == "id":
+        names.remove("tenant_id")
+        names.insert(1, "tenant_id")
+    return tuple(names)
+
+
+COLUMNS = {
+    table: _columns(table) for table in ("tenants", *TENANT_TABLE_ORDER, "audit_events", "users")
+}
 
 AUDIT_DAYS = 90  # changes this recent also appear in the audit log
 DEMO_PASSWORD = "demo-password-2026"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
@@ -13,12 +14,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
-from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
-from crm.models.organisation import KINDS
+from crm import choices
+from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
+from crm.forms import labelled, select_choices
+from crm.members.services import ORGANISATION_FIELDS
+from crm.models import ClusterMembership
+from crm.models.contact import CONTACT_FIELDS
 from crm.validation import (
     Rule,
     check_country,
@@ -33,14 +36,10 @@ from crm.validation import (
 )
 
 
-def _blank_choice(label: str, choices: dict) -> list[SelectChoice]:
-    return [SelectChoice("", label), *(SelectChoice(k, v) for k, v in choices.items())]
-
-
 class OrganisationForm(FlaskForm):
     kind = SelectField(
         "Kind",
-        choices=_blank_choice("Choose…", KINDS),
+        choices=labelled(KINDS, "Choose…"),
         validators=[DataRequired("Choose the kind.")],
     )
     name = StringField(
@@ -97,20 +96,24 @@ class OrganisationForm(FlaskForm):
         description="A cluster cannot be a member of itself.",
     )
 
-    def set_choices(self, ecosystems, clusters) -> None:
-        self.ecosystem_ids.choices = [SelectChoice(i, name) for i, name in ecosystems]
-        self.cluster_ids.choices = [SelectChoice(i, name) for i, name in clusters]
+    def fill_choices(self, org_id: int | None = None) -> None:
+        """Ecosystems, and the clusters ``org_id`` may join or has joined (two statements)."""
+        self.ecosystem_ids.choices = select_choices(choices.ecosystems())
+        linked = None
+        if org_id is not None:
+            linked = select(ClusterMembership.cluster_id).where(
+                ClusterMembership.member_id == org_id
+            )
+        self.cluster_ids.choices = select_choices(choices.clusters(keep=linked, exclude_id=org_id))
 
     def organisation_data(self) -> dict:
-        from crm.members.services import ORGANISATION_FIELDS
-
         return {name: self[name].data for name in ORGANISATION_FIELDS}
 
 
 class StatusForm(FlaskForm):
     status = SelectField(
         "New status",
-        choices=_blank_choice("Choose…", MEMBERSHIP_STATUSES),
+        choices=labelled(MEMBERSHIP_STATUSES, "Choose…"),
         validators=[DataRequired("Choose the new status.")],
     )
     effective_on = DateField(
@@ -126,7 +129,7 @@ class StatusForm(FlaskForm):
 
 
 class TermsForm(FlaskForm):
-    fee_tier = SelectField("Fee tier", choices=_blank_choice("Not set", FEE_TIERS))
+    fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"))
     paid_until = DateField("Paid until", validators=[Optional()])
 
 
@@ -143,9 +146,7 @@ class ContactForm(FlaskForm):
     is_primary = BooleanField("Primary contact of the organisation")
     consent_given = BooleanField("Consent to be contacted was given")
     consent_date = DateField("Consent date", validators=[Optional()])
-    consent_source = SelectField(
-        "Consent given through", choices=_blank_choice("—", CONSENT_SOURCES)
-    )
+    consent_source = SelectField("Consent given through", choices=labelled(CONSENT_SOURCES, "—"))
 
     def contact_data(self) -> dict:
         return {name: self[name].data for name in CONTACT_FIELDS}

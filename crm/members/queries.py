@@ -4,7 +4,8 @@ Every page runs a fixed number of statements whatever the page size or the
 data: lists are one SELECT plus one count, and aggregates are GROUP BY
 queries in the database. Tenant scoping is added automatically to ORM
 entities (``crm.tenancy``); only a query that reads an association table on
-its own (the dashboard's ecosystem counts) names the tenant.
+its own (the dashboard's ecosystem counts) or the audit trail (not tenant-owned
+ORM rows) names the tenant. Joins go through the models' relationships.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from sqlalchemy import Float, Select, and_, exists, false, func, literal, or_, s
 from sqlalchemy.orm import aliased
 
 from crm.dialects import matches
+from crm.exports import Export
+from crm.exports import columns as export_columns
 from crm.extensions import db
+from crm.forms import MAX_ID
 from crm.models import (
     AssociationMembership,
     AuditEvent,
@@ -45,7 +49,6 @@ SORTS = {
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 MAX_PER_PAGE = 200
-MAX_ID = 2**31 - 1  # integer columns: larger ids cannot exist (and overflow drivers)
 RENEWAL_WINDOW_DAYS = 30
 
 
@@ -153,13 +156,7 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
         getattr(c, "table", None) is AssociationMembership.__table__ for c in columns
     )
     if needs_membership:
-        query = query.outerjoin(
-            AssociationMembership,
-            and_(
-                AssociationMembership.tenant_id == Organisation.tenant_id,
-                AssociationMembership.organisation_id == Organisation.id,
-            ),
-        )
+        query = query.outerjoin(Organisation.membership)
     # "= false", not "IS false": the partial indexes of migration 0004 say "= false".
     query = query.where(Organisation.archived == (true() if filters.archived else false()))
     if filters.q:
@@ -272,13 +269,7 @@ def _rows_of(ids, columns) -> Select:
         select(*columns)
         .select_from(Organisation)
         .join(ids, ids.c.id == Organisation.id)
-        .outerjoin(
-            AssociationMembership,
-            and_(
-                AssociationMembership.tenant_id == Organisation.tenant_id,
-                AssociationMembership.organisation_id == Organisation.id,
-            ),
-        )
+        .outerjoin(Organisation.membership)
     )
 
 
@@ -347,81 +338,50 @@ def directory_page(filters: DirectoryFilters) -> Page:
     return Page(items=rows, total=total, page=page, per_page=filters.per_page)
 
 
-EXPORT_HEADERS = [
-    "id",
-    "name",
-    "legal_name",
-    "kind",
-    "registration_id",
-    "vat_id",
-    "country",
-    "nuts2",
-    "city",
-    "website",
-    "nace",
-    "employees",
-    "turnover_eur",
-    "balance_sheet_eur",
-    "size_class",
-    "membership_status",
-    "joined_on",
-    "fee_tier",
-    "paid_until",
-    "ecosystems",
-    "archived",
+_oe = organisation_ecosystems.c
+
+# The directory's export; ecosystems are aggregated in SQL (one string per row).
+EXPORT: Export = [
+    ("id", Organisation.id),
+    ("name", Organisation.name),
+    ("legal_name", Organisation.legal_name),
+    ("kind", Organisation.kind),
+    ("registration_id", Organisation.registration_id),
+    ("vat_id", Organisation.vat_id),
+    ("country", Organisation.country),
+    ("nuts2", Organisation.nuts2),
+    ("city", Organisation.city),
+    ("website", Organisation.website),
+    ("nace", Organisation.nace),
+    ("employees", Organisation.employees),
+    ("turnover_eur", Organisation.turnover_eur),
+    ("balance_sheet_eur", Organisation.balance_sheet_eur),
+    ("size_class", Organisation.size_class),
+    ("membership_status", AssociationMembership.status),
+    ("joined_on", AssociationMembership.joined_on),
+    ("fee_tier", AssociationMembership.fee_tier),
+    ("paid_until", AssociationMembership.paid_until),
+    (
+        "ecosystems",
+        select(func.aggregate_strings(Ecosystem.name, "; "))
+        .select_from(organisation_ecosystems)
+        .join(Ecosystem, Ecosystem.id == _oe.ecosystem_id)
+        .where(_oe.tenant_id == Organisation.tenant_id, _oe.organisation_id == Organisation.id)
+        .scalar_subquery(),
+    ),
+    ("archived", Organisation.archived),
 ]
 
 
 def directory_export_rows(filters: DirectoryFilters):
     """Every row of the filtered directory (no paging), ecosystems aggregated in SQL;
     for a search that finds nothing, the closest names, as the directory shows them."""
-    oe = organisation_ecosystems.c
-    ecosystems = (
-        select(func.aggregate_strings(Ecosystem.name, "; "))
-        .select_from(organisation_ecosystems)
-        .join(Ecosystem, Ecosystem.id == oe.ecosystem_id)
-        .where(oe.tenant_id == Organisation.tenant_id, oe.organisation_id == Organisation.id)
-        .scalar_subquery()
-    )
-    columns = [
-        Organisation.id,
-        Organisation.name,
-        Organisation.legal_name,
-        Organisation.kind,
-        Organisation.registration_id,
-        Organisation.vat_id,
-        Organisation.country,
-        Organisation.nuts2,
-        Organisation.city,
-        Organisation.website,
-        Organisation.nace,
-        Organisation.employees,
-        Organisation.turnover_eur,
-        Organisation.balance_sheet_eur,
-        Organisation.size_class,
-        AssociationMembership.status,
-        AssociationMembership.joined_on,
-        AssociationMembership.fee_tier,
-        AssociationMembership.paid_until,
-        ecosystems,
-        Organisation.archived,
-    ]
+    columns = export_columns(EXPORT)
     if _fuzzy_search(filters, _dialect()) and _count(filters) == 0:
         query = _closest(filters, columns)
     else:
         query = _ordered(_filtered(filters, columns), filters)
     return db.session.execute(query.execution_options(yield_per=2000))
-
-
-def filter_choices() -> dict:
-    """Ecosystems and the tenant's clusters for the directory filters (two statements)."""
-    ecosystems = db.session.execute(select(Ecosystem.id, Ecosystem.name).order_by(Ecosystem.id))
-    clusters = db.session.execute(
-        select(Organisation.id, Organisation.name)
-        .where(Organisation.kind == "cluster", Organisation.archived == false())
-        .order_by(func.lower(Organisation.name), Organisation.id)
-    )
-    return {"ecosystems": ecosystems.all(), "clusters": clusters.all()}
 
 
 # -- organisation page -----------------------------------------------------
@@ -450,13 +410,8 @@ def clusters_of(org_id: int) -> list:
     cluster = aliased(Organisation)
     return db.session.execute(
         select(cluster.id, cluster.name, ClusterMembership.since, ClusterMembership.until)
-        .join(
-            ClusterMembership,
-            and_(
-                ClusterMembership.tenant_id == cluster.tenant_id,
-                ClusterMembership.cluster_id == cluster.id,
-            ),
-        )
+        .select_from(ClusterMembership)
+        .join(ClusterMembership.cluster.of_type(cluster))
         .where(ClusterMembership.member_id == org_id)
         .order_by(func.lower(cluster.name))
     ).all()
@@ -476,19 +431,13 @@ def _by_kind_and_size(counts) -> tuple[dict[str, int], dict[str, int]]:
     return by_kind, by_size
 
 
-def cluster_members(cluster_id: int) -> dict:
+def cluster_summary(cluster_id: int) -> dict:
     """A cluster's members (first 100 by name), their total and counts by kind and size."""
     member = aliased(Organisation)
     joined = (
         select()
         .select_from(ClusterMembership)
-        .join(
-            member,
-            and_(
-                member.tenant_id == ClusterMembership.tenant_id,
-                member.id == ClusterMembership.member_id,
-            ),
-        )
+        .join(ClusterMembership.member.of_type(member))
         .where(ClusterMembership.cluster_id == cluster_id, member.archived == false())
     )
     counts = db.session.execute(
@@ -529,12 +478,7 @@ def participations_of(org_id: int) -> list:
             Participation.role,
             Participation.budget_share,
         )
-        .join(
-            Project,
-            and_(
-                Project.tenant_id == Participation.tenant_id, Project.id == Participation.project_id
-            ),
-        )
+        .join(Participation.project)
         .where(Participation.organisation_id == org_id)
         .order_by(Project.start_date.desc().nulls_last(), Project.id.desc())
     ).all()
@@ -557,19 +501,6 @@ def audit_history(tenant_id: int, entity_type: str, entity_id: int) -> list:
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(AUDIT_SHOWN)
     ).all()
-
-
-def cluster_choices(exclude_id: int | None = None) -> list:
-    query = select(Organisation.id, Organisation.name).where(
-        Organisation.kind == "cluster", Organisation.archived == false()
-    )
-    if exclude_id is not None:
-        query = query.where(Organisation.id != exclude_id)
-    return db.session.execute(query.order_by(func.lower(Organisation.name))).all()
-
-
-def ecosystem_choices() -> list:
-    return db.session.execute(select(Ecosystem.id, Ecosystem.name).order_by(Ecosystem.id)).all()
 
 
 def cluster_ids_of(org_id: int) -> list[int]:
@@ -635,10 +566,7 @@ def renewal_page(
         )
         .select_from(m)
         .join(ids, ids.c.id == m.id)
-        .join(
-            Organisation,
-            and_(Organisation.tenant_id == m.tenant_id, Organisation.id == m.organisation_id),
-        )
+        .join(m.organisation)
         .order_by(order, m.organisation_id)
     ).all()
     return Page(items=rows, total=total, page=page, per_page=per_page)
@@ -713,20 +641,9 @@ def dashboard_figures(tenant_id: int, today: date) -> dict:
     ).all()
     recent = db.session.execute(
         select(MembershipStatusChange, Organisation.id, Organisation.name)
-        .join(
-            AssociationMembership,
-            and_(
-                AssociationMembership.tenant_id == MembershipStatusChange.tenant_id,
-                AssociationMembership.id == MembershipStatusChange.membership_id,
-            ),
-        )
-        .join(
-            Organisation,
-            and_(
-                Organisation.tenant_id == AssociationMembership.tenant_id,
-                Organisation.id == AssociationMembership.organisation_id,
-            ),
-        )
+        .select_from(AssociationMembership)
+        .join(AssociationMembership.history)
+        .join(AssociationMembership.organisation)
         .order_by(MembershipStatusChange.id.desc())  # newest recorded first
         .limit(10)
     ).all()

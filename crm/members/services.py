@@ -1,9 +1,12 @@
 """Writes of the members area: organisations, membership lifecycle, contacts, GDPR.
 
-Services are verbs. They take the tenant explicitly, flush, and never commit
-(the view commits once). They assume the caller has checked that the user
-may manage members of ``tenant_id`` (secretariat or tenant admin) and that
-any object passed in was loaded in that tenant's scope.
+Services are verbs. They flush and never commit (the view commits once).
+The tenant is implicit in the scoped session: a service takes ``tenant_id``
+only when it must write it on new rows or name it where scoping does not
+reach (the audit trail), never to pass it along unused. They assume the
+caller has checked that the user may manage the tenant's members
+(``crm.accounts.access.STAFF``) and that any object passed in was loaded in
+that tenant's scope.
 """
 
 from __future__ import annotations
@@ -141,13 +144,13 @@ def update_organisation(
     return org
 
 
-def archive_organisation(session, tenant_id: int, org: Organisation) -> None:
+def archive_organisation(session, org: Organisation) -> None:
     """Archived organisations leave the directory and the figures; nothing is deleted."""
     org.archived = True
     session.flush()
 
 
-def restore_organisation(session, tenant_id: int, org: Organisation) -> None:
+def restore_organisation(session, org: Organisation) -> None:
     org.archived = False
     session.flush()
 
@@ -209,9 +212,7 @@ def change_membership_status(
     return membership
 
 
-def set_membership_terms(
-    session, tenant_id: int, membership: AssociationMembership, fee_tier, paid_until
-) -> None:
+def set_membership_terms(session, membership: AssociationMembership, fee_tier, paid_until) -> None:
     if fee_tier and fee_tier not in FEE_TIERS:
         raise MemberError("Choose a fee tier.", "fee_tier")
     membership.fee_tier = fee_tier or None
@@ -258,7 +259,7 @@ def create_contact(session, tenant_id: int, org: Organisation, data: dict) -> Co
     return contact
 
 
-def update_contact(session, tenant_id: int, contact: Contact, data: dict) -> Contact:
+def update_contact(session, contact: Contact, data: dict) -> Contact:
     if contact.erased_at is not None:
         raise MemberError("This contact was erased; add a new contact instead.")
     _apply_contact(session, contact, data)
@@ -266,7 +267,7 @@ def update_contact(session, tenant_id: int, contact: Contact, data: dict) -> Con
     return contact
 
 
-def delete_contact(session, tenant_id: int, contact: Contact) -> None:
+def delete_contact(session, contact: Contact) -> None:
     session.delete(contact)
     session.flush()
 

@@ -19,24 +19,20 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm.exports import download
+from crm import choices
+from crm.accounts.access import STAFF, roles_required
+from crm.exports import download, headers
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.members import bp, queries, services
 from crm.members.forms import ConfirmForm, ContactForm, OrganisationForm, StatusForm, TermsForm
 from crm.models import Contact
-from crm.models.contact import CONSENT_SOURCES
-from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
-from crm.models.organisation import KINDS, SIZE_CLASSES
-from crm.tenancy import roles_required
 from crm.validation import nuts_prefix
 
-MANAGERS = ("tenant_admin", "secretariat")
 
-
-def managers_only(view):
+def staff_only(view):
     """Signed in as the association's secretariat or admin (others: 404, nothing leaks)."""
-    return login_required(roles_required(*MANAGERS)(view))
+    return login_required(roles_required(*STAFF)(view))
 
 
 def _org_or_404(org_id: int):
@@ -55,14 +51,20 @@ def _contact_or_404(contact_id: int) -> Contact:
     return contact
 
 
+def _to_organisation(org_id: int, message: str, anchor: str | None = None):
+    """After a saved change: say so, and back to the organisation's page."""
+    flash(message, "success")
+    return redirect(url_for("members.show", org_id=org_id, _anchor=anchor))
+
+
 @bp.app_context_processor
 def labels():
     return {
-        "KINDS": KINDS,
-        "SIZE_CLASSES": SIZE_CLASSES,
-        "MEMBERSHIP_STATUSES": MEMBERSHIP_STATUSES,
-        "FEE_TIERS": FEE_TIERS,
-        "CONSENT_SOURCES": CONSENT_SOURCES,
+        "KINDS": choices.KINDS,
+        "SIZE_CLASSES": choices.SIZE_CLASSES,
+        "MEMBERSHIP_STATUSES": choices.MEMBERSHIP_STATUSES,
+        "FEE_TIERS": choices.FEE_TIERS,
+        "CONSENT_SOURCES": choices.CONSENT_SOURCES,
     }
 
 
@@ -70,14 +72,14 @@ def labels():
 
 
 @bp.route("/<tenant>/dashboard")
-@managers_only
+@staff_only
 def dashboard():
     figures = queries.dashboard_figures(g.tenant.id, date.today())
     return render_template("members/dashboard.html", figures=figures)
 
 
 @bp.route("/<tenant>/members")
-@managers_only
+@staff_only
 def directory():
     filters = queries.DirectoryFilters.from_args(request.args, current_app.config["PAGE_SIZE"])
     page = queries.directory_page(filters)
@@ -85,18 +87,18 @@ def directory():
         "members/directory.html",
         filters=filters,
         page=page,
-        choices=queries.filter_choices(),
+        choices={"ecosystems": choices.ecosystems(), "clusters": choices.clusters()},
         sorts=queries.SORTS,
         region_prefix=nuts_prefix(g.tenant.country) or "",
     )
 
 
 @bp.route("/<tenant>/members/export.<any(csv, xlsx):fmt>")
-@managers_only
+@staff_only
 def export(fmt: str):
     filters = queries.DirectoryFilters.from_args(request.args)
     rows = queries.directory_export_rows(filters)
-    return download(fmt, f"members-{g.tenant.slug}-{date.today()}", queries.EXPORT_HEADERS, rows)
+    return download(fmt, f"members-{g.tenant.slug}-{date.today()}", headers(queries.EXPORT), rows)
 
 
 # -- organisations -----------------------------------------------------------
@@ -104,7 +106,7 @@ def export(fmt: str):
 
 def _organisation_form(org=None) -> OrganisationForm:
     form = OrganisationForm(obj=org)
-    form.set_choices(queries.ecosystem_choices(), queries.cluster_choices(org.id if org else None))
+    form.fill_choices(org.id if org else None)
     if org is not None and request.method == "GET":
         form.ecosystem_ids.data = [e.id for e in org.ecosystems]
         form.cluster_ids.data = queries.cluster_ids_of(org.id)
@@ -112,7 +114,7 @@ def _organisation_form(org=None) -> OrganisationForm:
 
 
 @bp.route("/<tenant>/members/new", methods=["GET", "POST"])
-@managers_only
+@staff_only
 def create():
     form = _organisation_form()
     if request.method == "GET" and not form.country.data:
@@ -127,13 +129,13 @@ def create():
                 form.cluster_ids.data,
             )
         if saved:
-            flash(f"{org.name} is added. Record its membership status next.", "success")
-            return redirect(url_for("members.show", org_id=org.id))
+            message = f"{org.name} is added. Record its membership status next."
+            return _to_organisation(org.id, message)
     return render_form("members/form.html", form, org=None)
 
 
 @bp.route("/<tenant>/members/<int:org_id>")
-@managers_only
+@staff_only
 def show(org_id: int):
     org = _org_or_404(org_id)
     membership = queries.membership_of(org.id)
@@ -143,7 +145,7 @@ def show(org_id: int):
         membership=membership,
         history=queries.status_history(membership.id) if membership else [],
         clusters=queries.clusters_of(org.id),
-        cluster=queries.cluster_members(org.id) if org.kind == "cluster" else None,
+        cluster=queries.cluster_summary(org.id) if org.kind == "cluster" else None,
         contacts=queries.contacts_of(org.id),
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id),
@@ -152,7 +154,7 @@ def show(org_id: int):
 
 
 @bp.route("/<tenant>/members/<int:org_id>/edit", methods=["GET", "POST"])
-@managers_only
+@staff_only
 def edit(org_id: int):
     org = _org_or_404(org_id)
     form = _organisation_form(org)
@@ -167,21 +169,20 @@ def edit(org_id: int):
                 form.cluster_ids.data,
             )
         if saved:
-            flash(f"{org.name} is saved.", "success")
-            return redirect(url_for("members.show", org_id=org.id))
+            return _to_organisation(org.id, f"{org.name} is saved.")
     return render_form("members/form.html", form, org=org)
 
 
 @bp.route("/<tenant>/members/<int:org_id>/archive", methods=["POST"])
-@managers_only
+@staff_only
 def archive(org_id: int):
     org = _org_or_404(org_id)
     if ConfirmForm().validate_on_submit():
         if org.archived:
-            services.restore_organisation(db.session, g.tenant.id, org)
+            services.restore_organisation(db.session, org)
             flash(f"{org.name} is back in the directory.", "success")
         else:
-            services.archive_organisation(db.session, g.tenant.id, org)
+            services.archive_organisation(db.session, org)
             flash(f"{org.name} is archived: it no longer shows in lists and figures.", "success")
         db.session.commit()
     return redirect(url_for("members.show", org_id=org.id))
@@ -191,7 +192,7 @@ def archive(org_id: int):
 
 
 @bp.route("/<tenant>/members/<int:org_id>/status", methods=["GET", "POST"])
-@managers_only
+@staff_only
 def change_status(org_id: int):
     org = _org_or_404(org_id)
     membership = queries.membership_of(org.id)
@@ -208,16 +209,13 @@ def change_status(org_id: int):
                 user_id=current_user.id,
             )
         if saved:
-            flash(
-                f"{org.name}: membership is now {MEMBERSHIP_STATUSES[form.status.data]}.",
-                "success",
-            )
-            return redirect(url_for("members.show", org_id=org.id))
+            status = choices.MEMBERSHIP_STATUSES[form.status.data]
+            return _to_organisation(org.id, f"{org.name}: membership is now {status}.")
     return render_form("members/status.html", form, org=org, membership=membership)
 
 
 @bp.route("/<tenant>/members/<int:org_id>/terms", methods=["GET", "POST"])
-@managers_only
+@staff_only
 def edit_terms(org_id: int):
     org = _org_or_404(org_id)
     membership = queries.membership_of(org.id)
@@ -228,16 +226,15 @@ def edit_terms(org_id: int):
     if form.validate_on_submit():
         with saving(form) as saved:
             services.set_membership_terms(
-                db.session, g.tenant.id, membership, form.fee_tier.data, form.paid_until.data
+                db.session, membership, form.fee_tier.data, form.paid_until.data
             )
         if saved:
-            flash("Fee tier and payment date are saved.", "success")
-            return redirect(url_for("members.show", org_id=org.id))
+            return _to_organisation(org.id, "Fee tier and payment date are saved.")
     return render_form("members/terms.html", form, org=org, membership=membership)
 
 
 @bp.route("/<tenant>/renewals")
-@managers_only
+@staff_only
 def renewals():
     which = request.args.get("list", "due")
     if which not in queries.RENEWAL_LISTS:
@@ -262,7 +259,7 @@ def renewals():
 
 
 @bp.route("/<tenant>/members/<int:org_id>/contacts/new", methods=["GET", "POST"])
-@managers_only
+@staff_only
 def contact_new(org_id: int):
     org = _org_or_404(org_id)
     form = ContactForm()
@@ -270,13 +267,13 @@ def contact_new(org_id: int):
         with saving(form) as saved:
             services.create_contact(db.session, g.tenant.id, org, form.contact_data())
         if saved:
-            flash(f"{form.first_name.data} {form.last_name.data} is added.", "success")
-            return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+            name = f"{form.first_name.data} {form.last_name.data}"
+            return _to_organisation(org.id, f"{name} is added.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=None)
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
-@managers_only
+@staff_only
 def contact_edit(contact_id: int):
     contact = _contact_or_404(contact_id)
     org = _org_or_404(contact.organisation_id)
@@ -286,28 +283,27 @@ def contact_edit(contact_id: int):
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_contact(db.session, g.tenant.id, contact, form.contact_data())
+            services.update_contact(db.session, contact, form.contact_data())
         if saved:
-            flash(f"{contact.full_name} is saved.", "success")
-            return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
+            return _to_organisation(org.id, f"{contact.full_name} is saved.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=contact)
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/delete", methods=["POST"])
-@managers_only
+@staff_only
 def contact_delete(contact_id: int):
     contact = _contact_or_404(contact_id)
     org_id = contact.organisation_id
     if ConfirmForm().validate_on_submit():
         name = contact.full_name
-        services.delete_contact(db.session, g.tenant.id, contact)
+        services.delete_contact(db.session, contact)
         db.session.commit()
         flash(f"{name} is deleted.", "success")
     return redirect(url_for("members.show", org_id=org_id, _anchor="contacts"))
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/erase", methods=["POST"])
-@managers_only
+@staff_only
 def contact_erase(contact_id: int):
     contact = _contact_or_404(contact_id)
     org_id = contact.organisation_id
@@ -319,7 +315,7 @@ def contact_erase(contact_id: int):
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/export.json")
-@managers_only
+@staff_only
 def contact_export(contact_id: int):
     contact = _contact_or_404(contact_id)
     data = services.contact_data(db.session, g.tenant.id, contact)

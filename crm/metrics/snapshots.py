@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from crm import crosstenant
 from crm.extensions import db
 from crm.metrics.definitions import BY_KEY, METRICS
-from crm.metrics.sql import COUNTRY, TOTAL, Plan, metric_plan, store_values
+from crm.metrics.sql import COUNTRY, TOTAL, RefreshPlan, metric_plan, store_values
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
 SMALL_CELL = 5  # counts from 1 to SMALL_CELL - 1 are suppressed for the alliance office
@@ -97,7 +97,7 @@ def _run_all(connection: Connection, statements: list[str], params: dict) -> Non
         connection.execute(text(sql), params)
 
 
-def _compute(connection: Connection, plan: Plan, params: dict, progress) -> None:
+def _compute(connection: Connection, plan: RefreshPlan, params: dict, progress) -> None:
     """Run the plan's setup and every metric's query (results stay in the database)."""
     _run_all(connection, plan.setup, params)
     if progress:

@@ -370,7 +370,7 @@ TEMP_TABLES = (RESULTS, *TEMP_TABLES)
 
 
 @dataclass(frozen=True)
-class Plan:
+class RefreshPlan:
     """The statements of one refresh, run in order on one connection: ``setup``
     (settings, the fact tables and the results table), then each of ``queries`` (one
     metric's aggregated rows into the results table), then, after the snapshot is
@@ -382,7 +382,7 @@ class Plan:
     teardown: list[str]
 
 
-def metric_plan(dialect_name: str, tenant_id: int | None) -> Plan:
+def metric_plan(dialect_name: str, tenant_id: int | None) -> RefreshPlan:
     """Every statement of a refresh: alliance-wide (``tenant_id`` None) or for one tenant."""
     q = Dialect(dialect_name)
     tf = _tenant_filter(tenant_id)
@@ -406,7 +406,7 @@ def metric_plan(dialect_name: str, tenant_id: int | None) -> Plan:
         for key, sql in bases.items()
     }
     teardown = [f"DROP TABLE IF EXISTS {table}" for table in TEMP_TABLES]
-    return Plan(setup, queries, teardown)
+    return RefreshPlan(setup, queries, teardown)
 
 
 # How a metric's stored value, n and base follow from its aggregated row, by unit

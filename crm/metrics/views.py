@@ -6,13 +6,13 @@ from flask import flash, g, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from crm.accounts.access import STAFF, TENANT_ADMINS, has_role, roles_required
 from crm.extensions import db
 from crm.metrics import bp, jobs, report, snapshots
 from crm.metrics.definitions import METRICS
 from crm.models import JobRun, Tenant
-from crm.tenancy import roles_required
 
-readers = roles_required("tenant_admin", "secretariat")
+readers = roles_required(*STAFF)
 
 
 def _latest_run() -> JobRun | None:
@@ -80,6 +80,7 @@ def tenant_report():
         sections=sections,
         associations=associations,
         run=_latest_run(),
+        can_refresh=has_role(TENANT_ADMINS),
     )
 
 
@@ -99,7 +100,7 @@ def tenant_status():
 
 
 @bp.route("/<tenant>/figures/refresh", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def tenant_refresh():
     """Only the tenant's own admin may refresh, and only the tenant's own figures."""
     if jobs.active_run(jobs.TENANT_KIND, g.tenant.id) is not None:

@@ -36,13 +36,15 @@ PROJECT_STATUSES = {
     "closed": "Closed",
 }
 FUNDED_STATUSES = ("funded", "running", "closed")
-ROLES = {
+# An organisation's role in a project's consortium (not a user's role: crm.models.user).
+PARTICIPATION_ROLES = {
     "coordinator": "Coordinator",
     "partner": "Partner (beneficiary)",
     "associated_partner": "Associated partner",
     "third_party": "Third party",
     "subcontractor": "Subcontractor",
 }
+ROLES = PARTICIPATION_ROLES  # the old name, still imported by crm.imports.kinds
 # What people type about a project (forms and imports), besides its grant agreement
 # number, which is set with its normalised key (``Project.set_grant_number``).
 PROJECT_FIELDS = (

@@ -17,8 +17,15 @@ ROLES = {
     "secretariat": "Secretariat",
     "cluster_manager": "Cluster manager",
 }
+# Who may do what is said with these groups (``crm.accounts.access``), never
+# with role names written out at the call site.
 ALLIANCE_ROLES = ("alliance_admin", "alliance_analyst")
+ALLIANCE_ADMINS = ("alliance_admin",)
 TENANT_ROLES = ("tenant_admin", "secretariat", "cluster_manager")
+TENANT_ADMINS = ("tenant_admin",)
+# The association's office: members, projects, imports and figures of the whole tenant.
+STAFF = ("tenant_admin", "secretariat")
+CLUSTER_MANAGERS = ("cluster_manager",)
 
 
 class User(UserMixin, Timestamps, Base):

@@ -1,4 +1,4 @@
-"""Forms of the projects area. Reference choices are filled by the views; the
+"""Forms of the projects area. Reference choices come from ``crm.choices``; the
 rules in ``crm.projects.rules`` run in the services, whose errors the views
 put back on these fields."""
 
@@ -16,32 +16,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from crm.models.project import PROJECT_STATUSES, ROLES
+from crm import choices
+from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.forms import MAX_ID, labelled, optional_id, select_choices
 
-
-def choices(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-STATUS_CHOICES = list(PROJECT_STATUSES.items())
-ROLE_CHOICES = list(ROLES.items())
-OUTCOME_CHOICES = [(s, label) for s, label in STATUS_CHOICES if s != "proposal"]
-
-
-MAX_ID = 2**31 - 1  # integer ids: a larger one cannot exist (and overflows the driver)
-
-
-def _optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    number = int(value)
-    if not 0 < number <= MAX_ID:
-        raise ValueError("not an id")
-    return number
+OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
 
 def _money(label: str, description: str | None = None) -> DecimalField:
@@ -77,10 +58,11 @@ class ProjectFields(FlaskForm):
     ecosystem_ids = SelectMultipleField("Ecosystems", coerce=int)
     description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
 
-    def fill_choices(self, programmes, ecosystems, flagships) -> None:
-        self.programme_code.choices = choices([("", "— choose —"), *programmes])
-        self.ecosystem_ids.choices = choices(ecosystems)
-        self.flagship_ids.choices = choices(flagships)
+    def fill_choices(self) -> None:
+        """The reference lists (three statements), read when the form is built."""
+        self.programme_code.choices = select_choices([("", "— choose —"), *choices.programmes()])
+        self.ecosystem_ids.choices = select_choices(choices.ecosystems())
+        self.flagship_ids.choices = select_choices(choices.flagships())
 
     def project_data(self) -> dict:
         keys = (
@@ -106,7 +88,7 @@ class ProjectFields(FlaskForm):
 
 
 class ProjectForm(ProjectFields):
-    status = SelectField("Status", choices=choices(STATUS_CHOICES), validators=[DataRequired()])
+    status = SelectField("Status", choices=labelled(PROJECT_STATUSES), validators=[DataRequired()])
     status_changed_on = DateField(
         "Status since",
         default=_today,
@@ -121,12 +103,12 @@ class ProjectForm(ProjectFields):
 class ClusterProposalForm(ProjectFields):
     status = SelectField(
         "Status",
-        choices=choices((s, PROJECT_STATUSES[s]) for s in ("proposal", "submitted")),
+        choices=select_choices((s, PROJECT_STATUSES[s]) for s in ("proposal", "submitted")),
         validators=[DataRequired()],
     )
     status_changed_on = ProjectForm.status_changed_on
     cluster_role = SelectField(
-        "The cluster's role", choices=choices(ROLE_CHOICES), default="coordinator"
+        "The cluster's role", choices=labelled(PARTICIPATION_ROLES), default="coordinator"
     )
     # Choices are the cluster's members; an id that is not among them is
     # refused by the service with a field error (validate_choice off for a clear message).
@@ -140,7 +122,7 @@ class ClusterProposalForm(ProjectFields):
 
 class OutcomeForm(FlaskForm):
     status = SelectField(
-        "New status", choices=choices(OUTCOME_CHOICES), validators=[DataRequired()]
+        "New status", choices=labelled(OUTCOME_STATUSES), validators=[DataRequired()]
     )
     changed_on = DateField(
         "Date", default=_today, validators=[InputRequired(message="Give the date.")]
@@ -151,9 +133,9 @@ class OutcomeForm(FlaskForm):
 class ParticipationForm(FlaskForm):
     # validate_choice off: a tampered id gets the service's clear message.
     organisation_id = SelectField(
-        "Organisation", coerce=_optional_int, validate_choice=False, validators=[Optional()]
+        "Organisation", coerce=optional_id, validate_choice=False, validators=[Optional()]
     )
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[DataRequired()])
+    role = SelectField("Role", choices=labelled(PARTICIPATION_ROLES), validators=[DataRequired()])
     budget_share = _money("Budget share (EUR)")
 
 
@@ -168,9 +150,9 @@ class ProjectFilterForm(FlaskForm):
 
     programme = SelectField("Programme", validators=[Optional()], validate_choice=False)
     status = SelectField(
-        "Status", choices=choices([("", "any"), *STATUS_CHOICES]), validators=[Optional()]
+        "Status", choices=labelled(PROJECT_STATUSES, "any"), validators=[Optional()]
     )
     year = IntegerField("Start year", validators=[Optional(), NumberRange(1950, 2100)])
-    ecosystem = SelectField("Ecosystem", coerce=_optional_int, validators=[Optional()])
-    cluster = SelectField("Cluster", coerce=_optional_int, validators=[Optional()])
+    ecosystem = SelectField("Ecosystem", coerce=optional_id, validators=[Optional()])
+    cluster = SelectField("Cluster", coerce=optional_id, validators=[Optional()])
     organisation = IntegerField("Organisation id", validators=[Optional(), NumberRange(1, MAX_ID)])

@@ -7,18 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from crm.dialects import matches
+from crm.exports import Export, columns
 from crm.extensions import db
 from crm.models import (
     ClusterMembership,
-    Ecosystem,
-    FlagshipArea,
     Organisation,
     Participation,
-    Programme,
     Project,
     ProjectStatusChange,
     User,
@@ -100,35 +98,6 @@ def organisation_names(ids) -> dict[int, str]:
     return dict(rows.all())
 
 
-def programme_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(select(Programme.code, Programme.name).order_by(Programme.code))
-    return [(code, f"{code} — {name}") for code, name in rows]
-
-
-def ecosystem_choices() -> list[tuple[int, str]]:
-    return list(
-        db.session.execute(select(Ecosystem.id, Ecosystem.name).order_by(Ecosystem.id)).all()
-    )
-
-
-def flagship_choices() -> list[tuple[int, str]]:
-    return list(
-        db.session.execute(
-            select(FlagshipArea.id, FlagshipArea.name).order_by(FlagshipArea.id)
-        ).all()
-    )
-
-
-def cluster_choices() -> list[tuple[int, str]]:
-    return list(
-        db.session.execute(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.kind == "cluster")
-            .order_by(Organisation.name)
-        ).all()
-    )
-
-
 # The organisation picker lists at most this many names; past it, the user searches.
 CHOICES_LIMIT = 100
 
@@ -167,13 +136,7 @@ def consortium(project_id: int) -> list[tuple[Participation, Organisation]]:
     """The project's participants with their organisations, coordinator first."""
     rows = db.session.execute(
         select(Participation, Organisation)
-        .join(
-            Organisation,
-            and_(
-                Organisation.tenant_id == Participation.tenant_id,
-                Organisation.id == Participation.organisation_id,
-            ),
-        )
+        .join(Participation.organisation)
         .where(Participation.project_id == project_id)
         .order_by((Participation.role != "coordinator"), Organisation.name)
     )
@@ -203,89 +166,55 @@ def cluster_member_ids(cluster_id: int) -> set[int]:
     )
 
 
-def cluster_members(cluster_id: int) -> list[tuple[ClusterMembership, Organisation]]:
+def members_of_cluster(cluster_id: int) -> list[tuple[ClusterMembership, Organisation]]:
+    """The cluster's member links with their organisations, current ones first."""
     rows = db.session.execute(
         select(ClusterMembership, Organisation)
-        .join(
-            Organisation,
-            and_(
-                Organisation.tenant_id == ClusterMembership.tenant_id,
-                Organisation.id == ClusterMembership.member_id,
-            ),
-        )
+        .join(ClusterMembership.member)
         .where(ClusterMembership.cluster_id == cluster_id)
         .order_by(ClusterMembership.until.is_not(None), Organisation.name)
     )
     return list(rows.all())
 
 
-def organisation_projects(organisation_id: int) -> list[tuple[Participation, Project]]:
-    """An organisation's participations with their projects (for the organisation page)."""
-    rows = db.session.execute(
-        select(Participation, Project)
-        .join(
-            Project,
-            and_(
-                Project.tenant_id == Participation.tenant_id, Project.id == Participation.project_id
-            ),
-        )
-        .where(Participation.organisation_id == organisation_id)
-        .order_by(Project.start_date.desc().nulls_last(), Project.id.desc())
-    )
-    return list(rows.all())
+_cluster = aliased(Organisation)
 
-
-EXPORT_HEADERS = [
-    "id",
-    "programme",
-    "call id",
-    "grant number",
-    "acronym",
-    "title",
-    "status",
-    "start",
-    "end",
-    "total budget",
-    "EU contribution",
-    "cluster",
-    "participants",
+# The cluster's name and the participant count are correlated lookups on the
+# (tenant, id) and (tenant, project, organisation) indexes: an outer join
+# would hash every organisation of the association for a few dozen clusters.
+EXPORT: Export = [
+    ("id", Project.id),
+    ("programme", Project.programme_code),
+    ("call id", Project.call_id),
+    ("grant number", Project.grant_number),
+    ("acronym", Project.acronym),
+    ("title", Project.title),
+    ("status", Project.status),
+    ("start", Project.start_date),
+    ("end", Project.end_date),
+    ("total budget", Project.total_budget),
+    ("EU contribution", Project.eu_contribution),
+    (
+        "cluster",
+        func.coalesce(
+            select(_cluster.name)
+            .where(_cluster.tenant_id == Project.tenant_id, _cluster.id == Project.cluster_id)
+            .correlate(Project)
+            .scalar_subquery(),
+            "",
+        ),
+    ),
+    (
+        "participants",
+        select(func.count())
+        .where(Participation.tenant_id == Project.tenant_id, Participation.project_id == Project.id)
+        .correlate(Project)
+        .scalar_subquery(),
+    ),
 ]
 
 
 def export_rows(query: Select, limit: int = 100_000):
-    """Headers and rows for the CSV/XLSX export of the filtered list, in one
-    query, as plain tuples (no ORM objects for up to 100,000 rows). The
-    cluster's name and the participant count are correlated lookups on the
-    (tenant, id) and (tenant, project, organisation) indexes: an outer join
-    would hash every organisation of the association for a few dozen clusters."""
-    cluster = aliased(Organisation)
-    cluster_name = (
-        select(cluster.name)
-        .where(cluster.tenant_id == Project.tenant_id, cluster.id == Project.cluster_id)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-    participants = (
-        select(func.count())
-        .where(Participation.tenant_id == Project.tenant_id, Participation.project_id == Project.id)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        query.with_only_columns(
-            Project.id,
-            Project.programme_code,
-            Project.call_id,
-            Project.grant_number,
-            Project.acronym,
-            Project.title,
-            Project.status,
-            Project.start_date,
-            Project.end_date,
-            Project.total_budget,
-            Project.eu_contribution,
-            func.coalesce(cluster_name, ""),
-            participants,
-        ).limit(limit)
-    )
-    return EXPORT_HEADERS, rows
+    """Rows of the CSV/XLSX export of the filtered list (``EXPORT``'s columns), in
+    one query, as plain tuples (no ORM objects for up to 100,000 rows)."""
+    return db.session.execute(query.with_only_columns(*columns(EXPORT)).limit(limit))

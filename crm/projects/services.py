@@ -1,7 +1,9 @@
 """Project verbs. They flush, never commit; the view commits once.
 
-Every verb assumes the caller has checked that the user may act on the
-project (see ``crm.projects.views``); organisation ids are checked here
+The tenant is implicit in the scoped session: a verb takes ``tenant_id`` only
+when it must write it on new rows, never to pass it along unused. Every verb
+assumes the caller has checked that the user may act on the project (see
+``crm.projects.access``); organisation ids are checked here
 against the tenant (and, for cluster managers, against ``allowed_ids``), so a
 tampered form cannot reach another tenant's or another cluster's records.
 """
@@ -13,7 +15,12 @@ from datetime import date
 from sqlalchemy import select
 
 from crm.models import Ecosystem, FlagshipArea, Organisation, Participation, Project
-from crm.models.project import PROJECT_FIELDS, PROJECT_STATUSES, ROLES, ProjectStatusChange
+from crm.models.project import (
+    PARTICIPATION_ROLES,
+    PROJECT_FIELDS,
+    PROJECT_STATUSES,
+    ProjectStatusChange,
+)
 from crm.projects import queries, rules
 from crm.validation import RuleError
 
@@ -183,7 +190,10 @@ def _participation_errors(project: Project, participants, names) -> dict[str, li
                 rules.check_unique_organisations([p[0] for p in participants], names),
             ),
             ("role", rules.check_single_coordinator(p[1] for p in participants)),
-            ("role", [] if all(p[1] in ROLES for p in participants) else ["Unknown role."]),
+            (
+                "role",
+                [] if all(p[1] in PARTICIPATION_ROLES for p in participants) else ["Unknown role."],
+            ),
             (
                 "budget_share",
                 rules.check_budget_share(participants[-1][2] if participants else None),
@@ -273,7 +283,11 @@ def log_cluster_proposal(
         raise ProjectError("Choose only current members of your cluster.", "member_ids")
     participants = [(cluster_id, cluster_role, None)] + [(i, "partner", None) for i in member_ids]
     errors = project_errors(fields)
-    errors.update(_collect([("cluster_role", [] if cluster_role in ROLES else ["Unknown role."])]))
+    errors.update(
+        _collect(
+            [("cluster_role", [] if cluster_role in PARTICIPATION_ROLES else ["Unknown role."])]
+        )
+    )
     _raise_if(errors)
     project = create_project(
         session, tenant_id, fields, user_id=user_id, changed_on=changed_on, cluster_id=cluster_id

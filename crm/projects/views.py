@@ -1,27 +1,24 @@
 """Views of the projects area: load, check access, call a service, commit once.
 
-Who sees what: tenant admins and the secretariat see and correct every
-project of their association. A cluster manager sees the projects of their
-cluster (recorded by it, or with it among the participants) and changes only
-those their cluster recorded; anything else answers 404, like another
-tenant's ids.
+Who sees and changes which project is decided in ``crm.projects.access``.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import crosstenant
-from crm.exports import FORMATS, download
+from crm import choices, crosstenant
+from crm.accounts.access import CLUSTER_MANAGERS, STAFF, TENANT_ROLES, roles_required
+from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.exports import FORMATS, download, headers
 from crm.extensions import db
-from crm.forms import render_form, saving
-from crm.models import Organisation, Participation, Project
-from crm.models.project import PROJECT_STATUSES, ROLES
-from crm.projects import bp, queries, services
+from crm.forms import render_form, saving, select_choices
+from crm.models import Organisation, Project
+from crm.projects import access, bp, queries, services
 from crm.projects.forms import (
     ClusterProposalForm,
     OutcomeForm,
@@ -29,68 +26,7 @@ from crm.projects.forms import (
     ParticipationForm,
     ProjectFilterForm,
     ProjectForm,
-    choices,
 )
-from crm.tenancy import roles_required
-
-STAFF = ("tenant_admin", "secretariat")
-EVERYONE = (*STAFF, "cluster_manager")
-
-
-def _is_staff() -> bool:
-    return current_user.role in STAFF
-
-
-def _own_cluster_id() -> int | None:
-    return None if _is_staff() else current_user.cluster_id
-
-
-def visible_project_or_404(project_id: int) -> Project:
-    """The tenant's project (scoped query); for a cluster manager only one of their cluster's."""
-    query = select(Project).where(Project.id == project_id)
-    if not _is_staff():
-        if current_user.cluster_id is None:
-            abort(404)
-        query = query.where(queries.cluster_clause(current_user.cluster_id))
-    project = db.session.scalar(query)
-    if project is None:
-        abort(404)
-    return project
-
-
-def can_change(project: Project) -> bool:
-    return _is_staff() or (
-        current_user.cluster_id is not None and project.cluster_id == current_user.cluster_id
-    )
-
-
-def editable_project_or_404(project_id: int) -> Project:
-    project = visible_project_or_404(project_id)
-    if not can_change(project):
-        abort(404)
-    return project
-
-
-def _allowed_organisations() -> set[int] | None:
-    """Organisations the user may put in a consortium: None = any of the tenant's."""
-    cluster_id = _own_cluster_id()
-    if cluster_id is None:
-        return None
-    return {cluster_id, *queries.cluster_member_ids(cluster_id)}
-
-
-def _participation_or_404(project: Project, participation_id: int) -> Participation:
-    participation = db.session.scalar(
-        select(Participation).where(
-            Participation.id == participation_id, Participation.project_id == project.id
-        )
-    )
-    allowed = _allowed_organisations()
-    if participation is None or (
-        allowed is not None and participation.organisation_id not in allowed
-    ):
-        abort(404)
-    return participation
 
 
 def _to_project(project: Project, message: str):
@@ -100,9 +36,7 @@ def _to_project(project: Project, message: str):
 
 def _project_form(form_class, obj=None):
     form = form_class(obj=obj)
-    form.fill_choices(
-        queries.programme_choices(), queries.ecosystem_choices(), queries.flagship_choices()
-    )
+    form.fill_choices()
     if obj is not None and request.method == "GET":
         form.ecosystem_ids.data = [e.id for e in obj.ecosystems]
         form.flagship_ids.data = [f.id for f in obj.flagships]
@@ -129,15 +63,17 @@ def _filters(form: ProjectFilterForm) -> queries.ProjectFilters:
 @roles_required(*STAFF)
 def index():
     form = ProjectFilterForm(request.args)
-    form.programme.choices = choices([("", "any"), *queries.programme_choices()])
-    form.ecosystem.choices = choices([(None, "any"), *queries.ecosystem_choices()])
-    form.cluster.choices = choices([(None, "any"), *queries.cluster_choices()])
+    form.programme.choices = select_choices([("", "any"), *choices.programmes()])
+    form.ecosystem.choices = select_choices([(None, "any"), *choices.ecosystems()])
+    form.cluster.choices = select_choices(
+        [(None, "any"), *choices.clusters(keep=[form.cluster.data])]
+    )
     filters = _filters(form)
     query = queries.projects(filters)
     fmt = request.args.get("format")
     if fmt in FORMATS:
-        headers, rows = queries.export_rows(query)
-        return download(fmt, f"projects-{g.tenant.slug}", headers, rows)
+        rows = queries.export_rows(query)
+        return download(fmt, f"projects-{g.tenant.slug}", headers(queries.EXPORT), rows)
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
     ids = [p.id for p in page.items]
     names = queries.organisation_names(
@@ -176,9 +112,9 @@ def new():
 
 
 @bp.route("/<tenant>/projects/<int:project_id>")
-@roles_required(*EVERYONE)
+@roles_required(*TENANT_ROLES)
 def show(project_id: int):
-    project = visible_project_or_404(project_id)
+    project = access.visible_project_or_404(project_id)
     consortium = queries.consortium(project.id)
     return render_template(
         "projects/show.html",
@@ -188,17 +124,17 @@ def show(project_id: int):
         countries=crosstenant.grant_countries(
             project.programme_code, project.grant_key, g.tenant.id
         ),
-        can_change=can_change(project),
-        allowed=_allowed_organisations(),
+        can_edit=access.can_edit(project),
+        allowed=access.allowed_organisations(),
         statuses=PROJECT_STATUSES,
-        roles=ROLES,
+        roles=PARTICIPATION_ROLES,
     )
 
 
 @bp.route("/<tenant>/projects/<int:project_id>/edit", methods=["GET", "POST"])
-@roles_required(*EVERYONE)
+@roles_required(*TENANT_ROLES)
 def edit(project_id: int):
-    project = editable_project_or_404(project_id)
+    project = access.editable_project_or_404(project_id)
     form = _project_form(ProjectForm, obj=project)
     if request.method == "GET":
         form.status_changed_on.data = date.today()
@@ -217,9 +153,9 @@ def edit(project_id: int):
 
 
 @bp.route("/<tenant>/projects/<int:project_id>/outcome", methods=["GET", "POST"])
-@roles_required(*EVERYONE)
+@roles_required(*TENANT_ROLES)
 def outcome(project_id: int):
-    project = editable_project_or_404(project_id)
+    project = access.editable_project_or_404(project_id)
     form = OutcomeForm()
     if form.validate_on_submit():
         with saving(form) as saved:
@@ -241,10 +177,10 @@ def outcome(project_id: int):
 
 
 @bp.route("/<tenant>/projects/<int:project_id>/participations/new", methods=["GET", "POST"])
-@roles_required(*EVERYONE)
+@roles_required(*TENANT_ROLES)
 def participation_new(project_id: int):
-    project = editable_project_or_404(project_id)
-    allowed = _allowed_organisations()
+    project = access.editable_project_or_404(project_id)
+    allowed = access.allowed_organisations()
     form = ParticipationForm()
     # The picker lists the organisations whose name contains ?q= (at most
     # CHOICES_LIMIT); the service still checks whatever id comes back.
@@ -252,7 +188,7 @@ def participation_new(project_id: int):
     listed, more = queries.organisation_choices(
         allowed, search=search, selected=form.organisation_id.data
     )
-    form.organisation_id.choices = choices([(None, "— choose —"), *listed])
+    form.organisation_id.choices = select_choices([(None, "— choose —"), *listed])
     if form.validate_on_submit():
         with saving(form) as saved:
             services.add_participation(
@@ -281,10 +217,10 @@ def participation_new(project_id: int):
     "/<tenant>/projects/<int:project_id>/participations/<int:participation_id>/edit",
     methods=["GET", "POST"],
 )
-@roles_required(*EVERYONE)
+@roles_required(*TENANT_ROLES)
 def participation_edit(project_id: int, participation_id: int):
-    project = editable_project_or_404(project_id)
-    participation = _participation_or_404(project, participation_id)
+    project = access.editable_project_or_404(project_id)
+    participation = access.participation_or_404(project, participation_id)
     form = ParticipationEditForm(obj=participation)
     if form.validate_on_submit():
         with saving(form) as saved:
@@ -309,10 +245,10 @@ def participation_edit(project_id: int, participation_id: int):
     "/<tenant>/projects/<int:project_id>/participations/<int:participation_id>/remove",
     methods=["POST"],
 )
-@roles_required(*EVERYONE)
+@roles_required(*TENANT_ROLES)
 def participation_remove(project_id: int, participation_id: int):
-    project = editable_project_or_404(project_id)
-    participation = _participation_or_404(project, participation_id)
+    project = access.editable_project_or_404(project_id)
+    participation = access.participation_or_404(project, participation_id)
     services.remove_participation(db.session, participation)
     db.session.commit()
     return _to_project(project, "The participant is removed.")
@@ -321,27 +257,16 @@ def participation_remove(project_id: int, participation_id: int):
 # --- the cluster manager's area -------------------------------------------------
 
 
-def _own_cluster_or_404() -> Organisation:
-    cluster = None
-    if current_user.cluster_id is not None:
-        cluster = db.session.scalar(
-            select(Organisation).where(Organisation.id == current_user.cluster_id)
-        )
-    if cluster is None:
-        abort(404)
-    return cluster
-
-
 @bp.route("/<tenant>/my-cluster")
-@roles_required("cluster_manager")
+@roles_required(*CLUSTER_MANAGERS)
 def my_cluster():
-    cluster = _own_cluster_or_404()
+    cluster = access.own_cluster_or_404()
     query = queries.projects(queries.ProjectFilters(cluster_id=cluster.id))
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
     return render_template(
         "projects/my_cluster.html",
         cluster=cluster,
-        members=queries.cluster_members(cluster.id),
+        members=queries.members_of_cluster(cluster.id),
         page=page,
         counts=queries.participant_counts([p.id for p in page.items]),
         statuses=PROJECT_STATUSES,
@@ -349,13 +274,13 @@ def my_cluster():
 
 
 @bp.route("/<tenant>/my-cluster/proposals/new", methods=["GET", "POST"])
-@roles_required("cluster_manager")
+@roles_required(*CLUSTER_MANAGERS)
 def cluster_proposal():
-    cluster = _own_cluster_or_404()
+    cluster = access.own_cluster_or_404()
     form = _project_form(ClusterProposalForm)
     member_ids = queries.cluster_member_ids(cluster.id)
     members, _ = queries.organisation_choices(member_ids, limit=len(member_ids))
-    form.member_ids.choices = choices(members)
+    form.member_ids.choices = select_choices(members)
     if form.validate_on_submit():
         with saving(form) as saved:
             project = services.log_cluster_proposal(

@@ -4,16 +4,16 @@ from flask import flash, render_template
 from sqlalchemy import case, func, select
 
 from crm.accounts import services
+from crm.accounts.access import ALLIANCE_ADMINS, roles_required
 from crm.accounts.forms import TenantNewForm
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.models import Tenant, User
-from crm.tenancy import roles_required
 from crm.tenants_admin import bp
 
 
 @bp.route("/")
-@roles_required("alliance_admin")
+@roles_required(*ALLIANCE_ADMINS)
 def index():
     active_admin = case((User.active & (User.role == "tenant_admin"), 1), else_=0)
     rows = db.session.execute(
@@ -30,7 +30,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("alliance_admin")
+@roles_required(*ALLIANCE_ADMINS)
 def tenant_new():
     form = TenantNewForm()
     if form.validate_on_submit():

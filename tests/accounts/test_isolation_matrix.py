@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from crm.models import TENANT_TABLES, Base, User
+from crm.models.user import TENANT_ROLES
 from crm.tenancy import tenant_scope
 from tests.accounts import routes
-
-TENANT_ROLES = ("tenant_admin", "secretariat", "cluster_manager")
 
 
 def fingerprint(session, tenant_id: int) -> dict:

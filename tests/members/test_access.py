@@ -1,6 +1,6 @@
 """Who may open the members pages, and tenant isolation of every members route.
 
-The project's convention (``crm.tenancy.roles_required``) answers 404, not 403,
+The project's convention (``crm.accounts.access.roles_required``) answers 404, not 403,
 to a signed-in user whose role may not see a page: nothing about the page or
 the object leaks. The accounts isolation matrix (tests/accounts) walks every
 tenant route with another tenant's ids as well; this file covers the members

@@ -177,3 +177,35 @@ def test_organisation_page_sections_and_bounded_queries(assoc, make, count_queri
 def test_unknown_organisation_is_404(assoc):
     assert assoc.client.get(f"{assoc.url}/members/999999").status_code == 404
     assert assoc.client.get(f"{assoc.url}/members/99999999999999999999").status_code == 404
+
+
+def test_archived_clusters_are_not_offered_but_an_existing_link_stays(assoc, make):
+    """crm.choices: an archived cluster is offered only where it is already linked."""
+    linked = make.cluster(assoc.tenant, name="Linked Archived Cluster", archived=True)
+    unlinked = make.cluster(assoc.tenant, name="Other Archived Cluster", archived=True)
+    make.cluster(assoc.tenant, name="Open Cluster")
+    org = make.org(assoc.tenant, name="Linked Firm")
+    make.cluster_member(linked, org)
+    org_id, linked_id, unlinked_id = org.id, linked.id, unlinked.id
+
+    new_page = assoc.client.get(f"{assoc.url}/members/new").get_data(as_text=True)
+    assert "Open Cluster" in new_page
+    assert "Linked Archived Cluster" not in new_page
+    assert "Other Archived Cluster" not in new_page
+
+    edit_page = assoc.client.get(f"{assoc.url}/members/{org_id}/edit").get_data(as_text=True)
+    assert "Linked Archived Cluster" in edit_page
+    assert "Other Archived Cluster" not in edit_page
+
+    # Saving the form as shown keeps the link; the unlinked archived one is refused.
+    response = assoc.client.post(
+        f"{assoc.url}/members/{org_id}/edit",
+        data={**VALID, "name": "Linked Firm", "cluster_ids": [str(linked_id)]},
+    )
+    assert response.status_code == 302
+    assert assoc.count(ClusterMembership, ClusterMembership.member_id == org_id) == 1
+    response = assoc.client.post(
+        f"{assoc.url}/members/{org_id}/edit",
+        data={**VALID, "name": "Linked Firm", "cluster_ids": [str(unlinked_id)]},
+    )
+    assert response.status_code == 422

@@ -294,3 +294,13 @@ def test_headline_tiles_shorten_large_sums_of_euros(value, shown):
     assert cell.headline == shown
     count = snapshots.Cell("members", "", "", Decimal("2000000"), "2,000,000", False)
     assert count.headline == "2,000,000"
+
+
+def test_refresh_button_only_for_the_tenant_admin(app, make, signed_in):
+    """The template gets ``can_refresh`` from the view, not a role name of its own."""
+    tenant = make.tenant()
+    admin = signed_in(make.user(tenant, role="tenant_admin"))
+    secretariat = signed_in(make.user(tenant, role="secretariat"))
+    refresh = f'action="/{tenant.slug}/figures/refresh"'
+    assert refresh in admin.get(f"/{tenant.slug}/figures").get_data(as_text=True)
+    assert refresh not in secretariat.get(f"/{tenant.slug}/figures").get_data(as_text=True)
