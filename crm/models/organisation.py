@@ -1,4 +1,5 @@
-"""Member organisations: clusters, firms, universities, research organisations, ..."""
+"""Organisations of an association: its members (clusters, firms, universities, ...)
+and the external partners it records for consortia (``is_external``, never members)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
@@ -116,6 +119,23 @@ class Organisation(TenantOwned, Timestamps, Base):
         Index("ix_organisations_tenant_registration", "tenant_id", "registration_id"),
         Index("ix_organisations_tenant_size", "tenant_id", "size_class"),
         Index("ix_organisations_tenant_region", "tenant_id", "nuts2"),
+        # An external partner is found again by its PIC, then by its name key and country.
+        Index(
+            "uq_organisations_tenant_pic",
+            "tenant_id",
+            "pic",
+            unique=True,
+            postgresql_where=text("pic IS NOT NULL"),
+            sqlite_where=text("pic IS NOT NULL"),
+        ),
+        Index(
+            "ix_organisations_tenant_partner_key",
+            "tenant_id",
+            "country",
+            "name_key",
+            postgresql_where=text("name_key IS NOT NULL"),
+            sqlite_where=text("name_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +158,13 @@ class Organisation(TenantOwned, Timestamps, Base):
     description: Mapped[str | None] = mapped_column(Text)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An external partner: recorded for consortia only, never a member of the
+    # association (no membership, no cluster, left out of member figures).
+    is_external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The EU Participant Identification Code (9 digits).
+    pic: Mapped[str | None] = mapped_column(String(9))
+    # Matching key of an external partner's name (``crm.projects.partners.name_key``).
+    name_key: Mapped[str | None] = mapped_column(String(200))
 
     ecosystems: Mapped[list[Ecosystem]] = relationship(
         secondary=organisation_ecosystems,
@@ -169,6 +196,10 @@ class Organisation(TenantOwned, Timestamps, Base):
             )
         else:
             self.size_class = None
+
+    @property
+    def relation_label(self) -> str:
+        return "External partner" if self.is_external else "Member"
 
     @property
     def kind_label(self) -> str:

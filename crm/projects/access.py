@@ -3,8 +3,10 @@
 Tenant admins and the secretariat (``STAFF``) see and correct every project
 of their association. A cluster manager sees the projects of their cluster
 (recorded by it, or with it among the participants), changes only those
-their cluster recorded, and puts in a consortium only the cluster and its
-current members. Anything else answers 404, like another tenant's ids.
+their cluster recorded, and puts in a consortium only the cluster, its
+current members and the association's external partners (which are not
+members: a cluster manager may record one, and sees no member outside their
+cluster). Anything else answers 404, like another tenant's ids.
 """
 
 from __future__ import annotations
@@ -44,11 +46,17 @@ def can_edit(project: Project) -> bool:
 
 
 def allowed_organisations() -> set[int] | None:
-    """Organisations the user may put in a consortium: None = any of the tenant's."""
+    """Members the user may put in a consortium: None = any of the tenant's. External
+    partners are allowed to everyone who may change the consortium (``may_take_part``)."""
     cluster_id = own_cluster_id()
     if cluster_id is None:
         return None
     return {cluster_id, *queries.cluster_member_ids(cluster_id)}
+
+
+def may_take_part(organisation: Organisation, allowed: set[int] | None) -> bool:
+    """Whether the user may put (or keep) ``organisation`` in a consortium."""
+    return allowed is None or organisation.id in allowed or organisation.is_external
 
 
 def visible_project_or_404(project_id: int) -> Project:
@@ -72,17 +80,14 @@ def editable_project_or_404(project_id: int) -> Project:
 
 def participation_or_404(project: Project, participation_id: int) -> Participation:
     """One participant of the project, if the user may touch its organisation."""
-    participation = db.session.scalar(
-        select(Participation).where(
-            Participation.id == participation_id, Participation.project_id == project.id
-        )
-    )
-    allowed = allowed_organisations()
-    if participation is None or (
-        allowed is not None and participation.organisation_id not in allowed
-    ):
+    row = db.session.execute(
+        select(Participation, Organisation)
+        .join(Participation.organisation)
+        .where(Participation.id == participation_id, Participation.project_id == project.id)
+    ).first()
+    if row is None or not may_take_part(row.Organisation, allowed_organisations()):
         abort(404)
-    return participation
+    return row.Participation
 
 
 def own_cluster_or_404() -> Organisation:

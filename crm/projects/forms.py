@@ -19,8 +19,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm import choices
-from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.countries import check_known_country, countries
 from crm.forms import MAX_ID, labelled, optional_id, select_choices
+from crm.projects.partners import PartnerFields, check_pic, normalise_pic
+from crm.validation import Rule, check_url
 
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
@@ -137,6 +140,49 @@ class ParticipationForm(FlaskForm):
     )
     role = SelectField("Role", choices=labelled(PARTICIPATION_ROLES), validators=[DataRequired()])
     budget_share = _money("Budget share (EUR)")
+
+
+class PartnerForm(FlaskForm):
+    """A new external partner, typed beside the participant picker. Field names
+    carry a ``partner_`` prefix so the picker's own fields never clash."""
+
+    partner_name = StringField(
+        "Name", validators=[DataRequired("Enter the partner's name."), Length(max=200)]
+    )
+    partner_country = SelectField(
+        "Country",
+        validators=[DataRequired("Choose the partner's country."), Rule(check_known_country)],
+    )
+    partner_city = StringField("City", validators=[Optional(), Length(max=120)])
+    partner_kind = SelectField("Kind", choices=labelled(KINDS), default="firm")
+    partner_pic = StringField(
+        "PIC",
+        validators=[Optional(), Rule(check_pic)],
+        description="The EU Participant Identification Code: 9 digits (optional).",
+    )
+    partner_website = StringField("Website", validators=[Optional(), Rule(check_url)])
+
+    def fill_choices(self) -> None:
+        self.partner_country.choices = select_choices(
+            [
+                ("", "— choose —"),
+                *((code, f"{name} ({code})") for code, name in countries().items()),
+            ]
+        )
+
+    def partner_fields(self) -> PartnerFields:
+        return PartnerFields(
+            name=self.partner_name.data.strip(),
+            country=self.partner_country.data,
+            kind=self.partner_kind.data,
+            city=(self.partner_city.data or "").strip() or None,
+            pic=normalise_pic(self.partner_pic.data),
+            website=(self.partner_website.data or "").strip() or None,
+        )
+
+
+# Service field names -> the partner form's.
+PARTNER_FIELDS = {name: f"partner_{name}" for name in ("name", "country", "kind", "pic", "website")}
 
 
 class ParticipationEditForm(FlaskForm):

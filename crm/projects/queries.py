@@ -102,23 +102,41 @@ def organisation_names(ids) -> dict[int, str]:
 CHOICES_LIMIT = 100
 
 
+def choice_label(name: str, is_external: bool, country: str | None) -> str:
+    """How the picker names an organisation: external partners are labelled."""
+    return f"{name} — external partner, {country}" if is_external else name
+
+
 def organisation_choices(
-    only_ids=None, search: str | None = None, selected: int | None = None, limit: int | None = None
+    only_ids=None,
+    search: str | None = None,
+    selected: int | None = None,
+    limit: int | None = None,
+    externals: bool = True,
 ) -> tuple[list[tuple[int, str]], bool]:
-    """The tenant's organisations (not archived) as (id, name), by name, and
+    """The tenant's organisations (not archived) as (id, label), by name, and
     whether more match than are listed.
 
-    ``only_ids`` narrows to those ids; ``search`` to names containing it
-    (case-insensitive; on PostgreSQL the trigram index of migration 0004);
-    ``selected`` is listed too, so a re-shown form keeps the choice. At most
-    ``limit`` rows are read (one more, to know whether there are more): an
-    association of 20,000 organisations is never sent as one list.
+    ``only_ids`` narrows the members to those ids; ``externals`` adds the
+    tenant's external partners (labelled, whatever ``only_ids``: a cluster
+    manager may put any of them in a consortium); ``search`` keeps names
+    containing it (case-insensitive); ``selected`` is listed too, so a
+    re-shown form keeps the choice. At most ``limit`` rows are read (one more,
+    to know whether there are more): an association of 20,000 organisations
+    is never sent as one list.
     """
     limit = CHOICES_LIMIT if limit is None else limit
     # "archived = false" and lower(name), id: the partial index ix_organisations_dir_name.
-    query = select(Organisation.id, Organisation.name).where(Organisation.archived == false())
-    if only_ids is not None:
-        query = query.where(Organisation.id.in_(only_ids))
+    query = select(
+        Organisation.id, Organisation.name, Organisation.is_external, Organisation.country
+    ).where(Organisation.archived == false())
+    offered = [] if only_ids is None else [Organisation.id.in_(only_ids)]
+    if not externals:
+        query = query.where(Organisation.is_external.is_(False))
+    elif offered:
+        offered.append(Organisation.is_external.is_(True))
+    if offered:
+        query = query.where(or_(*offered))
     listed = query
     if search:
         listed = query.where(matches(Organisation.name, search))
@@ -126,10 +144,10 @@ def organisation_choices(
         listed.order_by(func.lower(Organisation.name), Organisation.id).limit(limit + 1)
     ).all()
     more = len(rows) > limit
-    rows = [(id_, name) for id_, name in rows[:limit]]
-    if selected and selected not in {id_ for id_, _ in rows}:
-        rows += [tuple(r) for r in db.session.execute(query.where(Organisation.id == selected))]
-    return rows, more
+    rows = rows[:limit]
+    if selected and selected not in {r.id for r in rows}:
+        rows += db.session.execute(query.where(Organisation.id == selected)).all()
+    return [(r.id, choice_label(r.name, r.is_external, r.country)) for r in rows], more
 
 
 def consortium(project_id: int) -> list[tuple[Participation, Organisation]]:

@@ -170,14 +170,15 @@ def record_outcome(
 
 
 def _organisation(session, organisation_id, allowed_ids=None) -> Organisation:
-    """The tenant's organisation (scoped query), within ``allowed_ids`` if given."""
+    """The tenant's organisation (scoped query): within ``allowed_ids`` if given,
+    or one of the tenant's external partners."""
     message = "Choose an organisation of your association."
     if allowed_ids is not None:
-        message = "Choose your cluster or one of its members."
-    if organisation_id is None or (allowed_ids is not None and organisation_id not in allowed_ids):
-        raise ProjectError(message, "organisation_id")
-    org = session.scalar(select(Organisation).where(Organisation.id == organisation_id))
-    if org is None:
+        message = "Choose your cluster, one of its members or an external partner."
+    org = None
+    if organisation_id is not None:
+        org = session.scalar(select(Organisation).where(Organisation.id == organisation_id))
+    if org is None or not (allowed_ids is None or org.id in allowed_ids or org.is_external):
         raise ProjectError(message, "organisation_id")
     return org
 
@@ -224,8 +225,9 @@ def add_participation(
 ) -> Participation:
     """Add an organisation of the tenant to the project's consortium.
 
-    ``allowed_ids``: the only organisations the user may add (a cluster
-    manager: the cluster and its members); None = any of the tenant's.
+    ``allowed_ids``: the only members the user may add (a cluster manager: the
+    cluster and its members), besides the tenant's external partners; None =
+    any of the tenant's organisations.
     """
     org = _organisation(session, organisation_id, allowed_ids)
     participants = [*_shares(project.id), (org.id, role, budget_share)]

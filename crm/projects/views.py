@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,14 +16,16 @@ from crm.accounts.access import CLUSTER_MANAGERS, STAFF, TENANT_ROLES, roles_req
 from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.exports import FORMATS, download, headers
 from crm.extensions import db
-from crm.forms import render_form, saving, select_choices
+from crm.forms import optional_id, render_form, saving, select_choices
 from crm.models import Organisation, Project
-from crm.projects import access, bp, queries, services
+from crm.projects import access, bp, partners, queries, services
 from crm.projects.forms import (
+    PARTNER_FIELDS,
     ClusterProposalForm,
     OutcomeForm,
     ParticipationEditForm,
     ParticipationForm,
+    PartnerForm,
     ProjectFilterForm,
     ProjectForm,
 )
@@ -176,19 +178,50 @@ def outcome(project_id: int):
 # --- the consortium -------------------------------------------------------------
 
 
-@bp.route("/<tenant>/projects/<int:project_id>/participations/new", methods=["GET", "POST"])
-@roles_required(*TENANT_ROLES)
-def participation_new(project_id: int):
-    project = access.editable_project_or_404(project_id)
+def _preselected() -> int | None:
+    """``?organisation=`` (after a partner is recorded without JavaScript)."""
+    try:
+        return optional_id(request.args.get("organisation"))
+    except ValueError:
+        return None
+
+
+def _participation_page(project: Project, form, partner_form, search: str = ""):
+    """The add-a-participant page: the picker, and the new external partner form."""
     allowed = access.allowed_organisations()
-    form = ParticipationForm()
-    # The picker lists the organisations whose name contains ?q= (at most
-    # CHOICES_LIMIT); the service still checks whatever id comes back.
-    search = request.args.get("q", "").strip()[:100]
     listed, more = queries.organisation_choices(
         allowed, search=search, selected=form.organisation_id.data
     )
     form.organisation_id.choices = select_choices([(None, "— choose —"), *listed])
+    page = render_template(
+        "projects/participation.html",
+        form=form,
+        partner_form=partner_form,
+        project=project,
+        participation=None,
+        search=search,
+        more=more,
+        limit=queries.CHOICES_LIMIT,
+    )
+    return page, (422 if form.errors or partner_form.errors else 200)
+
+
+def _partner_form() -> PartnerForm:
+    form = PartnerForm()
+    form.fill_choices()
+    return form
+
+
+@bp.route("/<tenant>/projects/<int:project_id>/participations/new", methods=["GET", "POST"])
+@roles_required(*TENANT_ROLES)
+def participation_new(project_id: int):
+    project = access.editable_project_or_404(project_id)
+    form = ParticipationForm()
+    if request.method == "GET":
+        form.organisation_id.data = _preselected()
+    # The picker lists the organisations whose name contains ?q= (at most
+    # CHOICES_LIMIT); the service still checks whatever id comes back.
+    search = request.args.get("q", "").strip()[:100]
     if form.validate_on_submit():
         with saving(form) as saved:
             services.add_participation(
@@ -198,18 +231,51 @@ def participation_new(project_id: int):
                 form.role.data,
                 form.budget_share.data,
                 user_id=current_user.id,
-                allowed_ids=allowed,
+                allowed_ids=access.allowed_organisations(),
             )
         if saved:
             return _to_project(project, "The participant is added.")
-    return render_form(
-        "projects/participation.html",
-        form,
-        project=project,
-        participation=None,
-        search=search,
-        more=more,
-        limit=queries.CHOICES_LIMIT,
+    return _participation_page(project, form, _partner_form(), search)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/<tenant>/projects/<int:project_id>/partners/new", methods=["POST"])
+@roles_required(*TENANT_ROLES)
+def partner_new(project_id: int):
+    """Record an external partner (or find the existing one) without leaving the
+    participant form: JSON for the page's script, a redirect back to the form
+    with the partner chosen otherwise."""
+    project = access.editable_project_or_404(project_id)
+    form = _partner_form()
+    organisation = reused = None
+    if form.validate_on_submit():
+        with saving(form, rename=PARTNER_FIELDS) as saved:
+            organisation, reused = partners.record_external_partner(
+                db.session, g.tenant.id, form.partner_fields(), access.allowed_organisations()
+            )
+        if not saved:
+            organisation = None
+    if organisation is None:
+        if _wants_json():
+            errors = {name: list(field.errors) for name, field in form._fields.items()}
+            return jsonify(errors={k: v for k, v in errors.items() if v}), 422
+        return _participation_page(project, ParticipationForm(formdata=None), form)
+    message = (
+        f"Existing external partner reused: {organisation.name}."
+        if reused
+        else f"{organisation.name} is recorded as an external partner."
+    )
+    if _wants_json():
+        label = queries.choice_label(
+            organisation.name, organisation.is_external, organisation.country
+        )
+        return jsonify(id=organisation.id, label=label, reused=reused, message=message)
+    flash(message, "success")
+    return redirect(
+        url_for("projects.participation_new", project_id=project.id, organisation=organisation.id)
     )
 
 
@@ -279,7 +345,7 @@ def cluster_proposal():
     cluster = access.own_cluster_or_404()
     form = _project_form(ClusterProposalForm)
     member_ids = queries.cluster_member_ids(cluster.id)
-    members, _ = queries.organisation_choices(member_ids, limit=len(member_ids))
+    members, _ = queries.organisation_choices(member_ids, limit=len(member_ids), externals=False)
     form.member_ids.choices = select_choices(members)
     if form.validate_on_submit():
         with saving(form) as saved:

@@ -1,0 +1,58 @@
+"""External partners: organisations recorded for consortia, never members.
+
+``organisations.is_external`` marks an organisation the association records
+only because it takes part in its projects (a foreign university, a firm of
+another country): it has no membership and no cluster, and the member lists
+and figures leave it out. ``pic`` is the EU Participant Identification Code
+(9 digits), unique per association when given; ``name_key`` is the matching
+key of an external partner's name (case, accents, punctuation and legal-form
+suffixes dropped), so a partner typed again is found and reused instead of
+being recorded twice. Both lookups have a partial index.
+
+Revision ID: 0011
+Revises: 0007
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+# Plain ALTERs, not batch mode: batch mode reflects the table, and SQLite
+# cannot reflect the expression indexes of 0004 (nor does this need a copy).
+def upgrade() -> None:
+    op.add_column(
+        "organisations",
+        sa.Column("is_external", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("organisations", sa.Column("pic", sa.String(length=9), nullable=True))
+    op.add_column("organisations", sa.Column("name_key", sa.String(length=200), nullable=True))
+    op.create_index(
+        "uq_organisations_tenant_pic",
+        "organisations",
+        ["tenant_id", "pic"],
+        unique=True,
+        postgresql_where=sa.text("pic IS NOT NULL"),
+        sqlite_where=sa.text("pic IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_organisations_tenant_partner_key",
+        "organisations",
+        ["tenant_id", "country", "name_key"],
+        unique=False,
+        postgresql_where=sa.text("name_key IS NOT NULL"),
+        sqlite_where=sa.text("name_key IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_organisations_tenant_partner_key", table_name="organisations")
+    op.drop_index("uq_organisations_tenant_pic", table_name="organisations")
+    for column in ("name_key", "pic", "is_external"):
+        op.drop_column("organisations", column)
