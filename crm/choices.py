@@ -68,8 +68,9 @@ def clusters(
         offered = or_(offered, Organisation.id.in_(keep))
     elif keep is not None and (ids := {i for i in keep if i is not None}):
         offered = or_(offered, Organisation.id.in_(ids))
+    # A foreign cluster recorded as an external partner is not one of the tenant's clusters.
     query = select(Organisation.id, Organisation.name).where(
-        Organisation.kind == "cluster", offered
+        Organisation.kind == "cluster", Organisation.is_external == false(), offered
     )
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)

@@ -48,6 +48,9 @@ SORTS = {
     "created": ("Recently added", lambda: ()),  # ids grow with time
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
+# Who the directory lists: the association's members (its own organisations, the
+# default), the external partners recorded for consortia, or both.
+RELATIONS = {"members": "Members", "external": "External partners", "all": "All"}
 MAX_PER_PAGE = 200
 RENEWAL_WINDOW_DAYS = 30
 
@@ -65,6 +68,7 @@ class DirectoryFilters:
     region: str = ""
     cluster: int | None = None
     archived: bool = False
+    relation: str = "members"
     sort: str = "name"
     desc: bool = False
     page: int = 1
@@ -96,6 +100,7 @@ class DirectoryFilters:
             region=region,
             cluster=integer("cluster"),
             archived=args.get("archived") == "1",
+            relation=choice("relation", RELATIONS) or "members",
             sort=sort if sort in SORTS else "name",
             desc=args.get("dir") == "desc",
             page=integer("page", 1, high=1_000_000),
@@ -113,6 +118,7 @@ class DirectoryFilters:
             "region": self.region,
             "cluster": self.cluster,
             "archived": "1" if self.archived else None,
+            "relation": None if self.relation == "members" else self.relation,
             "sort": None if self.sort == "name" else self.sort,
             "dir": "desc" if self.desc else None,
         }
@@ -130,6 +136,7 @@ class DirectoryFilters:
             or self.region
             or self.cluster
             or self.archived
+            or self.relation != "members"
         )
 
 
@@ -159,6 +166,8 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
         query = query.outerjoin(Organisation.membership)
     # "= false", not "IS false": the partial indexes of migration 0004 say "= false".
     query = query.where(Organisation.archived == (true() if filters.archived else false()))
+    if filters.relation != "all":
+        query = query.where(Organisation.is_external == (filters.relation == "external"))
     if filters.q:
         query = query.where(_search_condition(filters.q))
     if filters.kind:
@@ -203,6 +212,7 @@ DIRECTORY_COLUMNS = (
     Organisation.registration_id,
     Organisation.size_class,
     Organisation.archived,
+    Organisation.is_external,
     AssociationMembership.status,
     AssociationMembership.paid_until,
 )
@@ -370,6 +380,8 @@ EXPORT: Export = [
         .scalar_subquery(),
     ),
     ("archived", Organisation.archived),
+    ("external_partner", Organisation.is_external),
+    ("pic", Organisation.pic),
 ]
 
 
@@ -573,13 +585,14 @@ def renewal_page(
 
 
 def _not_archived(tenant_id, organisation_id):
-    """The organisation (given by the row's columns) is not archived: an anti-join
-    with the few archived ones (partial index), not a join of every organisation."""
+    """The organisation (given by the row's columns) is a current member: not
+    archived, not an external partner. An anti-join with the few archived ones
+    (partial index) and the external partners, not a join of every organisation."""
     return ~exists(
         select(Organisation.id).where(
             Organisation.tenant_id == tenant_id,
             Organisation.id == organisation_id,
-            Organisation.archived == true(),
+            or_(Organisation.archived == true(), Organisation.is_external == true()),
         )
     )
 
@@ -607,7 +620,7 @@ def dashboard_figures(tenant_id: int, today: date) -> dict:
     by_kind, by_size = _by_kind_and_size(
         db.session.execute(
             select(Organisation.kind, Organisation.size_class, func.count())
-            .where(Organisation.archived == false())
+            .where(Organisation.archived == false(), Organisation.is_external == false())
             .group_by(Organisation.kind, Organisation.size_class)
         )
     )

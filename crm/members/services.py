@@ -83,11 +83,15 @@ def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids) -> No
         message = check_not_own_member(cluster_id, org.id)
         if message:
             raise MemberError(message, "cluster_ids")
+    if wanted and org.is_external:
+        raise MemberError("An external partner is not a member of a cluster.", "cluster_ids")
     if wanted:
         found = set(
             session.scalars(
                 select(Organisation.id).where(
-                    Organisation.id.in_(wanted), Organisation.kind == "cluster"
+                    Organisation.id.in_(wanted),
+                    Organisation.kind == "cluster",
+                    Organisation.is_external.is_(False),
                 )
             )
         )
@@ -178,6 +182,10 @@ def change_membership_status(
         raise MemberError("Choose a membership status.", "status")
     if org.archived:
         raise MemberError("Restore the organisation before changing its membership.")
+    if org.is_external:
+        # Counting it as a member would change every member figure; it must be
+        # recorded as a member organisation instead.
+        raise MemberError("An external partner has no membership of the association.")
     membership = session.scalar(
         select(AssociationMembership).where(AssociationMembership.organisation_id == org.id)
     )

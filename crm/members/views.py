@@ -89,6 +89,7 @@ def directory():
         page=page,
         choices={"ecosystems": choices.ecosystems(), "clusters": choices.clusters()},
         sorts=queries.SORTS,
+        relations=queries.RELATIONS,
         region_prefix=nuts_prefix(g.tenant.country) or "",
     )
 
@@ -138,14 +139,18 @@ def create():
 @staff_only
 def show(org_id: int):
     org = _org_or_404(org_id)
-    membership = queries.membership_of(org.id)
+    membership = None if org.is_external else queries.membership_of(org.id)
     return render_template(
         "members/show.html",
         org=org,
         membership=membership,
         history=queries.status_history(membership.id) if membership else [],
         clusters=queries.clusters_of(org.id),
-        cluster=queries.cluster_summary(org.id) if org.kind == "cluster" else None,
+        cluster=(
+            queries.cluster_summary(org.id)
+            if org.kind == "cluster" and not org.is_external
+            else None
+        ),
         contacts=queries.contacts_of(org.id),
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id),
