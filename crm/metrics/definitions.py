@@ -153,6 +153,19 @@ METRICS: tuple[Metric, ...] = (
         group="Projects",
     ),
     Metric(
+        "international_projects",
+        "International projects by programme and status",
+        "count",
+        "Projects whose participants come from two or more countries (the country of each "
+        "participating organisation, members and external partners alike), grouped by funding "
+        "programme and current status. A project whose participants are all from one country, "
+        "or that has none, is not international.",
+        d1="Programme",
+        d2="Status",
+        chart="stacked",
+        group="Projects",
+    ),
+    Metric(
         "projects_funded",
         "Funded projects",
         "count",
@@ -220,7 +233,8 @@ METRICS: tuple[Metric, ...] = (
         "ratio",
         "The success rate over the participations of firms in projects with a decided "
         "outcome, per size class of the firm: participations in funded projects divided by "
-        "participations in funded or rejected ones.",
+        "participations in funded or rejected ones. External partners are left out (their "
+        "size is not recorded).",
         d1="Size class",
         group="Funding",
     ),

@@ -90,6 +90,7 @@ def _facts(q: Dialect, tf) -> list[str]:
         "SELECT pa.tenant_id AS tid, t.country AS tcountry, pa.id, pa.project_id, "
         "pa.organisation_id, p.programme_code, p.status, "
         f"{q.year('p.start_date')} AS year, p.grant_key, o.kind, o.size_class, o.country, "
+        "o.is_external, "
         "eco.lo AS eco_lo, eco.hi AS eco_hi "
         "FROM participations pa "
         "JOIN projects p ON p.tenant_id = pa.tenant_id AND p.id = pa.project_id "
@@ -112,7 +113,9 @@ def _facts(q: Dialect, tf) -> list[str]:
         f"JOIN ({_network(tf)}) m ON m.tenant_id = o.tenant_id AND m.id = o.id "
         f"LEFT JOIN (SELECT DISTINCT tid, organisation_id FROM {PARTS} "
         f"WHERE status IN {FUNDED}) f ON f.tid = o.tenant_id AND f.organisation_id = o.id "
-        f"WHERE NOT o.archived{tf('o')}"
+        # External partners have no membership, so the network leaves them out
+        # already; said here too, so no member figure can ever count one.
+        f"WHERE NOT o.archived AND NOT o.is_external{tf('o')}"
     )
     # A grant is shared when two or more associations record it (their projects, with or
     # without participations), and crosses borders when its participants, across every
@@ -192,6 +195,11 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
         f"SELECT tid, project_id FROM {PARTS} WHERE status IN {FUNDED} "
         "GROUP BY tid, project_id HAVING MIN(eco_lo) < MAX(eco_hi)"
     )
+    # Participants from two or more countries (members and external partners alike).
+    international_projects = (
+        f"SELECT tid, project_id FROM {PARTS} "
+        "GROUP BY tid, project_id HAVING MIN(country) < MAX(country)"
+    )
     funded_flag = f"CASE WHEN p.status IN {FUNDED} THEN 1 ELSE 0 END"
     part_funded = f"CASE WHEN o.status IN {FUNDED} THEN 1 ELSE 0 END"
     return {
@@ -240,6 +248,16 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
             parts(), d1="o.programme_code", d2="o.status", ent=oid
         ),
         "participations_by_year": sel_o(parts(), d1="o.year", ent=oid),
+        "international_projects": sel_p(
+            _projects(
+                tf,
+                joins=f"JOIN ({international_projects}) ip ON ip.tid = p.tenant_id "
+                "AND ip.project_id = p.id ",
+            ),
+            d1="p.programme_code",
+            d2="p.status",
+            ent="p.id",
+        ),
         "projects_funded": sel_p(_projects(tf, f"AND p.status IN {FUNDED}"), ent="p.id"),
         "budget_by_programme": sel_p(
             _projects(tf, f"AND p.status IN {FUNDED}"),
@@ -275,7 +293,7 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
             den="1",
         ),
         "success_rate_by_size_class": sel_o(
-            parts(f"AND o.status IN {DECIDED} AND o.kind = 'firm'"),
+            parts(f"AND o.status IN {DECIDED} AND o.kind = 'firm' AND NOT o.is_external"),
             d1="COALESCE(o.size_class, 'unknown')",
             ent=oid,
             num=part_funded,

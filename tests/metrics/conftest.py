@@ -13,7 +13,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import create_engine, select, text
 
 from crm.extensions import db
-from crm.models import ClusterMembership, Ecosystem
+from crm.models import ClusterMembership, Ecosystem, Participation, Project
 from crm.tenancy import tenant_scope
 from tests.conftest import IsolatedClient, _truncate_all, close_app
 from tests.factories import Factories
@@ -96,7 +96,49 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
                 session.flush()
             for org in rng.sample(orgs[tenant.id], rng.randint(1, 5)):
                 make.participation(project, org, role=rng.choice(["coordinator", "partner"]))
+    add_external_partners(session, tenants, random.Random(rng_seed + 1))
     return SimpleNamespace(tenants=tenants)
+
+
+def add_external_partners(session, tenants, rng) -> None:
+    """External partners of other countries (one a firm whose figures make it an SME,
+    which no member figure may count) in some of each association's projects."""
+    make = Factories(session)
+    for tenant in tenants:
+        partners = [
+            make.org(
+                tenant,
+                kind=kind,
+                country=country,
+                is_external=True,
+                pic=f"9{tenant.id:04d}{i:04d}",
+                employees=20 if kind == "firm" else None,
+                turnover_eur=1_000_000 if kind == "firm" else None,
+            )
+            for i, (kind, country) in enumerate(
+                [
+                    ("university", "DE"),
+                    ("firm", "NO"),
+                    ("research_org", "IT"),
+                    ("firm", tenant.country),
+                ]
+            )
+        ]
+        with tenant_scope(tenant.id):
+            projects = session.scalars(
+                select(Project).where(Project.tenant_id == tenant.id).order_by(Project.id)
+            ).all()
+            taken = set(
+                session.execute(
+                    select(Participation.project_id, Participation.organisation_id).where(
+                        Participation.tenant_id == tenant.id
+                    )
+                ).all()
+            )
+        for project in projects:
+            for partner in rng.sample(partners, rng.randint(0, 2)):
+                if (project.id, partner.id) not in taken:
+                    make.participation(project, partner)
 
 
 # ------------------------------------------------------------- expected figures
@@ -209,7 +251,7 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
             add("participations_by_programme_status", t, prog, status, ent=pa["id"])
             add("participations_by_year", t, year(p["start_date"]), ent=pa["id"])
             firm = orgs[pa["organisation_id"]]
-            if status in DECIDED and firm["kind"] == "firm":
+            if status in DECIDED and firm["kind"] == "firm" and not firm["is_external"]:
                 add(
                     "success_rate_by_size_class",
                     t,
@@ -218,6 +260,8 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
                     num=int(status in FUNDED),
                     den=1,
                 )
+        if len({orgs[pa["organisation_id"]]["country"] for pa in parts_of[p["id"]]}) >= 2:
+            add("international_projects", t, prog, status, ent=p["id"])
         if status in FUNDED:
             add("projects_funded", t, ent=p["id"])
             add("budget_by_programme", t, prog, ent=p["id"], amount=p["total_budget"])
