@@ -1089,13 +1089,39 @@ PARTICIPATIONS = Kind(
                 "partnerbudget",
             ),
         ),
+        # An organisation not recorded yet becomes an external partner when the
+        # row gives its country (crm.projects.partners).
+        Field(
+            "participant_country",
+            "Participant country (external partners)",
+            "code",
+            synonyms=("participant country", "partner country", "organisation country"),
+            hint="For a participant not recorded yet: it is created as an external partner.",
+        ),
+        Field(
+            "participant_pic",
+            "Participant PIC",
+            "code",
+            synonyms=("participant pic", "pic", "pic number", "partner pic"),
+            hint="The EU Participant Identification Code (9 digits).",
+        ),
+        Field(
+            "participant_kind",
+            "Participant kind (external partners)",
+            "choice",
+            synonyms=("participant kind", "participant type", "partner type"),
+            choices=ORGANISATION_KIND_WORDS,
+            hint="Empty cells are read as “other”.",
+        ),
     ),
     one_of=(
         ("project_grant_number", "project_acronym"),
         ("organisation_registration_id", "organisation_name"),
     ),
     help="Each row names a project (grant number or acronym) and an organisation "
-    "(registration id or name) already recorded in this association.",
+    "(registration id or name) already recorded in this association; a participant not "
+    "recorded yet is created as an external partner when the row gives its country (and "
+    "optionally its PIC).",
 )
 
 KINDS_BY_KEY = {k.key: k for k in (ORGANISATIONS, CONTACTS, PROJECTS, PARTICIPATIONS)}

@@ -39,6 +39,7 @@ class Plan:
             "rejected_count": len(rejected),
             "rejected": rejected[:MAX_REPORTED],
             "decimal_mark": self.decimal_mark,
+            **self.extra.get("report", {}),
         }
 
 

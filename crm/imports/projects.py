@@ -13,10 +13,18 @@ from crm.imports.organisations import OrganisationIndex
 from crm.imports.plan import Plan, Progress, same
 from crm.imports.reading import normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
-from crm.models import Participation, Programme, Project, ProjectStatusChange, Tenant
+from crm.models import (
+    Organisation,
+    Participation,
+    Programme,
+    Project,
+    ProjectStatusChange,
+    Tenant,
+)
 from crm.models.base import utcnow
 from crm.models.project import PROJECT_FIELDS, normalise_grant_number
 from crm.projects import rules
+from crm.projects.partners import PartnerFields, name_key, normalise_pic, partner_errors
 
 PROJECT_COLUMNS = (*PROJECT_FIELDS, "grant_number", "grant_key")
 
@@ -166,8 +174,74 @@ class ProjectIndex:
         return None, f"{len(found)} projects have {what}: add the programme to say which."
 
 
+class PartnerIndex:
+    """Organisations by PIC and external partners by (country, name key), loaded once,
+    and the external partners the import will create (negative ids until written).
+
+    The same rules as the participant picker (``crm.projects.partners``): a PIC
+    finds its organisation; else the name key and country find an external
+    partner; else a new one is planned, once however many rows name it.
+    """
+
+    def __init__(self, session):
+        rows = session.execute(
+            select(
+                Organisation.id,
+                Organisation.pic,
+                Organisation.country,
+                Organisation.name_key,
+                Organisation.is_external,
+            ).where(
+                (Organisation.pic.is_not(None)) | (Organisation.is_external.is_(True)),
+            )
+        ).all()
+        self.by_pic = {r.pic: r.id for r in rows if r.pic}
+        self.by_key = {(r.country, r.name_key): r.id for r in rows if r.is_external and r.name_key}
+        self.new: dict[int, dict] = {}
+
+    def resolve(self, values: dict) -> tuple[int | None, list[str]]:
+        """The organisation a row's PIC names, or (with a country) the external
+        partner it describes, found or planned; (None, []) when the row says
+        nothing of either."""
+        pic = normalise_pic(values.get("participant_pic"))
+        country = values.get("participant_country")
+        if pic and pic in self.by_pic and not country:
+            return self.by_pic[pic], []
+        if not country:
+            return None, []
+        fields = PartnerFields(
+            name=values.get("organisation_name") or "",
+            country=country.upper(),
+            kind=values.get("participant_kind") or "other",
+            city=values.get("organisation_city"),
+            pic=pic,
+        )
+        errors = partner_errors(fields)
+        if errors:
+            return None, [m for messages in errors.values() for m in messages]
+        key = (fields.country, name_key(fields.name))
+        found = (self.by_pic.get(pic) if pic else None) or (
+            self.by_key.get(key) if key[1] else None
+        )
+        if found is None:
+            found = -(len(self.new) + 1)
+            self.new[found] = {
+                "name": fields.name.strip(),
+                "country": fields.country,
+                "city": fields.city,
+                "kind": fields.kind,
+                "pic": pic,
+                "name_key": key[1],
+            }
+            if pic:
+                self.by_pic[pic] = found
+            self.by_key[key] = found
+        return found, []
+
+
 def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
     orgs, projects = OrganisationIndex(session), ProjectIndex(session)
+    partners = PartnerIndex(session)
     existing = session.execute(
         select(
             Participation.id,
@@ -201,13 +275,18 @@ def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None
             )
             if error:
                 errors.append(error)
-            org_id, error = orgs.resolve(
-                values.get("organisation_registration_id"),
-                values.get("organisation_name"),
-                values.get("organisation_city"),
-            )
-            if error:
-                errors.append(error)
+            org_id, refused = partners.resolve(values)
+            errors += refused
+            if org_id is None and not refused:
+                org_id, error = orgs.resolve(
+                    values.get("organisation_registration_id"),
+                    values.get("organisation_name"),
+                    values.get("organisation_city"),
+                )
+                if error:
+                    errors.append(error)
+            elif org_id is not None and org_id < 0:
+                orgs.names[org_id] = partners.new[org_id]["name"]
         if errors:
             plan.reject(line, " ".join(errors), label)
             continue
@@ -256,10 +335,45 @@ def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None
             plan.unchanged += 1
         else:
             plan.updates.append({"b_id": match.id, **record})
+    used = {r["organisation_id"] for r in plan.creates if r["organisation_id"] < 0}
+    plan.extra["partners"] = {i: p for i, p in partners.new.items() if i in used}
+    plan.extra["report"] = {"external_partners": len(plan.extra["partners"])}
+
+
+def write_partners(session, tenant: Tenant, plan: Plan) -> dict[int, int]:
+    """Insert the external partners the plan creates: planned id -> new id."""
+    planned = plan.extra.get("partners") or {}
+    if not planned:
+        return {}
+    now = utcnow()
+    stamp = {
+        "tenant_id": tenant.id,
+        "is_external": True,
+        "archived": False,
+        "discoverable": False,
+        "is_startup": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    table = Organisation.__table__
+    keys = list(planned)
+    ids = (
+        session.connection()
+        .execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [stamp | planned[k] for k in keys],
+        )
+        .scalars()
+    )
+    return dict(zip(keys, ids, strict=True))
 
 
 def write_participations(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
     now = utcnow()
+    new_ids = write_partners(session, tenant, plan)
+    for record in plan.creates:
+        if record["organisation_id"] < 0:
+            record["organisation_id"] = new_ids[record["organisation_id"]]
     table = Participation.__table__
     bulk_update(session, table, tenant, plan.updates)
     stamp = {"tenant_id": tenant.id, "logged_at": now, "logged_by_id": plan.extra.get("user_id")}
