@@ -76,7 +76,9 @@ def test_manager_logs_a_proposal_then_its_outcome(world, signed_in, session):
     assert "Alpha University" in page and "Outsider Firm" not in page and "Beta Firm" not in page
     response = client.post(add, data={"organisation_id": str(world.outsider.id), "role": "partner"})
     assert response.status_code == 422
-    assert "Choose your cluster, one of its members or an external partner." in response.get_data(as_text=True)
+    assert "Choose your cluster, one of its members or an external partner." in response.get_data(
+        as_text=True
+    )
     assert (
         client.post(add, data={"organisation_id": str(world.uni.id), "role": "partner"}).status_code
         == 302
