@@ -711,3 +711,46 @@ JOB_TITLES = {
     "investor": ["Partner", "Investment manager"],
     "other": ["Director", "Business advisor"],
 }
+
+# External partners of the consortia: organisations of other countries an
+# association records only because they take part in its projects.
+# country -> (cities, legal form of a firm)
+PARTNER_COUNTRIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "DE": (("Berlin", "München", "Stuttgart", "Aachen", "Dresden"), "GmbH"),
+    "NO": (("Oslo", "Trondheim", "Bergen", "Stavanger"), "AS"),
+    "NL": (("Eindhoven", "Delft", "Utrecht", "Twente"), "B.V."),
+    "IT": (("Milano", "Torino", "Bologna", "Padova"), "S.r.l."),
+    "BE": (("Leuven", "Gent", "Liège", "Antwerpen"), "NV"),
+    "AT": (("Wien", "Graz", "Linz", "Innsbruck"), "GmbH"),
+    "CH": (("Zürich", "Lausanne", "Basel"), "AG"),
+    "SE": (("Stockholm", "Göteborg", "Lund", "Linköping"), "AB"),
+    "IE": (("Dublin", "Cork", "Galway"), "Ltd"),
+    "DK": (("København", "Aarhus", "Odense"), "ApS"),
+    "ES": (("Barcelona", "Bilbao", "Valencia"), "S.L."),
+    "FI": (("Espoo", "Tampere", "Oulu"), "Oy"),
+    "PT": (("Porto", "Braga", "Aveiro"), "Lda"),
+    "PL": (("Kraków", "Gdańsk", "Poznań"), "sp. z o.o."),
+}
+PARTNER_SYLLABLES = (
+    "no",
+    "va",
+    "tek",
+    "ser",
+    "lum",
+    "ar",
+    "ion",
+    "tri",
+    "bel",
+    "gen",
+    "sol",
+    "kar",
+)
+PARTNER_NAMES = {
+    "university": ("University of {city}", "{city} University of Technology"),
+    "research_org": ("{stem} Research Centre", "Institute for {stem} Systems {city}"),
+    "firm": ("{stem} {legal}", "{stem} Technologies {legal}", "{stem} Robotics {legal}"),
+    "cluster": ("{city} {stem} Cluster", "{stem} Innovation Cluster {city}"),
+}
+# Programmes whose consortia bring partners from other countries.
+PARTNER_PROGRAMMES = {"HE", "H2020", "EIC", "EUROSTARS", "DIGITAL", "INTERREG", "LIFE", "ERASMUS",
+                      "SMP", "COSME", "I3"}  # fmt: skip

@@ -22,6 +22,7 @@ from crm.demo import data
 from crm.models import Base
 from crm.models.organisation import KINDS, derive_size_class
 from crm.models.project import FUNDED_STATUSES, Project
+from crm.projects.partners import name_key
 
 # Alliance size at --scale 1 (kinds of organisation, and projects led per association).
 BASE_COUNTS = {
@@ -43,6 +44,8 @@ MIN_COUNTS = {
     "other": 1,
 }
 BASE_LED_PROJECTS = 16_000
+BASE_PARTNERS = 4_000  # external partners across the alliance at scale 1
+MIN_PARTNERS = 12
 MIN_LED_PROJECTS = 6
 
 # Insert order per tenant (parents first: the composite foreign keys are checked).
@@ -96,6 +99,7 @@ class Pools:
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     cluster_members: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     cluster_ecosystem: dict[int, str] = field(default_factory=dict)
+    partners: list[int] = field(default_factory=list)  # external partners
 
 
 class Batch:
@@ -284,7 +288,45 @@ class Generator:
                     self._cluster_membership(batch, rng, tid, pools, second[0], oid)
             if rng.random() < 0.12 or size == "large":
                 self._association_membership(batch, rng, tid, oid, "firm", size)
+        self._external_partners(batch, slug)
         return batch
+
+    def _external_partners(self, batch: Batch, slug: str) -> None:
+        """Organisations of other countries recorded for the association's consortia:
+        no membership, no cluster; most with a PIC (unique in the association)."""
+        rng = self.rng("partners", slug)
+        pools = self.pools[slug]
+        tid = self.tenant_ids[slug]
+        countries = [c for c in data.PARTNER_COUNTRIES if c != pools.country]
+        n = scaled(BASE_PARTNERS, self.scale, self.shares[slug], MIN_PARTNERS)
+        pics: set[str] = set()
+        keys: set[tuple[str, str]] = set()
+        while len(pools.partners) < n:
+            country = rng.choice(countries)
+            cities, legal = data.PARTNER_COUNTRIES[country]
+            city = rng.choice(cities)
+            kind = rng.choices(("university", "research_org", "firm", "cluster"), (3, 3, 5, 1))[0]
+            stem = "".join(rng.choice(data.PARTNER_SYLLABLES) for _ in range(3)).capitalize()
+            name = rng.choice(data.PARTNER_NAMES[kind]).format(city=city, stem=stem, legal=legal)
+            if (country, name_key(name)) in keys:
+                continue  # one record per partner: the picker would reuse it
+            keys.add((country, name_key(name)))
+            pic = None
+            if rng.random() < 0.85:
+                pic = str(rng.randrange(10**8, 10**9))
+                if pic in pics:
+                    pic = None
+                pics.add(pic)
+            oid = self.ids.next("organisations")
+            created = _at(self.today - timedelta(days=rng.randint(30, 1500)), rng)
+            site = ascii_slug(name)[:40].strip("-") or f"partner-{oid}"
+            batch.add(
+                "organisations",
+                oid, tid, kind, name, None, None, None, country, None, city,
+                f"https://www.{site}.example", None, None, None, None, None, False, None, None,
+                False, False, True, pic, name_key(name), created, created,
+            )  # fmt: skip
+            pools.partners.append(oid)
 
     def _figures(self, rng: random.Random, size: str):
         """Headcount, turnover and balance sheet consistent with the EU SME classes."""
@@ -335,7 +377,7 @@ class Generator:
             f"{country}{reg}" if kind == "firm" else None,
             country, nuts2, city, f"https://www.{base}.{data.TLD[country]}", nace,
             employees, turnover, balance, size_class, startup, founded, description,
-            rng.random() < 0.6, rng.random() < 0.01, created, created,
+            rng.random() < 0.6, rng.random() < 0.01, False, None, None, created, created,
         )  # fmt: skip
         for eco in ecos:
             batch.add("organisation_ecosystems", tid, oid, data.ECOSYSTEM_IDS[eco])
@@ -443,6 +485,8 @@ class Generator:
         """Projects recorded per association; consortia spanning several associations
         are recorded by each of them under the same programme and grant number."""
         rng = self.rng("projects")
+        # Its own stream, so adding partners leaves the rest of the consortia as seeded.
+        self.partner_rng = self.rng("consortium-partners")
         batches = {slug: Batch() for slug in self.tenant_ids}
         slugs = list(self.tenant_ids)
         weights = [self.shares[s] for s in slugs]
@@ -583,6 +627,15 @@ class Generator:
                 if oid not in seen:
                     seen.add(oid)
                     chosen.append(oid)
+            if i == 0 and programme in data.PARTNER_PROGRAMMES and pools.partners:
+                # Partners from other countries, drawn apart so the rest stays as seeded.
+                prng = self.partner_rng
+                if prng.random() < 0.7:
+                    wanted_partners = prng.randint(1, 2 if programme == "EIC" else 8)
+                    for oid in prng.sample(
+                        pools.partners, min(wanted_partners, len(pools.partners))
+                    ):
+                        chosen.append(oid)
             roles = []
             for j, oid in enumerate(chosen):
                 if i == 0 and j == 0:

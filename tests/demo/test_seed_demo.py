@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crm.demo import data
-from crm.demo.generate import BASE_COUNTS, DEMO_PASSWORD, Generator
+from crm.demo.generate import BASE_COUNTS, BASE_PARTNERS, COLUMNS, DEMO_PASSWORD, Generator
 from crm.extensions import db
 from crm.models.organisation import derive_size_class
 from crm.models.project import normalise_grant_number
@@ -254,8 +254,36 @@ def test_demo_data_keeps_the_domain_rules(committed_app, database_urls):
         )
 
         # NUTS-2 regions belong to the organisation's country and are real codes.
-        for country, nuts2 in rows(c, "SELECT DISTINCT country, nuts2 FROM organisations"):
+        for country, nuts2 in rows(
+            c, "SELECT DISTINCT country, nuts2 FROM organisations WHERE NOT is_external"
+        ):
             assert nuts2[:2] == country and nuts2 in data.REGIONS[country]
+
+        # External partners: other countries, never members, in many consortia.
+        partners = rows(
+            c,
+            "SELECT o.country, t.country, o.pic, o.nuts2, o.name_key FROM organisations o"
+            " JOIN tenants t ON t.id = o.tenant_id WHERE o.is_external",
+        )
+        assert len(partners) >= 12 * len(data.ASSOCIATIONS)
+        assert all(
+            own != theirs and nuts2 is None and key for own, theirs, _p, nuts2, key in partners
+        )
+        assert {p[0] for p in partners} >= {"DE", "NO", "NL", "IT", "BE", "AT", "SE", "IE", "DK"}
+        assert all(pic is None or (len(pic) == 9 and pic.isdigit()) for _o, _t, pic, *_ in partners)
+        as_members = rows(
+            c,
+            "SELECT o.id FROM organisations o WHERE o.is_external AND (EXISTS (SELECT 1 FROM"
+            " association_memberships m WHERE m.organisation_id = o.id) OR EXISTS (SELECT 1"
+            " FROM cluster_memberships cm WHERE o.id IN (cm.member_id, cm.cluster_id)))",
+        )
+        assert as_members == []
+        international = rows(
+            c,
+            "SELECT count(DISTINCT pa.project_id) FROM participations pa JOIN organisations o"
+            " ON o.tenant_id = pa.tenant_id AND o.id = pa.organisation_id WHERE o.is_external",
+        )
+        assert international[0][0] > 0.2 * len(current)
 
         # Consent: a date and a source exactly when consent was given.
         consent = rows(
@@ -323,16 +351,19 @@ def test_scale_one_reaches_alliance_size():
     generator.tenants()
     counts = Counter()
     kinds = Counter()
+    external = COLUMNS["organisations"].index("is_external")
     for slug in generator.tenant_ids:
         batch = generator.organisations(slug)
         for table, table_rows in batch.rows.items():
             counts[table] += len(table_rows)
-        kinds.update(row[2] for row in batch.rows["organisations"])
+        kinds.update(row[2] for row in batch.rows["organisations"] if not row[external])
+        counts["partners"] += sum(1 for row in batch.rows["organisations"] if row[external])
     for batch in generator.projects().values():
         for table, table_rows in batch.rows.items():
             counts[table] += len(table_rows)
     assert kinds["cluster"] >= 740
     assert kinds["firm"] >= 134_000
     assert sum(kinds.values()) == sum(BASE_COUNTS.values()) + 2  # 2 clusters from rounding
+    assert counts["partners"] >= BASE_PARTNERS - 13  # rounding per association
     assert counts["projects"] >= 20_000
     assert counts["participations"] >= 250_000
