@@ -62,3 +62,39 @@ def test_manager_logs_a_funded_proposal_the_secretariat_sees(committed_app, page
     assert row.get_by_text("Funded").is_visible()
     assert row.get_by_text("Ocean Tech Cluster").is_visible()
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
+
+
+def test_manager_records_an_external_partner_without_leaving_the_form(
+    committed_app, page, console_errors
+):
+    with committed_app.app_context():
+        make = Factories(db.session)
+        tenant = make.tenant(slug="browser-partner", name="Partner Clusters", country="PT")
+        cluster = make.cluster(tenant, name="Ocean Tech Cluster")
+        make.cluster_member(cluster, make.org(tenant, name="Blue Firm"))
+        project = make.project(tenant, acronym="NORTHSEA", cluster_id=cluster.id)
+        manager = make.user(tenant, role="cluster_manager", cluster=cluster, email="cm@p.example")
+        slug, project_id, email = tenant.slug, project.id, manager.email
+        db.session.commit()
+
+    _sign_in(page, email)
+    page.goto(f"/{slug}/projects/{project_id}/participations/new")
+    page.locator("#new-partner summary").click()
+    page.locator("#partner_name").fill("SINTEF AS")
+    page.locator("#partner_country").select_option("NO")
+    page.get_by_label("PIC").fill("1234")
+    page.get_by_role("button", name="Record the partner and choose it").click()
+    page.get_by_text("A PIC is 9 digits").wait_for()  # the script's answer, no reload
+    page.get_by_label("PIC").fill("999 999 999")
+    page.get_by_role("button", name="Record the partner and choose it").click()
+    page.get_by_text("SINTEF AS is recorded as an external partner.").wait_for()
+    assert page.url.endswith(f"/projects/{project_id}/participations/new")  # never left
+    chosen = page.locator("#organisation_id")
+    assert chosen.locator("option:checked").inner_text() == "SINTEF AS — external partner, NO"
+    page.get_by_label("Role").select_option("partner")
+    page.get_by_role("button", name="Add", exact=True).click()
+    assert page.get_by_text("The participant is added.").is_visible()
+    consortium = page.locator("table.consortium")
+    assert consortium.get_by_text("SINTEF AS").is_visible()
+    assert consortium.get_by_text("External partner").is_visible()
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
