@@ -9,6 +9,11 @@ key of an external partner's name (case, accents, punctuation and legal-form
 suffixes dropped), so a partner typed again is found and reused instead of
 being recorded twice. Both lookups have a partial index.
 
+The directory's default view (members only) and the dashboard now filter on
+``is_external``: on PostgreSQL the sort indexes of 0004 get it as one more
+INCLUDEd column, so their pages and counts stay index-only scans (same keys,
+same partial condition; SQLite has no INCLUDE and nothing changes there).
+
 Revision ID: 0011
 Revises: 0007
 """
@@ -22,6 +27,31 @@ revision: str = "0011"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# The sort indexes of 0004: name -> (keys, INCLUDEd columns before this revision).
+SORT_INDEXES = {
+    "ix_organisations_dir_name": (
+        "tenant_id, lower(name), id, lower(city), lower(registration_id)",
+        "name, city, registration_id",
+    ),
+    "ix_organisations_dir_city": ("tenant_id, lower(city), id", "city"),
+    "ix_organisations_dir_kind_name": ("tenant_id, kind, lower(name), id", "name, size_class"),
+    "ix_organisations_dir_region_name": ("tenant_id, nuts2, lower(name), id", "name"),
+}
+
+
+def _sort_indexes(with_external: bool) -> None:
+    if op.get_context().dialect.name != "postgresql":
+        return
+    for name, (keys, included) in SORT_INDEXES.items():
+        if with_external:
+            included += ", is_external"
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+        op.execute(
+            f"CREATE INDEX {name} ON organisations ({keys}) INCLUDE ({included}) "
+            "WHERE archived = false"
+        )
 
 
 # Plain ALTERs, not batch mode: batch mode reflects the table, and SQLite
@@ -49,9 +79,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("name_key IS NOT NULL"),
         sqlite_where=sa.text("name_key IS NOT NULL"),
     )
+    _sort_indexes(with_external=True)
 
 
 def downgrade() -> None:
+    _sort_indexes(with_external=False)
     op.drop_index("ix_organisations_tenant_partner_key", table_name="organisations")
     op.drop_index("uq_organisations_tenant_pic", table_name="organisations")
     for column in ("name_key", "pic", "is_external"):
