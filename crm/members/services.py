@@ -27,6 +27,7 @@ from crm.models import (
 from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import PROFILE_FIELDS
+from crm.projects.partners import name_key
 from crm.validation import (
     RuleError,
     check_not_own_member,
@@ -138,6 +139,8 @@ def update_organisation(
 ) -> Organisation:
     was_cluster = org.kind == "cluster"
     _apply_organisation(org, data)
+    if org.is_external:
+        org.name_key = name_key(org.name)  # found again under its new name
     if was_cluster and org.kind != "cluster":
         delete_cluster_links(session, org)
     if ecosystem_ids is not None:

@@ -112,3 +112,16 @@ def test_member_figures_are_the_same_with_or_without_partners(assoc, make, sessi
         assert with_partners[key] == without[key], key
     assert with_partners["total"] == 3 and with_partners["by_size"] == {"micro": 1}
     assert [r.name for r in due.items] == ["Lyon Robotics"]
+
+
+def test_a_renamed_partner_is_found_under_its_new_name(assoc, make, session):
+    from crm.projects.partners import find_partner
+
+    _firm, _cluster, (nordic, _bayern, _tu) = _members_and_partners(make, assoc.tenant)
+    response = assoc.client.post(
+        f"{assoc.url}/members/{nordic.id}/edit",
+        data={"kind": "firm", "name": "Nordic Automation AB", "country": "SE"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with tenant_scope(assoc.tenant.id):
+        assert find_partner(session, None, "nordic automation", "SE").id == nordic.id
