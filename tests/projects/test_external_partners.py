@@ -184,17 +184,19 @@ def test_another_tenant_cannot_see_or_reference_the_partner(world, signed_in, se
     other = make.tenant(slug="assoc-other", country="PL")
     other_project = make.project(other)
     stranger = make.user(other, role="secretariat")
+    # Requests expire the objects: keep what the test needs of them.
+    other_id, other_slug, other_project_id = other.id, other.slug, other_project.id
     theirs = signed_in(stranger)
-    assert theirs.get(f"/{other.slug}/members/{created['id']}").status_code == 404
+    assert theirs.get(f"/{other_slug}/members/{created['id']}").status_code == 404
     response = theirs.post(
-        f"/{other.slug}/projects/{other_project.id}/participations/new",
+        f"/{other_slug}/projects/{other_project_id}/participations/new",
         data={"organisation_id": str(created["id"]), "role": "partner"},
     )
     assert response.status_code == 422
     assert "Fraunhofer" not in response.get_data(as_text=True)
     # The same PIC in another association is that association's own record.
     mine = theirs.post(
-        f"/{other.slug}/projects/{other_project.id}/partners/new",
+        f"/{other_slug}/projects/{other_project_id}/partners/new",
         data={
             "partner_name": "Fraunhofer",
             "partner_country": "DE",
@@ -205,5 +207,5 @@ def test_another_tenant_cannot_see_or_reference_the_partner(world, signed_in, se
     ).get_json()
     assert mine["reused"] is False and mine["id"] != created["id"]
     assert theirs.get(f"/{world.tenant.slug}/projects/{project.id}").status_code == 404
-    with tenant_scope(other.id):
+    with tenant_scope(other_id):
         assert session.scalar(select(func.count()).select_from(Organisation)) == 1
