@@ -136,6 +136,9 @@ def test_partner_field_errors_never_write(world, signed_in, session, make, field
     client = signed_in(world.users.secretariat)
     page = _partner(client, world, project, **fields)
     assert page.status_code == 422 and message in page.get_data(as_text=True)
+    # The picker's forms on this page still go to the picker, not to the partner route.
+    picker = url(world, f"/projects/{project.id}/participations/new")
+    assert page.get_data(as_text=True).count(f'action="{picker}"') == 2
     as_json = _partner(client, world, project, JSON, **fields)
     assert as_json.status_code == 422
     assert message.replace("&#39;", "'") in " ".join(
