@@ -152,7 +152,7 @@ def refresh():
     if running is not None:
         flash("A refresh is already under way; its progress is shown below.", "info")
     else:
-        run = jobs.start(jobs.ALLIANCE_KIND, None, current_user.id)
+        run = jobs.start_refresh(None, current_user.id)
         if run.status == "failed":
             flash("The refresh failed; the error is listed below.", "error")
         elif run.status == "finished":

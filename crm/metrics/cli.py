@@ -25,25 +25,19 @@ def refresh_metrics(slug: str | None, enqueue: bool) -> None:
         if tenant_id is None:
             raise click.BadParameter(f"no association {slug!r}", param_hint="--tenant")
         db.session.rollback()  # no transaction left open while the refresh runs
-    kind = jobs.TENANT_KIND if tenant_id else jobs.ALLIANCE_KIND
+    if enqueue and jobs.jobs.queue() is None:
+        raise click.UsageError("--enqueue needs REDIS_URL")
+    run = jobs.start_refresh(tenant_id, in_process=not enqueue)
     if enqueue:
-        if jobs.jobs.queue() is None:
-            raise click.UsageError("--enqueue needs REDIS_URL")
-        run = jobs.start(kind, tenant_id)
         click.echo(f"enqueued run {run.id} (rq job {run.rq_job_id})")
-        return
-    run_id = jobs.create_run(kind, tenant_id)
-    try:
-        if tenant_id is None:
-            result = jobs.refresh_alliance(run_id)
-        else:
-            result = jobs.refresh_tenant(tenant_id, run_id)
-    except Exception as exc:
-        raise click.ClickException(f"refresh failed (run {run_id}): {exc}") from exc
-    click.echo(
-        f"run {run_id}: snapshot {result['snapshot_id']} stored "
-        f"({result['snapshots']} snapshots, {result['rows']} values, {result['seconds']} s)"
-    )
+    elif run.status != "finished":
+        raise click.ClickException(f"refresh failed (run {run.id}): {run.error}")
+    else:
+        result = run.result
+        click.echo(
+            f"run {run.id}: snapshot {result['snapshot_id']} stored "
+            f"({result['snapshots']} snapshots, {result['rows']} values, {result['seconds']} s)"
+        )
 
 
 COMMANDS: list = [refresh_metrics]
