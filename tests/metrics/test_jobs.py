@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from rq.cron import CronScheduler
 from rq.registry import FailedJobRegistry
 from sqlalchemy import create_engine, select, text
 
@@ -15,7 +16,7 @@ from config import Default
 from crm.extensions import db
 from crm.metrics import jobs, snapshots
 from crm.metrics.definitions import METRICS
-from crm.models import JobRun, MetricSnapshot
+from crm.models import JobRun, MetricSnapshot, Tenant
 from crm.tenancy import tenant_scope
 from tests.metrics.conftest import assert_same, expected, load_rows, stored, work
 
@@ -257,3 +258,68 @@ def test_running_twice_gives_two_complete_identical_snapshots(
         ).scalar_one()
     engine.dispose()
     assert per_run == 1
+
+
+def test_the_nightly_schedule_records_its_own_run(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    """``rq cron crm.metrics.schedule``: the job it enqueues (no run id) records a run."""
+    app = metrics_app(REDIS_URL=redis_url)
+    seeded(app)
+    scheduler = CronScheduler(connection=redis_queue.connection)
+    scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
+    (nightly,) = scheduler.get_jobs()
+    job = nightly.enqueue(redis_queue.connection)
+    assert job.timeout == Default.NIGHTLY_METRICS_TIMEOUT
+    assert job.failure_ttl == Default.JOB_FAILURE_TTL
+    work(app, redis_queue)
+    with app.app_context(), tenant_scope(None):
+        run = db.session.scalars(select(JobRun)).one()
+        assert (run.kind, run.tenant_id, run.rq_job_id) == (jobs.ALLIANCE_KIND, None, job.id)
+        assert run.status == "finished", run.error
+        assert snapshots.latest_snapshot(None).job_run_id == run.id
+
+
+def _flask(app, *args: str):
+    """``flask --app wsgi crm ...`` (which pushes an app context, as here)."""
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=["crm", *args])
+
+
+def test_the_refresh_command_runs_now_or_enqueues(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    app = metrics_app(REDIS_URL=redis_url)
+    seed = seeded(app)
+    with app.app_context():
+        slug = db.session.get(Tenant, seed.tenant_ids[0]).slug
+
+    now = _flask(app, "refresh-metrics", "--tenant", slug)
+    assert now.exit_code == 0, now.output
+    assert now.output.startswith("run ") and "snapshot" in now.output
+    assert redis_queue.count == 0  # ran here, although Redis is configured
+
+    later = _flask(app, "refresh-metrics", "--enqueue")
+    assert later.exit_code == 0, later.output
+    run_id = int(later.output.split()[2])
+    assert redis_queue.count == 1
+    work(app, redis_queue)
+    assert _run(app, run_id).status == "finished"
+
+    unknown = _flask(app, "refresh-metrics", "--tenant", "nowhere")
+    assert unknown.exit_code == 2 and "no association 'nowhere'" in unknown.output
+    no_redis = _flask(metrics_app(), "refresh-metrics", "--enqueue")
+    assert no_redis.exit_code == 2 and "--enqueue needs REDIS_URL" in no_redis.output
+
+
+def test_the_refresh_command_reports_a_failure(metrics_app, seeded, monkeypatch):
+    app = metrics_app()
+    seeded(app)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the metrics role cannot connect")
+
+    monkeypatch.setattr(snapshots, "refresh", broken)
+    failed = _flask(app, "refresh-metrics")
+    assert failed.exit_code == 1
+    assert "refresh failed (run " in failed.output and "cannot connect" in failed.output
