@@ -6,6 +6,7 @@ import click
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.jobs import queue
 from crm.metrics import jobs
 from crm.models import Tenant
 
@@ -25,19 +26,19 @@ def refresh_metrics(slug: str | None, enqueue: bool) -> None:
         if tenant_id is None:
             raise click.BadParameter(f"no association {slug!r}", param_hint="--tenant")
         db.session.rollback()  # no transaction left open while the refresh runs
-    if enqueue and jobs.jobs.queue() is None:
+    if enqueue and queue() is None:
         raise click.UsageError("--enqueue needs REDIS_URL")
     run = jobs.start_refresh(tenant_id, in_process=not enqueue)
+    if run.status == "failed":  # in-process, or Redis would not take the job
+        raise click.ClickException(f"refresh failed (run {run.id}): {run.error}")
     if enqueue:
         click.echo(f"enqueued run {run.id} (rq job {run.rq_job_id})")
-    elif run.status != "finished":
-        raise click.ClickException(f"refresh failed (run {run.id}): {run.error}")
-    else:
-        result = run.result
-        click.echo(
-            f"run {run.id}: snapshot {result['snapshot_id']} stored "
-            f"({result['snapshots']} snapshots, {result['rows']} values, {result['seconds']} s)"
-        )
+        return
+    result = run.result
+    click.echo(
+        f"run {run.id}: snapshot {result['snapshot_id']} stored "
+        f"({result['snapshots']} snapshots, {result['rows']} values, {result['seconds']} s)"
+    )
 
 
 COMMANDS: list = [refresh_metrics]
