@@ -45,7 +45,22 @@ class Default:
     BASE_URL = None
     # Sent only in production, where the site is served over HTTPS alone.
     STRICT_TRANSPORT_SECURITY = None
-    JOB_TIMEOUT = 600
+    # Background jobs, per kind (crm.jobs.start_run): the seconds a run may take
+    # before rq stops it, how many times rq retries a failed run, and the seconds
+    # it waits before each retry (with more retries than intervals, rq repeats the first).
+    JOBS = {
+        "metrics.alliance": {"timeout": 300, "retries": 2, "retry_intervals": [30, 120]},
+        "metrics.tenant": {"timeout": 300, "retries": 2, "retry_intervals": [30, 120]},
+        # An import is not retried: a half-failed commit is for a person to look at.
+        "import.dry_run": {"timeout": 600, "retries": 0, "retry_intervals": []},
+        "import.commit": {"timeout": 600, "retries": 0, "retry_intervals": []},
+    }
+    # How long rq keeps a finished job's result, and a failed job (for `rq requeue`).
+    JOB_RESULT_TTL = 24 * 3600
+    JOB_FAILURE_TTL = 7 * 24 * 3600
+    # The nightly alliance refresh (crm/metrics/schedule.py, read by `rq cron`
+    # from this class: that process builds no app, so overrides do not reach it).
+    NIGHTLY_METRICS_TIMEOUT = 600
     # Redis when REDIS_URL is set (see crm/__init__.py), else this process's memory.
     RATELIMIT_STORAGE_URI = "memory://"
 
