@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 import config as settings
+from crm import http
 from crm.dialects import tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
@@ -19,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.update(settings.load(config))
+    http.install(app)  # before the blueprints: their rules bind the id converter
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

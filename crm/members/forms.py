@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.forms import Form
+from crm.models import Contact, Organisation
 from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS
@@ -37,7 +38,10 @@ def _blank_choice(label: str, choices: dict) -> list[SelectChoice]:
     return [SelectChoice("", label), *(SelectChoice(k, v) for k, v in choices.items())]
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
+    class Meta:
+        model = Organisation
+
     kind = SelectField(
         "Kind",
         choices=_blank_choice("Choose…", KINDS),
@@ -107,7 +111,7 @@ class OrganisationForm(FlaskForm):
         return {name: self[name].data for name in ORGANISATION_FIELDS}
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField(
         "New status",
         choices=_blank_choice("Choose…", MEMBERSHIP_STATUSES),
@@ -125,12 +129,15 @@ class StatusForm(FlaskForm):
     )
 
 
-class TermsForm(FlaskForm):
+class TermsForm(Form):
     fee_tier = SelectField("Fee tier", choices=_blank_choice("Not set", FEE_TIERS))
     paid_until = DateField("Paid until", validators=[Optional()])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
+    class Meta:
+        model = Contact
+
     first_name = StringField(
         "First name", validators=[DataRequired("Enter the first name."), Length(max=100)]
     )
@@ -151,5 +158,5 @@ class ContactForm(FlaskForm):
         return {name: self[name].data for name in CONTACT_FIELDS}
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: CSRF for the action buttons (archive, delete, erase)."""

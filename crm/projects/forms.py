@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -19,7 +18,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from crm.forms import Form
+from crm.models import Participation, Project
 from crm.models.project import PROJECT_STATUSES, ROLES
+from crm.validation import MAX_ID
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -30,9 +32,6 @@ def choices(pairs) -> list[SelectChoice]:
 STATUS_CHOICES = list(PROJECT_STATUSES.items())
 ROLE_CHOICES = list(ROLES.items())
 OUTCOME_CHOICES = [(s, label) for s, label in STATUS_CHOICES if s != "proposal"]
-
-
-MAX_ID = 2**31 - 1  # integer ids: a larger one cannot exist (and overflows the driver)
 
 
 def _optional_int(value):
@@ -57,7 +56,10 @@ def _today() -> date:
     return date.today()
 
 
-class ProjectFields(FlaskForm):
+class ProjectFields(Form):
+    class Meta:
+        model = Project
+
     programme_code = SelectField("Programme", validators=[DataRequired()])
     call_id = StringField("Call id", validators=[Optional(), Length(max=80)])
     grant_number = StringField(
@@ -138,7 +140,10 @@ class ClusterProposalForm(ProjectFields):
         return {**super().project_data(), "status": self.status.data}
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(Form):
+    class Meta:
+        model = Project
+
     status = SelectField(
         "New status", choices=choices(OUTCOME_CHOICES), validators=[DataRequired()]
     )
@@ -148,7 +153,10 @@ class OutcomeForm(FlaskForm):
     eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
 
 
-class ParticipationForm(FlaskForm):
+class ParticipationForm(Form):
+    class Meta:
+        model = Participation
+
     # validate_choice off: a tampered id gets the service's clear message.
     organisation_id = SelectField(
         "Organisation", coerce=_optional_int, validate_choice=False, validators=[Optional()]
@@ -157,12 +165,15 @@ class ParticipationForm(FlaskForm):
     budget_share = _money("Budget share (EUR)")
 
 
-class ParticipationEditForm(FlaskForm):
+class ParticipationEditForm(Form):
+    class Meta:
+        model = Participation
+
     role = ParticipationForm.role
     budget_share = ParticipationForm.budget_share
 
 
-class ProjectFilterForm(FlaskForm):
+class ProjectFilterForm(Form):
     class Meta:
         csrf = False
 
