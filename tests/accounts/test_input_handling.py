@@ -148,3 +148,20 @@ def test_an_error_page_does_not_touch_the_database(admin, count_queries):
     assert response.status_code == 404
     assert queries.count == 0
     assert b"Sign out" not in response.data  # no user menu on error pages
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_form_of_the_app_gets_the_central_checks(app):
+    """A form built on ``FlaskForm`` directly would skip them; ``crm.forms.Form`` is the base."""
+    from flask_wtf import FlaskForm
+
+    from crm.forms import Form
+
+    forms = [c for c in _subclasses(FlaskForm) if c.__module__.startswith("crm.")]
+    assert len(forms) >= 15
+    assert [c.__qualname__ for c in forms if not issubclass(c, Form)] == []
