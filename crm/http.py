@@ -1,5 +1,5 @@
 """How the app reads a request's address: integer URL parts within the
-database's integer range, query-string values without control characters."""
+database's integer range, no query parameter holding a control character."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class IdConverter(IntegerConverter):
     """``<int:...>`` up to 2**31-1: a larger id cannot exist, and PostgreSQL
     would refuse to compare an integer column with it (a 500); here it is a 404."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
@@ -26,7 +26,7 @@ class Request(FlaskRequest):
         """The query string without the parameters whose name or value holds a
         control character: they are taken as absent. A list filter with a NUL
         would otherwise reach PostgreSQL (which refuses NUL in text), and a
-        repaired value could mean something else ("/\t/host" is "//host")."""
+        repaired value could mean something else ("/%09/host" is "//host")."""
         pairs = parse_qsl(
             self.query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote"
         )
