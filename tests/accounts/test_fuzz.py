@@ -25,7 +25,7 @@ from crm.tenancy import tenant_scope
 from tests.accounts import routes
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=30,
     deadline=None,
     database=None,  # nothing written to the worktree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -58,7 +58,9 @@ HOSTILE = [
     "%00",
     "../../etc/passwd",
 ]
-TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40))
+# The values that did answer 500 (on PostgreSQL), drawn as often as all the rest.
+FOUND = ["\x00", "a\x00b", "x" * 100_000, "9999-12-31", str(2**70)]
+TEXT = st.one_of(st.sampled_from(FOUND), st.sampled_from(HOSTILE), st.text(max_size=40))
 HUGE_INTS = st.one_of(
     st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 2**70, 0, -1, -(2**70)]),
     st.integers(min_value=-(2**70), max_value=2**70),
@@ -214,6 +216,21 @@ def _form_data(posted, good):
     return st.one_of(mixed(), st.fixed_dictionaries({}, optional=fields))
 
 
+def _sweep(posted, good):
+    """Deterministic next to the random examples: each field in turn gets each
+    value that answered 500 before, the other fields keep their valid values."""
+    for form in posted:
+        for field in form:
+            if field.name == "csrf_token":
+                continue
+            for value in FOUND:
+                if isinstance(field, FileField):
+                    value = (io.BytesIO(b"name;country\nA;FR\n"), value)
+                elif isinstance(field, SelectMultipleField):
+                    value = [value]
+                yield {**good, field.name: value}
+
+
 class _Names(HTMLParser):
     """The query parameter names a page uses: its form controls and link queries."""
 
@@ -263,6 +280,9 @@ def test_no_form_input_answers_500(site, forms_built, endpoint):
             **_borrowed_values(site, forms_built, posted),
             **{k: v for k, v in shown.items() if v},
         }
+    for data in _sweep(posted, shown):
+        status = site.client_for(who).post(url, data=data).status_code
+        assert status < 500, f"{who} POST {url} {data!r:.300} -> {status}"
     data = _form_data(posted, shown)
     _never_500(data, lambda d: site.client_for(who).post(url, data=d), f"{who} POST {url}")
 
