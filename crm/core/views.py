@@ -1,4 +1,4 @@
-from flask import Response, current_app, g, jsonify, redirect, render_template, url_for
+from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -91,11 +91,14 @@ def error_page(code: int, title: str):
     """The error page, drawn without the database: the failed request's
     transaction is rolled back first (on PostgreSQL every statement after a
     failed one is refused), the user is not loaded if the request had not
-    loaded them, and the page names neither the user nor the tenant."""
+    loaded them, and the page names neither the user nor the tenant. JSON
+    addresses and clients asking for JSON get ``{"error": ..., "status": ...}``."""
     try:
         db.session.rollback()
     except Exception:  # a lost connection: the page does not need it
         current_app.logger.exception("rollback before the error page failed")
+    if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=title, status=code), code
     if "_login_user" not in g:
         # Flask-Login's template context would load the user (a query) otherwise.
         g._login_user = login_manager.anonymous_user()

@@ -165,3 +165,10 @@ def test_every_form_of_the_app_gets_the_central_checks(app):
     forms = [c for c in _subclasses(FlaskForm) if c.__module__.startswith("crm.")]
     assert len(forms) >= 15
     assert [c.__qualname__ for c in forms if not issubclass(c, Form)] == []
+
+
+def test_json_addresses_get_their_errors_as_json(admin):
+    client, a = admin
+    response = client.get("/alliance/status.json")  # not for an association's admin
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "Not found", "status": 404}
