@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -11,12 +10,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from crm.accounts.services import MIN_PASSWORD_LENGTH
+from crm.forms import Form, column_length
+from crm.models import Tenant, User
 from crm.models.user import ROLES, TENANT_ROLES
 from crm.slugs import valid_slug
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+class LoginForm(Form):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), column_length(User.email)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device (14 days)")
 
@@ -41,7 +42,7 @@ def _new_password_fields():
     return new, confirm
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     new_password, confirm_password = _new_password_fields()
 
 
@@ -55,8 +56,11 @@ def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
-class UserEditForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+class UserEditForm(Form):
+    class Meta:
+        model = User
+
+    name = StringField("Name", validators=[DataRequired()])
     role = SelectField(
         "Role",
         choices=[SelectChoice(r, ROLES[r]) for r in TENANT_ROLES],
@@ -76,10 +80,10 @@ class UserEditForm(FlaskForm):
 
 
 class UserNewForm(UserEditForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("E-mail", validators=[DataRequired(), Email()])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter, changes nothing
 
@@ -92,17 +96,23 @@ class AuditFilterForm(FlaskForm):
     date_to = DateField("To", validators=[Optional()])
 
 
-class TenantNewForm(FlaskForm):
+class TenantNewForm(Form):
+    class Meta:
+        model = Tenant
+
     slug = StringField(
         "Short name (in addresses)",
         validators=[DataRequired(), valid_slug],
     )
-    name = StringField("Association name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Association name", validators=[DataRequired()])
     country = StringField(
         "Country (ISO code)",
         validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, e.g. FR")],
     )
-    admin_name = StringField("First administrator's name", validators=[DataRequired()])
+    admin_name = StringField(
+        "First administrator's name", validators=[DataRequired(), column_length(User.name)]
+    )
     admin_email = EmailField(
-        "First administrator's e-mail", validators=[DataRequired(), Email(), Length(max=254)]
+        "First administrator's e-mail",
+        validators=[DataRequired(), Email(), column_length(User.email)],
     )

@@ -80,8 +80,14 @@ def set_password(session, user: User, new_password: str) -> None:
     """Set a new password and end every existing session of the user."""
     check_new_password(user.email, new_password)
     user.password_hash = hash_password(new_password)
+    end_sessions(session, user)  # audited as password_change by the audit hook
+
+
+def end_sessions(session, user: User) -> None:
+    """Every session and remember-me cookie of ``user`` stops working (sign-out,
+    password change, deactivation): both carry the session version."""
     user.session_version = (user.session_version or 1) + 1
-    session.flush()  # audited as password_change by the audit hook
+    session.flush()
 
 
 def change_password(session, user: User, current_password: str, new_password: str) -> None:
@@ -242,8 +248,7 @@ def deactivate_user(session, user: User) -> None:
     """Lock the user out, ending their sessions; assumes a tenant admin of their tenant."""
     _keep_an_admin(session, user, user.role, staying_active=False)
     user.active = False
-    user.session_version = (user.session_version or 1) + 1
-    session.flush()
+    end_sessions(session, user)
     _user_event(session, "user_deactivated", user, f"{user.email} deactivated")
 
 

@@ -17,6 +17,7 @@ from crm.accounts.forms import (
     UserNewForm,
 )
 from crm.accounts.queries import audit_events, audit_filter_choices, tenant_users
+from crm.accounts.redirects import safe_next
 from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
@@ -35,13 +36,6 @@ def load_user(identity: str) -> User | None:
     if user is None or user.session_version != version or not user.active:
         return None
     return user
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths; "//host" and "/\\host" would leave the site.
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,13 +59,18 @@ def login():
         throttle.clear(email, address)
         session.clear()  # a fresh session at login: no fixation
         login_user(user, remember=form.remember.data)
-        return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # The session cookie is signed, not stored: a copy taken before sign-out
+    # would still be valid, so the user's session version moves on instead.
+    tenancy.activate(db.session, current_user.tenant_id)
+    services.end_sessions(db.session, current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

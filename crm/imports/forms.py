@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from crm.forms import Form as FlaskForm  # every form refuses control characters
 from crm.imports.kinds import Kind
 from crm.imports.reading import CHOSEN_ENCODINGS
 from crm.models.imports import IMPORT_KINDS

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -20,7 +19,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm import choices
 from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
-from crm.forms import MAX_ID, labelled, optional_id, select_choices
+from crm.forms import Form, labelled, optional_id, select_choices
+from crm.models import Participation, Project
+from crm.validation import MAX_ID
 
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
@@ -38,7 +39,10 @@ def _today() -> date:
     return date.today()
 
 
-class ProjectFields(FlaskForm):
+class ProjectFields(Form):
+    class Meta:
+        model = Project
+
     programme_code = SelectField("Programme", validators=[DataRequired()])
     call_id = StringField("Call id", validators=[Optional(), Length(max=80)])
     grant_number = StringField(
@@ -120,7 +124,10 @@ class ClusterProposalForm(ProjectFields):
         return {**super().project_data(), "status": self.status.data}
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(Form):
+    class Meta:
+        model = Project
+
     status = SelectField(
         "New status", choices=labelled(OUTCOME_STATUSES), validators=[DataRequired()]
     )
@@ -130,7 +137,10 @@ class OutcomeForm(FlaskForm):
     eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
 
 
-class ParticipationForm(FlaskForm):
+class ParticipationForm(Form):
+    class Meta:
+        model = Participation
+
     # validate_choice off: a tampered id gets the service's clear message.
     organisation_id = SelectField(
         "Organisation", coerce=optional_id, validate_choice=False, validators=[Optional()]
@@ -139,12 +149,15 @@ class ParticipationForm(FlaskForm):
     budget_share = _money("Budget share (EUR)")
 
 
-class ParticipationEditForm(FlaskForm):
+class ParticipationEditForm(Form):
+    class Meta:
+        model = Participation
+
     role = ParticipationForm.role
     budget_share = ParticipationForm.budget_share
 
 
-class ProjectFilterForm(FlaskForm):
+class ProjectFilterForm(Form):
     class Meta:
         csrf = False
 
