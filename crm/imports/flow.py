@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 
 from crm import audit
-from crm.imports import reading
+from crm.imports import reading, staging
 from crm.imports.contacts import plan_contacts, write_contacts
 from crm.imports.kinds import KINDS_BY_KEY, MAX_AMOUNT, Field, Kind, match_choice
 from crm.imports.organisations import plan_organisations, write_organisations
@@ -206,7 +206,7 @@ def build_plan(session, batch: ImportBatch, tenant: Tenant, progress: Progress =
     """Read the stored file and decide, row by row, what the import would do."""
     kind = KINDS_BY_KEY[batch.kind]
     progress(2, "reading the file")
-    table = reading.read_table(batch.content, encoding=batch.encoding)
+    table = staging.table_of(batch)
     mapping = {k: v for k, v in (batch.mapping or {}).items() if v}
     problems = mapping_errors(kind, mapping, table.headers)
     if problems:

@@ -36,9 +36,14 @@ BATCH_STATUSES = (
 
 
 class ImportBatch(TenantOwned, Timestamps, Base):
-    """The file is kept (bytes) so the dry run and the commit read exactly the
-    same rows; the audit log records the import as one event instead of one
-    row per field (``__audit__ = False``)."""
+    """The file is read once, at upload, into ``staged`` (its table, compressed:
+    ``crm.imports.staging``), so the preview, the dry run and the commit read
+    exactly the same rows without parsing the file again; ``content`` keeps the
+    original bytes of a text file only (to read it again in another encoding).
+    ``stored_bytes`` (both together) counts towards the association's quota;
+    both are deleted after the retention period (``file_deleted_at``). The audit
+    log records the import as one event instead of one row per field
+    (``__audit__ = False``)."""
 
     __tablename__ = "import_batches"
     __audit__ = False
@@ -52,6 +57,9 @@ class ImportBatch(TenantOwned, Timestamps, Base):
     filename: Mapped[str] = mapped_column(String(255))
     file_format: Mapped[str] = mapped_column(String(10))  # csv | xlsx | xls | ods
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    staged: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    stored_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    file_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     encoding: Mapped[str | None] = mapped_column(String(20))
     delimiter: Mapped[str | None] = mapped_column(String(4))
     decimal_mark: Mapped[str | None] = mapped_column(String(1))

@@ -114,7 +114,7 @@ def test_a_failing_job_marks_the_batch_failed_and_writes_nothing(job_app):
     with app.app_context(), tenant_scope(tenant_id):
         assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0
         run = db.session.get(JobRun, db.session.get(ImportBatch, batch_id).job_run_id)
-        assert run.status == "failed" and "ImportFileError" in run.error
+        assert run.status == "failed" and "not a spreadsheet" in run.error
 
 
 def collector_state() -> bool:
