@@ -383,9 +383,9 @@ def detect_delimiter(text: str) -> str:
 
 def _read_csv(text: str, encoding: str, max_rows: int | None, limits: Limits) -> Table:
     delimiter = detect_delimiter(text)
-    # A cell longer than the limit is refused by _check_row with its length; the
-    # csv module's own limit (131,072 by default) would call it "malformed".
-    csv.field_size_limit(max(csv.field_size_limit(), limits.cell_chars + 1))
+    # A cell longer than the limit is refused by _check_row, which says so; the
+    # csv module's own limit (131,072 by default) would call the file "malformed".
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list]] = []
     headers: list[str] | None = None
