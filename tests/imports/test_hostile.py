@@ -92,16 +92,16 @@ def test_hostile_files_are_refused_within_a_memory_bound(app, importer, session,
     assert importer.client.get(f"/{importer.slug}/imports").status_code == 200
 
 
-def test_a_workbook_unpacking_past_the_limit_is_refused_before_it_is_read(app):
+def test_a_workbook_unpacking_past_the_limit_is_refused_before_it_is_read(app, monkeypatch):
     data = hostile.padding_bomb(20 * MB)  # compressed 1,000 times: the ratio would refuse it too
-    app.config["IMPORT_MAX_DECOMPRESSED_BYTES"] = 10 * MB
+    monkeypatch.setitem(app.config, "IMPORT_MAX_DECOMPRESSED_BYTES", 10 * MB)
     with pytest.raises(staging.FileRefused, match="unpacks to 20 MB, more than an import"):
         staging.stage(data)
 
 
-def test_the_memory_limit_stops_a_file_within_the_limits(app):
+def test_the_memory_limit_stops_a_file_within_the_limits(app, monkeypatch):
     """What the checks let through is still bounded by the child's address space."""
-    app.config["IMPORT_PARSE_MEMORY_BYTES"] = 200 * MB
+    monkeypatch.setitem(app.config, "IMPORT_PARSE_MEMORY_BYTES", 200 * MB)
     # 16 MB, 200,000 rows of 10 distinct cells: about 300 MB once read.
     header = ",".join(f"c{i}" for i in range(10)) + "\r\n"
     rows = (",".join(f"{r}-{i}" for i in range(10)) + "\r\n" for r in range(200_000))
@@ -150,10 +150,12 @@ def test_workbooks_keep_only_their_staged_table(importer, session, files):
 # -- quota and retention ---------------------------------------------------------
 
 
-def test_an_upload_past_the_quota_is_refused_saying_what_is_used(app, importer, session, files):
+def test_an_upload_past_the_quota_is_refused_saying_what_is_used(
+    app, monkeypatch, importer, session, files
+):
     data = files.csv([["Name", "City"]] + [[f"Org {i}", "Lyon"] for i in range(200)])
     first = session.get(ImportBatch, importer.batch_id(importer.upload(data)))
-    app.config["IMPORT_QUOTA_BYTES"] = first.stored_bytes + 100
+    monkeypatch.setitem(app.config, "IMPORT_QUOTA_BYTES", first.stored_bytes + 100)
     response = importer.upload(data)
     assert response.status_code == 422
     page = html.unescape(response.get_data(as_text=True))
@@ -161,7 +163,7 @@ def test_an_upload_past_the_quota_is_refused_saying_what_is_used(app, importer, 
     assert "Delete old imports" in page
     assert batch_count(session) == 1
     # Full: refused before the file is even read.
-    app.config["IMPORT_QUOTA_BYTES"] = first.stored_bytes
+    monkeypatch.setitem(app.config, "IMPORT_QUOTA_BYTES", first.stored_bytes)
     assert "already take" in html.unescape(importer.upload(data).get_data(as_text=True))
     # Once the old import's file is past its retention, the upload deletes it and fits.
     first.created_at = utcnow() - timedelta(days=31)
