@@ -17,7 +17,7 @@ from sqlalchemy import case, func, select, update
 from crm.extensions import db
 from crm.imports import flow, reading, staging
 from crm.imports.kinds import KINDS_BY_KEY, suggest_mapping
-from crm.imports.plan import Plan
+from crm.imports.plan import ImportPlan
 from crm.imports.reading import ImportFileError, Table
 from crm.models import ImportBatch, JobRun, Tenant
 from crm.models.base import utcnow
@@ -135,7 +135,7 @@ def in_background(batch: ImportBatch) -> bool:
     return batch.row_count > current_app.config["IMPORT_INLINE_MAX_ROWS"]
 
 
-def choose_mapping(batch: ImportBatch, tenant: Tenant, chosen: dict[str, str]) -> Plan | None:
+def choose_mapping(batch: ImportBatch, tenant: Tenant, chosen: dict[str, str]) -> ImportPlan | None:
     """Keep the chosen columns and check the file: here (the plan), or, for a
     large file, not yet (None: the caller starts the job). Raises MappingRefused
     or ImportFileError; nothing is kept then."""
@@ -160,7 +160,7 @@ def claim_for_commit(batch: ImportBatch) -> bool:
     return claimed == 1
 
 
-def commit(batch: ImportBatch, tenant: Tenant, user_id: int | None) -> Plan:
+def commit(batch: ImportBatch, tenant: Tenant, user_id: int | None) -> ImportPlan:
     """Write the batch (all rows or none); raises flow.ImportRejected, ImportFileError."""
     return flow.commit(db.session, batch, tenant, user_id)
 

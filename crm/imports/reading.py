@@ -28,6 +28,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+import python_calamine
+
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _SNIFF_LINES = 50
@@ -420,8 +422,6 @@ def _read_workbook(data: bytes, max_rows: int | None, limits: Limits = NO_LIMITS
     cells as "". Rows are numbered as in the sheet: ``iter_rows`` starts at the
     sheet's first row even when the data starts lower (tests/imports/test_reading.py
     pins this)."""
-    import python_calamine
-
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.CalamineError as error:

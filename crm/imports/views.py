@@ -53,6 +53,7 @@ def index():
         "imports/index.html",
         form,
         batches=recent,
+        kinds=KINDS_BY_KEY,
         code_page=reading.code_page(g.tenant.country),
     )
 

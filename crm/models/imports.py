@@ -18,12 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.models.base import Base, TenantOwned, Timestamps
 
-IMPORT_KINDS = {
-    "organisations": "Organisations",
-    "contacts": "Contacts",
-    "projects": "Projects",
-    "participations": "Project participations",
-}
 # uploaded -> mapped -> checking -> checked -> committing -> committed; failed at any step.
 BATCH_STATUSES = (
     "uploaded",
@@ -79,10 +73,6 @@ class ImportBatch(TenantOwned, Timestamps, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    @property
-    def kind_label(self) -> str:
-        return IMPORT_KINDS.get(self.kind, self.kind)
 
     def __repr__(self) -> str:
         return f"<ImportBatch {self.id} {self.kind} {self.status}>"
