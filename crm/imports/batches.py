@@ -218,30 +218,46 @@ def progress(batch: ImportBatch) -> dict:
 
 def purge_expired(tenant_id: int, now=None) -> int:
     """Delete the files of ``tenant_id``'s batches uploaded more than
-    IMPORT_RETENTION_DAYS ago (the batch, its counts and report stay); a batch not
-    yet imported is marked failed. A batch being checked or committed is left
-    alone. Returns how many batches lost their files."""
+    IMPORT_RETENTION_DAYS ago (the batch, its counts and report stay). Returns how
+    many batches lost their files."""
     now = now or utcnow()
     days = current_app.config["IMPORT_RETENTION_DAYS"]
+    return _delete_files(
+        f"The file was deleted {days} days after its upload.",
+        now,
+        ImportBatch.tenant_id == tenant_id,
+        ImportBatch.created_at < now - timedelta(days=days),
+    )
+
+
+def delete_file(batch: ImportBatch) -> bool:
+    """Delete the batch's file now (to make room in the quota); False when it is
+    being checked or committed, or already deleted."""
+    deleted = _delete_files(
+        "The file was deleted.",
+        utcnow(),
+        ImportBatch.tenant_id == batch.tenant_id,
+        ImportBatch.id == batch.id,
+    )
+    db.session.expire(batch)
+    return deleted == 1
+
+
+def _delete_files(reason: str, now, *criteria) -> int:
+    """Empty the stored files of the batches matching ``criteria``; a batch not yet
+    imported is marked failed with ``reason``; one being checked or committed is
+    left alone."""
     unfinished = ImportBatch.status.in_(EDITABLE)
     result = db.session.execute(
         update(ImportBatch)
-        .where(
-            ImportBatch.tenant_id == tenant_id,
-            ImportBatch.created_at < now - timedelta(days=days),
-            ImportBatch.file_deleted_at.is_(None),
-            ImportBatch.status.not_in(BUSY),
-        )
+        .where(*criteria, ImportBatch.file_deleted_at.is_(None), ImportBatch.status.not_in(BUSY))
         .values(
             content=b"",
             staged=None,
             stored_bytes=0,
             file_deleted_at=now,
             status=case((unfinished, "failed"), else_=ImportBatch.status),
-            error=case(
-                (unfinished, f"The file was deleted {days} days after its upload."),
-                else_=ImportBatch.error,
-            ),
+            error=case((unfinished, reason), else_=ImportBatch.error),
         )
         .execution_options(synchronize_session=False)
     )

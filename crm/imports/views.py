@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select, update
 
@@ -54,6 +54,9 @@ def index():
         form,
         batches=recent,
         kinds=KINDS_BY_KEY,
+        used=batches.stored_bytes(),
+        quota=current_app.config["IMPORT_QUOTA_BYTES"],
+        retention_days=current_app.config["IMPORT_RETENTION_DAYS"],
         code_page=reading.code_page(g.tenant.country),
     )
 
@@ -138,7 +141,24 @@ def show(batch_id: int):
         report=report,
         rejected=rejected[:REJECTED_SHOWN],
         rejected_more=max(0, batch.rejected_count - REJECTED_SHOWN),
+        retention_days=current_app.config["IMPORT_RETENTION_DAYS"],
     )
+
+
+@bp.route("/<tenant>/imports/<int:batch_id>/delete-file", methods=["POST"])
+@roles_required(*ROLES)
+def delete_file(batch_id: int):
+    """Delete the batch's stored file (its counts and report stay), to free quota."""
+    batch = get_batch_or_404(batch_id)
+    if batches.delete_file(batch):
+        db.session.commit()
+        flash("The file is deleted; the import's counts stay.", "success")
+    else:
+        db.session.rollback()
+        flash(
+            "This file cannot be deleted now (it is being imported, or already deleted).", "error"
+        )
+    return redirect(url_for("imports.show", batch_id=batch_id)), 303
 
 
 @bp.route("/<tenant>/imports/<int:batch_id>/commit", methods=["POST"])

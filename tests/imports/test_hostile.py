@@ -210,3 +210,21 @@ def test_the_purge_command_deletes_old_files_of_every_association(app, importer,
     assert "deleted the files of 1 import(s)" in result.output
     session.expire_all()
     assert session.get(ImportBatch, batch.id).file_deleted_at is not None
+
+
+def test_a_file_deleted_from_its_page_frees_the_quota(app, monkeypatch, importer, session, files):
+    data = files.csv([["Name", "City"], ["Acme", "Lyon"]])
+    batch = session.get(ImportBatch, importer.batch_id(importer.upload(data)))
+    monkeypatch.setitem(app.config, "IMPORT_QUOTA_BYTES", batch.stored_bytes)
+    assert importer.upload(data).status_code == 422
+    page = importer.client.get(f"/{importer.slug}/imports/{batch.id}").get_data(as_text=True)
+    assert "Delete the file now" in page
+    response = importer.client.post(f"/{importer.slug}/imports/{batch.id}/delete-file")
+    assert response.status_code == 303
+    session.expire_all()
+    batch = session.get(ImportBatch, batch.id)
+    assert (batch.stored_bytes, batch.staged, batch.status) == (0, None, "failed")
+    assert batch.error == "The file was deleted."
+    again = importer.client.post(f"/{importer.slug}/imports/{batch.id}/delete-file")
+    assert "cannot be deleted now" in importer.client.get(again.location).get_data(as_text=True)
+    importer.batch_id(importer.upload(data))  # fits again
