@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import io
 
 import pytest
+from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.imports.jobs import collector_paused
 from crm.jobs import QUEUE_NAME
 from crm.models import ImportBatch, JobRun, Organisation
 from crm.tenancy import tenant_scope
@@ -119,18 +122,12 @@ def test_a_failing_job_marks_the_batch_failed_and_writes_nothing(job_app):
 
 def collector_state() -> bool:
     """Whether cyclic garbage collection runs inside an import's pause (a job function)."""
-    import gc
-
-    from crm.imports.jobs import collector_paused
-
     with collector_paused():
         return gc.isenabled()
 
 
 def test_collection_pauses_on_a_worker_only(redis_url):
     """A worker has its process to itself; in-process, the job shares the web server's."""
-    from redis import Redis
-
     assert collector_state() is True
     connection = Redis.from_url(redis_url)
     try:
