@@ -195,16 +195,5 @@ def add_tenant_to_urls(endpoint: str, values: dict) -> None:
         values["tenant"] = g.tenant.slug
 
 
-def __getattr__(name: str):
-    # roles_required lives in crm.accounts.access; the imports area still names
-    # it here until its import line changes (imported late: crm.accounts loads
-    # its views, which import this module).
-    if name == "roles_required":
-        from crm.accounts.access import roles_required
-
-        return roles_required
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def client_ip() -> str | None:
     return request.remote_addr if request else None

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from crm.imports import reading, writing
 from crm.imports.organisations import OrganisationIndex
-from crm.imports.plan import Plan, Progress, same
+from crm.imports.plan import ImportPlan, Progress, same
 from crm.imports.reading import normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
 from crm.models import Participation, Programme, Project, ProjectStatusChange, Tenant
@@ -30,7 +30,7 @@ def programme_index(session) -> dict[str, str]:
     return index
 
 
-def plan_projects(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+def plan_projects(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
     existing = session.execute(
         select(Project.id, *[getattr(Project, c) for c in PROJECT_COLUMNS])
     ).all()
@@ -93,7 +93,7 @@ def plan_projects(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
     plan.extra["status_changes"] = changes
 
 
-def write_projects(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+def write_projects(session, tenant: Tenant, plan: ImportPlan, progress: Progress) -> None:
     table = Project.__table__
     now = utcnow()
     connection = session.connection()
@@ -166,7 +166,7 @@ class ProjectIndex:
         return None, f"{len(found)} projects have {what}: add the programme to say which."
 
 
-def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+def plan_participations(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
     orgs, projects = OrganisationIndex(session), ProjectIndex(session)
     existing = session.execute(
         select(
@@ -258,7 +258,7 @@ def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None
             plan.updates.append({"b_id": match.id, **record})
 
 
-def write_participations(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+def write_participations(session, tenant: Tenant, plan: ImportPlan, progress: Progress) -> None:
     now = utcnow()
     table = Participation.__table__
     bulk_update(session, table, tenant, plan.updates)

@@ -182,26 +182,6 @@ def perform(func: Callable[..., Any], args: tuple, run_id: int, tenant_id: int |
         return result
 
 
-def enqueue(func: Callable[..., Any], *args: Any, retries: int = 0) -> str | None:
-    """The imports' former door to the queue: kept only until ``crm/imports/views.py``
-    calls ``start_run``; remove it then. Runs ``func(*args)`` on rq, or here
-    without Redis; returns the rq job id, or None when it already ran."""
-    q = queue()
-    if q is None:
-        func(*args)
-        return None
-    config = current_app.config
-    job = settings("import.commit")
-    return q.enqueue(
-        func,
-        args=args,
-        job_timeout=job["timeout"],
-        retry=_retry(retries, job["retry_intervals"]),
-        result_ttl=config["JOB_RESULT_TTL"],
-        failure_ttl=config["JOB_FAILURE_TTL"],
-    ).id
-
-
 def _retry(retries: int, intervals: list[int]) -> Retry | None:
     # rq indexes the intervals on each retry: an empty list must become "no wait".
     return Retry(max=retries, interval=intervals or 0) if retries else None
