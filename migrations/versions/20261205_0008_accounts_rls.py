@@ -13,9 +13,9 @@
   the app role adds an association (it has SELECT only on ``tenants``), and
   only in the alliance scope.
 * FORCE binds the owner too, so the functions see users through one more
-  policy clause: ``app.definer = 'on'`` (set by the functions' own ``SET``
-  clause, restored on return) while the current user is the table's owner.
-  The app role can never be that user.
+  policy clause: ``app.definer = 'on'`` (switched on and off by the functions
+  around their query) while the current user is the table's owner. The app
+  role can never be that user, whatever it sets.
 
 Grants (EXECUTE to the app role, SELECT-only on reference tables, the metrics
 role's column lists) are in ``crm.database.role_statements``.
@@ -43,30 +43,44 @@ OWNER_IN_DEFINER = (
 VISIBLE = f"tenant_id = {CURRENT} OR (tenant_id IS NULL AND {ALLIANCE}) OR {OWNER_IN_DEFINER}"
 # Functions run as their owner: search_path pinned so no object of the caller's
 # choosing is found first; tables are named with their schema all the same.
-DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET app.definer = 'on'"
+DEFINER = "LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp"
+
+
+def _reading_users(returns: str, query: str) -> str:
+    """A definer function returning ``query``, which reads past the ``users`` policy.
+
+    ``app.definer`` is switched on around the query only (a function's own SET
+    clause would do it more neatly, but only a superuser may put a custom
+    setting there, and the owner should not be one).
+    """
+    return f"""
+        RETURNS TABLE ({returns}) {DEFINER} AS $$
+        #variable_conflict use_column
+        BEGIN
+            PERFORM set_config('app.definer', 'on', true);
+            RETURN QUERY {query};
+            PERFORM set_config('app.definer', '', true);
+        END
+        $$"""
+
 
 FUNCTIONS = {
-    "auth_user_by_email(text)": f"""
-        RETURNS TABLE (id integer, tenant_id integer)
-        LANGUAGE sql STABLE {DEFINER} AS $$
-            SELECT u.id, u.tenant_id FROM public.users u
-            WHERE lower(u.email) = lower(btrim($1))
-        $$""",
-    "auth_user_by_id(integer)": f"""
-        RETURNS TABLE (id integer, tenant_id integer)
-        LANGUAGE sql STABLE {DEFINER} AS $$
-            SELECT u.id, u.tenant_id FROM public.users u WHERE u.id = $1
-        $$""",
-    "tenant_user_counts()": f"""
-        RETURNS TABLE (tenant_id integer, users bigint, admins bigint)
-        LANGUAGE sql STABLE {DEFINER} AS $$
-            SELECT u.tenant_id, count(*),
-                   count(*) FILTER (WHERE u.active AND u.role = 'tenant_admin')
-            FROM public.users u WHERE u.tenant_id IS NOT NULL GROUP BY u.tenant_id
-        $$""",
+    "auth_user_by_email(text)": _reading_users(
+        "id integer, tenant_id integer",
+        "SELECT u.id, u.tenant_id FROM public.users u WHERE lower(u.email) = lower(btrim($1))",
+    ),
+    "auth_user_by_id(integer)": _reading_users(
+        "id integer, tenant_id integer",
+        "SELECT u.id, u.tenant_id FROM public.users u WHERE u.id = $1",
+    ),
+    "tenant_user_counts()": _reading_users(
+        "tenant_id integer, users bigint, admins bigint",
+        "SELECT u.tenant_id, count(*), "
+        "count(*) FILTER (WHERE u.active AND u.role = 'tenant_admin') "
+        "FROM public.users u WHERE u.tenant_id IS NOT NULL GROUP BY u.tenant_id",
+    ),
     "create_tenant(text, text, text)": f"""
-        RETURNS integer
-        LANGUAGE plpgsql VOLATILE {DEFINER} AS $$
+        RETURNS integer {DEFINER} AS $$
         DECLARE
             new_id integer;
         BEGIN
