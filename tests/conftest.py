@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextvars
 import os
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm.exc import ObjectDeletedError
 
 from crm import create_app, crosstenant, database
 from crm.extensions import db
@@ -119,33 +118,32 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
-            _expire_all()  # the test sees what the request committed
+            expire_all()  # the test sees what the request committed
         return response
 
 
-def _expire_all() -> None:
+def expire_all() -> None:
     """Expire every object, then read the test's users again, each in their own
     scope as the app does: with row-level security on ``users`` (PostgreSQL) an
     expired user could not be reloaded in the test's own scope (none)."""
+    from crm.accounts.definer import user_by_id
     from crm.models import User
     from crm.tenancy import scope_of_user
 
-    users = [
-        (obj, obj.__dict__.get("tenant_id"))
-        for obj in list(db.session.identity_map.values())
-        if isinstance(obj, User)
-    ]
+    users = [obj for obj in db.session.identity_map.values() if isinstance(obj, User)]
     db.session.expire_all()
     token = _reloading.set(True)
     try:
-        for user, tenant_id in users:
-            with tenant_scope(scope_of_user(tenant_id)), suppress(ObjectDeletedError):
-                db.session.refresh(user)
+        for user in users:
+            wall = user_by_id(db.session, inspect(user).identity[0])
+            if wall is not None:  # else deleted by the request
+                with tenant_scope(scope_of_user(wall.tenant_id)):
+                    db.session.refresh(user)
     finally:
         _reloading.reset(token)
 
 
-# The test harness's own reads (``_expire_all``), which query counts leave out.
+# The test harness's own reads (``expire_all``), which query counts leave out.
 _reloading = contextvars.ContextVar("reloading_test_users", default=False)
 
 

@@ -30,7 +30,7 @@ def walled(database_urls):
     def cleanup():
         with owner.begin() as connection:
             connection.execute(text("DELETE FROM users WHERE email = :e"), {"e": ALLIANCE_EMAIL})
-            connection.execute(text("DELETE FROM tenants WHERE slug IN :s").bindparams(s=SLUGS))
+            connection.execute(text("DELETE FROM tenants WHERE slug = ANY(:s)"), {"s": list(SLUGS)})
 
     cleanup()
     try:
