@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from crm.database import METRICS_COLUMNS, metrics_writable_tables
+from crm.database import METRICS_COLUMNS, grant_roles, metrics_writable_tables
 from crm.models import Tenant, User
 from tests.accounts.support import user_by_email
 from tests.clients import client_as
@@ -331,3 +331,28 @@ def test_alliance_overview_counts_each_associations_users(make, signed_in):
     beta = next(r for r in rows if "Beta Wall" in r)
     assert '<td class="num">2</td>' in alpha and '<td class="num">1</td>' in alpha
     assert '<td class="num">1</td>' in beta and "none" in beta  # no active admin
+
+
+@pytest.mark.postgres
+def test_grant_roles_again_takes_back_what_the_lists_no_longer_give(database_urls):
+    """A re-run (``flask crm grant-roles``) starts from nothing for the metrics role
+    and takes write access to associations from the app role."""
+    owner = create_engine(database_urls["owner"])
+    check = text("SELECT has_table_privilege(:role, :table, :privilege)")
+    try:
+        with owner.begin() as connection:
+            connection.execute(text('GRANT SELECT ON users, contacts TO "crm_metrics"'))
+            connection.execute(text('GRANT INSERT, DELETE ON tenants, programmes TO "crm_app"'))
+        grant_roles(database_urls["owner"], "crm_app", "crm_metrics", create=False)
+        with owner.connect() as connection:
+            for role, table, privilege in (
+                ("crm_metrics", "users", "SELECT"),
+                ("crm_metrics", "contacts", "SELECT"),
+                ("crm_app", "tenants", "INSERT"),
+                ("crm_app", "programmes", "DELETE"),
+            ):
+                params = {"role": role, "table": table, "privilege": privilege}
+                assert connection.scalar(check, params) is False, params
+    finally:
+        grant_roles(database_urls["owner"], "crm_app", "crm_metrics", create=False)
+        owner.dispose()
