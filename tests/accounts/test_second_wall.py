@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from crm.database import METRICS_COLUMNS, grant_roles, metrics_writable_tables
+from crm.database import METRICS_COLUMNS, grant_roles, metrics_writable_tables, upgrade
 from crm.models import Tenant, User
 from tests.accounts.support import user_by_email
 from tests.clients import client_as
@@ -356,3 +356,72 @@ def test_grant_roles_again_takes_back_what_the_lists_no_longer_give(database_url
     finally:
         grant_roles(database_urls["owner"], "crm_app", "crm_metrics", create=False)
         owner.dispose()
+
+
+PLAIN_OWNER = "crm_owner_plain"
+
+
+@pytest.mark.postgres
+def test_the_wall_holds_with_an_owner_that_is_not_a_superuser(database_urls):
+    """In production the owner is a plain role, bound by FORCE like the app: the
+    migrations must run as it and the definer functions must still see users.
+    (The suite's own owner is a superuser, which bypasses row-level security.)"""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_urls["owner"])
+    scratch = f"{url.database}_plain_owner"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    owner_url = url.set(database=scratch, username=PLAIN_OWNER, password=None)
+    owner_url = owner_url.render_as_string(hide_password=False)
+    app_url = make_url(owner_url).set(username="crm_app").render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        connection.execute(
+            text(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PLAIN_OWNER}') "
+                f'THEN CREATE ROLE "{PLAIN_OWNER}" LOGIN NOSUPERUSER; END IF; END $$'
+            )
+        )
+        connection.execute(text(f'CREATE DATABASE "{scratch}" OWNER "{PLAIN_OWNER}"'))
+    owner, app = create_engine(owner_url), create_engine(app_url)
+    try:
+        upgrade(owner_url)
+        grant_roles(owner_url, "crm_app", "crm_metrics", create=False)
+        with owner.begin() as connection:
+            assert (
+                connection.scalar(
+                    text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                )
+                is False
+            )
+            tenant = connection.scalar(
+                text(
+                    "INSERT INTO tenants (slug, name, country, created_at) "
+                    "VALUES ('p', 'p', 'FR', now()) RETURNING id"
+                )
+            )
+            _set(connection, tenant)
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, password_hash, name, role, tenant_id, active, "
+                    "session_version, created_at, updated_at) VALUES ('plain@example.org', 'h', "
+                    "'n', 'secretariat', :t, true, 1, now(), now())"
+                ),
+                {"t": tenant},
+            )
+        with owner.begin() as connection:  # FORCE binds the owner too
+            assert connection.scalar(text("SELECT count(*) FROM users")) == 0
+        with app.begin() as connection:
+            found = connection.execute(
+                text("SELECT * FROM auth_user_by_email('plain@example.org')")
+            )
+            assert [row.tenant_id for row in found] == [tenant]
+            assert connection.scalar(text("SELECT current_setting('app.definer', true)")) == ""
+            connection.execute(text("SELECT set_config('app.definer', 'on', true)"))
+            assert connection.scalar(text("SELECT count(*) FROM users")) == 0  # not the owner
+    finally:
+        owner.dispose()
+        app.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
