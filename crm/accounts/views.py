@@ -27,12 +27,15 @@ from crm.tenancy import client_ip
 
 @login_manager.user_loader
 def load_user(identity: str) -> User | None:
-    """Identity is ``id:session_version``: a password change ends older sessions."""
+    """Identity is ``id:session_version:tenant`` (``User.get_id``): a password change
+    ends older sessions; the tenant says in which scope the row is read (RLS)."""
     try:
-        user_id, version = (int(part) for part in identity.split(":"))
+        user_id, version, *named = identity.split(":")
+        user_id, version = int(user_id), int(version)
+        tenant = [int(named[0]) if named[0] else None] if named else []
     except ValueError:
         return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
+    user = services.signed_in_user(db.session, user_id, *tenant)
     if user is None or user.session_version != version or not user.active:
         return None
     return user
@@ -83,7 +86,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         # The change is logged in the user's own association.
-        tenancy.activate(db.session, current_user.tenant_id)
+        tenancy.activate(db.session, tenancy.scope_of_user(current_user.tenant_id))
         user = db.session.get(User, current_user.id)
         with saving(form) as saved:
             services.change_password(
@@ -103,7 +106,7 @@ def reset_password(token: str):
         return render_template("accounts/reset_invalid.html"), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
-        tenancy.activate(db.session, user.tenant_id)
+        tenancy.activate(db.session, tenancy.scope_of_user(user.tenant_id))
         with saving(form) as saved:
             services.set_password(db.session, user, form.new_password.data)
         if saved:

@@ -60,7 +60,9 @@ class User(UserMixin, Timestamps, Base):
         return bool(self.active)
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        # The tenant (empty: the alliance) names the scope the session loader
+        # reads the row in, behind row-level security, without a lookup first.
+        return f"{self.id}:{self.session_version}:{self.tenant_id or ''}"
 
     @property
     def is_alliance(self) -> bool:
