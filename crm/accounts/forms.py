@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from crm.accounts.services import MIN_PASSWORD_LENGTH
-from crm.forms import Form, column_length
+from crm.forms import Form, column_length, optional_id, select_choices
 from crm.models import Tenant, User
 from crm.models.user import ROLES, TENANT_ROLES
 from crm.slugs import valid_slug
@@ -52,10 +52,6 @@ class ChangePasswordForm(SetPasswordForm):
     )
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
 class UserEditForm(Form):
     class Meta:
         model = User
@@ -69,14 +65,11 @@ class UserEditForm(Form):
     # Choices are the tenant's clusters (filled by the view); a cluster id of
     # another association is not among them, so it fails as a field error.
     cluster_id = SelectField(
-        "Cluster (cluster managers only)", coerce=_optional_int, validators=[Optional()]
+        "Cluster (cluster managers only)", coerce=optional_id, validators=[Optional()]
     )
 
     def set_clusters(self, clusters: list[tuple[int, str]]) -> None:
-        self.cluster_id.choices = [
-            SelectChoice(None, "— none —"),
-            *(SelectChoice(cid, name) for cid, name in clusters),
-        ]
+        self.cluster_id.choices = [SelectChoice(None, "— none —"), *select_choices(clusters)]
 
 
 class UserNewForm(UserEditForm):
@@ -91,7 +84,7 @@ class AuditFilterForm(Form):
     # not (yet) logged is still a fair question, answered with no rows.
     action = SelectField("Action", validators=[Optional()], validate_choice=False)
     entity_type = SelectField("Record type", validators=[Optional()], validate_choice=False)
-    user = SelectField("By user", coerce=_optional_int, validators=[Optional()])
+    user = SelectField("By user", coerce=optional_id, validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
 

@@ -176,16 +176,6 @@ def tenant_cluster(session, tenant_id: int, cluster_id: int | None) -> Organisat
         )
 
 
-def cluster_choices(session, tenant_id: int) -> list[tuple[int, str]]:
-    with tenancy.tenant_scope(tenant_id):
-        rows = session.execute(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.kind == "cluster", Organisation.archived.is_(False))
-            .order_by(Organisation.name)
-        )
-        return [(row.id, row.name) for row in rows]
-
-
 def _check_role(role: str, tenant_id: int | None, cluster: Organisation | None, cluster_id):
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}.", "role")

@@ -5,9 +5,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from crm import tenancy
+from crm import choices, tenancy
 from crm.accounts import bp, services, throttle
-from crm.accounts.access import roles_required
+from crm.accounts.access import TENANT_ADMINS, roles_required
 from crm.accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
@@ -136,20 +136,20 @@ def get_tenant_user_or_404(user_id: int) -> User:
 
 def _user_form(form_class, obj=None):
     form = form_class(obj=obj)
-    form.set_clusters(services.cluster_choices(db.session, g.tenant.id))
+    form.set_clusters(choices.clusters(keep=[obj.cluster_id] if obj is not None else None))
     return form
 
 
 @bp.route("/<tenant>/users")
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def users():
     page = db.paginate(tenant_users(g.tenant.id), per_page=current_app.config["PAGE_SIZE"])
-    clusters = dict(services.cluster_choices(db.session, g.tenant.id))
+    clusters = dict(choices.clusters(keep=[user.cluster_id for user in page.items]))
     return render_template("accounts/users.html", page=page, clusters=clusters)
 
 
 @bp.route("/<tenant>/users/new", methods=["GET", "POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_new():
     form = _user_form(UserNewForm)
     if form.validate_on_submit():
@@ -170,7 +170,7 @@ def user_new():
 
 
 @bp.route("/<tenant>/users/<int:user_id>/edit", methods=["GET", "POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_edit(user_id: int):
     user = get_tenant_user_or_404(user_id)
     form = _user_form(UserEditForm, obj=user)
@@ -190,7 +190,7 @@ def user_edit(user_id: int):
 
 
 @bp.route("/<tenant>/users/<int:user_id>/deactivate", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_deactivate(user_id: int):
     user = get_tenant_user_or_404(user_id)
     with saving() as saved:
@@ -201,7 +201,7 @@ def user_deactivate(user_id: int):
 
 
 @bp.route("/<tenant>/users/<int:user_id>/reactivate", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_reactivate(user_id: int):
     user = get_tenant_user_or_404(user_id)
     services.reactivate_user(db.session, user)
@@ -211,7 +211,7 @@ def user_reactivate(user_id: int):
 
 
 @bp.route("/<tenant>/users/<int:user_id>/reset-link", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_reset_link(user_id: int):
     user = get_tenant_user_or_404(user_id)
     if not user.active:
@@ -228,7 +228,7 @@ def _reset_link_page(user: User, token: str):
 
 
 @bp.route("/<tenant>/audit")
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def audit_log():
     form = AuditFilterForm(request.args)
     actions, entity_types, people = audit_filter_choices(g.tenant.id)

@@ -164,7 +164,7 @@ def dashboard(app, owner, repeat: int) -> tuple[list[float], set[int], int]:
         ).one()
     timings, statements = [], set()
     with app.app_context():
-        client = client_as(app, f"{user.id}:{user.session_version}")
+        client = client_as(app, f"{user.id}:{user.session_version}:")
         size = 0
         with counted_statements(db.engine) as counter:
             for i in range(repeat + 3):
