@@ -39,7 +39,7 @@ lint: install
 
 # Background jobs on Redis (REDIS_URL): workers, and one process for the nightly schedule.
 worker: install
-	$(BIN)/rq worker crm --with-scheduler -w crm.jobs.worker.Worker --url "$(REDIS_URL)"
+	$(BIN)/rq worker crm --with-scheduler -w crm.worker.Worker --url "$(REDIS_URL)"
 
 cron: install
 	$(BIN)/rq cron crm.metrics.schedule --url "$(REDIS_URL)"

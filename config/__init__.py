@@ -30,6 +30,21 @@ class Default:
     PAGE_SIZE = 50
     # Import files above this many rows run as a background job.
     IMPORT_INLINE_MAX_ROWS = 5000
+    # What one import may hold (docs/imports.md, "Upload limits"): checked before a
+    # file is parsed where its size is stated, and while it is read.
+    IMPORT_MAX_ROWS = 250_000
+    IMPORT_MAX_COLUMNS = 200
+    IMPORT_MAX_CELL_CHARS = 32_767  # Excel's own limit
+    IMPORT_MAX_CELLS = 10_000_000  # rows x columns a sheet states
+    IMPORT_MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024  # a workbook's unpacked members
+    IMPORT_MAX_COMPRESSION_RATIO = 200  # per member above 1 MB unpacked
+    # The child process that parses an upload: address space and CPU time.
+    IMPORT_PARSE_MEMORY_BYTES = 1024 * 1024 * 1024
+    IMPORT_PARSE_CPU_SECONDS = 120
+    # Stored import files (original and staged table) per association, and how
+    # long they are kept.
+    IMPORT_QUOTA_BYTES = 256 * 1024 * 1024
+    IMPORT_RETENTION_DAYS = 30
     # Sign-in throttling per (account, address): after this many failures each
     # further attempt waits, 2 s then doubling up to the cap; the right password
     # is accepted once the wait is over (see crm/accounts/throttle.py).
@@ -45,7 +60,22 @@ class Default:
     BASE_URL = None
     # Sent only in production, where the site is served over HTTPS alone.
     STRICT_TRANSPORT_SECURITY = None
-    JOB_TIMEOUT = 600
+    # Background jobs, per kind (crm.jobs.start_run): the seconds a run may take
+    # before rq stops it, how many times rq retries a failed run, and the seconds
+    # it waits before each retry (with more retries than intervals, rq repeats the first).
+    JOBS = {
+        "metrics.alliance": {"timeout": 300, "retries": 2, "retry_intervals": [30, 120]},
+        "metrics.tenant": {"timeout": 300, "retries": 2, "retry_intervals": [30, 120]},
+        # An import is not retried: a half-failed commit is for a person to look at.
+        "import.dry_run": {"timeout": 600, "retries": 0, "retry_intervals": []},
+        "import.commit": {"timeout": 600, "retries": 0, "retry_intervals": []},
+    }
+    # How long rq keeps a finished job's result, and a failed job (for `rq requeue`).
+    JOB_RESULT_TTL = 24 * 3600
+    JOB_FAILURE_TTL = 7 * 24 * 3600
+    # The nightly alliance refresh (crm/metrics/schedule.py, read by `rq cron`
+    # from this class: that process builds no app, so overrides do not reach it).
+    NIGHTLY_METRICS_TIMEOUT = 600
     # Redis when REDIS_URL is set (see crm/__init__.py), else this process's memory.
     RATELIMIT_STORAGE_URI = "memory://"
 

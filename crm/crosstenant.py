@@ -1,10 +1,12 @@
 """The one narrow path that reads across tenants.
 
-It connects with ``METRICS_DATABASE_URL`` (a role with BYPASSRLS, read-only on
-tenant tables) and is used only by the metrics code and the grant matching
-below. What leaves this module is aggregates and country codes, never a
-tenant's records. Without that setting (SQLite, the embedded default) it uses
-the app's own database URL.
+It connects with ``METRICS_DATABASE_URL`` (a role with BYPASSRLS that may read
+only the columns the metrics need, ``crm.database.METRICS_COLUMNS``: no users,
+no names or contact details) and is used only by the metrics code and the grant
+matching below; a query here that reads another column is refused. What
+leaves this module is aggregates and country codes, never a tenant's records.
+Without that setting (SQLite, the embedded default) it uses the app's own
+database URL.
 """
 
 from __future__ import annotations

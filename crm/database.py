@@ -2,11 +2,14 @@
 
 On PostgreSQL three roles are in play:
 * the owner (``MIGRATION_DATABASE_URL``) runs migrations and owns the tables;
-* the app role (``DATABASE_URL``): LOGIN NOSUPERUSER NOBYPASSRLS, DML only,
-  so row-level security always applies to it;
-* the metrics role (``METRICS_DATABASE_URL``): BYPASSRLS, SELECT on tenant
-  tables and write access to the metric snapshots only. It is the one narrow
-  path that reads across tenants, used only by ``crm.metrics``.
+* the app role (``DATABASE_URL``): LOGIN NOSUPERUSER NOBYPASSRLS, DML on the
+  tenant tables and ``users`` (all under row-level security), SELECT only on
+  ``tenants`` and the reference lists, EXECUTE on the narrow definer functions
+  of migration 0008 (sign-in lookups, association creation);
+* the metrics role (``METRICS_DATABASE_URL``): BYPASSRLS, SELECT on the
+  columns the metrics read (``METRICS_COLUMNS``; no ``users``, no names or
+  contact details) and write access to the metric snapshots only. It is the one
+  narrow path that reads across tenants, used only by ``crm.metrics``.
 """
 
 from pathlib import Path
@@ -20,6 +23,40 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 # Tables the metrics role may write (its snapshots and their job records).
 METRICS_WRITABLE = ("job_runs",)
+
+# Tables the app role may only read: the associations (created through the
+# ``create_tenant`` definer function) and the reference lists (migrations).
+APP_READ_ONLY = ("tenants", "programmes", "ecosystems", "flagship_areas", "alembic_version")
+
+# The definer functions of migration 0008, the app role's only way past the wall.
+APP_FUNCTIONS = (
+    "auth_user_by_email(text)",
+    "auth_user_by_id(integer)",
+    "tenant_user_counts()",
+    "create_tenant(text, text, text)",
+)
+
+# Every column the metrics read (crm/metrics/sql.py, crm/metrics/snapshots.py and
+# crosstenant.grant_countries), and nothing more: no names, e-mails, phones or
+# hashes leave through the role that bypasses row-level security.
+METRICS_COLUMNS = {
+    "tenants": ("id", "country"),
+    "organisations": (
+        "id", "tenant_id", "kind", "size_class", "country", "nuts2", "employees", "archived",
+    ),
+    "association_memberships": (
+        "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on",
+    ),
+    "cluster_memberships": ("tenant_id", "member_id", "until"),
+    "organisation_ecosystems": ("tenant_id", "organisation_id", "ecosystem_id"),
+    "projects": (
+        "id", "tenant_id", "programme_code", "status", "start_date", "grant_key",
+        "total_budget", "eu_contribution",
+    ),
+    "participations": ("id", "tenant_id", "project_id", "organisation_id"),
+    "project_ecosystems": ("tenant_id", "project_id", "ecosystem_id"),
+    "ecosystems": ("id", "code"),
+}  # fmt: skip
 
 
 def normalise_url(url: str) -> str:
@@ -75,17 +112,25 @@ def role_statements(app_role: str, metrics_role: str | None, create: bool) -> li
         f'GRANT USAGE ON SCHEMA public TO "{app_role}"',
         f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{app_role}"',
         f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app_role}"',
-        f'REVOKE ALL ON alembic_version FROM "{app_role}"',
-        f'GRANT SELECT ON alembic_version TO "{app_role}"',
     ]
+    for table in APP_READ_ONLY:
+        stmts += [
+            f'REVOKE ALL ON "{table}" FROM "{app_role}"',
+            f'GRANT SELECT ON "{table}" TO "{app_role}"',
+        ]
+    stmts += [f'GRANT EXECUTE ON FUNCTION public.{f} TO "{app_role}"' for f in APP_FUNCTIONS]
     if metrics_role:
         stmts += [
             f'GRANT USAGE ON SCHEMA public TO "{metrics_role}"',
-            f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{metrics_role}"',
+            # A re-run starts from nothing, so a column dropped from the list loses its grant.
+            f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{metrics_role}"',
             f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{metrics_role}"',
         ]
+        for table, columns in METRICS_COLUMNS.items():
+            names = ", ".join(f'"{c}"' for c in columns)
+            stmts.append(f'GRANT SELECT ({names}) ON "{table}" TO "{metrics_role}"')
         for table in metrics_writable_tables():
-            stmts.append(f'GRANT INSERT, UPDATE, DELETE ON "{table}" TO "{metrics_role}"')
+            stmts.append(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO "{metrics_role}"')
     return stmts
 
 

@@ -1,17 +1,108 @@
-"""What every form view shares: one commit when the change is saved; when a
-rule refuses it, nothing kept and each message beside its field; 422 while a
+"""What every form shares: ``Form``, the base that refuses what no field may
+hold (control characters, text longer than its column, dates outside
+1900-2100, integers outside the columns' range); and for the views, one
+commit when the change is saved, each refusal beside its field, 422 while a
 form shows errors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from flask import flash, render_template
+from flask_wtf import FlaskForm
+from sqlalchemy import Numeric, inspect
+from werkzeug.datastructures import FileStorage
+from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, StopValidation
 
 from crm.extensions import db
-from crm.validation import RuleError
+from crm.validation import MAX_ID, RuleError, bounded_int, check_date, check_text
+
+
+class Form(FlaskForm):
+    """The base of every form of the app. Each field, whatever its class, gets
+    the checks below when it is bound, so no form can forget one:
+
+    * no control characters (tab and newlines allowed in a ``TextAreaField``),
+      in any submitted value and in an uploaded file's name;
+    * a text field named like a column of ``Meta.model`` is at most the
+      column's length, a decimal field within the column's precision;
+    * dates between 1900 and 2100; integers, and ids chosen in a select,
+      within the integer columns' range.
+    """
+
+    class Meta:
+        model = None  # the model whose columns the fields fill, by name
+
+        def bind_field(self, form, unbound_field, options):
+            kwargs = unbound_field.kwargs
+            validators = list(kwargs.get("validators") or _positional_validators(unbound_field))
+            field_class = unbound_field.field_class
+            extra = {"validators": [no_control_characters, *validators, *_bounds(field_class)]}
+            extra["validators"] += _column_bounds(self.model, options["name"], field_class)
+            if kwargs.get("coerce") is int:
+                extra["coerce"] = bounded_int
+            return unbound_field.bind(form=form, **options, **extra)
+
+
+def _positional_validators(unbound_field) -> list:
+    args = unbound_field.args
+    return args[1] if len(args) > 1 and isinstance(args[1], list | tuple) else []
+
+
+def no_control_characters(form, field) -> None:
+    multiline = isinstance(field, TextAreaField)
+    for value in field.raw_data or ():
+        text = value.filename if isinstance(value, FileStorage) else value
+        message = check_text(text, multiline=multiline)
+        if message:
+            if isinstance(value, FileStorage):
+                message = "Rename the file: its name holds control characters."
+            raise StopValidation(message)
+
+
+def _check(rule):
+    def validator(form, field):
+        message = rule(field.data)
+        if message:
+            raise StopValidation(message)
+
+    return validator
+
+
+def _in_range(value) -> str | None:
+    if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+        return f"Enter a number between {-MAX_ID:,} and {MAX_ID:,}."
+    return None
+
+
+def _bounds(field_class) -> list:
+    if issubclass(field_class, DateField):
+        return [_check(check_date)]
+    if issubclass(field_class, IntegerField):
+        return [_check(_in_range)]
+    return []
+
+
+def column_length(column) -> Length:
+    """``Length(max=...)`` of a string column, for a field named otherwise:
+    ``admin_name = StringField(..., validators=[column_length(User.name)])``."""
+    return Length(max=column.property.columns[0].type.length)
+
+
+def _column_bounds(model, name: str, field_class) -> list:
+    column = inspect(model).columns.get(name) if model is not None else None
+    if column is None:
+        return []
+    if issubclass(field_class, StringField) and getattr(column.type, "length", None):
+        return [Length(max=column.type.length)]
+    if issubclass(field_class, DecimalField) and isinstance(column.type, Numeric):
+        largest = Decimal(10) ** (column.type.precision - column.type.scale) - 1
+        return [NumberRange(-largest, largest, message="That amount is too large.")]
+    return []
 
 
 class Saved:
@@ -61,8 +152,6 @@ def render_form(template: str, form, **context):
 
 
 # -- choice helpers shared by the areas' forms ----------------------------------
-
-MAX_ID = 2**31 - 1  # integer ids: a larger one cannot exist (and overflows the driver)
 
 
 def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

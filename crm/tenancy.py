@@ -8,7 +8,10 @@ a job and a CLI command:
   PostgreSQL each transaction sets ``app.tenant_id`` for row-level security;
 * ``None`` (no scope): tenant-owned rows are invisible (fail closed);
 * ``ALL_TENANTS``: explicit, named cross-tenant access for operator
-  commands; it lifts only the application wall, never RLS.
+  commands; it lifts only the application wall, never RLS;
+* ``ALLIANCE``: the alliance office's own scope (``alliance_scope``): no
+  tenant rows, and on PostgreSQL ``app.scope = 'alliance'``, the one setting
+  under which alliance users (``users.tenant_id`` NULL) are visible (RLS).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event, false, select, text
 from sqlalchemy.engine import Engine
@@ -28,6 +31,7 @@ from crm.models import Tenant
 from crm.models.base import TenantOwned
 
 ALL_TENANTS = object()
+ALLIANCE = object()
 _scope: ContextVar[object] = ContextVar("crm_tenant_scope", default=None)
 
 
@@ -51,6 +55,22 @@ def tenant_scope(tenant_id: int | None) -> Iterator[None]:
 
 
 @contextmanager
+def alliance_scope() -> Iterator[None]:
+    """Run the block as the alliance office: alliance users become visible and
+    writable (RLS on ``users``), tenant rows stay out of reach."""
+    token = _scope.set(ALLIANCE)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def scope_of_user(tenant_id: int | None) -> object:
+    """The scope in which a user's own row is visible: their tenant, or the alliance's."""
+    return ALLIANCE if tenant_id is None else tenant_id
+
+
+@contextmanager
 def all_tenants() -> Iterator[None]:
     """Cross-tenant access for operator commands that say so by using this."""
     token = _scope.set(ALL_TENANTS)
@@ -60,8 +80,11 @@ def all_tenants() -> Iterator[None]:
         _scope.reset(token)
 
 
-def activate(session: Session, tenant_id: int | None) -> None:
-    """Switch the scope mid-request (for example right after login)."""
+def activate(session: Session, tenant_id: int | None | object) -> None:
+    """Switch the scope mid-request (for example right after login); ``tenant_id``
+    may also be ``ALLIANCE``. Outside a request the caller resets the scope."""
+    if has_request_context() and "_tenant_scope_token" not in g:
+        g._tenant_scope_token = _scope.set(None)  # given back at teardown
     _scope.set(tenant_id)
     if isinstance(session, scoped_session):
         session = session()
@@ -72,17 +95,28 @@ def activate(session: Session, tenant_id: int | None) -> None:
 _APPLIED = "crm_tenant_setting"
 
 
-def set_database_tenant(connection, tenant_id: int | None) -> None:
-    """Set ``app.tenant_id`` (RLS) for the connection's current transaction."""
+def _settings(scope) -> tuple[str, str]:
+    """The (``app.tenant_id``, ``app.scope``) values that stand for a scope."""
+    if isinstance(scope, int):
+        return str(scope), ""
+    return "", "alliance" if scope is ALLIANCE else ""
+
+
+def set_database_tenant(connection, tenant_id: int | None | object) -> None:
+    """Set ``app.tenant_id`` and ``app.scope`` (RLS) for the connection's current
+    transaction; ``tenant_id`` is a tenant id, None or ``ALLIANCE``."""
     if connection.dialect.name != "postgresql":
         return
-    # is_local=true: the setting ends with the transaction, so a pooled
+    tid, scope = _settings(tenant_id)
+    # is_local=true: the settings end with the transaction, so a pooled
     # connection never carries one request's tenant into the next.
     connection.execute(
-        text("SELECT set_config('app.tenant_id', :tid, true)"),
-        {"tid": "" if tenant_id is None else str(tenant_id)},
+        text(
+            "SELECT set_config('app.tenant_id', :tid, true), set_config('app.scope', :scope, true)"
+        ),
+        {"tid": tid, "scope": scope},
     )
-    connection.info[_APPLIED] = tenant_id
+    connection.info[_APPLIED] = (tid, scope)
 
 
 def _forget_setting(connection, *_args) -> None:
@@ -95,9 +129,10 @@ def sync_database_tenant(session: Session) -> None:
     since the transaction began (``tenant_scope`` blocks, ``activate``)."""
     connection = session.connection()
     scope = _scope.get()
-    tid = scope if isinstance(scope, int) else None
-    if connection.dialect.name == "postgresql" and connection.info.get(_APPLIED, -1) != tid:
-        set_database_tenant(connection, tid)
+    if connection.dialect.name == "postgresql" and connection.info.get(_APPLIED) != _settings(
+        scope
+    ):
+        set_database_tenant(connection, scope)
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
@@ -108,7 +143,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
     scope = _scope.get()
     if scope is ALL_TENANTS:
         return
-    if scope is None:
+    if not isinstance(scope, int):  # None or ALLIANCE
         criteria = lambda cls: false()  # noqa: E731 - no tenant, no tenant rows
     else:
         tid = scope
@@ -119,8 +154,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
 
 
 def _begin(session, transaction, connection) -> None:
-    scope = _scope.get()
-    set_database_tenant(connection, scope if isinstance(scope, int) else None)
+    set_database_tenant(connection, _scope.get())
 
 
 def _stamp_new_rows(session, flush_context, instances) -> None:
@@ -135,7 +169,7 @@ def _stamp_new_rows(session, flush_context, instances) -> None:
                 obj.tenant_id = scope
             elif obj.tenant_id != scope:
                 raise PermissionError("a row of another tenant cannot be written here")
-        elif scope is None:
+        elif scope is not ALL_TENANTS:
             raise PermissionError("tenant-owned rows need a tenant scope")
         elif obj.tenant_id is None:
             raise PermissionError("cross-tenant writes must name the tenant")
@@ -193,17 +227,6 @@ def add_tenant_to_urls(endpoint: str, values: dict) -> None:
         return
     if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
         values["tenant"] = g.tenant.slug
-
-
-def __getattr__(name: str):
-    # roles_required lives in crm.accounts.access; the imports area still names
-    # it here until its import line changes (imported late: crm.accounts loads
-    # its views, which import this module).
-    if name == "roles_required":
-        from crm.accounts.access import roles_required
-
-        return roles_required
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def client_ip() -> str | None:

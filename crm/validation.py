@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
 from wtforms.validators import StopValidation
 
@@ -36,9 +37,47 @@ _REGISTRATION = re.compile(r"^(?=.*\d)[0-9A-Za-z][0-9A-Za-z ./-]{1,38}[0-9A-Za-z
 
 Check = Callable[..., str | None]
 
+# Integer columns: a larger id or count cannot be stored (PostgreSQL refuses
+# to even compare an integer column with it).
+MAX_ID = 2**31 - 1
+# Dates people enter: anything outside is a typing slip, and 9999-12-31 plus
+# one day does not exist.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
+# C0 control characters and DEL. PostgreSQL refuses NUL in text; the others
+# have no business in a name, a code or a filter. Multi-line text keeps tab,
+# newline and carriage return.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def has_control(text: str, *, multiline: bool = False) -> bool:
+    return bool((_CONTROL_MULTILINE if multiline else _CONTROL).search(text))
+
+
+def check_text(value, *, multiline: bool = False) -> str | None:
+    if isinstance(value, str) and has_control(value, multiline=multiline):
+        return "Remove the control characters (such as NUL) from this text."
+    return None
+
+
+def check_date(value: date | None) -> str | None:
+    if value is None:
+        return None
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        return f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+    return None
+
+
+def bounded_int(value) -> int:
+    """``int(value)`` within the integer columns' range, else ValueError."""
+    number = int(value)
+    if not -MAX_ID <= number <= MAX_ID:
+        raise ValueError("out of range")
+    return number
 
 
 def normalise_code(value: str | None) -> str | None:

@@ -19,11 +19,12 @@ from contextlib import contextmanager
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from crm import create_app, crosstenant, database
 from crm.extensions import db
+from crm.tenancy import tenant_scope
 from tests import factories
 from tests.clients import client_as
 
@@ -117,8 +118,33 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
-            db.session.expire_all()  # the test sees what the request committed
+            expire_all()  # the test sees what the request committed
         return response
+
+
+def expire_all() -> None:
+    """Expire every object, then read the test's users again, each in their own
+    scope as the app does: with row-level security on ``users`` (PostgreSQL) an
+    expired user could not be reloaded in the test's own scope (none)."""
+    from crm.accounts.definer import user_by_id
+    from crm.models import User
+    from crm.tenancy import scope_of_user
+
+    users = [obj for obj in db.session.identity_map.values() if isinstance(obj, User)]
+    db.session.expire_all()
+    token = _reloading.set(True)
+    try:
+        for user in users:
+            wall = user_by_id(db.session, inspect(user).identity[0])
+            if wall is not None:  # else deleted by the request
+                with tenant_scope(scope_of_user(wall.tenant_id)):
+                    db.session.refresh(user)
+    finally:
+        _reloading.reset(token)
+
+
+# The test harness's own reads (``expire_all``), which query counts leave out.
+_reloading = contextvars.ContextVar("reloading_test_users", default=False)
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +157,9 @@ def app(_app):
     """The app, inside an app context, on one connection whose transaction
     (outer transaction + savepoint) is rolled back after the test."""
     _app.test_client_class = IsolatedClient
-    with bound_to_rolled_back_connection(_app), _app.app_context():
+    # tenant_scope(None): a scope that a service activates outside a request (as
+    # sign-in lookups do) ends with the test.
+    with bound_to_rolled_back_connection(_app), _app.app_context(), tenant_scope(None):
         yield _app
 
 
@@ -190,6 +218,8 @@ def count_queries(app):
         target = bind.engine if isinstance(bind, Connection) else bind
 
         def _count(conn, cursor, statement, *args):
+            if _reloading.get():
+                return  # the test harness, not the page
             if (
                 "set_config('app.tenant_id'" in statement
                 or statement.startswith("SAVEPOINT")

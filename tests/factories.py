@@ -6,6 +6,7 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
+from crm.accounts.definer import insert_tenant
 from crm.accounts.passwords import hash_password
 from crm.models import (
     AssociationMembership,
@@ -17,7 +18,7 @@ from crm.models import (
     Tenant,
     User,
 )
-from crm.tenancy import tenant_scope
+from crm.tenancy import alliance_scope, scope_of_user, tenant_scope
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
@@ -37,7 +38,11 @@ class Factories:
     def tenant(self, slug=None, country="FR", name=None) -> Tenant:
         n = next(_seq)
         slug = slug or f"assoc-{n}"
-        return self._add(Tenant(slug=slug, name=name or f"Association {n}", country=country))
+        # As the app would: the app role cannot write tenants (PostgreSQL).
+        with alliance_scope():
+            return insert_tenant(
+                self.session, slug=slug, name=name or f"Association {n}", country=country
+            )
 
     def user(self, tenant=None, role="secretariat", cluster=None, email=None, active=True) -> User:
         n = next(_seq)
@@ -50,7 +55,7 @@ class Factories:
             cluster_id=cluster.id if cluster else None,
             active=active,
         )
-        return self._add(user, tenant.id if tenant else None)
+        return self._add(user, scope_of_user(user.tenant_id))  # RLS on users
 
     def org(self, tenant, kind="firm", name=None, **fields) -> Organisation:
         n = next(_seq)

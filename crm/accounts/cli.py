@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy import select
 
+from crm import tenancy
 from crm.accounts import services
 from crm.accounts.services import AccountError
 from crm.extensions import db
@@ -59,6 +60,12 @@ def create_user(email, role, name, tenant_slug, cluster_id) -> None:
         if tenant_id is None:
             raise click.BadParameter(f"no tenant {tenant_slug!r}", param_hint="--tenant")
     password = _read_password()
+    # The new user's own scope, so that the row can be read back after the commit (RLS).
+    with tenancy.tenant_scope(tenancy.scope_of_user(tenant_id)):
+        _create_user(email, role, name, tenant_id, cluster_id, password)
+
+
+def _create_user(email, role, name, tenant_id, cluster_id, password) -> None:
     try:
         user = services.create_user(
             db.session,

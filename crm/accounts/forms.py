@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -11,12 +10,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from crm.accounts.services import MIN_PASSWORD_LENGTH
+from crm.forms import Form, column_length, optional_id, select_choices
+from crm.models import Tenant, User
 from crm.models.user import ROLES, TENANT_ROLES
 from crm.slugs import valid_slug
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+class LoginForm(Form):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), column_length(User.email)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device (14 days)")
 
@@ -41,7 +42,7 @@ def _new_password_fields():
     return new, confirm
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     new_password, confirm_password = _new_password_fields()
 
 
@@ -51,12 +52,11 @@ class ChangePasswordForm(SetPasswordForm):
     )
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+class UserEditForm(Form):
+    class Meta:
+        model = User
 
-
-class UserEditForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Name", validators=[DataRequired()])
     role = SelectField(
         "Role",
         choices=[SelectChoice(r, ROLES[r]) for r in TENANT_ROLES],
@@ -65,21 +65,18 @@ class UserEditForm(FlaskForm):
     # Choices are the tenant's clusters (filled by the view); a cluster id of
     # another association is not among them, so it fails as a field error.
     cluster_id = SelectField(
-        "Cluster (cluster managers only)", coerce=_optional_int, validators=[Optional()]
+        "Cluster (cluster managers only)", coerce=optional_id, validators=[Optional()]
     )
 
     def set_clusters(self, clusters: list[tuple[int, str]]) -> None:
-        self.cluster_id.choices = [
-            SelectChoice(None, "— none —"),
-            *(SelectChoice(cid, name) for cid, name in clusters),
-        ]
+        self.cluster_id.choices = [SelectChoice(None, "— none —"), *select_choices(clusters)]
 
 
 class UserNewForm(UserEditForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("E-mail", validators=[DataRequired(), Email()])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter, changes nothing
 
@@ -87,22 +84,28 @@ class AuditFilterForm(FlaskForm):
     # not (yet) logged is still a fair question, answered with no rows.
     action = SelectField("Action", validators=[Optional()], validate_choice=False)
     entity_type = SelectField("Record type", validators=[Optional()], validate_choice=False)
-    user = SelectField("By user", coerce=_optional_int, validators=[Optional()])
+    user = SelectField("By user", coerce=optional_id, validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
 
 
-class TenantNewForm(FlaskForm):
+class TenantNewForm(Form):
+    class Meta:
+        model = Tenant
+
     slug = StringField(
         "Short name (in addresses)",
         validators=[DataRequired(), valid_slug],
     )
-    name = StringField("Association name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Association name", validators=[DataRequired()])
     country = StringField(
         "Country (ISO code)",
         validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, e.g. FR")],
     )
-    admin_name = StringField("First administrator's name", validators=[DataRequired()])
+    admin_name = StringField(
+        "First administrator's name", validators=[DataRequired(), column_length(User.name)]
+    )
     admin_email = EmailField(
-        "First administrator's e-mail", validators=[DataRequired(), Email(), Length(max=254)]
+        "First administrator's e-mail",
+        validators=[DataRequired(), Email(), column_length(User.email)],
     )

@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from crm import audit, tenancy
+from crm.accounts import definer
 from crm.accounts.passwords import hash_password, verify_password
 from crm.links import external_url
 from crm.models import Organisation, Tenant, User
@@ -25,15 +26,39 @@ class AccountError(RuleError):
     """A request the account rules refuse."""
 
 
+def _enter_scope_of(session, wall: definer.UserWall | None) -> User | None:
+    """Make the user's own scope (their tenant, or the alliance's) the current one
+    and read their row in it, under row-level security; no user: no scope."""
+    tenancy.activate(session, tenancy.scope_of_user(wall.tenant_id) if wall else None)
+    return session.get(User, wall.id) if wall else None
+
+
 def find_user_by_email(session, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    """The user with this e-mail; their scope becomes the current one (sign-in)."""
+    return _enter_scope_of(session, definer.user_by_email(session, email))
+
+
+# Sessions from before the identity named the tenant: their user is looked up first.
+_LOOK_UP = object()
+
+
+def signed_in_user(session, user_id: int, tenant_id: int | None | object = _LOOK_UP):
+    """The user a session names; their scope becomes the request's (session loader).
+
+    ``tenant_id`` is the tenant the identity names (None: the alliance): the row is
+    read in that scope at once, and must belong there."""
+    if tenant_id is _LOOK_UP:
+        return _enter_scope_of(session, definer.user_by_id(session, user_id))
+    user = _enter_scope_of(session, definer.UserWall(user_id, tenant_id))
+    return user if user is not None and user.tenant_id == tenant_id else None
 
 
 def authenticate(session, email: str, password: str) -> User | None:
-    """The active user with these credentials, else None; either way the attempt is audited."""
+    """The active user with these credentials, else None; either way the attempt is audited.
+
+    The events belong to the user's tenant, or the alliance log for alliance users
+    and unknown addresses (RLS checks that on PostgreSQL)."""
     user = find_user_by_email(session, email)
-    # The events below belong to the user's tenant (RLS checks that on PostgreSQL).
-    tenancy.activate(session, user.tenant_id if user else None)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or not user.active:
         _record_login_refusal(session, "login_failed", email, user)
@@ -46,7 +71,6 @@ def authenticate(session, email: str, password: str) -> User | None:
 def record_throttled_login(session, email: str) -> None:
     """Audit a refused attempt; the password is not even looked at."""
     user = find_user_by_email(session, email)
-    tenancy.activate(session, user.tenant_id if user else None)
     _record_login_refusal(session, "login_throttled", email, user)
 
 
@@ -80,8 +104,14 @@ def set_password(session, user: User, new_password: str) -> None:
     """Set a new password and end every existing session of the user."""
     check_new_password(user.email, new_password)
     user.password_hash = hash_password(new_password)
+    end_sessions(session, user)  # audited as password_change by the audit hook
+
+
+def end_sessions(session, user: User) -> None:
+    """Every session and remember-me cookie of ``user`` stops working (sign-out,
+    password change, deactivation): both carry the session version."""
     user.session_version = (user.session_version or 1) + 1
-    session.flush()  # audited as password_change by the audit hook
+    session.flush()
 
 
 def change_password(session, user: User, current_password: str, new_password: str) -> None:
@@ -122,9 +152,9 @@ def user_for_reset_token(session, token: str) -> User | None:
         data = _serializer().loads(token, max_age=RESET_LINK_MAX_AGE)
     except BadSignature:  # also covers SignatureExpired
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return None
-    user = session.get(User, data.get("u"))
+    user = _enter_scope_of(session, definer.user_by_id(session, data["u"]))
     if user is None or not user.active or data.get("f") != _password_fingerprint(user):
         return None
     return user
@@ -144,16 +174,6 @@ def tenant_cluster(session, tenant_id: int, cluster_id: int | None) -> Organisat
                 Organisation.id == cluster_id, Organisation.kind == "cluster"
             )
         )
-
-
-def cluster_choices(session, tenant_id: int) -> list[tuple[int, str]]:
-    with tenancy.tenant_scope(tenant_id):
-        rows = session.execute(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.kind == "cluster", Organisation.archived.is_(False))
-            .order_by(Organisation.name)
-        )
-        return [(row.id, row.name) for row in rows]
 
 
 def _check_role(role: str, tenant_id: int | None, cluster: Organisation | None, cluster_id):
@@ -180,12 +200,18 @@ def create_user(
     account gets an unusable random one and is set up through a reset link.
     """
     email = email.strip()
-    if find_user_by_email(session, email) is not None:
+    # Asked past the wall: the address may be taken in another association.
+    if definer.user_by_email(session, email) is not None:
         raise AccountError("A user with this e-mail address already exists.", "email")
     cluster = tenant_cluster(session, tenant_id, cluster_id) if tenant_id else None
     _check_role(role, tenant_id, cluster, cluster_id)
     if password is not None:
         check_new_password(email, password)
+    with tenancy.tenant_scope(tenancy.scope_of_user(tenant_id)):  # RLS: the user's own scope
+        return _add_user(session, email, password, name, role, tenant_id, cluster)
+
+
+def _add_user(session, email, password, name, role, tenant_id, cluster) -> User:
     user = User(
         email=email,
         password_hash=hash_password(password or secrets.token_urlsafe(32)),
@@ -242,8 +268,7 @@ def deactivate_user(session, user: User) -> None:
     """Lock the user out, ending their sessions; assumes a tenant admin of their tenant."""
     _keep_an_admin(session, user, user.role, staying_active=False)
     user.active = False
-    user.session_version = (user.session_version or 1) + 1
-    session.flush()
+    end_sessions(session, user)
     _user_event(session, "user_deactivated", user, f"{user.email} deactivated")
 
 
@@ -253,11 +278,21 @@ def reactivate_user(session, user: User) -> None:
 
 
 def create_tenant(session, *, slug: str, name: str, country: str) -> Tenant:
-    """A new association; assumes an alliance admin or an operator."""
+    """A new association; assumes an alliance admin or an operator.
+
+    The app role cannot write ``tenants``: the row is added by the database's
+    ``create_tenant`` function, in the alliance scope, and audited here in the
+    alliance log (the ORM's audit hook does not see it).
+    """
     slug = slug.strip().lower()
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise AccountError("This short name is taken.", "slug")
-    tenant = Tenant(slug=slug, name=name.strip(), country=country.strip().upper())
-    session.add(tenant)
-    session.flush()
+    values = {"slug": slug, "name": name.strip(), "country": country.strip().upper()}
+    with tenancy.alliance_scope():
+        tenant = definer.insert_tenant(session, **values)
+        audit.record(
+            session, "create", tenant_id=None, entity_type="tenants", entity_id=tenant.id,
+            changes=values,
+        )  # fmt: skip
+        session.flush()  # the alliance log is writable in this scope only
     return tenant

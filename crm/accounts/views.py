@@ -5,9 +5,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from crm import tenancy
+from crm import choices, tenancy
 from crm.accounts import bp, services, throttle
-from crm.accounts.access import roles_required
+from crm.accounts.access import TENANT_ADMINS, roles_required
 from crm.accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
@@ -17,6 +17,7 @@ from crm.accounts.forms import (
     UserNewForm,
 )
 from crm.accounts.queries import audit_events, audit_filter_choices, tenant_users
+from crm.accounts.redirects import safe_next
 from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
@@ -26,22 +27,18 @@ from crm.tenancy import client_ip
 
 @login_manager.user_loader
 def load_user(identity: str) -> User | None:
-    """Identity is ``id:session_version``: a password change ends older sessions."""
+    """Identity is ``id:session_version:tenant`` (``User.get_id``): a password change
+    ends older sessions; the tenant says in which scope the row is read (RLS)."""
     try:
-        user_id, version = (int(part) for part in identity.split(":"))
+        user_id, version, *named = identity.split(":")
+        user_id, version = int(user_id), int(version)
+        tenant = [int(named[0]) if named[0] else None] if named else []
     except ValueError:
         return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
+    user = services.signed_in_user(db.session, user_id, *tenant)
     if user is None or user.session_version != version or not user.active:
         return None
     return user
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths; "//host" and "/\\host" would leave the site.
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,13 +62,18 @@ def login():
         throttle.clear(email, address)
         session.clear()  # a fresh session at login: no fixation
         login_user(user, remember=form.remember.data)
-        return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # The session cookie is signed, not stored: a copy taken before sign-out
+    # would still be valid, so the user's session version moves on instead.
+    tenancy.activate(db.session, current_user.tenant_id)
+    services.end_sessions(db.session, current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -84,7 +86,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         # The change is logged in the user's own association.
-        tenancy.activate(db.session, current_user.tenant_id)
+        tenancy.activate(db.session, tenancy.scope_of_user(current_user.tenant_id))
         user = db.session.get(User, current_user.id)
         with saving(form) as saved:
             services.change_password(
@@ -104,7 +106,7 @@ def reset_password(token: str):
         return render_template("accounts/reset_invalid.html"), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
-        tenancy.activate(db.session, user.tenant_id)
+        tenancy.activate(db.session, tenancy.scope_of_user(user.tenant_id))
         with saving(form) as saved:
             services.set_password(db.session, user, form.new_password.data)
         if saved:
@@ -134,20 +136,20 @@ def get_tenant_user_or_404(user_id: int) -> User:
 
 def _user_form(form_class, obj=None):
     form = form_class(obj=obj)
-    form.set_clusters(services.cluster_choices(db.session, g.tenant.id))
+    form.set_clusters(choices.clusters(keep=[obj.cluster_id] if obj is not None else None))
     return form
 
 
 @bp.route("/<tenant>/users")
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def users():
     page = db.paginate(tenant_users(g.tenant.id), per_page=current_app.config["PAGE_SIZE"])
-    clusters = dict(services.cluster_choices(db.session, g.tenant.id))
+    clusters = dict(choices.clusters(keep=[user.cluster_id for user in page.items]))
     return render_template("accounts/users.html", page=page, clusters=clusters)
 
 
 @bp.route("/<tenant>/users/new", methods=["GET", "POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_new():
     form = _user_form(UserNewForm)
     if form.validate_on_submit():
@@ -168,7 +170,7 @@ def user_new():
 
 
 @bp.route("/<tenant>/users/<int:user_id>/edit", methods=["GET", "POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_edit(user_id: int):
     user = get_tenant_user_or_404(user_id)
     form = _user_form(UserEditForm, obj=user)
@@ -188,7 +190,7 @@ def user_edit(user_id: int):
 
 
 @bp.route("/<tenant>/users/<int:user_id>/deactivate", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_deactivate(user_id: int):
     user = get_tenant_user_or_404(user_id)
     with saving() as saved:
@@ -199,7 +201,7 @@ def user_deactivate(user_id: int):
 
 
 @bp.route("/<tenant>/users/<int:user_id>/reactivate", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_reactivate(user_id: int):
     user = get_tenant_user_or_404(user_id)
     services.reactivate_user(db.session, user)
@@ -209,7 +211,7 @@ def user_reactivate(user_id: int):
 
 
 @bp.route("/<tenant>/users/<int:user_id>/reset-link", methods=["POST"])
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def user_reset_link(user_id: int):
     user = get_tenant_user_or_404(user_id)
     if not user.active:
@@ -226,7 +228,7 @@ def _reset_link_page(user: User, token: str):
 
 
 @bp.route("/<tenant>/audit")
-@roles_required("tenant_admin")
+@roles_required(*TENANT_ADMINS)
 def audit_log():
     form = AuditFilterForm(request.args)
     actions, entity_types, people = audit_filter_choices(g.tenant.id)

@@ -1,13 +1,23 @@
 """Start page, health check, and what every response carries: security and cache
 headers, and the error pages (an expired form included)."""
 
-from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from crm.core import bp
-from crm.extensions import db, redis_connection
+from crm.extensions import db, login_manager, redis_connection
 from crm.models import Tenant
 
 CSP = (
@@ -120,9 +130,38 @@ def form_expired(_error):
     return page, 400
 
 
+# The last resort when even the error template fails: no database, no template.
+PLAIN_ERROR = (
+    "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1>"
+    '<p>Please try again. <a href="/">Back to the start page</a></p>'
+)
+
+
+def error_page(code: int, title: str):
+    """The error page, drawn without the database: the failed request's
+    transaction is rolled back first (on PostgreSQL every statement after a
+    failed one is refused), the user is not loaded if the request had not
+    loaded them, and the page names neither the user nor the tenant. JSON
+    addresses and clients asking for JSON get ``{"error": ..., "status": ...}``."""
+    try:
+        db.session.rollback()
+    except Exception:  # a lost connection: the page does not need it
+        current_app.logger.exception("rollback before the error page failed")
+    if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=title, status=code), code
+    if "_login_user" not in g:
+        # Flask-Login's template context would load the user (a query) otherwise.
+        g._login_user = login_manager.anonymous_user()
+    try:
+        return render_template("core/error.html", code=code, title=title), code
+    except Exception:
+        current_app.logger.exception("the error page failed")
+        return security_headers(Response(PLAIN_ERROR, status=code, mimetype="text/html"))
+
+
 def _error_page(code: int, title: str):
     def handler(_error):
-        return render_template("core/error.html", code=code, title=title), code
+        return error_page(code, title)
 
     return handler
 
@@ -135,6 +174,8 @@ for _code, _title in (
     (429, "Too many attempts"),
     (500, "Something went wrong"),
 ):
+    # 500 also catches every unhandled exception (Flask wraps it in
+    # InternalServerError), so no bare server page without the headers.
     bp.app_errorhandler(_code)(_error_page(_code, _title))
 
 

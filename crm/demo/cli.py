@@ -8,12 +8,12 @@ from datetime import date
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from crm import database
 from crm.accounts.passwords import hash_password
 from crm.demo.generate import DEMO_PASSWORD, TENANT_TABLE_ORDER, Generator
-from crm.demo.load import Ids, load_shared, load_tenant
+from crm.demo.load import Ids, load_shared, load_tenant, load_users
 from crm.extensions import db
 from crm.metrics.cli import refresh_metrics
 from crm.models import Tenant
@@ -22,12 +22,15 @@ DEFAULT_SCALE = 0.02
 
 
 def seed(
-    engine, scale: float, seed_value: int, today: date, echo=lambda _m: None
+    engine, owner_engine, scale: float, seed_value: int, today: date, echo=lambda _m: None
 ) -> tuple[dict[str, int], list[tuple[str, str, str | None]]]:
-    """Generate and load the demo; return row counts per table and the demo logins."""
+    """Generate and load the demo; return row counts per table and the demo logins.
+
+    The associations are written as the owner (the app role only reads them),
+    everything else as the app role, under row-level security."""
     generator = Generator(seed_value, scale, today, Ids(engine))
     counts: dict[str, int] = {}
-    load_shared(engine, generator.tenants(), counts)
+    load_shared(owner_engine, generator.tenants(), counts)
     for slug, tenant_id in generator.tenant_ids.items():
         load_tenant(engine, tenant_id, generator.organisations(slug), counts)
         echo(f"  {slug}: organisations loaded")
@@ -35,7 +38,7 @@ def seed(
         load_tenant(engine, generator.tenant_ids[slug], batch, counts)
     echo("  projects loaded")
     users, logins = generator.users(hash_password(DEMO_PASSWORD))  # hashed once: argon2 is slow
-    load_shared(engine, users, counts)
+    load_users(engine, users, counts)
     for slug, batch in generator.audit_events().items():
         load_tenant(engine, generator.tenant_ids[slug], batch, counts)
     return counts, logins
@@ -78,7 +81,11 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
     started = time.perf_counter()
     day = today.date() if today else date.today()
     click.echo(f"seeding demo data: scale {scale:g}, seed {seed_value}, today {day}")
-    counts, logins = seed(db.engine, scale, seed_value, day, click.echo)
+    owner_engine = create_engine(database.owner_url(current_app.config))
+    try:
+        counts, logins = seed(db.engine, owner_engine, scale, seed_value, day, click.echo)
+    finally:
+        owner_engine.dispose()
     database.analyze(database.owner_url(current_app.config))
     elapsed = time.perf_counter() - started
     click.echo(f"done in {elapsed:.1f} s")

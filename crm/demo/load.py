@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm.demo.generate import COLUMNS, TENANT_TABLE_ORDER, Batch
 from crm.models import Base
-from crm.tenancy import set_database_tenant
+from crm.tenancy import scope_of_user, set_database_tenant
 
 SQLITE_BATCH = 2_000
 PG_BATCH = 20_000
@@ -109,8 +109,22 @@ def load_tenant(engine: Engine, tenant_id: int, batch: Batch, counts: dict[str, 
 
 
 def load_shared(engine: Engine, batch: Batch, counts: dict[str, int]) -> None:
-    """Tenants and users: tables outside row-level security."""
+    """Tables outside row-level security (tenants: as the owner, who alone writes them)."""
     with engine.begin() as connection:
         for table, rows in batch.rows.items():
             write(connection, table, rows)
             counts[table] = counts.get(table, 0) + len(rows)
+
+
+def load_users(engine: Engine, batch: Batch, counts: dict[str, int]) -> None:
+    """Users, each in their own scope (row-level security): one transaction per
+    association, and one for the alliance office's users."""
+    tenant_at = COLUMNS["users"].index("tenant_id")
+    by_scope: dict[int | None, list] = defaultdict(list)
+    for row in batch.rows.get("users", []):
+        by_scope[row[tenant_at]].append(row)
+    for tenant_id, rows in by_scope.items():
+        with engine.begin() as connection:
+            set_database_tenant(connection, scope_of_user(tenant_id))
+            write(connection, "users", rows)
+        counts["users"] = counts.get("users", 0) + len(rows)

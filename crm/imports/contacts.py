@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from crm import validation
 from crm.imports.organisations import OrganisationIndex
-from crm.imports.plan import Plan, Progress
+from crm.imports.plan import ImportPlan, Progress
 from crm.imports.reading import normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
 from crm.models import Contact, Tenant
@@ -19,7 +19,7 @@ from crm.models.contact import CONTACT_FIELDS
 CONTACT_COLUMNS = ("organisation_id", *CONTACT_FIELDS)
 
 
-def plan_contacts(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
     orgs = OrganisationIndex(session)
     existing = session.execute(
         select(Contact.id, *[getattr(Contact, c) for c in CONTACT_COLUMNS]).where(
@@ -107,7 +107,7 @@ def _person_key(org_id, first, last) -> tuple:
     return org_id, normalise_name(first), normalise_name(last)
 
 
-def write_contacts(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+def write_contacts(session, tenant: Tenant, plan: ImportPlan, progress: Progress) -> None:
     table = Contact.__table__
     now = utcnow()
     connection = session.connection()

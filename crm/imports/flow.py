@@ -1,6 +1,6 @@
 """The dry run and the commit of an import batch.
 
-Both build the same ``Plan`` from the stored file: every row is converted,
+Both build the same ``ImportPlan`` from the stored file: every row is converted,
 validated with the rules the forms use (``crm.validation``,
 ``crm.projects.rules``) and matched against what the tenant already holds,
 loaded in a few set-based queries. The commit writes the plan with bulk
@@ -9,7 +9,7 @@ rejected: an import goes in whole or not at all. Functions flush, never
 commit; the caller (view or job) owns the transaction.
 
 Each kind's planner and writer live in ``organisations``, ``contacts`` and
-``projects`` (projects and participations); ``plan`` holds the ``Plan``,
+``projects`` (projects and participations); ``plan`` holds the ``ImportPlan``,
 ``writing`` the bulk writers.
 """
 
@@ -19,18 +19,10 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 
 from crm import audit
-from crm.imports import reading
-from crm.imports.contacts import plan_contacts, write_contacts
+from crm.imports import reading, staging
 from crm.imports.kinds import KINDS_BY_KEY, MAX_AMOUNT, Field, Kind, match_choice
-from crm.imports.organisations import plan_organisations, write_organisations
-from crm.imports.plan import Plan, Progress
-from crm.imports.projects import (
-    plan_participations,
-    plan_projects,
-    programme_index,
-    write_participations,
-    write_projects,
-)
+from crm.imports.plan import ImportPlan, Progress
+from crm.imports.projects import programme_index
 from crm.imports.reading import ImportFileError, Table, cell_text
 from crm.models import ImportBatch, Tenant
 from crm.models.base import utcnow
@@ -80,7 +72,8 @@ def _number_fields(kind: Kind) -> list[Field]:
     return [f for f in kind.fields if f.type in ("int", "decimal", "year")]
 
 
-def detect_decimal_mark(kind: Kind, table: Table, mapping: dict[str, str]) -> str:
+def file_decimal_mark(kind: Kind, table: Table, mapping: dict[str, str]) -> str:
+    """The file's decimal mark, from every cell of its mapped number columns."""
     hint = "," if table.delimiter == ";" else "."
     values = []
     for f in _number_fields(kind):
@@ -191,36 +184,35 @@ def _percent_steps(total: int, progress: Progress, start: int, end: int, message
     return tick
 
 
-PLANNERS = {
-    "organisations": (plan_organisations, write_organisations),
-    "contacts": (plan_contacts, write_contacts),
-    "projects": (plan_projects, write_projects),
-    "participations": (plan_participations, write_participations),
-}
-
-
 # -- the two steps -----------------------------------------------------------------------
 
 
-def build_plan(session, batch: ImportBatch, tenant: Tenant, progress: Progress = _noop) -> Plan:
+def build_plan(
+    session, batch: ImportBatch, tenant: Tenant, progress: Progress = _noop
+) -> ImportPlan:
     """Read the stored file and decide, row by row, what the import would do."""
     kind = KINDS_BY_KEY[batch.kind]
     progress(2, "reading the file")
-    table = reading.read_table(batch.content, encoding=batch.encoding)
+    table = staging.table_of(batch)
     mapping = {k: v for k, v in (batch.mapping or {}).items() if v}
     problems = mapping_errors(kind, mapping, table.headers)
     if problems:
         raise ImportFileError(" ".join(problems))
-    decimal_mark = detect_decimal_mark(kind, table, mapping)
-    plan = Plan(kind=kind.key, rows=len(table.rows), decimal_mark=decimal_mark)
+    decimal_mark = file_decimal_mark(kind, table, mapping)
+    plan = ImportPlan(
+        kind=kind.key,
+        rows=len(table.rows),
+        decimal_mark=decimal_mark,
+        labels={f.key: f.label for f in kind.fields},
+    )
     programmes = programme_index(session) if kind.key in ("projects", "participations") else {}
     rows = converted_rows(kind, table, mapping, decimal_mark, programmes)
     tick = _percent_steps(len(table.rows), progress, 5, 95, "checking rows")
-    PLANNERS[kind.key][0](session, tenant, rows, plan, tick)
+    kind.planner(session, tenant, rows, plan, tick)
     return plan
 
 
-def dry_run(session, batch: ImportBatch, tenant: Tenant, progress: Progress = _noop) -> Plan:
+def dry_run(session, batch: ImportBatch, tenant: Tenant, progress: Progress = _noop) -> ImportPlan:
     """Check the batch and store its report; writes nothing but the batch itself."""
     plan = build_plan(session, batch, tenant, progress)
     _store_report(batch, plan, "checked")
@@ -235,7 +227,7 @@ def commit(
     user_id: int | None,
     progress: Progress = _noop,
     check_progress: Progress | None = None,
-) -> Plan:
+) -> ImportPlan:
     """Write the batch in the caller's transaction, all rows or none.
 
     Raises ImportRejected (nothing written) when the check finds rejected rows;
@@ -250,7 +242,7 @@ def commit(
         )
     plan.extra["user_id"] = user_id
     sync_database_tenant(session)
-    PLANNERS[batch.kind][1](session, tenant, plan, progress)
+    KINDS_BY_KEY[batch.kind].writer(session, tenant, plan, progress)
     _store_report(batch, plan, "committed")
     batch.committed_at = utcnow()
     audit.record(
@@ -260,7 +252,7 @@ def commit(
         entity_type="import_batches",
         entity_id=batch.id,
         summary=(
-            f"Imported {batch.kind_label.lower()} from {batch.filename[:120]}: "
+            f"Imported {KINDS_BY_KEY[batch.kind].label.lower()} from {batch.filename[:120]}: "
             f"{len(plan.creates)} created, {len(plan.updates)} updated, "
             f"{plan.unchanged} unchanged"
         ),
@@ -270,7 +262,7 @@ def commit(
     return plan
 
 
-def _store_report(batch: ImportBatch, plan: Plan, status: str) -> None:
+def _store_report(batch: ImportBatch, plan: ImportPlan, status: str) -> None:
     batch.report = plan.report()
     batch.decimal_mark = plan.decimal_mark
     batch.row_count = plan.rows

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from crm.imports.kinds import Kind
+from crm.forms import Form as FlaskForm  # every form refuses control characters
+from crm.imports.kinds import KINDS, Kind
 from crm.imports.reading import CHOSEN_ENCODINGS
-from crm.models.imports import IMPORT_KINDS
 
 NOT_IMPORTED = ""
 
 
 class UploadForm(FlaskForm):
-    kind = SelectField(
-        "What the file holds", choices=[SelectChoice(k, v) for k, v in IMPORT_KINDS.items()]
-    )
+    kind = SelectField("What the file holds", choices=[SelectChoice(k.key, k.label) for k in KINDS])
     file = FileField(
         "File",
         validators=[FileRequired("Choose a CSV file or an Excel workbook (.xlsx).")],

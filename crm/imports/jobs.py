@@ -1,7 +1,7 @@
 """Large imports in the background: the dry run or the commit of one batch, with progress.
 
 Runs on the rq worker when Redis is configured, in-process otherwise
-(``crm.jobs.enqueue``). Receives ids, loads the batch again in its own
+(started by ``crm.jobs.start_run``). Receives ids, loads the batch again in its own
 session and tenant scope, and commits once.
 """
 

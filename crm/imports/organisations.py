@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 
 from crm import validation
-from crm.imports.plan import Plan, Progress
+from crm.imports.plan import ImportPlan, Progress
 from crm.imports.reading import normalise_identifier, normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
 from crm.models import Organisation, Tenant
@@ -30,7 +30,7 @@ def _org_keys(registration_id, name, city) -> tuple:
     return normalise_identifier(registration_id), (normalise_name(name), normalise_name(city))
 
 
-def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
     columns = [getattr(Organisation, c) for c in PROFILE_FIELDS]
     existing = session.execute(select(Organisation.id, *columns).order_by(Organisation.id)).all()
     by_reg, by_name = {}, {}
@@ -62,7 +62,7 @@ def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
         checked.setdefault("kind", match.kind if match else "firm")
         checked["country"] = country
         errors = errors + [
-            f"{_label(k)}: {message}"
+            f"{plan.labels.get(k, k)}: {message}"
             for k, message in validation.organisation_errors(checked).items()
         ]
         if errors:
@@ -104,12 +104,6 @@ def plan_organisations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
             plan.updates.append({"b_id": match.id, **after})
 
 
-def _label(key: str) -> str:
-    from crm.imports.kinds import ORGANISATIONS
-
-    return ORGANISATIONS.by_key[key].label if key in ORGANISATIONS.by_key else key
-
-
 def _size_class(values: dict) -> str | None:
     if values.get("kind") != "firm":
         return None
@@ -118,7 +112,7 @@ def _size_class(values: dict) -> str | None:
     )
 
 
-def write_organisations(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+def write_organisations(session, tenant: Tenant, plan: ImportPlan, progress: Progress) -> None:
     table = Organisation.__table__
     now = utcnow()
     stamp = {

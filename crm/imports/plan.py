@@ -1,4 +1,4 @@
-"""What an import would do, row by row: the ``Plan`` both steps build and the
+"""What an import would do, row by row: the ``ImportPlan`` both steps build and the
 commit writes, and what the per-kind planners share."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ MAX_REPORTED = 100_000
 
 
 @dataclass
-class Plan:
+class ImportPlan:
     """Rows to create and to update (column dicts, ready for the writers), how many
     are unchanged, and every rejected row with its line and reason."""
 
@@ -25,6 +25,8 @@ class Plan:
     rejected: list[dict] = field(default_factory=list)
     decimal_mark: str = "."
     extra: dict = field(default_factory=dict)
+    # field key -> label, to name a field in a reason
+    labels: dict[str, str] = field(default_factory=dict)
 
     def reject(self, line: int, reason: str, label: str = "") -> None:
         self.rejected.append({"line": line, "reason": reason, "label": label[:120]})

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from crm.imports import reading, writing
 from crm.imports.organisations import OrganisationIndex
-from crm.imports.plan import Plan, Progress, same
+from crm.imports.plan import ImportPlan, Progress, same
 from crm.imports.reading import normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
 from crm.models import (
@@ -38,7 +38,7 @@ def programme_index(session) -> dict[str, str]:
     return index
 
 
-def plan_projects(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+def plan_projects(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
     existing = session.execute(
         select(Project.id, *[getattr(Project, c) for c in PROJECT_COLUMNS])
     ).all()
@@ -101,7 +101,7 @@ def plan_projects(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
     plan.extra["status_changes"] = changes
 
 
-def write_projects(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+def write_projects(session, tenant: Tenant, plan: ImportPlan, progress: Progress) -> None:
     table = Project.__table__
     now = utcnow()
     connection = session.connection()
@@ -239,7 +239,7 @@ class PartnerIndex:
         return found, []
 
 
-def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None:
+def plan_participations(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
     orgs, projects = OrganisationIndex(session), ProjectIndex(session)
     partners = PartnerIndex(session)
     existing = session.execute(
@@ -340,7 +340,7 @@ def plan_participations(session, tenant: Tenant, rows, plan: Plan, tick) -> None
     plan.extra["report"] = {"external_partners": len(plan.extra["partners"])}
 
 
-def write_partners(session, tenant: Tenant, plan: Plan) -> dict[int, int]:
+def write_partners(session, tenant: Tenant, plan: ImportPlan) -> dict[int, int]:
     """Insert the external partners the plan creates: planned id -> new id."""
     planned = plan.extra.get("partners") or {}
     if not planned:
@@ -368,7 +368,7 @@ def write_partners(session, tenant: Tenant, plan: Plan) -> dict[int, int]:
     return dict(zip(keys, ids, strict=True))
 
 
-def write_participations(session, tenant: Tenant, plan: Plan, progress: Progress) -> None:
+def write_participations(session, tenant: Tenant, plan: ImportPlan, progress: Progress) -> None:
     now = utcnow()
     new_ids = write_partners(session, tenant, plan)
     for record in plan.creates:

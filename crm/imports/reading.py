@@ -6,6 +6,12 @@ BOM, UTF-16 with BOM, or the Windows code page of the association's country,
 or of another one when that reads clearly better) and the delimiter (``,``
 ``;`` tab ``|``); and the decimal convention of the numbers. Every failure
 is an ``ImportFileError`` whose message can be shown as is.
+
+With ``Limits`` the reading refuses what no real import needs (too many rows,
+columns or characters in a cell; a workbook that unpacks to too much or
+states a too large sheet) before building it. Hostile files are read in a child
+process (``staging``), which loads this module alone: it imports only the
+standard library (and calamine).
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+
+import python_calamine
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
@@ -70,6 +79,27 @@ CODE_PAGES = {
 _LEGACY = tuple(label for label in CHOSEN_ENCODINGS if label.startswith("Windows"))
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one import may hold (``config``: IMPORT_MAX_ROWS and the rest)."""
+
+    rows: int = 250_000
+    columns: int = 200
+    cell_chars: int = 32_767
+    cells: int = 10_000_000
+    decompressed_bytes: int = 512 * 1024 * 1024
+    compression_ratio: int = 200
+
+
+NO_LIMITS = Limits(10**12, 10**9, 10**12, 10**15, 10**15, 10**9)
+# Members smaller than this are never too compressed (XML compresses well).
+_RATIO_FLOOR = 1024 * 1024
+# The <dimension> tag is written before the rows, in the first bytes of a sheet.
+_DIMENSION_WINDOW = 64 * 1024
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]*)(\d*)(?::([A-Z]+)(\d+))?"')
+_SHEET_MEMBER = re.compile(r"xl/worksheets/[^/]+\.xml")
+
+
 def code_page(country: str | None) -> str:
     return CODE_PAGES.get(country or "", "Windows-1252")
 
@@ -107,6 +137,7 @@ def read_table(
     max_rows: int | None = None,
     encoding: str | None = None,
     legacy: str = "Windows-1252",
+    limits: Limits = NO_LIMITS,
 ) -> Table:
     """Read an uploaded file; raise ImportFileError with a clear message if it is not a table.
 
@@ -115,8 +146,10 @@ def read_table(
     """
     if not data or not data.strip():
         raise ImportFileError("The file is empty.")
+    if data.startswith(_ZIP):
+        check_archive(data, limits)
     if data.startswith((_ZIP, _OLE2)):
-        return _read_workbook(data, max_rows)
+        return _read_workbook(data, max_rows, limits)
     for signature, what in _BINARY_SIGNATURES.items():
         if data.startswith(signature):
             raise ImportFileError(
@@ -124,7 +157,106 @@ def read_table(
                 "workbook (.xlsx)."
             )
     text, encoding = decode(data, encoding, legacy)
-    return _read_csv(text, encoding, max_rows)
+    return _read_csv(text, encoding, max_rows, limits)
+
+
+# -- limits -------------------------------------------------------------------
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:,.0f} MB"
+
+
+def check_archive(data: bytes, limits: Limits) -> None:
+    """Refuse a workbook (a ZIP: .xlsx, .ods) that would unpack to more than an import
+    may hold, before any of it is unpacked: from the archive's directory, the total
+    and per-member sizes and compression ratios (a "zip bomb" of shared strings or
+    padding); from each sheet's first bytes, the size its ``<dimension>`` states (one
+    cell at XFD1048576 makes a reader allocate the whole range). Both can lie: the
+    child process's memory limit (``staging``) bounds what they hide."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise ImportFileError(
+            "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
+        ) from error
+    with archive:
+        members = archive.infolist()
+        total = sum(member.file_size for member in members)
+        if total > limits.decompressed_bytes:
+            raise ImportFileError(
+                f"This workbook unpacks to {_megabytes(total)}, more than an import may "
+                f"hold ({_megabytes(limits.decompressed_bytes)}). Split it into smaller "
+                "files, or save it as CSV."
+            )
+        for member in members:
+            ratio = member.file_size // max(1, member.compress_size)
+            if member.file_size > _RATIO_FLOOR and ratio > limits.compression_ratio:
+                raise ImportFileError(
+                    "This workbook is compressed beyond what a spreadsheet gives "
+                    f"({member.filename} unpacks {ratio:,} times larger): it cannot be "
+                    "imported. Save it again from your spreadsheet program."
+                )
+        for member in members:
+            if _SHEET_MEMBER.fullmatch(member.filename):
+                _check_dimension(archive, member, limits)
+
+
+def _check_dimension(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+    try:
+        with archive.open(member) as stream:
+            head = stream.read(_DIMENSION_WINDOW)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        raise ImportFileError(
+            "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
+        ) from error
+    found = _DIMENSION.search(head)
+    if found is None:
+        return
+    first_column, first_row, last_column, last_row = (g.decode() for g in found.groups(b""))
+    rows = int(last_row or first_row or 1)
+    columns = column_number(last_column or first_column or "A")
+    check_size(rows - 1, columns, limits)
+    if rows * columns > limits.cells:
+        raise ImportFileError(
+            f"The sheet states {rows:,} rows of {columns:,} columns, more cells than an "
+            f"import may hold ({limits.cells:,}). Delete the empty rows and columns after "
+            "the table, or copy the table into a new workbook."
+        )
+
+
+def column_number(letters: str) -> int:
+    """'A' -> 1, 'XFD' -> 16384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def check_size(rows: int, columns: int, limits: Limits) -> None:
+    """Refuse ``rows`` data rows or ``columns`` columns past the limits."""
+    if rows > limits.rows:
+        raise ImportFileError(
+            f"The file has {rows:,} rows, more than an import may hold ({limits.rows:,}). "
+            "Split it into smaller files, or delete the empty rows after the table."
+        )
+    if columns > limits.columns:
+        raise ImportFileError(
+            f"The file has {columns:,} columns, more than an import may hold "
+            f"({limits.columns:,}). Delete the columns that are not imported, or the empty "
+            "columns after the table."
+        )
+
+
+def _check_row(line: int, cells: list, rows: int, limits: Limits) -> None:
+    if rows > limits.rows or len(cells) > limits.columns:
+        check_size(rows, len(cells), limits)
+    for cell in cells:
+        if isinstance(cell, str) and len(cell) > limits.cell_chars:
+            raise ImportFileError(
+                f"Line {line}: a cell holds {len(cell):,} characters, more than an import "
+                f"takes ({limits.cell_chars:,})."
+            )
 
 
 def decode(
@@ -251,8 +383,11 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
+def _read_csv(text: str, encoding: str, max_rows: int | None, limits: Limits) -> Table:
     delimiter = detect_delimiter(text)
+    # A cell longer than the limit is refused by _check_row, which says so; the
+    # csv module's own limit (131,072 by default) would call the file "malformed".
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list]] = []
     headers: list[str] | None = None
@@ -263,6 +398,7 @@ def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
             start, line = line, reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue
+            _check_row(start, record, len(rows) + 1, limits)
             if headers is None:
                 headers = [cell.strip() for cell in record]
                 continue
@@ -279,15 +415,13 @@ def _read_csv(text: str, encoding: str, max_rows: int | None) -> Table:
 # -- workbooks (.xlsx, .xls, .ods) -------------------------------------------
 
 
-def _read_workbook(data: bytes, max_rows: int | None) -> Table:
+def _read_workbook(data: bytes, max_rows: int | None, limits: Limits = NO_LIMITS) -> Table:
     """The first sheet of an .xlsx, .xls or .ods file, read by calamine (Rust): a
     100,000-row sheet takes about a second, where openpyxl took 10 to 15. Cells
     come as str, int, float, bool, date, datetime, time or timedelta; empty
     cells as "". Rows are numbered as in the sheet: ``iter_rows`` starts at the
     sheet's first row even when the data starts lower (tests/imports/test_reading.py
     pins this)."""
-    import python_calamine
-
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.CalamineError as error:
@@ -307,6 +441,8 @@ def _read_workbook(data: bytes, max_rows: int | None) -> Table:
             raise ImportFileError(
                 f"The workbook's first sheet cannot be read ({error})."
             ) from error
+        # The sheet as calamine sized it, whatever its <dimension> said.
+        check_size(sheet.height - 1, sheet.width, limits)
         headers: list[str] | None = None
         rows: list[tuple[int, list]] = []
         complete = True
@@ -314,6 +450,7 @@ def _read_workbook(data: bytes, max_rows: int | None) -> Table:
             cells = [_xlsx_cell(v) for v in values]
             if not any(c != "" for c in cells):
                 continue
+            _check_row(number, cells, len(rows) + 1, limits)
             if headers is None:
                 headers = [str(c) for c in cells]
                 continue

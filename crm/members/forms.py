@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -18,9 +17,9 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm import choices
 from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
-from crm.forms import labelled, select_choices
+from crm.forms import Form, labelled, select_choices
 from crm.members.services import ORGANISATION_FIELDS
-from crm.models import ClusterMembership
+from crm.models import ClusterMembership, Contact, Organisation
 from crm.models.contact import CONTACT_FIELDS
 from crm.validation import (
     Rule,
@@ -36,7 +35,10 @@ from crm.validation import (
 )
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
+    class Meta:
+        model = Organisation
+
     kind = SelectField(
         "Kind",
         choices=labelled(KINDS, "Choose…"),
@@ -110,7 +112,7 @@ class OrganisationForm(FlaskForm):
         return {name: self[name].data for name in ORGANISATION_FIELDS}
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField(
         "New status",
         choices=labelled(MEMBERSHIP_STATUSES, "Choose…"),
@@ -128,12 +130,15 @@ class StatusForm(FlaskForm):
     )
 
 
-class TermsForm(FlaskForm):
+class TermsForm(Form):
     fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"))
     paid_until = DateField("Paid until", validators=[Optional()])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
+    class Meta:
+        model = Contact
+
     first_name = StringField(
         "First name", validators=[DataRequired("Enter the first name."), Length(max=100)]
     )
@@ -152,5 +157,5 @@ class ContactForm(FlaskForm):
         return {name: self[name].data for name in CONTACT_FIELDS}
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: CSRF for the action buttons (archive, delete, erase)."""

@@ -21,7 +21,6 @@ from crm.dialects import matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
-from crm.forms import MAX_ID
 from crm.models import (
     AssociationMembership,
     AuditEvent,
@@ -37,6 +36,7 @@ from crm.models import (
 )
 from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
+from crm.validation import MAX_ID
 
 # Sort keys of the directory -> (label, the expressions they sort by, before the id).
 # Each has a matching partial (tenant_id, <expressions>, id) index (migration 0004).

@@ -6,6 +6,7 @@ import click
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.jobs import queue
 from crm.metrics import jobs
 from crm.models import Tenant
 
@@ -25,23 +26,17 @@ def refresh_metrics(slug: str | None, enqueue: bool) -> None:
         if tenant_id is None:
             raise click.BadParameter(f"no association {slug!r}", param_hint="--tenant")
         db.session.rollback()  # no transaction left open while the refresh runs
-    kind = jobs.TENANT_KIND if tenant_id else jobs.ALLIANCE_KIND
+    if enqueue and queue() is None:
+        raise click.UsageError("--enqueue needs REDIS_URL")
+    run = jobs.start_refresh(tenant_id, in_process=not enqueue)
+    if run.status == "failed":  # in-process, or Redis would not take the job
+        raise click.ClickException(f"refresh failed (run {run.id}): {run.error}")
     if enqueue:
-        if jobs.jobs.queue() is None:
-            raise click.UsageError("--enqueue needs REDIS_URL")
-        run = jobs.start(kind, tenant_id)
         click.echo(f"enqueued run {run.id} (rq job {run.rq_job_id})")
         return
-    run_id = jobs.create_run(kind, tenant_id)
-    try:
-        if tenant_id is None:
-            result = jobs.refresh_alliance(run_id)
-        else:
-            result = jobs.refresh_tenant(tenant_id, run_id)
-    except Exception as exc:
-        raise click.ClickException(f"refresh failed (run {run_id}): {exc}") from exc
+    result = run.result
     click.echo(
-        f"run {run_id}: snapshot {result['snapshot_id']} stored "
+        f"run {run.id}: snapshot {result['snapshot_id']} stored "
         f"({result['snapshots']} snapshots, {result['rows']} values, {result['seconds']} s)"
     )
 

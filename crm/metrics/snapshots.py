@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import Connection, delete, insert, select, text, update
 
 from crm import crosstenant
@@ -48,7 +47,6 @@ def refresh(
     of the same ``run_id`` replaces that run's snapshot; another run adds a
     newer complete snapshot. Returns a small summary for the JobRun.
     """
-    fault = current_app.config.get("METRICS_FAULT_HOOK")  # tests inject a failure here
     engine = crosstenant.engine()
     dialect = engine.dialect.name
     plan = metric_plan(dialect, tenant_id)
@@ -66,7 +64,7 @@ def refresh(
                 )
                 _compute(connection, plan, params, progress)
                 computed = time.perf_counter()
-                ids, rows = _write(connection, tenant_id, run_id, started, fault)
+                ids, rows = _write(connection, tenant_id, run_id, started)
                 _run_all(connection, plan.teardown, {})
         else:
             # SQLite: a reader must not upgrade to writer after another connection
@@ -76,7 +74,7 @@ def refresh(
                 _compute(connection, plan, params, progress)
             computed = time.perf_counter()
             with connection.begin():
-                ids, rows = _write(connection, tenant_id, run_id, started, fault)
+                ids, rows = _write(connection, tenant_id, run_id, started)
             with connection.begin():
                 _run_all(connection, plan.teardown, {})
     return {
@@ -113,7 +111,7 @@ def _compute(connection: Connection, plan: RefreshPlan, params: dict, progress) 
 
 
 def _write(
-    connection: Connection, tenant_id: int | None, run_id: int | None, started: float, fault
+    connection: Connection, tenant_id: int | None, run_id: int | None, started: float
 ) -> tuple[dict, int]:
     """Headers, then every metric's values from the results table, then mark complete."""
     if run_id is not None:  # a retried or duplicated run replaces its own snapshot
@@ -137,8 +135,6 @@ def _write(
     for metric in METRICS:
         sql = store_values(metric.unit, list(ids.values()))
         stored += connection.execute(text(sql), {"metric": metric.key}).rowcount
-        if fault is not None:
-            fault(metric.key)
     connection.execute(
         update(snapshots_t)
         .where(snapshots_t.c.id.in_(list(ids.values())))

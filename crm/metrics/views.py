@@ -106,7 +106,7 @@ def tenant_refresh():
     if jobs.active_run(jobs.TENANT_KIND, g.tenant.id) is not None:
         flash("A refresh is already under way.", "info")
     else:
-        run = jobs.start(jobs.TENANT_KIND, g.tenant.id, current_user.id)
+        run = jobs.start_refresh(g.tenant.id, current_user.id)
         if run.status == "failed":
             flash("The refresh failed; the error is shown below.", "error")
         elif run.status == "finished":

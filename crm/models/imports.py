@@ -18,12 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.models.base import Base, TenantOwned, Timestamps
 
-IMPORT_KINDS = {
-    "organisations": "Organisations",
-    "contacts": "Contacts",
-    "projects": "Projects",
-    "participations": "Project participations",
-}
 # uploaded -> mapped -> checking -> checked -> committing -> committed; failed at any step.
 BATCH_STATUSES = (
     "uploaded",
@@ -36,9 +30,14 @@ BATCH_STATUSES = (
 
 
 class ImportBatch(TenantOwned, Timestamps, Base):
-    """The file is kept (bytes) so the dry run and the commit read exactly the
-    same rows; the audit log records the import as one event instead of one
-    row per field (``__audit__ = False``)."""
+    """The file is read once, at upload, into ``staged`` (its table, compressed:
+    ``crm.imports.staging``), so the preview, the dry run and the commit read
+    exactly the same rows without parsing the file again; ``content`` keeps the
+    original bytes of a text file only (to read it again in another encoding).
+    ``stored_bytes`` (both together) counts towards the association's quota;
+    both are deleted after the retention period (``file_deleted_at``). The audit
+    log records the import as one event instead of one row per field
+    (``__audit__ = False``)."""
 
     __tablename__ = "import_batches"
     __audit__ = False
@@ -52,6 +51,9 @@ class ImportBatch(TenantOwned, Timestamps, Base):
     filename: Mapped[str] = mapped_column(String(255))
     file_format: Mapped[str] = mapped_column(String(10))  # csv | xlsx | xls | ods
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    staged: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    stored_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    file_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     encoding: Mapped[str | None] = mapped_column(String(20))
     delimiter: Mapped[str | None] = mapped_column(String(4))
     decimal_mark: Mapped[str | None] = mapped_column(String(1))
@@ -71,10 +73,6 @@ class ImportBatch(TenantOwned, Timestamps, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    @property
-    def kind_label(self) -> str:
-        return IMPORT_KINDS.get(self.kind, self.kind)
 
     def __repr__(self) -> str:
         return f"<ImportBatch {self.id} {self.kind} {self.status}>"

@@ -44,7 +44,6 @@ PARTICIPATION_ROLES = {
     "third_party": "Third party",
     "subcontractor": "Subcontractor",
 }
-ROLES = PARTICIPATION_ROLES  # the old name, still imported by crm.imports.kinds
 # What people type about a project (forms and imports), besides its grant agreement
 # number, which is set with its normalised key (``Project.set_grant_number``).
 PROJECT_FIELDS = (

@@ -51,16 +51,18 @@ class User(UserMixin, Timestamps, Base):
     cluster_id: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Bumped on password change or deactivation; part of the session identity,
-    # so every other session of the user ends.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped on sign-out, password change and deactivation; part of the session
+    # and remember-me identity, so every cookie issued before stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        # The tenant (empty: the alliance) names the scope the session loader
+        # reads the row in, behind row-level security, without a lookup first.
+        return f"{self.id}:{self.session_version}:{self.tenant_id or ''}"
 
     @property
     def is_alliance(self) -> bool:

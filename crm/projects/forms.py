@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -21,9 +20,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from crm import choices
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.countries import check_known_country, countries
-from crm.forms import MAX_ID, labelled, optional_id, select_choices
+from crm.forms import Form, labelled, optional_id, select_choices
+from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
-from crm.validation import Rule, check_url
+from crm.validation import MAX_ID, Rule, check_url
 
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
@@ -41,7 +41,10 @@ def _today() -> date:
     return date.today()
 
 
-class ProjectFields(FlaskForm):
+class ProjectFields(Form):
+    class Meta:
+        model = Project
+
     programme_code = SelectField("Programme", validators=[DataRequired()])
     call_id = StringField("Call id", validators=[Optional(), Length(max=80)])
     grant_number = StringField(
@@ -123,7 +126,10 @@ class ClusterProposalForm(ProjectFields):
         return {**super().project_data(), "status": self.status.data}
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(Form):
+    class Meta:
+        model = Project
+
     status = SelectField(
         "New status", choices=labelled(OUTCOME_STATUSES), validators=[DataRequired()]
     )
@@ -133,7 +139,10 @@ class OutcomeForm(FlaskForm):
     eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
 
 
-class ParticipationForm(FlaskForm):
+class ParticipationForm(Form):
+    class Meta:
+        model = Participation
+
     # validate_choice off: a tampered id gets the service's clear message.
     organisation_id = SelectField(
         "Organisation", coerce=optional_id, validate_choice=False, validators=[Optional()]
@@ -142,7 +151,7 @@ class ParticipationForm(FlaskForm):
     budget_share = _money("Budget share (EUR)")
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(Form):
     """A new external partner, typed beside the participant picker. Field names
     carry a ``partner_`` prefix so the picker's own fields never clash."""
 
@@ -185,12 +194,15 @@ class PartnerForm(FlaskForm):
 PARTNER_FIELDS = {name: f"partner_{name}" for name in ("name", "country", "kind", "pic", "website")}
 
 
-class ParticipationEditForm(FlaskForm):
+class ParticipationEditForm(Form):
+    class Meta:
+        model = Participation
+
     role = ParticipationForm.role
     budget_share = ParticipationForm.budget_share
 
 
-class ProjectFilterForm(FlaskForm):
+class ProjectFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -1,31 +1,25 @@
 """Alliance admins manage associations and their administrators, never tenant records."""
 
 from flask import flash, render_template
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
-from crm.accounts import services
+from crm.accounts import definer, services
 from crm.accounts.access import ALLIANCE_ADMINS, roles_required
 from crm.accounts.forms import TenantNewForm
 from crm.extensions import db
 from crm.forms import render_form, saving
-from crm.models import Tenant, User
+from crm.models import Tenant
+from crm.tenancy import tenant_scope
 from crm.tenants_admin import bp
 
 
 @bp.route("/")
 @roles_required(*ALLIANCE_ADMINS)
 def index():
-    active_admin = case((User.active & (User.role == "tenant_admin"), 1), else_=0)
-    rows = db.session.execute(
-        select(
-            Tenant,
-            func.count(User.id).label("users"),
-            func.coalesce(func.sum(active_admin), 0).label("admins"),
-        )
-        .outerjoin(User, User.tenant_id == Tenant.id)
-        .group_by(Tenant.id)
-        .order_by(Tenant.name)
-    ).all()
+    # Counted past the wall: the alliance scope does not see associations' users.
+    counts = definer.tenant_user_counts(db.session)
+    tenants = db.session.scalars(select(Tenant).order_by(Tenant.name, Tenant.id))
+    rows = [(tenant, *counts.get(tenant.id, (0, 0))) for tenant in tenants]
     return render_template("tenants_admin/index.html", rows=rows)
 
 
@@ -47,6 +41,8 @@ def tenant_new():
             )
             token = services.issue_reset_token(db.session, admin)
         if saved:
+            with tenant_scope(tenant.id):  # the new admin is visible in their association only
+                db.session.refresh(admin)
             flash(f"{tenant.name} is created.", "success")
             link = services.reset_link(token)
             return render_template("accounts/reset_link.html", user=admin, link=link)

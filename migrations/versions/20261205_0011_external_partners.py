@@ -15,7 +15,7 @@ INCLUDEd column, so their pages and counts stay index-only scans (same keys,
 same partial condition; SQLite has no INCLUDE and nothing changes there).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

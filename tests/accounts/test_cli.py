@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.accounts.passwords import verify_password
-from crm.models import Tenant, User
+from crm.models import Tenant
+from tests.accounts.support import user_by_email
 
 PASSWORD = "a fine cli password"
 
@@ -23,7 +24,7 @@ def test_create_tenant_then_users(app, session, make):
     args = ["create-user", "--email", "m@example.de", "--role", "cluster_manager"]
     result = run(app, *args, "--tenant", "de-cl", "--cluster", str(cluster_id), input=PASSWORD)
     assert result.exit_code == 0, result.output
-    user = session.scalar(select(User).where(User.email == "m@example.de"))
+    user = user_by_email(session, "m@example.de")
     assert (user.tenant_id, user.cluster_id, user.name) == (tenant.id, cluster_id, "m")
     assert verify_password(user.password_hash, PASSWORD)
     assert PASSWORD not in result.output
@@ -66,10 +67,8 @@ def test_create_user_validates_role_tenant_and_cluster(app, session, make):
         input="short",
     )
     assert short.exit_code != 0 and "at least 12" in short.output
-    assert (
-        session.scalar(select(User).where(User.email.in_(["v@example.org", "s@example.org"])))
-        is None
-    )
+    assert user_by_email(session, "v@example.org") is None
+    assert user_by_email(session, "s@example.org") is None
     assert a.id
 
 

@@ -173,7 +173,7 @@ def test_login_starts_a_fresh_session(client, make):
     assert client.get_cookie("session").value != before
     with client.session_transaction() as sess:
         assert "planted" not in sess
-        assert sess["_user_id"] == f"{user.id}:{user.session_version}"
+        assert sess["_user_id"] == f"{user.id}:{user.session_version}:{user.tenant_id}"
 
 
 def test_remember_me_sets_a_bounded_cookie(client, make):

@@ -8,7 +8,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from crm.accounts import services
 from crm.models import AuditEvent, User
-from tests.accounts.support import tenant_events
+from tests.accounts.support import refresh_user, tenant_events
 from tests.factories import PASSWORD
 
 NEW = "a much longer new password"
@@ -32,7 +32,7 @@ def test_change_password_ends_other_sessions_and_is_audited(make, sign_in, sessi
     assert change(laptop).status_code == 302
     assert laptop.get("/account/password").status_code == 200  # this session carries on
     assert phone.get("/account/password").status_code == 302  # the other one is over
-    session.refresh(user)
+    refresh_user(session, user)
     assert user.session_version == 2
     [event] = tenant_events(
         session, tenant.id, AuditEvent.action == "password_change", AuditEvent.entity_id == user.id
@@ -54,7 +54,7 @@ def test_change_password_rejects_bad_input_inline(make, sign_in, session):
         response = change(client, **kwargs)
         assert response.status_code == 200
         assert message in response.data
-    session.refresh(user)
+    refresh_user(session, user)
     assert user.session_version == 1
 
 

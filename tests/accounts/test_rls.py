@@ -15,6 +15,7 @@ from crm.models import (
     FlagshipArea,
     MembershipStatusChange,
     ProjectStatusChange,
+    Tenant,
 )
 from tests.factories import Factories
 
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.postgres
 def _seed(session, slug: str) -> int:
     """One row in every tenant table for a new tenant (as the owner); returns its id."""
     make = Factories(session)
-    tenant = make.tenant(slug=slug)
+    tenant = Tenant(slug=slug, name=slug, country="FR")  # the owner writes tenants directly
+    session.add(tenant)
+    session.flush()
     cluster, firm = make.cluster(tenant), make.org(tenant)
     firm.ecosystems.append(session.scalars(select(Ecosystem)).first())
     membership = make.membership(firm)

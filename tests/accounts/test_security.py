@@ -11,6 +11,7 @@ from sqlalchemy import select
 import config
 from crm.extensions import db
 from crm.models import User
+from crm.tenancy import tenant_scope
 from tests.conftest import IsolatedClient, bound_to_rolled_back_connection, close_app
 from tests.factories import PASSWORD, Factories
 
@@ -66,7 +67,7 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(make_app):
     with app_with(make_app, WTF_CSRF_ENABLED=True) as (app, make):
         tenant = make.tenant()
         admin, user = make.user(tenant, role="tenant_admin"), make.user(tenant)
-        slug, admin_email, user_id = tenant.slug, admin.email, user.id
+        slug, admin_email, user_id, tenant_id = tenant.slug, admin.email, user.id, tenant.id
         client = app.test_client()
         # Even sign-in needs the token.
         response = client.post("/login", data={"email": admin_email, "password": PASSWORD})
@@ -81,7 +82,8 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(make_app):
         ):
             assert client.post(path, data=data).status_code == 400
         db.session.expire_all()
-        user = db.session.scalar(select(User).where(User.id == user_id))
+        with tenant_scope(tenant_id):
+            user = db.session.scalar(select(User).where(User.id == user_id))
         assert user.active and user.role == "secretariat" and user.name != "Changed"
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.models import AuditEvent, Tenant, User
+from crm.models import AuditEvent, Tenant
+from tests.accounts.support import user_by_email
 
 
 def test_alliance_admin_lists_and_creates_associations(make, sign_in, session, client):
@@ -25,7 +26,7 @@ def test_alliance_admin_lists_and_creates_associations(make, sign_in, session, c
     assert response.status_code == 200 and b"/reset/" in response.data
     tenant = session.scalar(select(Tenant).where(Tenant.slug == "pt-clusters"))
     assert tenant.country == "PT"
-    admin = session.scalar(select(User).where(User.email == "ana@example.pt"))
+    admin = user_by_email(session, "ana@example.pt")
     assert (admin.tenant_id, admin.role) == (tenant.id, "tenant_admin")
     # Tenant creation is in the alliance log (tenant_id NULL).
     created = session.scalar(
@@ -49,7 +50,7 @@ def test_duplicate_slug_is_a_field_error(make, sign_in, session):
     alliance = sign_in(make.user(None, role="alliance_admin"))
     response = alliance.post("/alliance/associations/new", data=_form("taken", "y@example.org"))
     assert response.status_code == 422 and b"taken" in response.data
-    assert session.scalar(select(User).where(User.email == "y@example.org")) is None
+    assert user_by_email(session, "y@example.org") is None
 
 
 def test_taken_admin_email_is_shown_beside_it_and_no_association_is_left(make, sign_in, session):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from crm.models import AuditEvent, User
-from tests.accounts.support import tenant_events
+from crm.models import AuditEvent
+from tests.accounts.support import refresh_user, tenant_events, user_by_email
 
 
 def test_users_list_shows_only_this_tenants_users(make, sign_in, count_queries):
@@ -49,7 +47,7 @@ def test_create_cluster_manager_then_they_set_a_password(make, sign_in, session,
     )
     assert response.status_code == 200
     assert b"/reset/" in response.data
-    user = session.scalar(select(User).where(User.email == "New.Manager@example.org"))
+    user = user_by_email(session, "New.Manager@example.org")
     assert (user.tenant_id, user.role, user.cluster_id) == (
         tenant.id,
         "cluster_manager",
@@ -77,7 +75,7 @@ def test_another_tenants_cluster_is_a_field_error(make, sign_in, session):
     assert response.status_code == 422
     assert b"field-error" in response.data
     assert b'value="x@example.org"' in response.data  # nothing typed is lost
-    assert session.scalar(select(User).where(User.email == "x@example.org")) is None
+    assert user_by_email(session, "x@example.org") is None
 
 
 def test_new_user_needs_a_unique_email_and_a_cluster_for_managers(make, sign_in):
@@ -100,7 +98,7 @@ def test_edit_role_is_audited_as_role_change(make, sign_in, session):
         data={"name": "Promoted", "role": "tenant_admin", "cluster_id": "None"},
     )
     assert response.status_code == 302
-    session.refresh(user)
+    refresh_user(session, user)
     assert (user.name, user.role) == ("Promoted", "tenant_admin")
     [event] = tenant_events(session, tenant.id, AuditEvent.action == "role_change")
     assert event.changes["role"] == ["secretariat", "tenant_admin"]
@@ -117,12 +115,12 @@ def test_last_admin_cannot_demote_or_deactivate_themselves(make, sign_in, sessio
     assert response.status_code == 422 and b"last active administrator" in response.data
     response = client.post(f"/{tenant.slug}/users/{admin.id}/deactivate")
     assert response.status_code == 302
-    session.refresh(admin)
+    refresh_user(session, admin)
     assert admin.active and admin.role == "tenant_admin"
     # With a second admin, stepping down is fine.
     make.user(tenant, role="tenant_admin")
     client.post(f"/{tenant.slug}/users/{admin.id}/deactivate")
-    session.refresh(admin)
+    refresh_user(session, admin)
     assert not admin.active
 
 
@@ -130,11 +128,11 @@ def test_deactivation_bumps_session_version_and_is_logged(make, sign_in, session
     tenant = make.tenant()
     admin, user = make.user(tenant, role="tenant_admin"), make.user(tenant)
     sign_in(admin).post(f"/{tenant.slug}/users/{user.id}/deactivate")
-    session.refresh(user)
+    refresh_user(session, user)
     assert not user.active and user.session_version == 2
     assert tenant_events(session, tenant.id, AuditEvent.action == "user_deactivated")
     sign_in(admin).post(f"/{tenant.slug}/users/{user.id}/reactivate")
-    session.refresh(user)
+    refresh_user(session, user)
     assert user.active
 
 
@@ -146,5 +144,5 @@ def test_other_tenants_user_cannot_be_edited(make, sign_in, session):
     data = {"name": "Hijacked", "role": "tenant_admin"}
     assert client.post(f"/{a.slug}/users/{foreign.id}/edit", data=data).status_code == 404
     assert client.post(f"/{a.slug}/users/{foreign.id}/deactivate").status_code == 404
-    session.refresh(foreign)
+    refresh_user(session, foreign)
     assert foreign.name != "Hijacked" and foreign.active

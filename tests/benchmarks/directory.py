@@ -75,7 +75,7 @@ def pick_subject(owner_url: str) -> dict:
         "tenant_id": tenant_id,
         "slug": slug,
         "total": total,
-        "user_identity": f"{user.id}:{user.session_version}",
+        "user_identity": f"{user.id}:{user.session_version}:{tenant_id}",
         "name": name,
         "word": word,
         "region": region,

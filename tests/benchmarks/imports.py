@@ -133,7 +133,7 @@ def pick_subject(owner_url: str) -> dict:
         "tenant_id": tenant.id,
         "slug": tenant.slug,
         "country": tenant.country,
-        "user_identity": f"{user.id}:{user.session_version}",
+        "user_identity": f"{user.id}:{user.session_version}:{tenant.id}",
         "existing": existing,
     }
 

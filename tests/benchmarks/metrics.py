@@ -3,8 +3,8 @@ the tenant refresh, and the alliance dashboard's server time, on PostgreSQL at s
 
 Not a test (no ``test_`` prefix): a script that prints figures, never asserts timings.
 
-- refresh: from ``jobs.start`` (JobRun committed, job enqueued on Redis) until the alliance
-  snapshot is stored complete, run by an ``rq worker crm -w crm.jobs.worker.Worker``
+- refresh: from ``jobs.start_refresh`` (JobRun committed, job enqueued on Redis) until the alliance
+  snapshot is stored complete, run by an ``rq worker crm -w crm.worker.Worker``
   process started here beforehand, as in production (it forks a work horse per job).
   Each run also reports the job's own compute and write times (``JobRun.result``).
 - floor: the same statements (``crm.metrics.sql.metric_plan``: settings, fact tables, one
@@ -122,7 +122,7 @@ def rq_refresh(app, owner) -> tuple[float, dict]:
     )
     with app.app_context():
         start = time.perf_counter()
-        run_id = jobs.start(jobs.ALLIANCE_KIND, None).id
+        run_id = jobs.start_refresh(None).id
         db.session.remove()
     elapsed = None
     with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -140,10 +140,11 @@ def rq_refresh(app, owner) -> tuple[float, dict]:
 def tenant_refresh(app, tenant_id: int) -> float:
     """Seconds for the tenant refresh job run in-process (JobRun, compute, snapshot)."""
     from crm.extensions import db
+    from crm.jobs import create_run
     from crm.metrics import jobs
 
     with app.app_context():
-        run_id = jobs.create_run(jobs.TENANT_KIND, tenant_id)
+        run_id = create_run(jobs.TENANT_KIND, tenant_id)
         start = time.perf_counter()
         jobs.refresh_tenant(tenant_id, run_id)
         elapsed = time.perf_counter() - start
@@ -163,7 +164,7 @@ def dashboard(app, owner, repeat: int) -> tuple[list[float], set[int], int]:
         ).one()
     timings, statements = [], set()
     with app.app_context():
-        client = client_as(app, f"{user.id}:{user.session_version}")
+        client = client_as(app, f"{user.id}:{user.session_version}:")
         size = 0
         with counted_statements(db.engine) as counter:
             for i in range(repeat + 3):
@@ -190,8 +191,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=40, help="dashboard requests timed")
     parser.add_argument(
         "--worker-class",
-        default="crm.jobs.worker.Worker",
-        help="rq worker class (rq.Worker: the plain worker, which loads the app per job)",
+        default="crm.worker.Worker",
+        help="rq worker class (it must register the app with crm.jobs, as crm.worker.Worker does)",
     )
     args = parser.parse_args()
 

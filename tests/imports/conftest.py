@@ -10,6 +10,9 @@ from openpyxl import Workbook
 from redis import Redis
 
 from crm.extensions import db
+from crm.imports.kinds import KINDS_BY_KEY
+from crm.models import ImportBatch
+from crm.tenancy import tenant_scope
 from tests import factories
 from tests.clients import client_as
 from tests.conftest import IsolatedClient, _truncate_all, close_app
@@ -27,8 +30,6 @@ def _in_tenant(request):
     Not for tests on committed data (``job_app``, ``page``): the rolled-back
     test transaction would hold SQLite's write lock against them.
     """
-    from crm.tenancy import tenant_scope
-
     if {"job_app", "page", "committed_app"} & set(request.fixturenames):
         yield
         return
@@ -84,10 +85,6 @@ class Importer:
 
     def check(self, batch_id: int, mapping: dict | None = None):
         """Post the mapping form (the suggestion unless ``mapping`` overrides it)."""
-        from crm.extensions import db
-        from crm.imports.kinds import KINDS_BY_KEY
-        from crm.models import ImportBatch
-
         batch = db.session.get(ImportBatch, batch_id)
         chosen = dict(batch.mapping or {}) if mapping is None else mapping
         data = {f"map_{f.key}": chosen.get(f.key, "") for f in KINDS_BY_KEY[batch.kind].fields}
@@ -98,9 +95,6 @@ class Importer:
 
     def run(self, data: bytes, kind="organisations", filename="file.csv", commit=True):
         """Upload, check and (when clean) commit; return the batch."""
-        from crm.extensions import db
-        from crm.models import ImportBatch
-
         batch_id = self.batch_id(self.upload(data, kind, filename))
         response = self.check(batch_id)
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]

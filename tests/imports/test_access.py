@@ -16,6 +16,7 @@ BATCH_ROUTES = [
     ("POST", "/{slug}/imports/{id}/encoding"),
     ("GET", "/{slug}/imports/{id}/status"),
     ("GET", "/{slug}/imports/{id}/rejected.csv"),
+    ("POST", "/{slug}/imports/{id}/delete-file"),
 ]
 
 

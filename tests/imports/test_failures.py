@@ -123,10 +123,11 @@ def test_duplicate_rows_within_the_file_are_rejected(importer, session, files):
 
 
 def test_a_failed_dry_run_shows_the_error_without_500(importer, session, files, tenant):
-    """A stored file that no longer reads (say, a mapping to a vanished column)."""
+    """A stored file that no longer reads (one uploaded before files were staged,
+    read at its dry run)."""
     batch_id = importer.batch_id(importer.upload(files.csv([["Name", "City"], ["A", "B"]])))
     batch = session.get(ImportBatch, batch_id)
-    batch.content = b"%PDF-1.4"
+    batch.content, batch.staged = b"%PDF-1.4", None
     session.flush()
     response = importer.check(batch_id)
     assert response.status_code == 422

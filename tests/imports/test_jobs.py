@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import io
 
 import pytest
+from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.imports.jobs import collector_paused
 from crm.jobs import QUEUE_NAME
 from crm.models import ImportBatch, JobRun, Organisation
 from crm.tenancy import tenant_scope
@@ -81,7 +84,7 @@ def test_large_file_runs_in_the_background_with_progress(job_app):
     with app.app_context(), tenant_scope(tenant_id):
         assert db.session.scalar(select(func.count()).select_from(Organisation)) == ROWS
         run = db.session.get(JobRun, db.session.get(ImportBatch, batch_id).job_run_id)
-        assert (run.status, run.progress, run.kind) == ("finished", 100, "import_commit")
+        assert (run.status, run.progress, run.kind) == ("finished", 100, "import.commit")
         assert run.result["created"] == ROWS
         assert (run.rq_job_id is not None) == background
         big = db.session.scalar(select(Organisation).where(Organisation.name == "Firma 39"))
@@ -114,23 +117,17 @@ def test_a_failing_job_marks_the_batch_failed_and_writes_nothing(job_app):
     with app.app_context(), tenant_scope(tenant_id):
         assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0
         run = db.session.get(JobRun, db.session.get(ImportBatch, batch_id).job_run_id)
-        assert run.status == "failed" and "ImportFileError" in run.error
+        assert run.status == "failed" and "not a spreadsheet" in run.error
 
 
 def collector_state() -> bool:
     """Whether cyclic garbage collection runs inside an import's pause (a job function)."""
-    import gc
-
-    from crm.imports.jobs import collector_paused
-
     with collector_paused():
         return gc.isenabled()
 
 
 def test_collection_pauses_on_a_worker_only(redis_url):
     """A worker has its process to itself; in-process, the job shares the web server's."""
-    from redis import Redis
-
     assert collector_state() is True
     connection = Redis.from_url(redis_url)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from crm.imports import writing
 from crm.models import AuditEvent, ImportBatch, Organisation
 from crm.tenancy import tenant_scope
 
@@ -170,8 +171,6 @@ def test_the_commit_writes_in_chunks_not_row_by_row(
     importer, make, session, tenant, files, count_queries, monkeypatch
 ):
     """Statements grow with the number of chunks, never with the number of rows."""
-    from crm.imports import writing
-
     monkeypatch.setattr(writing, "CHUNK", 10)
     for i in range(15):
         make.org(tenant, name=f"Known {i}", city="Lyon", registration_id=f"FR-K{i}")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from crm.imports import reading
 from crm.imports.kinds import CONTACTS, ORGANISATIONS, PARTICIPATIONS, PROJECTS, suggest_mapping
 from crm.imports.reading import ImportFileError
+from crm.models import ImportBatch, Organisation
 
 
 @pytest.mark.parametrize(
@@ -250,11 +255,6 @@ def test_suggested_mapping_for_the_other_kinds():
 def _workbook(rows: int, write_only: bool = False, dimension: str | None = None) -> bytes:
     """A workbook of ``rows`` data rows; write-only workbooks state no dimension, and
     ``dimension`` replaces the stated one (some tools write a wrong one)."""
-    import io
-    import zipfile
-
-    from openpyxl import Workbook
-
     book = Workbook(write_only=write_only)
     sheet = book.create_sheet() if write_only else book.active
     sheet.append(["Name", "City"])
@@ -289,10 +289,6 @@ def test_a_workbook_is_read_whole_whatever_size_it_states(data):
 
 
 def test_a_table_lower_in_the_sheet_keeps_the_sheets_line_numbers():
-    import io
-
-    from openpyxl import Workbook
-
     book = Workbook()
     sheet = book.active
     sheet["C3"], sheet["D3"] = "Name", "Founded"
@@ -315,10 +311,6 @@ FILES = Path(__file__).parent / "files"
 
 def _ods(rows: list[list[str]]) -> bytes:
     """A minimal OpenDocument spreadsheet, as LibreOffice's format requires."""
-    import io
-    import zipfile
-    from xml.sax.saxutils import escape
-
     cells = "".join(
         "<table:table-row>"
         + "".join(
@@ -366,8 +358,6 @@ def test_old_excel_and_opendocument_files_are_read_too():
 
 
 def test_an_old_excel_file_is_imported(importer, session, tenant):
-    from crm.models import ImportBatch, Organisation
-
     batch_id = importer.batch_id(
         importer.upload((FILES / "members.xls").read_bytes(), filename="members.xls")
     )

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.tenancy import tenant_scope
+from tests.conftest import expire_all
 
 
 @pytest.fixture
@@ -21,8 +22,8 @@ def assoc(make, session, signed_in):
     user = make.user(tenant, role="secretariat")
 
     def scalars(query):
+        expire_all()  # users are read again in their own scope (RLS on users)
         with tenant_scope(tenant.id):
-            session.expire_all()
             return session.scalars(query).all()
 
     def count(model, *where):

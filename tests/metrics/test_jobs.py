@@ -8,13 +8,15 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from rq.cron import CronScheduler
 from rq.registry import FailedJobRegistry
 from sqlalchemy import create_engine, select, text
 
+from config import Default
 from crm.extensions import db
 from crm.metrics import jobs, snapshots
 from crm.metrics.definitions import METRICS
-from crm.models import JobRun, MetricSnapshot
+from crm.models import JobRun, MetricSnapshot, Tenant
 from crm.tenancy import tenant_scope
 from tests.metrics.conftest import assert_same, expected, load_rows, stored, work
 
@@ -49,7 +51,7 @@ def test_alliance_refresh_on_rq_matches_plain_python(
     app = metrics_app(REDIS_URL=redis_url)
     seed = seeded(app)
     with app.app_context():
-        run = jobs.start(jobs.ALLIANCE_KIND, None)
+        run = jobs.start_refresh(None)
         assert run.status == "queued" and run.rq_job_id
     work(app, redis_queue)
     run = _run(app, run.id)
@@ -104,7 +106,7 @@ def test_tenant_refresh_on_rq_matches_plain_python(
     seed = seeded(app)
     tenant_id = seed.tenant_ids[0]
     with app.app_context():
-        run = jobs.start(jobs.TENANT_KIND, tenant_id)
+        run = jobs.start_refresh(tenant_id)
     work(app, redis_queue)
     run = _run(app, run.id, tenant_id)
     assert run.status == "finished", run.error
@@ -114,12 +116,12 @@ def test_tenant_refresh_on_rq_matches_plain_python(
 def test_the_documented_worker_command_runs_a_refresh(
     metrics_app, seeded, redis_url, redis_queue, database_urls
 ):
-    """``rq worker crm -w crm.jobs.worker.Worker`` (a forking worker, app preloaded)."""
+    """``rq worker crm -w crm.worker.Worker`` (a forking worker, app preloaded)."""
     app = metrics_app(REDIS_URL=redis_url)
     seed = seeded(app)
     tenant_id = seed.tenant_ids[2]
     with app.app_context():
-        run = jobs.start(jobs.TENANT_KIND, tenant_id)
+        run = jobs.start_refresh(tenant_id)
     env = dict(
         os.environ,
         CRM_ENV="testing",
@@ -129,7 +131,7 @@ def test_the_documented_worker_command_runs_a_refresh(
         REDIS_URL=redis_url,
     )
     rq = Path(sys.executable).with_name("rq")
-    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.jobs.worker.Worker"]
+    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.worker.Worker"]
     command += ["--url", redis_url, "-P", str(ROOT)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -138,28 +140,48 @@ def test_the_documented_worker_command_runs_a_refresh(
     _assert_tenant_snapshot(database_urls, run, tenant_id)
 
 
+def _jobs_config(kind: str, **changes) -> dict:
+    """The ``JOBS`` setting with one kind's settings changed."""
+    return {**Default.JOBS, kind: {**Default.JOBS[kind], **changes}}
+
+
+def _after_each_metric(monkeypatch, hook) -> None:
+    """Call ``hook(metric_key)`` after each metric's values are inserted, inside the
+    snapshot's write transaction (where the writer's loop moves on to the next metric).
+
+    A monkeypatch reaches the job because ``work`` runs it in this process
+    (``SimpleWorker``); a forking worker's horse would not see it.
+    """
+
+    class Hooked(list):
+        def __iter__(self):
+            for metric in super().__iter__():
+                yield metric
+                hook(metric.key)  # the loop asked for the next: this one's values are in
+
+    monkeypatch.setattr(snapshots, "METRICS", Hooked(METRICS))
+
+
 def test_failure_halfway_shows_no_partial_snapshot_then_retry_completes(
-    metrics_app, seeded, redis_url, redis_queue, database_urls
+    metrics_app, seeded, redis_url, redis_queue, database_urls, monkeypatch
 ):
     observed = {}
 
     def fail_once(metric_key: str) -> None:
-        # Called after each metric's values are inserted, inside the write transaction.
         if metric_key == "projects_funded" and "failed" not in observed:
             observed["failed"] = True
             observed["during"] = _snapshot_counts(database_urls["owner"])
             raise RuntimeError("injected failure halfway through the snapshot")
 
-    app = metrics_app(REDIS_URL=redis_url, METRICS_FAULT_HOOK=fail_once, METRICS_RETRIES=0)
+    app = metrics_app(REDIS_URL=redis_url, JOBS=_jobs_config(jobs.ALLIANCE_KIND, retries=0))
     seeded(app)
     with app.app_context():
-        first_id = jobs.start(jobs.ALLIANCE_KIND, None).id
-    app.config["METRICS_FAULT_HOOK"] = None
+        first_id = jobs.start_refresh(None).id
     work(app, redis_queue)  # a first, complete snapshot
     before = _snapshot_counts(database_urls["owner"])
-    app.config["METRICS_FAULT_HOOK"] = fail_once
+    _after_each_metric(monkeypatch, fail_once)
     with app.app_context():
-        second = jobs.start(jobs.ALLIANCE_KIND, None)
+        second = jobs.start_refresh(None)
         previous = snapshots.latest_snapshot(None).id
     work(app, redis_queue)
 
@@ -186,7 +208,7 @@ def test_failure_halfway_shows_no_partial_snapshot_then_retry_completes(
 
 
 def test_transient_failure_is_retried_by_rq(
-    metrics_app, seeded, redis_url, redis_queue, database_urls
+    metrics_app, seeded, redis_url, redis_queue, database_urls, monkeypatch
 ):
     calls = []
 
@@ -195,10 +217,13 @@ def test_transient_failure_is_retried_by_rq(
         if len(calls) == 3:
             raise ConnectionError("database went away")
 
-    app = metrics_app(REDIS_URL=redis_url, METRICS_FAULT_HOOK=flaky, METRICS_RETRY_INTERVALS=[0])
+    _after_each_metric(monkeypatch, flaky)
+    app = metrics_app(
+        REDIS_URL=redis_url, JOBS=_jobs_config(jobs.ALLIANCE_KIND, retry_intervals=[0])
+    )
     seeded(app)
     with app.app_context():
-        run = jobs.start(jobs.ALLIANCE_KIND, None)
+        run = jobs.start_refresh(None)
     work(app, redis_queue)  # the retry is requeued at once and runs in the same burst
     run = _run(app, run.id)
     assert run.status == "finished"
@@ -212,8 +237,8 @@ def test_running_twice_gives_two_complete_identical_snapshots(
     app = metrics_app(REDIS_URL=redis_url)
     seeded(app)
     with app.app_context():
-        a_id = jobs.start(jobs.ALLIANCE_KIND, None).id
-        b_id = jobs.start(jobs.ALLIANCE_KIND, None).id
+        a_id = jobs.start_refresh(None).id
+        b_id = jobs.start_refresh(None).id
     work(app, redis_queue)
     a, b = _run(app, a_id), _run(app, b_id)
     assert a.status == b.status == "finished"
@@ -233,3 +258,68 @@ def test_running_twice_gives_two_complete_identical_snapshots(
         ).scalar_one()
     engine.dispose()
     assert per_run == 1
+
+
+def test_the_nightly_schedule_records_its_own_run(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    """``rq cron crm.metrics.schedule``: the job it enqueues (no run id) records a run."""
+    app = metrics_app(REDIS_URL=redis_url)
+    seeded(app)
+    scheduler = CronScheduler(connection=redis_queue.connection)
+    scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
+    (nightly,) = scheduler.get_jobs()
+    job = nightly.enqueue(redis_queue.connection)
+    assert job.timeout == Default.NIGHTLY_METRICS_TIMEOUT
+    assert job.failure_ttl == Default.JOB_FAILURE_TTL
+    work(app, redis_queue)
+    with app.app_context(), tenant_scope(None):
+        run = db.session.scalars(select(JobRun)).one()
+        assert (run.kind, run.tenant_id, run.rq_job_id) == (jobs.ALLIANCE_KIND, None, job.id)
+        assert run.status == "finished", run.error
+        assert snapshots.latest_snapshot(None).job_run_id == run.id
+
+
+def _flask(app, *args: str):
+    """``flask --app wsgi crm ...`` (which pushes an app context, as here)."""
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=["crm", *args])
+
+
+def test_the_refresh_command_runs_now_or_enqueues(
+    metrics_app, seeded, redis_url, redis_queue, database_urls
+):
+    app = metrics_app(REDIS_URL=redis_url)
+    seed = seeded(app)
+    with app.app_context():
+        slug = db.session.get(Tenant, seed.tenant_ids[0]).slug
+
+    now = _flask(app, "refresh-metrics", "--tenant", slug)
+    assert now.exit_code == 0, now.output
+    assert now.output.startswith("run ") and "snapshot" in now.output
+    assert redis_queue.count == 0  # ran here, although Redis is configured
+
+    later = _flask(app, "refresh-metrics", "--enqueue")
+    assert later.exit_code == 0, later.output
+    run_id = int(later.output.split()[2])
+    assert redis_queue.count == 1
+    work(app, redis_queue)
+    assert _run(app, run_id).status == "finished"
+
+    unknown = _flask(app, "refresh-metrics", "--tenant", "nowhere")
+    assert unknown.exit_code == 2 and "no association 'nowhere'" in unknown.output
+    no_redis = _flask(metrics_app(), "refresh-metrics", "--enqueue")
+    assert no_redis.exit_code == 2 and "--enqueue needs REDIS_URL" in no_redis.output
+
+
+def test_the_refresh_command_reports_a_failure(metrics_app, seeded, monkeypatch):
+    app = metrics_app()
+    seeded(app)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the metrics role cannot connect")
+
+    monkeypatch.setattr(snapshots, "refresh", broken)
+    failed = _flask(app, "refresh-metrics")
+    assert failed.exit_code == 1
+    assert "refresh failed (run " in failed.output and "cannot connect" in failed.output
