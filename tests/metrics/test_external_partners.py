@@ -29,7 +29,7 @@ MEMBER_METRICS = {
 def _refresh(app) -> int:
     """An alliance refresh, in-process (no Redis); the snapshot's id."""
     with app.app_context():
-        run_id = jobs.start(jobs.ALLIANCE_KIND, None).id
+        run_id = jobs.start_refresh(None).id
         db.session.remove()
         run = db.session.scalar(select(JobRun).where(JobRun.id == run_id))
         assert run.status == "finished", run.error
