@@ -71,7 +71,7 @@ def login():
 def logout():
     # The session cookie is signed, not stored: a copy taken before sign-out
     # would still be valid, so the user's session version moves on instead.
-    tenancy.activate(db.session, current_user.tenant_id)
+    tenancy.activate(db.session, tenancy.scope_of_user(current_user.tenant_id))
     services.end_sessions(db.session, current_user._get_current_object())
     db.session.commit()
     logout_user()

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select
 from config import Default
 from crm import jobs
 from crm.extensions import db
-from crm.models import JobRun, Tenant
+from crm.models import JobRun, Organisation, Tenant
 from crm.tenancy import tenant_scope
 from tests.factories import Factories
 from tests.metrics.conftest import work
@@ -93,11 +93,13 @@ def test_a_job_that_records_its_own_end_keeps_it(job_app):
 def test_on_created_rows_are_committed_with_the_run(job_app, database_urls):
     app = job_app()
     tenant_id = _tenant(app)
-    with app.app_context():
-        tenant = db.session.get(Tenant, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        org = Factories(db.session).org(db.session.get(Tenant, tenant_id))
+        db.session.commit()
+        org_id = org.id
 
         def point_at(run: JobRun) -> None:
-            tenant.name = f"waiting for run {run.id}"
+            org.description = f"waiting for run {run.id}"
 
         run = jobs.start_run(
             KIND,
@@ -110,9 +112,11 @@ def test_on_created_rows_are_committed_with_the_run(job_app, database_urls):
         )
     engine = create_engine(database_urls["owner"])
     with engine.connect() as connection:
-        name = connection.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+        description = connection.scalar(
+            select(Organisation.description).where(Organisation.id == org_id)
+        )
     engine.dispose()
-    assert name == f"waiting for run {run.id}"
+    assert description == f"waiting for run {run.id}"
 
 
 def test_an_unknown_kind_is_refused_before_any_run(job_app):
