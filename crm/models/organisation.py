@@ -128,6 +128,14 @@ class Organisation(TenantOwned, Timestamps, Base):
             postgresql_where=text("pic IS NOT NULL"),
             sqlite_where=text("pic IS NOT NULL"),
         ),
+        # The member lists' anti-join (crm.members.queries._not_archived).
+        Index(
+            "ix_organisations_tenant_not_member",
+            "tenant_id",
+            "id",
+            postgresql_where=text("archived = true OR is_external = true"),
+            sqlite_where=text("archived = true OR is_external = true"),
+        ),
         Index(
             "ix_organisations_tenant_partner_key",
             "tenant_id",

@@ -54,6 +54,9 @@ def _sort_indexes(with_external: bool) -> None:
         )
 
 
+NOT_MEMBER = "archived = true OR is_external = true"
+
+
 # Plain ALTERs, not batch mode: batch mode reflects the table, and SQLite
 # cannot reflect the expression indexes of 0004 (nor does this need a copy).
 def upgrade() -> None:
@@ -79,11 +82,22 @@ def upgrade() -> None:
         postgresql_where=sa.text("name_key IS NOT NULL"),
         sqlite_where=sa.text("name_key IS NOT NULL"),
     )
+    # The member lists' anti-join ("not archived, not an external partner") probes
+    # only the few rows that are either: a partial index of exactly those.
+    op.create_index(
+        "ix_organisations_tenant_not_member",
+        "organisations",
+        ["tenant_id", "id"],
+        unique=False,
+        postgresql_where=sa.text(NOT_MEMBER),
+        sqlite_where=sa.text(NOT_MEMBER),
+    )
     _sort_indexes(with_external=True)
 
 
 def downgrade() -> None:
     _sort_indexes(with_external=False)
+    op.drop_index("ix_organisations_tenant_not_member", table_name="organisations")
     op.drop_index("ix_organisations_tenant_partner_key", table_name="organisations")
     op.drop_index("uq_organisations_tenant_pic", table_name="organisations")
     for column in ("name_key", "pic", "is_external"):
