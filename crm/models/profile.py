@@ -40,6 +40,8 @@ class PartnerProfile(Base):
             ["organisations.tenant_id", "organisations.id"],
             ondelete="CASCADE",
         ),
+        # The order of a page without a text query (name, then id).
+        Index("ix_partner_profiles_name", "name", "id"),
         # Trigram index for the accent-free, typo-tolerant search (PostgreSQL).
         Index(
             "ix_partner_profiles_search",

@@ -19,6 +19,7 @@ from crm.members.queries import Page
 from crm.models import PartnerProfile
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.profiles.folding import fold
+from crm.tenancy import current_tenant_id
 
 MAX_WORDS = 8
 PER_PAGE = 20
@@ -124,7 +125,10 @@ def filtered(filters: ProfileFilters, query=None):
 
 
 def search(filters: ProfileFilters) -> Page:
-    """A page of published profiles, best matches first."""
+    """A page of published profiles, best matches first; none without a tenant
+    scope (the database lets the app role read them all: migration 0012)."""
+    if current_tenant_id() is None:
+        return Page(items=[], total=0, page=filters.page, per_page=filters.per_page)
     postgres = _postgres()
     words = fold(filters.q).split()[:MAX_WORDS]
     query = filtered(filters)

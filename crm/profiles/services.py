@@ -10,6 +10,7 @@ say the same).
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from crm import audit
 from crm.models import Organisation, Participation, PartnerProfile, Project
@@ -67,8 +68,9 @@ def profile_of(session, organisation_id: int) -> PartnerProfile | None:
     )
 
 
-def _copy(session, profile: PartnerProfile, org: Organisation, capabilities, keywords) -> None:
-    programmes = programme_experience(session, org.id)
+def _copy(
+    profile: PartnerProfile, org: Organisation, capabilities, keywords, programmes: dict
+) -> None:
     profile.name = org.name
     profile.country = org.country
     profile.nuts2 = org.nuts2
@@ -103,7 +105,7 @@ def publish(
     action = "publish" if profile is None else "republish"
     if profile is None:
         profile = PartnerProfile(tenant_id=tenant_id, organisation_id=org.id)
-    _copy(session, profile, org, capabilities, keywords)
+    _copy(profile, org, capabilities, keywords, programme_experience(session, org.id))
     session.add(profile)  # after the copy: its queries would autoflush an empty row
     org.discoverable = True
     audit.record(
@@ -149,5 +151,61 @@ def follow_organisation(session, org: Organisation) -> None:
     if org.archived or not org.discoverable or org.is_external:
         withdraw(session, org)
     else:
-        _copy(session, profile, org, profile.capabilities, profile.keywords)
+        programmes = programme_experience(session, org.id)
+        _copy(profile, org, profile.capabilities, profile.keywords, programmes)
         session.flush()
+
+
+def publish_visible(session, chunk: int = 1000) -> int:
+    """Publish every organisation of the scope's association that is marked
+    visible to the alliance and not yet published (operator command, demo);
+    one audit event for the lot. Returns how many were published."""
+    tenant_id = _tenant()
+    published = set(
+        session.scalars(
+            select(PartnerProfile.organisation_id).where(PartnerProfile.tenant_id == tenant_id)
+        )
+    )
+    experience: dict[int, dict[str, int]] = {}
+    for org_id, code, count in session.execute(
+        select(
+            Participation.organisation_id,
+            Project.programme_code,
+            func.count(func.distinct(Project.id)),
+        )
+        .join(Project, Project.id == Participation.project_id)
+        .where(Project.status.in_(FUNDED_STATUSES), Participation.tenant_id == Project.tenant_id)
+        .group_by(Participation.organisation_id, Project.programme_code)
+        .order_by(Participation.organisation_id, Project.programme_code)
+    ):
+        experience.setdefault(org_id, {})[code] = count
+    orgs = session.scalars(
+        select(Organisation)
+        .where(
+            Organisation.discoverable.is_(True),
+            Organisation.archived.is_(False),
+            Organisation.is_external.is_(False),
+        )
+        .options(selectinload(Organisation.ecosystems))
+        .order_by(Organisation.id)
+    ).all()
+    count = 0
+    for org in orgs:
+        if org.id in published:
+            continue
+        profile = PartnerProfile(tenant_id=tenant_id, organisation_id=org.id)
+        _copy(profile, org, None, None, experience.get(org.id, {}))
+        session.add(profile)
+        count += 1
+        if count % chunk == 0:
+            session.flush()
+    if count:
+        audit.record(
+            session,
+            "publish",
+            tenant_id=tenant_id,
+            entity_type="partner_profiles",
+            summary=f"{count} partner profiles of organisations marked visible published",
+        )
+    session.flush()
+    return count

@@ -6,8 +6,13 @@ association may read (issue 11, alliance partner search).
   composite key ``(tenant_id, organisation_id)`` (deleting the organisation
   deletes the profile).
 * PostgreSQL: row-level security (ENABLE + FORCE) with a SELECT policy that
-  lets any tenant scope read every row (no scope, no rows: fail closed), and
-  INSERT/UPDATE/DELETE policies that only touch the current tenant's rows.
+  lets the app role read every row (they are published to the whole alliance),
+  and INSERT/UPDATE/DELETE policies that only touch the current tenant's rows.
+  The read policy is ``USING (true)`` on purpose: any condition there (even
+  one on ``app.tenant_id`` alone) is a security-barrier qual, and the
+  search's LIKE and ``<%`` operators, not being leakproof, then cannot use the
+  trigram index (a 0.6 s sequential scan at scale 1 instead of 30 ms). The
+  application requires a tenant scope for every read (``crm.profiles.search``).
   A trigram GIN index on ``search_text`` (pg_trgm, migration 0004) serves the
   accent-free and typo-tolerant search.
 
@@ -28,7 +33,7 @@ depends_on: str | Sequence[str] | None = None
 CURRENT = "NULLIF(current_setting('app.tenant_id', true), '')::integer"
 OWN = f"tenant_id = {CURRENT}"
 POLICIES = {
-    "profiles_read": f"FOR SELECT USING ({CURRENT} IS NOT NULL)",
+    "profiles_read": "FOR SELECT USING (true)",
     "profiles_insert": f"FOR INSERT WITH CHECK ({OWN})",
     "profiles_update": f"FOR UPDATE USING ({OWN}) WITH CHECK ({OWN})",
     "profiles_delete": f"FOR DELETE USING ({OWN})",
@@ -75,6 +80,7 @@ def upgrade() -> None:
             "tenant_id", "organisation_id", name="uq_partner_profiles_tenant_id_organisation_id"
         ),
     )
+    op.create_index("ix_partner_profiles_name", "partner_profiles", ["name", "id"])
     op.create_index(
         "ix_partner_profiles_search",
         "partner_profiles",

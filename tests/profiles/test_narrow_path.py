@@ -77,10 +77,18 @@ def test_a_reads_bs_published_profiles_and_nothing_else_of_b(published):
             assert count == 0, table
 
 
-def test_without_a_tenant_no_profile_is_readable(published):
-    _, _, engine = published
+def test_without_a_tenant_profiles_are_read_only(published):
+    """Published rows are readable (they are the alliance's), never writable."""
+    a, b, engine = published
     with engine.begin() as connection:
-        assert connection.execute(text("SELECT count(*) FROM partner_profiles")).scalar_one() == 0
+        for statement in (
+            "UPDATE partner_profiles SET name = 'defaced'",
+            "DELETE FROM partner_profiles",
+        ):
+            assert connection.execute(text(statement)).rowcount == 0
+        for table in TENANT_TABLES:
+            count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            assert count == 0, table
 
 
 @pytest.mark.parametrize(

@@ -178,3 +178,12 @@ def test_search_page_statement_count_is_constant(alliance, signed_in, count_quer
     with count_queries() as more:
         client.get(path, query_string={"q": "lodz", "kind": "university"})
     assert few.count == more.count
+
+
+def test_no_search_without_a_tenant_scope(alliance, app):
+    from crm.profiles.search import ProfileFilters, search
+
+    with app.test_request_context(), tenant_scope(None):
+        assert search(ProfileFilters()).total == 0
+    with app.test_request_context(), tenant_scope(alliance.b.id):
+        assert search(ProfileFilters()).total == 2
