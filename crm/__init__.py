@@ -67,18 +67,9 @@ def _register_blueprints(app: Flask) -> None:
     from crm.projects import bp as projects
     from crm.tenants_admin import bp as tenants_admin
 
-    for blueprint in (
-        core,
-        accounts,
-        tenants_admin,
-        members,
-        projects,
-        profiles,
-        imports,
-        metrics,
-        alliance,
-    ):
+    for blueprint in (core, accounts, tenants_admin, members, projects, imports, metrics, alliance):
         app.register_blueprint(blueprint)
+    app.register_blueprint(profiles)
 
 
 def _register_cli(app: Flask) -> None:
