@@ -45,6 +45,7 @@ METRICS_COLUMNS = {
     "tenants": ("id", "country"),
     "organisations": (
         "id", "tenant_id", "kind", "size_class", "country", "nuts2", "employees", "archived",
+        "is_external",
     ),
     "association_memberships": (
         "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on",
