@@ -3,7 +3,9 @@
 On PostgreSQL three roles are in play:
 * the owner (``MIGRATION_DATABASE_URL``) runs migrations and owns the tables;
 * the app role (``DATABASE_URL``): LOGIN NOSUPERUSER NOBYPASSRLS, DML on the
-  tenant tables and ``users`` (all under row-level security), SELECT only on
+  tenant tables, ``users`` and ``partner_profiles`` (all under row-level
+  security; the published profiles are readable across associations, writable
+  by their own only: migration 0012), SELECT only on
   ``tenants`` and the reference lists, EXECUTE on the narrow definer functions
   of migration 0008 (sign-in lookups, association creation);
 * the metrics role (``METRICS_DATABASE_URL``): BYPASSRLS, SELECT on the

@@ -9,6 +9,7 @@ from crm.accounts.access import (
     CLUSTER_MANAGERS,
     STAFF,
     TENANT_ADMINS,
+    TENANT_ROLES,
 )
 
 # (label, endpoint, roles). Entries whose endpoint is not registered are left out.
@@ -18,6 +19,7 @@ NAV = [
     ("Membership", "members.renewals", STAFF),
     ("Projects", "projects.index", STAFF),
     ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),
+    ("Alliance partners", "profiles.index", TENANT_ROLES),
     ("Import", "imports.index", STAFF),
     ("Figures", "metrics.tenant_report", STAFF),
     ("Users", "accounts.users", TENANT_ADMINS),

@@ -27,6 +27,7 @@ from crm.models import (
 from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import PROFILE_FIELDS
+from crm.profiles import services as profiles
 from crm.projects.partners import name_key
 from crm.validation import (
     RuleError,
@@ -148,6 +149,7 @@ def update_organisation(
     if cluster_ids is not None:
         _set_clusters(session, tenant_id, org, cluster_ids)
     session.flush()
+    profiles.follow_organisation(session, org)  # the published copy follows the edit
     return org
 
 
@@ -155,6 +157,7 @@ def archive_organisation(session, org: Organisation) -> None:
     """Archived organisations leave the directory and the figures; nothing is deleted."""
     org.archived = True
     session.flush()
+    profiles.follow_organisation(session, org)  # an archived organisation is withdrawn
 
 
 def restore_organisation(session, org: Organisation) -> None:

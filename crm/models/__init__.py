@@ -8,6 +8,7 @@ from crm.models.job import JobRun
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
 from crm.models.metrics import MetricSnapshot, MetricValue
 from crm.models.organisation import Organisation, organisation_ecosystems
+from crm.models.profile import PartnerProfile
 from crm.models.project import (
     Participation,
     Project,
@@ -34,6 +35,7 @@ __all__ = [
     "MetricValue",
     "Organisation",
     "Participation",
+    "PartnerProfile",
     "Programme",
     "Project",
     "ProjectStatusChange",
@@ -45,9 +47,16 @@ __all__ = [
     "project_flagships",
 ]
 
+# Tables every association may read and only the owning one may write (their
+# own policies, migration 0012): the one narrow cross-tenant path.
+CROSS_TENANT_READABLE = ["partner_profiles"]
+
 # Tables that belong to one tenant: row-level security covers exactly these.
 TENANT_TABLES = [
     t.name
     for t in Base.metadata.sorted_tables
-    if "tenant_id" in t.c and not t.c.tenant_id.nullable and t.name != "users"
+    if "tenant_id" in t.c
+    and not t.c.tenant_id.nullable
+    and t.name != "users"
+    and t.name not in CROSS_TENANT_READABLE
 ]

@@ -8,6 +8,7 @@ import pytest
 
 from crm.accounts import throttle
 from crm.models import JobRun
+from crm.profiles import services as profiles
 from crm.tenancy import tenant_scope
 from tests.factories import PASSWORD
 
@@ -53,6 +54,8 @@ def two_tenants(make, session):
         contact = make.contact(firm)
         project = make.project(tenant, cluster_id=cluster.id)
         participation = make.participation(project, firm, role="coordinator")
+        with tenant_scope(tenant.id):  # a published profile: the one row others may read
+            profiles.publish(session, firm, "Machining", "lathes")
         users = {
             "tenant_admin": make.user(tenant, role="tenant_admin"),
             "secretariat": make.user(tenant, role="secretariat"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crm.models import TENANT_TABLES, Base, User
+from crm.models import CROSS_TENANT_READABLE, TENANT_TABLES, Base, User
 from crm.models.user import TENANT_ROLES
 from crm.tenancy import tenant_scope
 from tests.accounts import routes
@@ -14,7 +14,8 @@ def fingerprint(session, tenant_id: int) -> dict:
     """Counts and latest change of each of the tenant's tables, and its users."""
     out = {}
     with tenant_scope(tenant_id):
-        for name in [*TENANT_TABLES, "job_runs"]:
+        # Published profiles too: readable by A, never writable by A.
+        for name in [*TENANT_TABLES, *CROSS_TENANT_READABLE, "job_runs"]:
             table = Base.metadata.tables[name]
             columns = [func.count()]
             for col in ("updated_at", "status", "progress"):
