@@ -16,14 +16,13 @@ are published (``flask crm publish-visible``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import counted_statements
+from tests.benchmarks.common import counted_statements, page_arguments, print_pages
 from tests.clients import client_as
 
 
@@ -160,22 +159,14 @@ def _stats(times: list[float]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--owner", required=True, help="owner URL (picks the subject)")
-    parser.add_argument("--app", required=True, help="application-role URL (RLS applies)")
-    parser.add_argument("-n", "--repeat", type=int, default=40)
-    args = parser.parse_args()
+    args = page_arguments(__doc__.splitlines()[0])
     subject = pick_subject(args.owner)
     print(
         f"association {subject['slug']}: {subject['total']:,} published profiles in the alliance; "
         f"{args.repeat} timed rounds after 3 warm-up rounds; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'page':45} {'median ms':>10} {'p95 ms':>8} {'SQL statements':>15}")
-    for label, median, p95, statements in run(args.app, subject, args.repeat):
-        shown = ", ".join(str(s) for s in statements)
-        print(f"{label:45} {median:10.1f} {p95:8.1f} {shown:>15}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print_pages(run(args.app, subject, args.repeat))
 
 
 if __name__ == "__main__":
