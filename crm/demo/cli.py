@@ -17,6 +17,7 @@ from crm.demo.load import Ids, load_shared, load_tenant, load_users
 from crm.extensions import db
 from crm.metrics.cli import refresh_metrics
 from crm.models import Tenant
+from crm.profiles.cli import publish_visible
 
 DEFAULT_SCALE = 0.02
 
@@ -100,8 +101,16 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
             shown.add(role)
             click.echo(f"  {role:<18}{email}")
     click.echo("  every association has admin@, secretariat@ and manager@<slug>.example.org")
+    _publish_profiles()
     if metrics:
         _refresh_metrics()
+
+
+def _publish_profiles() -> None:
+    """Publish the partner profiles of the organisations the demo marks visible
+    (``crm publish-visible``), so the alliance partner search has something to find."""
+    db.session.remove()
+    click.get_current_context().invoke(publish_visible)
 
 
 def _refresh_metrics() -> None:
