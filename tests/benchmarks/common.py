@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,3 +48,27 @@ def print_pages(results) -> None:
         shown = ", ".join(str(s) for s in statements)
         print(f"{label:45} {median:10.1f} {p95:8.1f} {shown:>15}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def time_pages(client, engine, scenarios, repeat: int, check=None):
+    """Request each (label, path) once per round, ``repeat`` rounds after 3 warm-up
+    rounds (round-robin, so a burst of load elsewhere falls on all pages alike);
+    return each label's times in ms and its statement counts. ``check(label,
+    response)`` may assert on a page."""
+    timings = {label: [] for label, _ in scenarios}
+    statements = {label: set() for label, _ in scenarios}
+    with counted_statements(engine) as counter:
+        for round_ in range(repeat + 3):
+            for label, path in scenarios:
+                counter["n"] = 0
+                start = time.perf_counter()
+                response = client.get(path)
+                response.get_data()
+                elapsed = (time.perf_counter() - start) * 1000
+                assert response.status_code == 200, (path, response.status_code)
+                if check is not None:
+                    check(label, response)
+                if round_ >= 3:  # warm-up rounds are not counted
+                    timings[label].append(elapsed)
+                    statements[label].add(counter["n"])
+    return timings, statements

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import counted_statements, page_arguments, print_pages
+from tests.benchmarks.common import page_arguments, print_pages, time_pages
 from tests.clients import client_as
 
 
@@ -115,24 +114,12 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
     with app.app_context():
         engine = db.engine
         client = client_as(app, subject["user_identity"])
-        # Round-robin: every round requests each page once, so a burst of load
-        # from elsewhere on a shared machine falls on all pages alike.
-        timings = {label: [] for label, _ in scenarios}
-        statements = {label: set() for label, _ in scenarios}
-        with counted_statements(engine) as counter:
-            for round_ in range(repeat + 3):
-                for label, path in scenarios:
-                    counter["n"] = 0
-                    start = time.perf_counter()
-                    response = client.get(path)
-                    response.get_data()
-                    elapsed = (time.perf_counter() - start) * 1000
-                    assert response.status_code == 200, (path, response.status_code)
-                    if "closest names" in label:
-                        assert b"these are the closest names" in response.data, path
-                    if round_ >= 3:  # warm-up rounds are not counted
-                        timings[label].append(elapsed)
-                        statements[label].add(counter["n"])
+
+        def closest_names_shown(label, response):
+            if "closest names" in label:
+                assert b"these are the closest names" in response.data, label
+
+        timings, statements = time_pages(client, engine, scenarios, repeat, closest_names_shown)
         for label, _ in scenarios:
             times = sorted(timings[label])
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]

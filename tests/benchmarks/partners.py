@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import counted_statements, page_arguments, print_pages
+from tests.benchmarks.common import page_arguments, print_pages, time_pages
 from tests.clients import client_as
 
 
@@ -121,20 +120,7 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
     with app.app_context():
         engine = db.engine
         client = client_as(app, subject["user_identity"])
-        timings = {label: [] for label, _ in scenarios}
-        statements = {label: set() for label, _ in scenarios}
-        with counted_statements(engine) as counter:
-            for round_ in range(repeat + 3):
-                for label, path in scenarios:
-                    counter["n"] = 0
-                    start = time.perf_counter()
-                    response = client.get(path)
-                    response.get_data()
-                    elapsed = (time.perf_counter() - start) * 1000
-                    assert response.status_code == 200, (path, response.status_code)
-                    if round_ >= 3:
-                        timings[label].append(elapsed)
-                        statements[label].add(counter["n"])
+        timings, statements = time_pages(client, engine, scenarios, repeat)
         suggestions = sorted(
             x for label, ts in timings.items() if label.startswith("sugg") for x in ts
         )
