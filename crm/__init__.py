@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.imports import bp as imports
     from crm.members import bp as members
     from crm.metrics import bp as metrics
+    from crm.partner_requests import bp as partner_requests
     from crm.profiles import bp as profiles
     from crm.projects import bp as projects
     from crm.tenants_admin import bp as tenants_admin
@@ -70,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (core, accounts, tenants_admin, members, projects, imports, metrics, alliance):
         app.register_blueprint(blueprint)
     app.register_blueprint(profiles)
+    app.register_blueprint(partner_requests)
 
 
 def _register_cli(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from crm.accounts.definer import insert_tenant
@@ -125,6 +125,32 @@ class Factories:
             ),
             project.tenant_id,
         )
+
+    def partner_request(self, org, today=None, **fields):
+        """A partner request posted for ``org`` by its association (``crm.partner_requests``)."""
+        from crm.partner_requests import services
+
+        today = today or date.today()
+        values = {
+            "title": f"Partners sought {next(_seq)}",
+            "programme_code": "HE",
+            "deadline": today + timedelta(days=30),
+            "description": "Looking for a research partner.",
+            **fields,
+        }
+        with tenant_scope(org.tenant_id):
+            return services.post_request(
+                self.session, org, services.RequestFields(**values), None, today
+            )
+
+    def interest(self, request, org, person, message="We can help.", today=None):
+        """``org``'s association expresses interest in ``request``, sharing ``person``."""
+        from crm.partner_requests import services
+
+        with tenant_scope(org.tenant_id):
+            return services.express_interest(
+                self.session, request, org, message, person, None, today or date.today()
+            )
 
     def import_batch(self, tenant, kind="organisations", content=None, **fields):
         from crm.models import ImportBatch

@@ -20,6 +20,8 @@ NAV = [
     ("Projects", "projects.index", STAFF),
     ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),
     ("Alliance partners", "profiles.index", TENANT_ROLES),
+    ("Partner requests", "partner_requests.index", TENANT_ROLES),
+    ("Notifications", "partner_requests.notifications", TENANT_ROLES),
     ("Import", "imports.index", STAFF),
     ("Figures", "metrics.tenant_report", STAFF),
     ("Users", "accounts.users", TENANT_ADMINS),
@@ -54,6 +56,17 @@ def nav_items() -> list[dict]:
                     "label": label,
                     "url": url_for(endpoint, **args),
                     "active": request.endpoint == endpoint,
+                    "badge": BADGES[endpoint]() if endpoint in BADGES else 0,
                 }
             )
     return items
+
+
+def _unread_notifications() -> int:
+    from crm.partner_requests.queries import unread_count
+
+    return unread_count(current_user)
+
+
+# A count shown beside an entry (one statement each, only for who sees the entry).
+BADGES = {"partner_requests.notifications": _unread_notifications}

@@ -8,6 +8,7 @@ from crm.models.job import JobRun
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
 from crm.models.metrics import MetricSnapshot, MetricValue
 from crm.models.organisation import Organisation, organisation_ecosystems
+from crm.models.partner_request import PartnerInterest, PartnerRequest, SharedContact
 from crm.models.profile import PartnerProfile
 from crm.models.project import (
     Participation,
@@ -35,9 +36,12 @@ __all__ = [
     "MetricValue",
     "Organisation",
     "Participation",
+    "PartnerInterest",
     "PartnerProfile",
+    "PartnerRequest",
     "Programme",
     "Project",
+    "SharedContact",
     "ProjectStatusChange",
     "Tenant",
     "TenantOwned",
@@ -47,9 +51,16 @@ __all__ = [
     "project_flagships",
 ]
 
-# Tables every association may read and only the owning one may write (their
-# own policies, migration 0012): the one narrow cross-tenant path.
-CROSS_TENANT_READABLE = ["partner_profiles"]
+# Tables shared between associations under their own policies: published
+# profiles and partner requests, readable by every association (migrations 0012
+# and 0013); interests and shared contacts, readable by the two associations
+# concerned only. Each is written by the association that owns the row.
+CROSS_TENANT_READABLE = [
+    "partner_profiles",
+    "partner_requests",
+    "partner_interests",
+    "partner_shared_contacts",
+]
 
 # Tables that belong to one tenant: row-level security covers exactly these.
 TENANT_TABLES = [

@@ -54,6 +54,8 @@ class User(UserMixin, Timestamps, Base):
     # Bumped on sign-out, password change and deactivation; part of the session
     # and remember-me identity, so every cookie issued before stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # What the user has seen of the partner requests' news (the count in the navigation).
+    notifications_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

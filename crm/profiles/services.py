@@ -130,6 +130,10 @@ def withdraw(session, org: Organisation) -> bool:
     ).rowcount
     org.discoverable = False
     if removed:
+        # Consent taken back: the organisation's pending interests go with it.
+        from crm.partner_requests.services import withdraw_pending
+
+        withdraw_pending(session, tenant_id, organisation_id=org.id)
         audit.record(
             session,
             "withdraw",
