@@ -84,4 +84,10 @@ def two_tenants(make, session):
 
     a = populate(make.tenant(slug="assoc-a"))
     b = populate(make.tenant(slug="assoc-b"))
+    # Each posts a partner request and expresses interest in the other's.
+    for this, other in ((a, b), (b, a)):
+        this.request = make.partner_request(this.firm)
+        this.ids["request_id"] = this.request.id
+    for this, other in ((a, b), (b, a)):
+        this.ids["interest_id"] = make.interest(other.request, this.firm, this.contact).id
     return SimpleNamespace(a=a, b=b)

@@ -15,6 +15,10 @@ ID_NAMES = (
     "run_id",
     "batch_id",
 )
+# Ids of rows shared between associations by design (partner requests and their
+# interests): another association's id is readable, so these routes get their own
+# matrix (``test_isolation_matrix.test_shared_request_routes``).
+SHARED_ID_NAMES = ("request_id", "interest_id")
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -26,8 +30,12 @@ def id_args(rule: Rule) -> list[str]:
     return [name for name in int_args(rule) if name in ID_NAMES]
 
 
+def shared_id_args(rule: Rule) -> list[str]:
+    return [name for name in int_args(rule) if name in SHARED_ID_NAMES]
+
+
 def other_int_args(rule: Rule) -> list[str]:
-    return [name for name in int_args(rule) if name not in ID_NAMES]
+    return [name for name in int_args(rule) if name not in (*ID_NAMES, *SHARED_ID_NAMES)]
 
 
 def placeholder(rule: Rule, name: str) -> str:
@@ -48,7 +56,7 @@ def build_path(rule: Rule, slug: str, ids: dict[str, int]) -> str:
     for name in rule.arguments:
         if name == "tenant":
             values[name] = slug
-        elif name in ID_NAMES:
+        elif name in ID_NAMES or name in SHARED_ID_NAMES:
             if name not in ids:
                 raise AssertionError(f"no object maker for <int:{name}> in {rule.rule}")
             values[name] = ids[name]

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from crm.models import CROSS_TENANT_READABLE, TENANT_TABLES, Base, User
 from crm.models.user import TENANT_ROLES
+from crm.profiles import services as profiles
 from crm.tenancy import tenant_scope
 from tests.accounts import routes
 
@@ -102,6 +103,45 @@ def test_alliance_roles_get_404_on_tenant_pages(app, session, make, two_tenants,
     cases, failures = run_cases(clients, routes.tenant_rules(app), a.tenant.slug, a.ids)
     assert fingerprint(session, a.tenant.id) == before
     assert cases > 0
+    assert not failures, "\n".join(failures)
+
+
+def test_shared_request_routes(app, session, make, two_tenants, sign_in):
+    """B's partner request, with an interest from a third association C: A's users
+    read the request (that is its purpose), never C's interest or contact, and
+    change nothing of B's or C's, whatever the route, method or role."""
+    a, b = two_tenants.a, two_tenants.b
+    c = make.tenant(slug="assoc-c")
+    c_firm = make.org(c, name="Third Party Robotics")
+    contact = make.contact(c_firm, email="third@party.example")
+    with tenant_scope(c.id):
+        profiles.publish(session, c_firm, "Cobots", "cobots")
+    request_ = make.partner_request(b.firm, title="B seeks partners")
+    interest = make.interest(request_, c_firm, contact, message="C's private message")
+    ids = {**a.ids, "request_id": request_.id, "interest_id": interest.id}
+    before = {t: fingerprint(session, t) for t in (b.tenant.id, c.id)}
+    rules = [r for r in routes.tenant_rules(app) if routes.shared_id_args(r)]
+    failures, cases = [], 0
+    for role in TENANT_ROLES:
+        client = sign_in(a.users[role])
+        for rule in rules:
+            path = routes.build_path(rule, a.tenant.slug, ids)
+            for method in routes.methods(rule):
+                cases += 1
+                response = request(client, method, path)
+                body = response.get_data(as_text=True)
+                if "Third Party" in body or "third@party" in body or "private message" in body:
+                    failures.append(f"{role} {method} {path} shows C's interest")
+                # Reading the request, or an (empty, refused) expression of interest.
+                allowed = (
+                    {"GET": (200,), "POST": (404, 422)}
+                    if rule.endpoint in ("partner_requests.show", "partner_requests.interest")
+                    else {}
+                )
+                if response.status_code not in allowed.get(method, (404,)):
+                    failures.append(f"{role} {method} {path} -> {response.status_code}")
+    assert {t: fingerprint(session, t) for t in (b.tenant.id, c.id)} == before
+    assert cases >= 5 * len(TENANT_ROLES)
     assert not failures, "\n".join(failures)
 
 
