@@ -59,6 +59,12 @@ METRICS_COLUMNS = {
     "participations": ("id", "tenant_id", "project_id", "organisation_id"),
     "project_ecosystems": ("tenant_id", "project_id", "ecosystem_id"),
     "ecosystems": ("id", "code"),
+    "partner_requests": (
+        "id", "tenant_id", "programme_code", "ecosystem_codes", "deadline", "closed_at",
+    ),
+    "partner_interests": (
+        "id", "tenant_id", "request_tenant_id", "status", "created_at", "decided_at",
+    ),
 }  # fmt: skip
 
 

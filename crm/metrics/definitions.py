@@ -278,6 +278,49 @@ METRICS: tuple[Metric, ...] = (
         d1="Ecosystem",
         group="Collaboration",
     ),
+    Metric(
+        "open_partner_requests",
+        "Open partner requests",
+        "count",
+        "Partner requests open on the day of the snapshot (not closed, deadline today or "
+        "later), by programme and by the industrial ecosystem they seek ('any' when they name "
+        "none). A request seeking two ecosystems counts in both. Counted for the association "
+        "that posted it.",
+        d1="Programme",
+        d2="Ecosystem",
+        chart="stacked",
+        group="Partner search",
+    ),
+    Metric(
+        "partner_interests_by_quarter",
+        "Interests expressed per quarter",
+        "count",
+        "Expressions of interest in another association's partner request, by the quarter "
+        "they were made, whatever became of them (pending, accepted, declined or withdrawn). "
+        "Counted for the association that expressed the interest.",
+        d1="Quarter",
+        group="Partner search",
+    ),
+    Metric(
+        "accepted_matches_by_quarter",
+        "Accepted matches per quarter",
+        "count",
+        "Expressions of interest accepted by the requester (the moment the two sides' contact "
+        "persons are exchanged), by the quarter of the acceptance. Counted for the association "
+        "that posted the request.",
+        d1="Quarter",
+        group="Partner search",
+    ),
+    Metric(
+        "cross_association_matches",
+        "Cross-association matches",
+        "count",
+        "Accepted matches, which always join two associations of the alliance (an association "
+        "cannot answer its own request), by the country of the association whose organisation "
+        "answered. Counted for the association that posted the request.",
+        d1="Country",
+        group="Partner search",
+    ),
 )
 
 BY_KEY = {m.key: m for m in METRICS}

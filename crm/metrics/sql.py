@@ -37,8 +37,11 @@ class Dialect:
         return f"COALESCE(strftime('%Y', {col}), 'unknown')"
 
 
-def _tenant_filter(tenant_id: int | None) -> Callable[[str], str]:
-    return lambda alias: "" if tenant_id is None else f" AND {alias}.tenant_id = :tenant_id"
+def _tenant_filter(tenant_id: int | None) -> Callable[..., str]:
+    def condition(alias: str, column: str = "tenant_id") -> str:
+        return "" if tenant_id is None else f" AND {alias}.{column} = :tenant_id"
+
+    return condition
 
 
 _COLS = "{d1} AS d1, {d2} AS d2, {ent} AS ent, {amount} AS amount, {num} AS num, {den} AS den"
@@ -200,6 +203,14 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
         f"SELECT tid, project_id FROM {PARTS} "
         "GROUP BY tid, project_id HAVING MIN(country) < MAX(country)"
     )
+    # Partner requests count for the association that posted them; interests for the one
+    # that expressed them; matches (accepted interests) for the requester.
+    sel_pi = lambda frm, **kw: _select("pi.request_tenant_id", frm, **kw)  # noqa: E731
+    matches = (
+        "FROM partner_interests pi JOIN tenants t ON t.id = pi.request_tenant_id "
+        "JOIN tenants t2 ON t2.id = pi.tenant_id "
+        f"WHERE pi.status = 'accepted' AND pi.decided_at IS NOT NULL{tf('pi', 'request_tenant_id')}"
+    )
     funded_flag = f"CASE WHEN p.status IN {FUNDED} THEN 1 ELSE 0 END"
     part_funded = f"CASE WHEN o.status IN {FUNDED} THEN 1 ELSE 0 END"
     return {
@@ -332,6 +343,24 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
             ent="p.id",
             amount="COALESCE(p.eu_contribution, 0)",
         ),
+        "open_partner_requests": _select(
+            "pr.tenant_id",
+            "FROM partner_requests pr JOIN tenants t ON t.id = pr.tenant_id "
+            "LEFT JOIN ecosystems e ON pr.ecosystem_codes LIKE '%|' || e.code || '|%' "
+            f"WHERE pr.closed_at IS NULL AND pr.deadline >= CURRENT_DATE{tf('pr')}",
+            d1="pr.programme_code",
+            d2="COALESCE(e.code, 'any')",
+            ent="pr.id",
+        ),
+        "partner_interests_by_quarter": _select(
+            "pi.tenant_id",
+            "FROM partner_interests pi JOIN tenants t ON t.id = pi.tenant_id "
+            f"WHERE 1 = 1{tf('pi')}",
+            d1=q.quarter("pi.created_at"),
+            ent="pi.id",
+        ),
+        "accepted_matches_by_quarter": sel_pi(matches, d1=q.quarter("pi.decided_at"), ent="pi.id"),
+        "cross_association_matches": sel_pi(matches, d1="t2.country", ent="pi.id"),
     }
 
 

@@ -85,7 +85,7 @@ def two_tenants(make, session):
     a = populate(make.tenant(slug="assoc-a"))
     b = populate(make.tenant(slug="assoc-b"))
     # Each posts a partner request and expresses interest in the other's.
-    for this, other in ((a, b), (b, a)):
+    for this in (a, b):
         this.request = make.partner_request(this.firm)
         this.ids["request_id"] = this.request.id
     for this, other in ((a, b), (b, a)):

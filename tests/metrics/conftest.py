@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -97,7 +97,55 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
             for org in rng.sample(orgs[tenant.id], rng.randint(1, 5)):
                 make.participation(project, org, role=rng.choice(["coordinator", "partner"]))
     add_external_partners(session, tenants, random.Random(rng_seed + 1))
+    add_partner_requests(session, tenants, orgs, ecosystems, random.Random(rng_seed + 2))
     return SimpleNamespace(tenants=tenants)
+
+
+def add_partner_requests(session, tenants, orgs, ecosystems, rng) -> None:
+    """Requests of each association (open, closed, expired), and interests of the others
+    in them, some accepted or declined in various quarters."""
+    from datetime import UTC, datetime, timedelta
+
+    from crm.models import PartnerInterest
+    from crm.models.partner_request import bars
+
+    make = Factories(session)
+    today = date.today()
+    moments = [datetime(2024, m, 15, 12, tzinfo=UTC) for m in (2, 5, 8, 11)]
+    for tenant in tenants:
+        for n in range(rng.randint(3, 5)):
+            codes = [e.code for e in rng.sample(ecosystems, rng.randint(0, 2))]
+            request = make.partner_request(
+                orgs[tenant.id][0],
+                programme_code=rng.choice(PROGRAMMES),
+                ecosystems=tuple(codes),
+                deadline=today + timedelta(days=rng.choice([0, 10, 40])),
+            )
+            with tenant_scope(tenant.id):
+                if n == 0:
+                    request.closed_at = moments[0]
+                elif n == 1:
+                    request.deadline = today - timedelta(days=1)
+                assert request.ecosystem_codes == bars(codes)
+                session.flush()
+            for other in tenants:
+                if other is tenant or rng.random() < 0.3:
+                    continue
+                org = rng.choice(orgs[other.id][1:])
+                status = rng.choice(["pending", "accepted", "accepted", "declined", "withdrawn"])
+                created = rng.choice(moments)
+                decided = (
+                    created + timedelta(days=20) if status in ("accepted", "declined") else None
+                )
+                make._add(
+                    PartnerInterest(
+                        request_id=request.id, request_tenant_id=tenant.id, tenant_id=other.id,
+                        organisation_id=org.id, organisation_name=org.name,
+                        organisation_country=org.country, organisation_kind=org.kind,
+                        status=status, created_at=created, decided_at=decided,
+                    ),
+                    other.id,
+                )  # fmt: skip
 
 
 def add_external_partners(session, tenants, rng) -> None:
@@ -160,15 +208,20 @@ def load_rows(owner_url: str) -> dict:
                     "project_ecosystems",
                     "participations",
                     "ecosystems",
+                    "partner_requests",
+                    "partner_interests",
                 )
             }
     finally:
         engine.dispose()
     for table in rows.values():  # SQLite hands dates back as text
         for row in table:
-            for key in ("joined_on", "left_on", "start_date", "until"):
+            for key in ("joined_on", "left_on", "start_date", "until", "deadline"):
                 if isinstance(row.get(key), str):
                     row[key] = date.fromisoformat(row[key])
+            for key in ("created_at", "decided_at", "closed_at"):
+                if isinstance(row.get(key), str):
+                    row[key] = datetime.fromisoformat(row[key])
     return rows
 
 
@@ -289,6 +342,17 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
                 add("cross_border", t, ent=g)
         elif len({orgs[pa["organisation_id"]]["country"] for pa in parts_of[p["id"]]}) >= 2:
             add("cross_border", t, ent=("p", p["id"]))
+    country_of = {t["id"]: t["country"] for t in rows["tenants"]}
+    for r in rows["partner_requests"]:
+        if r["closed_at"] is None and r["deadline"] >= date.today():
+            for code in [c for c in r["ecosystem_codes"].split("|") if c] or ["any"]:
+                add("open_partner_requests", r["tenant_id"], r["programme_code"], code, ent=r["id"])
+    for i in rows["partner_interests"]:
+        add("partner_interests_by_quarter", i["tenant_id"], quarter(i["created_at"]), ent=i["id"])
+        if i["status"] == "accepted":
+            t = i["request_tenant_id"]
+            add("accepted_matches_by_quarter", t, quarter(i["decided_at"]), ent=i["id"])
+            add("cross_association_matches", t, country_of[i["tenant_id"]], ent=i["id"])
     return out
 
 
