@@ -14,6 +14,7 @@ from crm import database
 from crm.accounts.passwords import hash_password
 from crm.demo.generate import DEMO_PASSWORD, TENANT_TABLE_ORDER, Generator
 from crm.demo.load import Ids, load_shared, load_tenant, load_users
+from crm.demo.requests import seed_requests
 from crm.extensions import db
 from crm.metrics.cli import refresh_metrics
 from crm.models import Tenant
@@ -102,6 +103,7 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
             click.echo(f"  {role:<18}{email}")
     click.echo("  every association has admin@, secretariat@ and manager@<slug>.example.org")
     _publish_profiles()
+    _seed_requests(seed_value, scale, day)
     if metrics:
         _refresh_metrics()
 
@@ -111,6 +113,13 @@ def _publish_profiles() -> None:
     (``crm publish-visible``), so the alliance partner search has something to find."""
     db.session.remove()
     click.get_current_context().invoke(publish_visible)
+
+
+def _seed_requests(seed_value: int, scale: float, day: date) -> None:
+    """Partner requests with interests and matches, between the published organisations."""
+    db.session.remove()
+    counts = seed_requests(db.session, seed_value, scale, day)
+    click.echo("partner requests: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
 
 
 def _refresh_metrics() -> None:

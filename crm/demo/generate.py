@@ -763,7 +763,7 @@ class Generator:
             batch.add(
                 "users",
                 user_id, email, password_hash, name, role, tid, cluster_id,
-                True, None, 1, created, created,
+                True, None, 1, None, created, created,
             )  # fmt: skip
             logins.append((email, role, slug))
 

@@ -307,6 +307,23 @@ def test_demo_data_keeps_the_domain_rules(committed_app, database_urls):
         shares = rows(c, "SELECT budget_share FROM participations WHERE budget_share IS NOT NULL")
         assert shares and all(share > 0 for (share,) in shares)
 
+        # Partner requests: every association posts; interests come from other
+        # associations' published organisations; contacts go both ways only when accepted.
+        assert len(rows(c, "SELECT DISTINCT tenant_id FROM partner_requests")) == 13
+        interests = rows(
+            c,
+            "SELECT i.status, i.tenant_id = i.request_tenant_id, pp.id IS NOT NULL,"
+            " count(DISTINCT s.tenant_id) FROM partner_interests i"
+            " LEFT JOIN partner_profiles pp ON pp.tenant_id = i.tenant_id"
+            " AND pp.organisation_id = i.organisation_id"
+            " LEFT JOIN partner_shared_contacts s ON s.interest_id = i.id"
+            " GROUP BY i.id, i.status, i.tenant_id, i.request_tenant_id, pp.id",
+        )
+        assert {status for status, *_ in interests} >= {"pending", "accepted", "declined"}
+        assert not any(own for _, own, _, _ in interests)
+        assert all(published for _, _, published, _ in interests)
+        assert all(sides == (2 if status == "accepted" else 1) for status, _, _, sides in interests)
+
 
 def test_every_demo_login_works(committed_app, database_urls):
     assert seed(committed_app).exit_code == 0
