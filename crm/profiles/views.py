@@ -24,10 +24,17 @@ from crm.projects.partners import PartnerFields, record_external_partner
 @login_required
 @roles_required(*TENANT_ROLES)
 def index():
+    """The search; from a proposal (``?project_id=``), each result can join its consortium."""
     filters = search.ProfileFilters.from_args(request.args)
+    project = None
+    project_id = request.args.get("project_id", type=int)
+    if project_id is not None and 0 < project_id <= MAX_ID:
+        project = access.editable_project_or_404(project_id)
     return render_template(
         "profiles/search.html",
         filters=filters,
+        project=project,
+        add_form=AddSuggestionForm(formdata=None),
         page=search.search(filters),
         ecosystems=db.session.execute(
             select(Ecosystem.code, Ecosystem.name).order_by(Ecosystem.name)
