@@ -58,21 +58,20 @@ def seed_requests(session, seed_value: int, scale: float, today: date) -> dict[s
     rng = random.Random(f"{seed_value}:requests")
     with all_tenants():
         tenants = session.execute(select(Tenant.id, Tenant.slug).order_by(Tenant.id)).all()
-        secretariats = {
-            tid: (name, email)
-            for tid, name, email in session.execute(
-                select(User.tenant_id, User.name, User.email)
-                .where(User.role == "secretariat")
-                .order_by(User.id)
-            )
-        }
+    secretariats: dict[int, tuple[str, str]] = {}
     programmes = list(session.scalars(select(Programme.code).order_by(Programme.code)))
     ecosystems = list(session.scalars(select(Ecosystem.code).order_by(Ecosystem.id)))
     per_tenant = max(2, round(REQUESTS_AT_SCALE_ONE * scale / max(len(tenants), 1)))
     requests: list[PartnerRequest] = []
     published: dict[int, list[PartnerProfile]] = {}
     for tid, _slug in tenants:
-        with tenant_scope(tid):
+        with tenant_scope(tid):  # users are read in their own association's scope
+            secretariats[tid] = session.execute(
+                select(User.name, User.email)
+                .where(User.tenant_id == tid, User.role == "secretariat")
+                .order_by(User.id)
+                .limit(1)
+            ).one()
             clusters = session.execute(
                 select(Organisation.id, Organisation.name, Organisation.country)
                 .where(Organisation.kind == "cluster", Organisation.is_external.is_(False),

@@ -91,3 +91,17 @@ def test_withdrawn_own_or_unknown_profiles_cannot_be_added(alliance, make, sessi
     # A cluster manager outside the project cannot add to it.
     manager = signed_in(alliance.users["cluster_manager"])
     assert manager.post(path, data={"profile_id": 1, "role": "partner"}).status_code == 404
+
+
+def test_the_search_from_a_proposal_adds_a_found_partner(alliance, make, session, signed_in):
+    project = _proposal(make, session, alliance)
+    slug, project_id = alliance.b.slug, project.id
+    foreign = make.project(alliance.a, status="proposal").id
+    client = signed_in(alliance.users["secretariat"])
+    page = client.get(f"/{slug}/partners?q=lodz&project_id={project_id}")
+    assert page.status_code == 200
+    assert "Add to BPROP" in page.get_data(as_text=True)
+    # Another association's project, or one the user may not edit: 404.
+    assert client.get(f"/{slug}/partners?project_id={foreign}").status_code == 404
+    # Without a project the search offers no button.
+    assert "Add to" not in client.get(f"/{slug}/partners?q=lodz").get_data(as_text=True)
