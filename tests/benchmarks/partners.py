@@ -69,6 +69,15 @@ def pick_subject(owner_url: str) -> dict:
         eco = connection.execute(
             text("SELECT code FROM ecosystems ORDER BY id LIMIT 1")
         ).scalar_one()
+        # The association's own request with the most interests (answered on its page).
+        own_request = connection.execute(
+            text(
+                "SELECT r.id FROM partner_requests r LEFT JOIN partner_interests i "
+                "ON i.request_id = r.id WHERE r.tenant_id = :t GROUP BY r.id "
+                "ORDER BY count(i.id) DESC, r.id LIMIT 1"
+            ),
+            {"t": tenant_id},
+        ).scalar()
     engine.dispose()
     word = max(name.split(), key=len)
     return {
@@ -79,6 +88,7 @@ def pick_subject(owner_url: str) -> dict:
         "accented": accented,
         "word": word,
         "ecosystem": eco,
+        "own_request": own_request,
     }
 
 
@@ -111,7 +121,11 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
         (f"typo '{typo}'", f"{base}?q={typo}"),
         ("filters only", f"{base}?kind=university&ecosystem={subject['ecosystem']}&programme=HE"),
         (f"deep page ({deep})", f"{base}?page={deep}"),
+        ("partner requests (open)", f"/{slug}/requests"),
+        ("partner requests (ours)", f"/{slug}/requests?mine=1"),
     ]
+    if subject["own_request"]:
+        scenarios.append(("own request page", f"/{slug}/requests/{subject['own_request']}"))
     scenarios += [
         (f"suggestions #{i}", f"/{slug}/projects/{pid}/suggestions")
         for i, pid in enumerate(subject["proposals"])
