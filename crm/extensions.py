@@ -24,8 +24,12 @@ class Database(SQLAlchemy):
 
 
 def _bounded_arg(name: str, default: int, high: int) -> int:
-    value = request.args.get(name, default, type=int) if request else default
-    return min(max(value, 1), high)
+    return bounded_arg(request.args, name, default, high) if request else default
+
+
+def bounded_arg(args, name: str, default: int, high: int) -> int:
+    """A positive integer query parameter within ``high`` (a non-number is ``default``)."""
+    return min(max(args.get(name, default, type=int), 1), high)
 
 
 db = Database(model_class=Base)

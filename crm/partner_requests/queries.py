@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
-from crm.extensions import MAX_PAGE, db
+from crm.extensions import MAX_PAGE, bounded_arg, db
 from crm.members.queries import Page
 from crm.models import (
     Contact,
@@ -48,10 +48,7 @@ class RequestFilters:
         def code(name: str, length: int) -> str:
             return "".join(c for c in (args.get(name) or "") if c.isalnum() or c in "_-")[:length]
 
-        try:
-            page = min(max(int(args.get("page", 1)), 1), MAX_PAGE)
-        except ValueError:
-            page = 1
+        page = bounded_arg(args, "page", 1, MAX_PAGE)
         return cls(
             q=(args.get("q") or "").strip()[:100],
             programme=code("programme", 20),
@@ -61,11 +58,6 @@ class RequestFilters:
             mine=args.get("mine") == "1",
             page=page,
         )
-
-    def args(self, **changes) -> dict:
-        values = {**self.__dict__, **changes}
-        values["mine"] = "1" if values["mine"] else ""
-        return {k: v for k, v in values.items() if v and not (k == "page" and v == 1)}
 
 
 def _sought(column, code: str):

@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from crm import choices
 from crm.accounts.access import TENANT_ROLES, roles_required
@@ -75,9 +76,8 @@ def index():
 
 
 def _ecosystems() -> list[tuple[str, str]]:
-    from sqlalchemy import select
-
-    return [tuple(r) for r in db.session.execute(select(Ecosystem.code, Ecosystem.name))]
+    rows = db.session.execute(select(Ecosystem.code, Ecosystem.name).order_by(Ecosystem.name))
+    return [tuple(r) for r in rows]
 
 
 @bp.route("/<tenant>/requests/new", methods=["GET", "POST"])
@@ -90,8 +90,8 @@ def new():
     if project_id is not None and 0 < project_id <= MAX_ID:
         project = project_access.visible_project_or_404(project_id)
     form = RequestForm()
-    consortium = [o for _, o in project_queries.consortium(project.id)] if project else []
-    form.organisation_id.choices = queries.requesting_organisations([o.id for o in consortium])
+    consortium = project_queries.consortium(project.id) if project else []
+    form.organisation_id.choices = queries.requesting_organisations([o.id for _, o in consortium])
     form.programme_code.choices = choices.programmes()
     form.ecosystems.choices = _ecosystems()
     form.countries.choices = sorted(countries().items(), key=lambda kv: kv[1])
@@ -99,7 +99,7 @@ def new():
         form.title.data = f"Partners sought for {project.acronym}: {project.title}"[:200]
         form.programme_code.data = project.programme_code
         form.call_identifier.data = project.call_id
-        coordinator = next((o for p, o in project_queries.consortium(project.id)
+        coordinator = next((o for p, o in consortium
                             if p.role == "coordinator" and not o.is_external), None)  # fmt: skip
         form.organisation_id.data = coordinator.id if coordinator else None
     if form.validate_on_submit():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, literal, or_, select
 
-from crm.extensions import MAX_PAGE, db
+from crm.extensions import MAX_PAGE, bounded_arg, db
 from crm.members.queries import Page
 from crm.models import PartnerProfile
 from crm.models.organisation import KINDS, SIZE_CLASSES
@@ -52,10 +52,7 @@ class ProfileFilters:
             value = (args.get(name) or "").strip()
             return value if value in allowed else ""
 
-        try:
-            page = min(max(int(args.get("page", 1)), 1), MAX_PAGE)
-        except ValueError:
-            page = 1
+        page = bounded_arg(args, "page", 1, MAX_PAGE)
         return cls(
             q=(args.get("q") or "").strip()[:100],
             kind=choice("kind", KINDS),

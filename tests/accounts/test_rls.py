@@ -18,6 +18,7 @@ from crm.models import (
     Tenant,
 )
 from tests.factories import Factories
+from tests.sql import as_tenant
 
 pytestmark = pytest.mark.postgres
 
@@ -79,10 +80,6 @@ def seeded(database_urls):
         owner_engine.dispose()
 
 
-def _as_tenant(connection, tenant_id) -> None:
-    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
-
-
 def test_app_role_cannot_bypass_rls(seeded):
     _, _, engine = seeded
     with engine.connect() as connection:
@@ -95,7 +92,7 @@ def test_app_role_cannot_bypass_rls(seeded):
 def test_each_tenant_table_shows_only_the_current_tenant(seeded):
     a, b, engine = seeded
     with engine.begin() as connection:
-        _as_tenant(connection, a)
+        as_tenant(connection, a)
         for table in TENANT_TABLES:
             tenants = connection.execute(text(f"SELECT DISTINCT tenant_id FROM {table}")).scalars()
             assert set(tenants) == {a}, table
@@ -112,7 +109,7 @@ def test_setting_is_transaction_local(seeded):
     a, _, engine = seeded
     with engine.connect() as connection:
         with connection.begin():
-            _as_tenant(connection, a)
+            as_tenant(connection, a)
         with connection.begin():
             count = connection.execute(text("SELECT count(*) FROM organisations")).scalar_one()
     assert count == 0
@@ -122,7 +119,7 @@ def test_insert_naming_another_tenant_is_refused(seeded):
     a, b, engine = seeded
     with engine.connect() as connection:
         connection.begin()
-        _as_tenant(connection, a)
+        as_tenant(connection, a)
         with pytest.raises(DBAPIError, match="row-level security"):
             connection.execute(
                 text(
@@ -138,7 +135,7 @@ def test_insert_naming_another_tenant_is_refused(seeded):
 def test_update_and_delete_of_another_tenants_rows_touch_nothing(seeded, database_urls):
     a, b, engine = seeded
     with engine.begin() as connection:
-        _as_tenant(connection, a)
+        as_tenant(connection, a)
         for table in TENANT_TABLES:
             result = connection.execute(
                 text(f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :b"), {"b": b}
@@ -149,7 +146,7 @@ def test_update_and_delete_of_another_tenants_rows_touch_nothing(seeded, databas
     # Moving one's own row into another tenant is refused too.
     with engine.connect() as connection:
         connection.begin()
-        _as_tenant(connection, a)
+        as_tenant(connection, a)
         with pytest.raises(DBAPIError, match="row-level security"):
             connection.execute(
                 text("UPDATE contacts SET tenant_id = :b WHERE tenant_id = :a"), {"a": a, "b": b}

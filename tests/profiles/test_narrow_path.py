@@ -5,11 +5,12 @@ else of B is readable (migration 0012)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from crm.models import TENANT_TABLES
+from tests.sql import as_tenant, owner_and_app
 
 pytestmark = pytest.mark.postgres
 SLUGS = ("path-a", "path-b")
@@ -19,12 +20,7 @@ SLUGS = ("path-a", "path-b")
 def published(database_urls):
     """A and B, each with one published and one unpublished organisation,
     committed as the owner; removed afterwards."""
-    owner = create_engine(database_urls["owner"])
-    app = create_engine(database_urls["app"])
-    cleanup = text("DELETE FROM tenants WHERE slug = ANY(:s)")
-    with owner.begin() as connection:
-        connection.execute(cleanup, {"s": list(SLUGS)})
-    try:
+    with owner_and_app(database_urls, SLUGS) as (owner, app):
         ids = []
         with Session(owner) as session, session.begin():
             for slug in SLUGS:
@@ -51,21 +47,12 @@ def published(database_urls):
                         )  # fmt: skip
                 ids.append(tid)
         yield ids[0], ids[1], app
-    finally:
-        app.dispose()
-        with owner.begin() as connection:
-            connection.execute(cleanup, {"s": list(SLUGS)})
-        owner.dispose()
-
-
-def _as(connection, tenant_id) -> None:
-    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 def test_a_reads_bs_published_profiles_and_nothing_else_of_b(published):
     a, b, engine = published
     with engine.begin() as connection:
-        _as(connection, a)
+        as_tenant(connection, a)
         names = connection.execute(
             text("SELECT name FROM partner_profiles WHERE tenant_id = ANY(:t)"), {"t": [a, b]}
         ).scalars()
@@ -101,7 +88,7 @@ def test_without_a_tenant_profiles_are_read_only(published):
 def test_a_cannot_change_bs_profiles(published, statement):
     a, b, engine = published
     with engine.begin() as connection:
-        _as(connection, a)
+        as_tenant(connection, a)
         assert connection.execute(text(statement), {"b": b}).rowcount == 0
         # Its own rows, yes (and the change is rolled back below).
         own = statement.replace(":b", ":a")
@@ -113,7 +100,7 @@ def test_a_cannot_insert_a_profile_for_b(published):
     a, b, engine = published
     with engine.connect() as connection, pytest.raises(DBAPIError, match="row-level security"):
         with connection.begin():
-            _as(connection, a)
+            as_tenant(connection, a)
             connection.execute(
                 text("INSERT INTO partner_profiles (tenant_id, organisation_id, name, country, "
                      "kind, ecosystem_codes, programme_codes, programmes, search_text, "

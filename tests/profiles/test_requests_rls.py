@@ -8,10 +8,11 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from crm.partner_requests.services import decision
+from tests.sql import as_tenant, owner_and_app
 
 pytestmark = pytest.mark.postgres
 SLUGS = ("req-a", "req-b", "req-c")
@@ -20,12 +21,7 @@ SLUGS = ("req-a", "req-b", "req-c")
 @pytest.fixture
 def match(database_urls):
     """A's request, B's pending interest with the contact B chose; C is a bystander."""
-    owner = create_engine(database_urls["owner"])
-    app = create_engine(database_urls["app"])
-    cleanup = text("DELETE FROM tenants WHERE slug = ANY(:s)")
-    with owner.begin() as connection:
-        connection.execute(cleanup, {"s": list(SLUGS)})
-    try:
+    with owner_and_app(database_urls, SLUGS) as (owner, app):
         with owner.begin() as c:
             tids, orgs = [], []
             for slug in SLUGS:
@@ -68,15 +64,6 @@ def match(database_urls):
                 {"i": interest, "b": b},
             )  # fmt: skip
         yield tids, request, interest, app
-    finally:
-        app.dispose()
-        with owner.begin() as connection:
-            connection.execute(cleanup, {"s": list(SLUGS)})
-        owner.dispose()
-
-
-def _as(connection, tenant_id) -> None:
-    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 def _count(connection, table: str, request_id: int) -> int:
@@ -95,27 +82,27 @@ def test_who_reads_what_before_and_after_acceptance(match):
     (a, b, c), request, interest, app = match
     tables = ("partner_requests", "partner_interests", "partner_shared_contacts")
     with app.begin() as connection:
-        _as(connection, c)  # a bystander: the request, nothing else
+        as_tenant(connection, c)  # a bystander: the request, nothing else
         assert [_count(connection, t, request) for t in tables] == [1, 0, 0]
         assert (
             connection.execute(text("SELECT count(*) FROM partner_shared_contacts")).scalar_one()
             == 0
         )
     with app.begin() as connection:
-        _as(connection, a)  # the requester: the interest, not B's contact yet
+        as_tenant(connection, a)  # the requester: the interest, not B's contact yet
         assert [_count(connection, t, request) for t in tables] == [1, 1, 0]
     with app.begin() as connection:
-        _as(connection, b)  # the interested side: its own contact
+        as_tenant(connection, b)  # the interested side: its own contact
         assert [_count(connection, t, request) for t in tables] == [1, 1, 1]
     with app.begin() as connection:
-        _as(connection, c)  # a bystander cannot answer
+        as_tenant(connection, c)  # a bystander cannot answer
         assert connection.execute(decision(interest, "accepted")).rowcount == 0
     with app.begin() as connection:
-        _as(connection, a)
+        as_tenant(connection, a)
         assert connection.execute(decision(interest, "accepted")).rowcount == 1
         assert _count(connection, "partner_shared_contacts", request) == 1  # B's contact now
     with app.begin() as connection:
-        _as(connection, c)
+        as_tenant(connection, c)
         assert [_count(connection, t, request) for t in tables] == [1, 0, 0]
 
 
@@ -138,7 +125,7 @@ def test_who_reads_what_before_and_after_acceptance(match):
 def test_forged_rows_are_refused(match, statement):
     (a, b, _), request, interest, app = match
     with pytest.raises(DBAPIError), app.begin() as connection:
-        _as(connection, b)
+        as_tenant(connection, b)
         connection.execute(text(statement), {"r": request, "i": interest, "a": a, "b": b})
 
 
@@ -146,7 +133,7 @@ def test_others_cannot_change_the_request(match):
     (a, b, c), request, _, app = match
     for tenant in (b, c):
         with app.begin() as connection:
-            _as(connection, tenant)
+            as_tenant(connection, tenant)
             changed = connection.execute(
                 text("UPDATE partner_requests SET closed_at = now() WHERE id = :r"),
                 {"r": request},
@@ -161,12 +148,12 @@ def test_two_concurrent_acceptances_accept_once(match):
     results: dict[str, int] = {}
     first = app.connect()
     transaction = first.begin()
-    _as(first, a)
+    as_tenant(first, a)
     results["first"] = first.execute(decision(interest, "accepted")).rowcount
 
     def second():
         with app.begin() as connection:
-            _as(connection, a)
+            as_tenant(connection, a)
             results["second"] = connection.execute(decision(interest, "declined")).rowcount
 
     thread = threading.Thread(target=second)
@@ -178,7 +165,7 @@ def test_two_concurrent_acceptances_accept_once(match):
     thread.join(10)
     assert results == {"first": 1, "second": 0}
     with app.begin() as connection:
-        _as(connection, a)
+        as_tenant(connection, a)
         status = connection.execute(
             text("SELECT status FROM partner_interests WHERE id = :i"), {"i": interest}
         ).scalar_one()
