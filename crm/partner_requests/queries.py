@@ -161,7 +161,7 @@ def shared_contacts(interests: list[PartnerInterest]) -> dict[tuple[int, int], S
 
 
 def _seen(user) -> datetime:
-    return user.notifications_seen_at or _EPOCH
+    return _aware(user.notifications_seen_at or _EPOCH)
 
 
 def unread_count(user) -> int:
@@ -239,7 +239,7 @@ def notifications(user) -> list[Notification]:
 
 
 def _aware(value: datetime) -> datetime:
-    """SQLite returns naive UTC datetimes from a union; make them comparable."""
+    """SQLite hands back naive UTC datetimes; make them comparable."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

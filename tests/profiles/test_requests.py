@@ -241,6 +241,8 @@ def test_notifications_count_and_list(alliance, posted, make, session, signed_in
     assert 'aria-label="1 new"' in page
     listing = b_client.get(f"/{alliance.b.slug}/notifications").get_data(as_text=True)
     assert "Politechnika Łódzka expressed interest in your request" in listing
+    again = b_client.get(f"/{alliance.b.slug}/notifications")  # read once: no longer new
+    assert again.status_code == 200 and "<mark>new</mark>" not in again.get_data(as_text=True)
     assert 'aria-label="1 new"' not in b_client.get(f"/{alliance.b.slug}/requests").get_data(
         as_text=True
     )
