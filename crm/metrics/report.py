@@ -6,6 +6,8 @@ cells arrive already suppressed (or not) from ``crm.metrics.snapshots``.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort
 from sqlalchemy import select
 
@@ -104,15 +106,15 @@ def _number(cell: Cell | None) -> float | None:
     return None if cell is None else cell.number
 
 
-def csv_value(cell: Cell) -> str | float | int:
-    """A spreadsheet-friendly value: '<5' when suppressed, ratios as percentages."""
+def csv_value(cell: Cell) -> str | Decimal | int:
+    """A spreadsheet-friendly value: '<5' when suppressed, shares as the percentage
+    shown on the page (rounded once, in ``crm.metrics.disclosure.percent``)."""
     if cell.value is None:
         return SUPPRESSED
-    unit = BY_KEY[cell.metric].unit
-    if unit == "ratio":
-        return round(float(cell.value) * 100, 1)
-    if unit == "eur":
-        return round(float(cell.value), 2)
+    if cell.percent is not None:
+        return cell.percent
+    if BY_KEY[cell.metric].unit == "eur":
+        return cell.value.quantize(Decimal("0.01"))
     return int(cell.value)
 
 

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, select, text, update
 
 from crm import crosstenant
 from crm.extensions import db
+from crm.metrics import disclosure
 from crm.metrics.definitions import BY_KEY, METRICS
+from crm.metrics.disclosure import SUPPRESSED
 from crm.metrics.sql import COUNTRY, TOTAL, RefreshPlan, metric_plan, store_values
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
-SMALL_CELL = 5  # counts from 1 to SMALL_CELL - 1 are suppressed for the alliance office
-SUPPRESSED = "<5"
 # Advisory lock namespace of the metrics refreshes (PostgreSQL): one refresh of
 # a scope at a time; a second waits, then writes its own complete snapshot.
 LOCK_NAMESPACE = 4_242_006
@@ -151,13 +151,16 @@ class Cell:
     metric: str
     d1: str
     d2: str
-    value: Decimal | None  # None when suppressed
+    value: Decimal | None  # None when suppressed; a share as a fraction (0 to 1)
     display: str
     suppressed: bool
     # What an audience may see of the counts behind the value (None when suppressed
     # or for the alliance office, which sees values only).
     n: int | None = None
     base: int | None = None
+    # A share in percent, rounded once (the one value every page, chart and download
+    # shows); None for other units and when suppressed.
+    percent: Decimal | None = None
 
     @property
     def headline(self) -> str:
@@ -170,43 +173,90 @@ class Cell:
 
     @property
     def number(self) -> float | None:
-        """The value for a chart: ratios as percentages; suppressed cells as None."""
+        """The value for a chart: shares as the displayed percentage; suppressed as None."""
         if self.value is None:
             return None
-        unit = BY_KEY[self.metric].unit
-        return round(float(self.value) * 100, 1) if unit == "ratio" else float(self.value)
-
-
-def is_small(unit: str, n: int, base: int | None) -> bool:
-    """Could this cell single out an organisation? (1 to 4 records behind it.)"""
-    small = 0 < n < SMALL_CELL
-    if unit == "ratio":
-        return small or (base is not None and 0 < base < SMALL_CELL)
-    return small
+        return float(self.percent if self.percent is not None else self.value)
 
 
 def fmt(unit: str, value: Decimal) -> str:
-    if unit == "ratio":
-        return f"{float(value) * 100:.1f}%"
     if unit == "eur":
         return f"€{value:,.0f}"
     return f"{int(value):,}"
 
 
-def make_cell(metric, d1, d2, value, n, base, suppress: bool) -> Cell:
+def make_cell(metric, d1, d2, value, n, base, suppress: bool, sum_base=None) -> Cell:
+    """One cell as an audience sees it. ``suppress`` (the alliance office, and the
+    alliance column of a tenant's page): disclosure control (``crm.metrics.disclosure``)
+    with ``sum_base`` the rounding base of the metric's sums in this snapshot."""
     unit = BY_KEY[metric].unit
-    if suppress and is_small(unit, n, base):
+    if suppress and disclosure.is_small(n, base if unit == "ratio" else None):
         return Cell(metric, d1, d2, None, SUPPRESSED, True)
+    if unit == "ratio":  # n and base are the numerator and the denominator
+        num, den = (
+            (disclosure.round_count(n), disclosure.round_count(base)) if suppress else (n, base)
+        )
+        share = disclosure.percent(num, den)
+        value = Decimal(num) / Decimal(den)
+        display = f"{share}%"
+    else:
+        if suppress:
+            value = (
+                Decimal(disclosure.round_count(int(value)))
+                if unit == "count"
+                else disclosure.round_to(value, sum_base or Decimal(1))
+            )
+        share, display = None, fmt(unit, value)
     return Cell(
         metric,
         d1,
         d2,
         value,
-        fmt(unit, value),
+        display,
         False,
         None if suppress else n,
         None if suppress else base,
+        share,
     )
+
+
+def _sum_bases(snapshot_ids):
+    """Per snapshot and sum metric, its largest cell and its largest suppressed cell over
+    every level: what ``disclosure.sum_base`` needs (a subquery, joined by the readers)."""
+    small = and_(MetricValue.n > 0, MetricValue.n < disclosure.SMALL_CELL)
+    return (
+        select(
+            MetricValue.snapshot_id,
+            MetricValue.metric,
+            func.max(func.abs(MetricValue.value)).label("largest"),
+            func.max(case((small, func.abs(MetricValue.value)))).label("largest_small"),
+        )
+        .where(
+            MetricValue.snapshot_id.in_(snapshot_ids),
+            MetricValue.metric.in_([m.key for m in METRICS if m.unit in ("sum", "eur")]),
+        )
+        .group_by(MetricValue.snapshot_id, MetricValue.metric)
+        .subquery()
+    )
+
+
+def _with_bases(query, snapshot_ids):
+    """``query`` (over MetricValue) with the sum bases of each row's snapshot and metric."""
+    bases = _sum_bases(snapshot_ids)
+    return query.add_columns(bases.c.largest, bases.c.largest_small).outerjoin(
+        bases,
+        and_(bases.c.snapshot_id == MetricValue.snapshot_id, bases.c.metric == MetricValue.metric),
+    )
+
+
+def _base_of(row) -> Decimal | None:
+    if row.largest is None:
+        return None
+    return disclosure.sum_base(_decimal(row.largest), _decimal(row.largest_small))
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def latest_snapshot(tenant_id: int | None) -> MetricSnapshot | None:
@@ -241,11 +291,14 @@ def read_cells(
     ).where(MetricValue.snapshot_id == snapshot.id, MetricValue.level == level)
     if metrics:
         query = query.where(MetricValue.metric.in_(metrics))
+    if suppress:
+        query = _with_bases(query, [snapshot.id])
     for row in db.session.execute(query):
         if row.metric not in out:
             continue  # a metric retired since this snapshot
         d1 = row.country if level == COUNTRY else row.d1
-        cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress)
+        sum_base = _base_of(row) if suppress else None
+        cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress, sum_base)
         if level == COUNTRY:
             cell.d2 = row.d1
         out[row.metric].append(cell)
@@ -280,7 +333,7 @@ def trends(tenant_id: int | None, metrics: tuple[str, ...], limit: int = 30) -> 
     )
     query = (
         select(recent.c.taken_at, MetricValue.metric, MetricValue.value, MetricValue.n)
-        .add_columns(MetricValue.base)
+        .add_columns(MetricValue.base, MetricValue.snapshot_id)
         .join(MetricValue, MetricValue.snapshot_id == recent.c.id)
         .where(
             MetricValue.metric.in_(metrics),
@@ -291,8 +344,14 @@ def trends(tenant_id: int | None, metrics: tuple[str, ...], limit: int = 30) -> 
         .order_by(recent.c.taken_at)
     )
     series: dict[str, list[tuple[datetime, Cell]]] = {key: [] for key in metrics}
+    suppress = tenant_id is None
+    if suppress:
+        # Every point as that snapshot was published (rounded, suppressed), so the steps
+        # between points are differences of protected values, never of exact counts.
+        query = _with_bases(query, select(recent.c.id))
     for row in db.session.execute(query):
-        cell = make_cell(row.metric, "", "", row.value, row.n, row.base, tenant_id is None)
+        sum_base = _base_of(row) if suppress else None
+        cell = make_cell(row.metric, "", "", row.value, row.n, row.base, suppress, sum_base)
         series[row.metric].append((row.taken_at, cell))
     return series
 
