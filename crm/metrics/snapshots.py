@@ -15,14 +15,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, text, update
+from sqlalchemy.orm import aliased
 
 from crm import crosstenant
 from crm.extensions import db
 from crm.metrics import disclosure
 from crm.metrics.definitions import BY_KEY, METRICS
 from crm.metrics.disclosure import SUPPRESSED
-from crm.metrics.sql import COUNTRY, TOTAL, RefreshPlan, metric_plan, store_values
+from crm.metrics.sql import (
+    COUNTRY,
+    RESULTS,
+    TENANT,
+    TOTAL,
+    RefreshPlan,
+    metric_plan,
+    store_values,
+)
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
 # Advisory lock namespace of the metrics refreshes (PostgreSQL): one refresh of
@@ -135,12 +144,65 @@ def _write(
     for metric in METRICS:
         sql = store_values(metric.unit, list(ids.values()))
         stored += connection.execute(text(sql), {"metric": metric.key}).rowcount
+    if None in ids:
+        stored += _store_sum_bases(connection, ids[None])
     connection.execute(
         update(snapshots_t)
         .where(snapshots_t.c.id.in_(list(ids.values())))
         .values(complete=True, duration_ms=int((time.perf_counter() - started) * 1000))
     )
     return ids, stored
+
+
+# Level of the rows that carry a sum metric's rounding base in an alliance snapshot.
+ROUNDING = "rounding"
+
+
+def _store_sum_bases(connection: Connection, snapshot_id: int) -> int:
+    """Store each sum metric's rounding base (``disclosure.sum_base``) in the alliance
+    snapshot, from the aggregated rows still in the results table.
+
+    What the base must hide: every suppressed alliance cell (1 to 4 records), and on an
+    association's page the part of an alliance cell that is the other associations'
+    when they have 1 to 4 records in it (``read_cells(..., beside=...)`` hides those
+    cells; the base keeps them from being recovered from the cells beside them).
+    """
+    keys = [m.key for m in METRICS if m.unit in ("sum", "eur")]
+    rows = connection.execute(
+        text(
+            f"SELECT metric, level, tid, d1, d2, cnt, amount FROM {RESULTS} WHERE metric IN :keys"
+        ).bindparams(bindparam("keys", expanding=True)),
+        {"keys": keys},
+    ).all()
+    largest: dict[str, Decimal] = {}
+    hidden: dict[str, Decimal] = {}
+    totals = {(r.metric, r.d1, r.d2): r for r in rows if r.level == TOTAL}
+
+    def hide(metric: str, amount) -> None:
+        hidden[metric] = max(hidden.get(metric, Decimal(0)), abs(Decimal(amount or 0)))
+
+    for r in rows:
+        amount = abs(Decimal(r.amount or 0))
+        if r.level != TENANT:
+            largest[r.metric] = max(largest.get(r.metric, Decimal(0)), amount)
+            if disclosure.is_small(r.cnt):
+                hide(r.metric, amount)
+        else:
+            total = totals[(r.metric, r.d1, r.d2)]
+            if disclosure.is_small(total.cnt - r.cnt):
+                hide(r.metric, Decimal(total.amount or 0) - Decimal(r.amount or 0))
+    values = [
+        {
+            "snapshot_id": snapshot_id,
+            "metric": key,
+            "level": ROUNDING,
+            "value": disclosure.sum_base(largest.get(key), hidden.get(key)),
+            "n": 0,
+        }
+        for key in keys
+    ]
+    connection.execute(insert(values_t), values)
+    return len(values)
 
 
 # ---------------------------------------------------------------- reading
@@ -220,39 +282,20 @@ def make_cell(metric, d1, d2, value, n, base, suppress: bool, sum_base=None) -> 
     )
 
 
-def _sum_bases(snapshot_ids):
-    """Per snapshot and sum metric, its largest cell and its largest suppressed cell over
-    every level: what ``disclosure.sum_base`` needs (a subquery, joined by the readers)."""
-    small = and_(MetricValue.n > 0, MetricValue.n < disclosure.SMALL_CELL)
-    return (
-        select(
-            MetricValue.snapshot_id,
-            MetricValue.metric,
-            func.max(func.abs(MetricValue.value)).label("largest"),
-            func.max(case((small, func.abs(MetricValue.value)))).label("largest_small"),
-        )
-        .where(
-            MetricValue.snapshot_id.in_(snapshot_ids),
-            MetricValue.metric.in_([m.key for m in METRICS if m.unit in ("sum", "eur")]),
-        )
-        .group_by(MetricValue.snapshot_id, MetricValue.metric)
-        .subquery()
+_rounding = aliased(MetricValue, name="rounding")
+
+
+def _with_bases(query):
+    """``query`` (over MetricValue) with the rounding base stored for its row's metric in
+    its row's snapshot (``ROUNDING`` rows; sums of the alliance snapshot only)."""
+    return query.add_columns(_rounding.value.label("sum_base")).outerjoin(
+        _rounding,
+        and_(
+            _rounding.snapshot_id == MetricValue.snapshot_id,
+            _rounding.metric == MetricValue.metric,
+            _rounding.level == ROUNDING,
+        ),
     )
-
-
-def _with_bases(query, snapshot_ids):
-    """``query`` (over MetricValue) with the sum bases of each row's snapshot and metric."""
-    bases = _sum_bases(snapshot_ids)
-    return query.add_columns(bases.c.largest, bases.c.largest_small).outerjoin(
-        bases,
-        and_(bases.c.snapshot_id == MetricValue.snapshot_id, bases.c.metric == MetricValue.metric),
-    )
-
-
-def _base_of(row) -> Decimal | None:
-    if row.largest is None:
-        return None
-    return disclosure.sum_base(_decimal(row.largest), _decimal(row.largest_small))
 
 
 def _decimal(value) -> Decimal | None:
@@ -292,12 +335,12 @@ def read_cells(
     if metrics:
         query = query.where(MetricValue.metric.in_(metrics))
     if suppress:
-        query = _with_bases(query, [snapshot.id])
+        query = _with_bases(query)
     for row in db.session.execute(query):
         if row.metric not in out:
             continue  # a metric retired since this snapshot
         d1 = row.country if level == COUNTRY else row.d1
-        sum_base = _base_of(row) if suppress else None
+        sum_base = _decimal(row.sum_base) if suppress else None
         cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress, sum_base)
         if level == COUNTRY:
             cell.d2 = row.d1
@@ -348,9 +391,9 @@ def trends(tenant_id: int | None, metrics: tuple[str, ...], limit: int = 30) -> 
     if suppress:
         # Every point as that snapshot was published (rounded, suppressed), so the steps
         # between points are differences of protected values, never of exact counts.
-        query = _with_bases(query, select(recent.c.id))
+        query = _with_bases(query)
     for row in db.session.execute(query):
-        sum_base = _base_of(row) if suppress else None
+        sum_base = _decimal(row.sum_base) if suppress else None
         cell = make_cell(row.metric, "", "", row.value, row.n, row.base, suppress, sum_base)
         series[row.metric].append((row.taken_at, cell))
     return series

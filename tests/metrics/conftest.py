@@ -342,7 +342,7 @@ def stored(owner_url: str, alliance_snapshot_id: int) -> dict[tuple, tuple]:
                 text(
                     "SELECT v.tenant_id, v.level, v.country, v.metric, v.d1, v.d2, v.value, v.n, "
                     "v.base FROM metric_values v JOIN metric_snapshots s ON s.id = v.snapshot_id "
-                    "WHERE s.complete AND (s.id = :id OR (s.job_run_id = "
+                    "WHERE v.level <> 'rounding' AND s.complete AND (s.id = :id OR (s.job_run_id = "
                     "(SELECT job_run_id FROM metric_snapshots WHERE id = :id) "
                     "AND s.tenant_id IS NOT NULL))"
                 ),
