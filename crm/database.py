@@ -48,9 +48,9 @@ METRICS_COLUMNS = {
         "is_external",
     ),
     "association_memberships": (
-        "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on",
+        "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on", "paid_until",
     ),
-    "cluster_memberships": ("tenant_id", "member_id", "until"),
+    "cluster_memberships": ("tenant_id", "cluster_id", "member_id", "until"),
     "organisation_ecosystems": ("tenant_id", "organisation_id", "ecosystem_id"),
     "projects": (
         "id", "tenant_id", "programme_code", "status", "start_date", "grant_key",

@@ -34,6 +34,7 @@ from crm.metrics.sql import (
 )
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
+HIDDEN_BESIDE = "<5 others"  # shown beside an association's own figure (read_cells)
 # Advisory lock namespace of the metrics refreshes (PostgreSQL): one refresh of
 # a scope at a time; a second waits, then writes its own complete snapshot.
 LOCK_NAMESPACE = 4_242_006
@@ -313,21 +314,41 @@ def latest_snapshot(tenant_id: int | None) -> MetricSnapshot | None:
     return db.session.scalar(query)
 
 
+def tenant_snapshot_of(alliance: MetricSnapshot | None, tenant_id: int) -> MetricSnapshot | None:
+    """The tenant's snapshot written by the same refresh as the alliance snapshot."""
+    if alliance is None or alliance.job_run_id is None:
+        return None
+    return db.session.scalar(
+        select(MetricSnapshot).where(
+            MetricSnapshot.tenant_id == tenant_id,
+            MetricSnapshot.job_run_id == alliance.job_run_id,
+            MetricSnapshot.complete.is_(True),
+        )
+    )
+
+
 def read_cells(
     snapshot: MetricSnapshot | None,
     suppress: bool,
     level: str = TOTAL,
     metrics: tuple[str, ...] | None = None,
+    beside: dict[str, list[Cell]] | None = None,
 ) -> dict[str, list[Cell]]:
-    """The snapshot's cells per metric (one query), suppressed when ``suppress``."""
+    """The snapshot's cells per metric (one query), suppressed when ``suppress``.
+
+    ``beside``: an association's own exact cells from the same refresh, for the
+    alliance column of its page. An alliance cell in which the other associations
+    have 1 to 4 records is then hidden (``HIDDEN_BESIDE``): "alliance minus us"
+    would isolate them.
+    """
     out: dict[str, list[Cell]] = {m.key: [] for m in METRICS}
     if snapshot is None:
         return out
     query = select(
         MetricValue.metric,
-        MetricValue.country,
         MetricValue.d1,
         MetricValue.d2,
+        MetricValue.country,
         MetricValue.value,
         MetricValue.n,
         MetricValue.base,
@@ -336,16 +357,28 @@ def read_cells(
         query = query.where(MetricValue.metric.in_(metrics))
     if suppress:
         query = _with_bases(query)
+    own = {(c.metric, c.d1, c.d2): c for cells in (beside or {}).values() for c in cells}
     for row in db.session.execute(query):
         if row.metric not in out:
             continue  # a metric retired since this snapshot
         d1 = row.country if level == COUNTRY else row.d1
         sum_base = _decimal(row.sum_base) if suppress else None
         cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress, sum_base)
+        if beside is not None and not cell.suppressed and _few_others(row, own.get(row[:3])):
+            cell = Cell(row.metric, d1, row.d2, None, HIDDEN_BESIDE, True)
         if level == COUNTRY:
             cell.d2 = row.d1
         out[row.metric].append(cell)
     return out
+
+
+def _few_others(row, own: Cell | None) -> bool:
+    """Do the other associations have 1 to 4 records in this alliance cell?"""
+    if own is None:
+        return False  # all of it is the others': primary suppression covered it
+    ratio = BY_KEY[row.metric].unit == "ratio"
+    others_base = (row.base or 0) - (own.base or 0) if ratio else None
+    return disclosure.is_small(row.n - (own.n or 0), others_base)
 
 
 def country_table(snapshot: MetricSnapshot | None, metrics: tuple[str, ...]) -> dict:

@@ -29,7 +29,14 @@ def _rows() -> tuple:
     own_snapshot = snapshots.latest_snapshot(g.tenant.id)
     alliance_snapshot = snapshots.latest_snapshot(None)
     own = snapshots.read_cells(own_snapshot, suppress=False)
-    alliance = snapshots.read_cells(alliance_snapshot, suppress=True)
+    # The association's figures of the alliance refresh itself (not of a later refresh
+    # of its own) are what "alliance minus us" would subtract.
+    same_run = snapshots.tenant_snapshot_of(alliance_snapshot, g.tenant.id)
+    if same_run is None or same_run is own_snapshot:
+        beside = own
+    else:
+        beside = snapshots.read_cells(same_run, suppress=False)
+    alliance = snapshots.read_cells(alliance_snapshot, suppress=True, beside=beside)
     associations = db.session.scalar(select(func.count(Tenant.id))) or 1
     labels = report.label_maps()
     sections = []
@@ -64,7 +71,7 @@ def _average(metric, cell, associations: int) -> str:
     if cell is None or metric.unit == "ratio":
         return ""
     if cell.value is None:
-        return snapshots.SUPPRESSED
+        return cell.display  # "<5", or "<5 others"
     return snapshots.fmt("eur" if metric.unit == "eur" else "sum", cell.value / associations)
 
 
