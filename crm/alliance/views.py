@@ -15,6 +15,7 @@ from crm.alliance import bp
 from crm.exports import download
 from crm.extensions import db
 from crm.metrics import jobs, report, snapshots
+from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import (
     BY_KEY,
     COUNTRY_COMPARISON,
@@ -67,6 +68,7 @@ def dashboard():
         trends=_trend_view(trend),
         run=latest,
         failed=failed,
+        coverage=Coverage.of(snapshot),
     )
 
 
@@ -102,6 +104,7 @@ def countries():
         age=snapshots.age_seconds(snapshot),
         table=table,
         metrics=metrics,
+        coverage=Coverage.of(snapshot),
     )
 
 

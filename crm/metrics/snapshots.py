@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from crm import crosstenant
 from crm.extensions import db
-from crm.metrics import disclosure
+from crm.metrics import coverage, disclosure
 from crm.metrics.definitions import BY_KEY, METRICS
 from crm.metrics.disclosure import SUPPRESSED
 from crm.metrics.sql import (
@@ -147,6 +147,11 @@ def _write(
         stored += connection.execute(text(sql), {"metric": metric.key}).rowcount
     if None in ids:
         stored += _store_sum_bases(connection, ids[None])
+        connection.execute(
+            update(snapshots_t)
+            .where(snapshots_t.c.id == ids[None])
+            .values(coverage=coverage.gather(connection))
+        )
     connection.execute(
         update(snapshots_t)
         .where(snapshots_t.c.id.in_(list(ids.values())))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from crm.accounts.access import STAFF, TENANT_ADMINS, has_role, roles_required
 from crm.extensions import db
 from crm.metrics import bp, jobs, report, snapshots
+from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import METRICS
 from crm.models import JobRun, Tenant
 
@@ -86,6 +87,7 @@ def tenant_report():
         alliance_snapshot=alliance_snapshot,
         sections=sections,
         associations=associations,
+        coverage=Coverage.of(alliance_snapshot),
         run=_latest_run(),
         can_refresh=has_role(TENANT_ADMINS),
     )

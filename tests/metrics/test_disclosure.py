@@ -261,6 +261,26 @@ def test_an_association_page_never_isolates_fewer_than_5_others(attack):
     assert _check_association_view(app, fr) >= 1
 
 
+def test_every_alliance_figure_says_which_associations_it_is_based_on(attack):
+    app, office, fr_admin, _, _ = attack
+    page = office.get("/alliance/").get_data(as_text=True)
+    with app.app_context():
+        estonia = db.session.scalar(select(Tenant.name).where(Tenant.slug == "d-ee"))
+    today = date.today().isoformat()
+    assert f"based on 3 of 3 associations; data last updated {today}" in page  # members
+    # No Estonian lapses (nor projects): the office is told whose records are missing.
+    lapses = page[page.index('id="lapses_by_quarter"') :]
+    assert f"based on 2 of 3 associations; data last updated {today}; nothing from " in lapses
+    assert f"{estonia} (EE)" in lapses[: lapses.index("</p>", lapses.index("based on"))]
+    coverage = page[page.index('id="coverage"') :]
+    assert coverage.count("<tr><td>") == 3 and f"<td>{today}</td>" in coverage
+    countries = office.get("/alliance/countries").get_data(as_text=True)
+    assert countries.count("based on ") == len(COUNTRY_COMPARISON)
+    own = fr_admin.get("/d-fr/figures").get_data(as_text=True)
+    assert own.count("Alliance: based on ") == len(METRICS)
+    assert estonia not in own  # an association is not told who else records what
+
+
 # ------------------------------------------------------------------ the search, everywhere
 
 
