@@ -133,16 +133,16 @@ def csv_rows(metric: Metric, cells: list[Cell], labels: dict) -> tuple[list[str]
     return headers, rows
 
 
-def metric_csv(key: str, tenant_id: int | None, *, suppress: bool, filename: str):
+def metric_csv(key: str, tenant_id: int | None, *, suppress: bool, filename: str, fmt: str = "csv"):
     """One metric of the latest snapshot (the alliance's when ``tenant_id`` is
-    None) as a CSV download; 404 for a metric that does not exist."""
+    None) as a CSV or XLSX download; 404 for a metric that does not exist."""
     definition = BY_KEY.get(key)
     if definition is None:
         abort(404)
     snapshot = snapshots.latest_snapshot(tenant_id)
     cells = snapshots.read_cells(snapshot, suppress=suppress, metrics=(key,))[key]
     headers, rows = csv_rows(definition, cells, label_maps())
-    return download("csv", filename, headers, rows)
+    return download(fmt, filename, headers, rows)
 
 
 def single(cells: list[Cell]) -> Cell | None:

@@ -93,12 +93,13 @@ def tenant_report():
     )
 
 
-@bp.route("/<tenant>/figures/<metric>.csv")
+@bp.route("/<tenant>/figures/<metric>.csv", defaults={"fmt": "csv"})
+@bp.route("/<tenant>/figures/<metric>.xlsx", defaults={"fmt": "xlsx"})
 @readers
-def tenant_metric_csv(metric: str):
+def tenant_metric_csv(metric: str, fmt: str):
     # The association's own figures, unsuppressed: they are its own records.
     return report.metric_csv(
-        metric, g.tenant.id, suppress=False, filename=f"{g.tenant.slug}-{metric}"
+        metric, g.tenant.id, suppress=False, filename=f"{g.tenant.slug}-{metric}", fmt=fmt
     )
 
 

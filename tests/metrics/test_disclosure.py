@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -438,6 +439,32 @@ def test_a_fresh_seed_is_as_safe(metrics_app, database_urls):
 # ------------------------------------------------------------------ shares rounded once
 
 
+def _xlsx(client, path: str) -> list[list]:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+
+
+def _number(text: str):
+    """A CSV cell as the workbook holds it: numbers as numbers, "<5" as text."""
+    return text if text == disclosure.SUPPRESSED else float(text)
+
+
+def test_xlsx_downloads_carry_what_the_csv_downloads_carry(attack):
+    _, office, fr_admin, _, after = attack
+    for metric in ("members_by_country", "employees", "lapses_by_quarter"):
+        sheet = _xlsx(office, f"/alliance/figures/{metric}.xlsx")
+        assert [r[-1] for r in sheet[1:]] == [_number(list(r.values())[-1]) for r in after[metric]]
+    sheet = _xlsx(office, "/alliance/countries.xlsx")
+    estonia = next(r for r in sheet if r[0] == "EE")
+    assert estonia[1] == "<5"  # Members
+    trend = _xlsx(office, "/alliance/trends.xlsx")
+    assert trend[0] == ["Snapshot", "Metric", "Value"] and len(trend) > 2
+    own = _xlsx(fr_admin, "/d-fr/figures/lapses_by_quarter.xlsx")
+    assert ["2024-Q2", 2] in own  # its own figure, exact
+
+
 def _chart_values(page: str) -> dict[str, dict[str, float]]:
     out = {}
     for block in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.S):
@@ -490,6 +517,8 @@ def test_every_share_is_the_exact_fraction_rounded_once_on_pages_charts_and_csv(
         else:
             shown = rows[0]
         assert Decimal(shown["Share (%)"]) == share, (metric, d1)
+        sheet = _xlsx(office, f"/alliance/figures/{metric}.xlsx")
+        assert [r[-1] for r in sheet[1:]] == [_number(r["Share (%)"]) for r in rows], metric
         if d1 and definition.title in charts and d1 in labels:
             assert charts[definition.title][labels[d1]] == float(share), (metric, d1)
         if not d1:
