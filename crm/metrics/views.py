@@ -93,8 +93,8 @@ def tenant_report():
     )
 
 
-@bp.route("/<tenant>/figures/<metric>.csv", defaults={"fmt": "csv"})
 @bp.route("/<tenant>/figures/<metric>.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/<tenant>/figures/<metric>.csv", defaults={"fmt": "csv"})  # registered first
 @readers
 def tenant_metric_csv(metric: str, fmt: str):
     # The association's own figures, unsuppressed: they are its own records.

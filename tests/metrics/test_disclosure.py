@@ -463,6 +463,16 @@ def test_xlsx_downloads_carry_what_the_csv_downloads_carry(attack):
     assert trend[0] == ["Snapshot", "Metric", "Value"] and len(trend) > 2
     own = _xlsx(fr_admin, "/d-fr/figures/lapses_by_quarter.xlsx")
     assert ["2024-Q2", 2] in own  # its own figure, exact
+    # Each page links both downloads.
+    pages = {
+        "/d-fr/figures": "/d-fr/figures/lapses_by_quarter",
+        "/alliance/": "/alliance/figures/lapses_by_quarter",
+        "/alliance/countries": "/alliance/countries",
+    }
+    for path, link in pages.items():
+        client = fr_admin if path.startswith("/d-fr") else office
+        body = client.get(path).get_data(as_text=True)
+        assert f'href="{link}.csv"' in body and f'href="{link}.xlsx"' in body, path
 
 
 def _chart_values(page: str) -> dict[str, dict[str, float]]:
