@@ -414,7 +414,7 @@ def trends(tenant_id: int | None, metrics: tuple[str, ...], limit: int = 30) -> 
     )
     query = (
         select(recent.c.taken_at, MetricValue.metric, MetricValue.value, MetricValue.n)
-        .add_columns(MetricValue.base, MetricValue.snapshot_id)
+        .add_columns(MetricValue.base)
         .join(MetricValue, MetricValue.snapshot_id == recent.c.id)
         .where(
             MetricValue.metric.in_(metrics),
