@@ -357,6 +357,8 @@ def _check_office_view(app) -> int:
         true = {k: _measure(k, truth[k]) for k in shown}
         small = [k for k, v in shown.items() if v == disclosure.SUPPRESSED]
         assert all(disclosure.is_small(truth[k][1]) for k in small)
+        counts = [v for k, v in shown.items() if recovery.unit(k) == "count" and k not in small]
+        assert counts and all(recovery.parse(v) % 5 == 0 for v in counts)
         return _assert_unrecoverable(ranges, true, small)
 
 
