@@ -42,19 +42,20 @@ APP_FUNCTIONS = (
 # crosstenant.grant_countries), and nothing more: no names, e-mails, phones or
 # hashes leave through the role that bypasses row-level security.
 METRICS_COLUMNS = {
-    "tenants": ("id", "country"),
+    "tenants": ("id", "name", "country"),
     "organisations": (
         "id", "tenant_id", "kind", "size_class", "country", "nuts2", "employees", "archived",
-        "is_external",
+        "is_external", "updated_at",
     ),
     "association_memberships": (
-        "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on",
+        "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on", "paid_until",
+        "updated_at",
     ),
-    "cluster_memberships": ("tenant_id", "member_id", "until"),
+    "cluster_memberships": ("tenant_id", "cluster_id", "member_id", "until"),
     "organisation_ecosystems": ("tenant_id", "organisation_id", "ecosystem_id"),
     "projects": (
         "id", "tenant_id", "programme_code", "status", "start_date", "grant_key",
-        "total_budget", "eu_contribution",
+        "total_budget", "eu_contribution", "updated_at",
     ),
     "participations": ("id", "tenant_id", "project_id", "organisation_id"),
     "project_ecosystems": ("tenant_id", "project_id", "ecosystem_id"),

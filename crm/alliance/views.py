@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
-from crm.exports import download
+from crm.exports import FORMATS, download
 from crm.extensions import db
 from crm.metrics import jobs, report, snapshots
+from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import (
     BY_KEY,
     COUNTRY_COMPARISON,
@@ -67,6 +68,7 @@ def dashboard():
         trends=_trend_view(trend),
         run=latest,
         failed=failed,
+        coverage=Coverage.of(snapshot),
     )
 
 
@@ -102,12 +104,24 @@ def countries():
         age=snapshots.age_seconds(snapshot),
         table=table,
         metrics=metrics,
+        coverage=Coverage.of(snapshot),
     )
 
 
-@bp.route("/countries.csv")
+def downloads(path: str):
+    """Route ``path`` + ".csv" and + ".xlsx" (``fmt``) to one view: the same figures."""
+
+    def register(view):
+        for fmt in FORMATS:
+            view = bp.route(f"{path}.{fmt}", defaults={"fmt": fmt})(view)
+        return view
+
+    return register
+
+
+@downloads("/countries")
 @alliance_only
-def countries_csv():
+def countries_csv(fmt: str):
     snapshot = snapshots.latest_snapshot(None)
     table = snapshots.country_table(snapshot, COUNTRY_COMPARISON)
     headers = ["Country"] + [BY_KEY[k].title for k in COUNTRY_COMPARISON]
@@ -115,18 +129,18 @@ def countries_csv():
         [country] + [report.csv_value(cells[k]) if k in cells else "" for k in COUNTRY_COMPARISON]
         for country, cells in table.items()
     ]
-    return download("csv", "alliance-countries", headers, rows)
+    return download(fmt, "alliance-countries", headers, rows)
 
 
-@bp.route("/figures/<metric>.csv")
+@downloads("/figures/<metric>")
 @alliance_only
-def metric_csv(metric: str):
-    return report.metric_csv(metric, None, suppress=True, filename=f"alliance-{metric}")
+def metric_csv(metric: str, fmt: str):
+    return report.metric_csv(metric, None, suppress=True, filename=f"alliance-{metric}", fmt=fmt)
 
 
-@bp.route("/trends.csv")
+@downloads("/trends")
 @alliance_only
-def trends_csv():
+def trends_csv(fmt: str):
     trend = snapshots.trends(None, TRENDS)
     headers = ["Snapshot", "Metric", "Value"]
     rows = [
@@ -134,7 +148,7 @@ def trends_csv():
         for key, points in trend.items()
         for taken, cell in points
     ]
-    return download("csv", "alliance-trends", headers, rows)
+    return download(fmt, "alliance-trends", headers, rows)
 
 
 @bp.route("/status.json")

@@ -452,7 +452,8 @@ class Generator:
                 changes.append(("active", status, when, reason))
                 paid_until = when - timedelta(days=rng.randint(0, 120))
                 paid_until = max(paid_until, joined)
-                left_on = when if status == "left" else None
+                # As the app records them: lapsed and left set the leaving date.
+                left_on = when if status in ("lapsed", "left") else None
         created = _at(changes[0][2], rng)
         batch.add(
             "association_memberships",
@@ -657,7 +658,7 @@ class Generator:
                 weighted.append(w)
         total_weight = sum(weighted) or 1.0
         shares_iter = iter(weighted)
-        variants = ["{g}", "GA {g}", "GA No. {g}", "{dashed}", "{spaced}"]
+        variants = ["{g}", "GA {g}", "GA No. {g}", "{dashed}", "{spaced}", "GAP-{g}"]
         for k, (slug, cluster, roles) in enumerate(local):
             tid = self.tenant_ids[slug]
             batch = batches[slug]

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FUNDED = "funded, running or closed"
+# Days after "paid until" that a lapsed membership recorded without a leaving date is
+# taken to have left (the renewal reminders run for a month).
+LAPSE_GRACE_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,9 @@ class Metric:
     d2: str = ""  # label of the second dimension (stacked charts)
     chart: str = "bar"  # bar | stacked | none
     group: str = "Members"
+    # The single-value metric its cells add up to (a published margin), if any: what an
+    # analyst would subtract from (tests/metrics/test_disclosure.py searches it).
+    total: str = ""
 
 
 METRICS: tuple[Metric, ...] = (
@@ -29,8 +35,9 @@ METRICS: tuple[Metric, ...] = (
         "count",
         "Organisations in the association's network on the day of the snapshot, whatever "
         "their kind: those whose membership of the association is active, and those that are "
-        "current members of one of its clusters (no end date, or an end date today or later). "
-        "Archived organisations are left out. An organisation recorded by two associations is "
+        "current members of one of its clusters (no end date, or an end date today or later) "
+        "that is not archived. Archived organisations are left out, and so are the members "
+        "of an archived cluster through it. An organisation recorded by two associations is "
         "counted once by each.",
         chart="none",
     ),
@@ -41,6 +48,7 @@ METRICS: tuple[Metric, ...] = (
         "Members (as in 'Members') grouped by kind of organisation: cluster "
         "organisation, firm, university, research organisation, public body, investor, other.",
         d1="Kind",
+        total="members",
     ),
     Metric(
         "members_by_size_class",
@@ -75,6 +83,7 @@ METRICS: tuple[Metric, ...] = (
         "Members grouped by the country of the organisation's address (which may differ "
         "from the association's country).",
         d1="Country",
+        total="members",
     ),
     Metric(
         "members_by_region",
@@ -83,6 +92,7 @@ METRICS: tuple[Metric, ...] = (
         "Members grouped by the NUTS-2 region (2021 classification) of their address; "
         "members without a recorded region are shown as 'unknown'.",
         d1="NUTS-2 region",
+        total="members",
     ),
     Metric(
         "employees",
@@ -107,7 +117,9 @@ METRICS: tuple[Metric, ...] = (
         "Lapses per quarter",
         "count",
         "Memberships whose status is lapsed or left, grouped by the calendar quarter of their "
-        "leaving date. Memberships without a leaving date are left out.",
+        "leaving date. A lapsed membership recorded without a leaving date left "
+        f"{LAPSE_GRACE_DAYS} days after the date its fees were paid until; one with neither "
+        "date is left out.",
         d1="Quarter",
         group="Membership",
     ),
@@ -137,7 +149,9 @@ METRICS: tuple[Metric, ...] = (
         "Participations by programme and status",
         "count",
         "Participations (one organisation in one project, whatever its role) grouped by the "
-        "project's programme and current status.",
+        "project's programme and current status. Participations of archived organisations "
+        "count: archiving takes an organisation out of the member figures, not out of the "
+        "projects it took part in.",
         d1="Programme",
         d2="Status",
         chart="stacked",
@@ -190,6 +204,7 @@ METRICS: tuple[Metric, ...] = (
         "without a recorded EU contribution add nothing.",
         d1="Programme",
         group="Funding",
+        total="eu_contribution",
     ),
     Metric(
         "eu_contribution",

@@ -6,6 +6,8 @@ cells arrive already suppressed (or not) from ``crm.metrics.snapshots``.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort
 from sqlalchemy import select
 
@@ -104,15 +106,15 @@ def _number(cell: Cell | None) -> float | None:
     return None if cell is None else cell.number
 
 
-def csv_value(cell: Cell) -> str | float | int:
-    """A spreadsheet-friendly value: '<5' when suppressed, ratios as percentages."""
+def csv_value(cell: Cell) -> str | Decimal | int:
+    """A spreadsheet-friendly value: '<5' when suppressed, shares as the percentage
+    shown on the page (rounded once, in ``crm.metrics.disclosure.percent``)."""
     if cell.value is None:
         return SUPPRESSED
-    unit = BY_KEY[cell.metric].unit
-    if unit == "ratio":
-        return round(float(cell.value) * 100, 1)
-    if unit == "eur":
-        return round(float(cell.value), 2)
+    if cell.percent is not None:
+        return cell.percent
+    if BY_KEY[cell.metric].unit == "eur":
+        return cell.value.quantize(Decimal("0.01"))
     return int(cell.value)
 
 
@@ -131,16 +133,16 @@ def csv_rows(metric: Metric, cells: list[Cell], labels: dict) -> tuple[list[str]
     return headers, rows
 
 
-def metric_csv(key: str, tenant_id: int | None, *, suppress: bool, filename: str):
+def metric_csv(key: str, tenant_id: int | None, *, suppress: bool, filename: str, fmt: str = "csv"):
     """One metric of the latest snapshot (the alliance's when ``tenant_id`` is
-    None) as a CSV download; 404 for a metric that does not exist."""
+    None) as a CSV or XLSX download; 404 for a metric that does not exist."""
     definition = BY_KEY.get(key)
     if definition is None:
         abort(404)
     snapshot = snapshots.latest_snapshot(tenant_id)
     cells = snapshots.read_cells(snapshot, suppress=suppress, metrics=(key,))[key]
     headers, rows = csv_rows(definition, cells, label_maps())
-    return download("csv", filename, headers, rows)
+    return download(fmt, filename, headers, rows)
 
 
 def single(cells: list[Cell]) -> Cell | None:

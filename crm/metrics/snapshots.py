@@ -15,16 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, text, update
+from sqlalchemy.orm import aliased
 
 from crm import crosstenant
 from crm.extensions import db
+from crm.metrics import coverage, disclosure
 from crm.metrics.definitions import BY_KEY, METRICS
-from crm.metrics.sql import COUNTRY, TOTAL, RefreshPlan, metric_plan, store_values
+from crm.metrics.disclosure import SUPPRESSED
+from crm.metrics.sql import (
+    COUNTRY,
+    RESULTS,
+    TENANT,
+    TOTAL,
+    RefreshPlan,
+    metric_plan,
+    store_values,
+)
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
-SMALL_CELL = 5  # counts from 1 to SMALL_CELL - 1 are suppressed for the alliance office
-SUPPRESSED = "<5"
+HIDDEN_BESIDE = "<5 others"  # shown beside an association's own figure (read_cells)
 # Advisory lock namespace of the metrics refreshes (PostgreSQL): one refresh of
 # a scope at a time; a second waits, then writes its own complete snapshot.
 LOCK_NAMESPACE = 4_242_006
@@ -135,12 +145,70 @@ def _write(
     for metric in METRICS:
         sql = store_values(metric.unit, list(ids.values()))
         stored += connection.execute(text(sql), {"metric": metric.key}).rowcount
+    if None in ids:
+        stored += _store_sum_bases(connection, ids[None])
+        connection.execute(
+            update(snapshots_t)
+            .where(snapshots_t.c.id == ids[None])
+            .values(coverage=coverage.gather(connection))
+        )
     connection.execute(
         update(snapshots_t)
         .where(snapshots_t.c.id.in_(list(ids.values())))
         .values(complete=True, duration_ms=int((time.perf_counter() - started) * 1000))
     )
     return ids, stored
+
+
+# Level of the rows that carry a sum metric's rounding base in an alliance snapshot.
+ROUNDING = "rounding"
+
+
+def _store_sum_bases(connection: Connection, snapshot_id: int) -> int:
+    """Store each sum metric's rounding base (``disclosure.sum_base``) in the alliance
+    snapshot, from the aggregated rows still in the results table.
+
+    What the base must hide: every suppressed alliance cell (1 to 4 records), and on an
+    association's page the part of an alliance cell that is the other associations'
+    when they have 1 to 4 records in it (``read_cells(..., beside=...)`` hides those
+    cells; the base keeps them from being recovered from the cells beside them).
+    """
+    keys = [m.key for m in METRICS if m.unit in ("sum", "eur")]
+    rows = connection.execute(
+        text(
+            f"SELECT metric, level, tid, d1, d2, cnt, amount FROM {RESULTS} WHERE metric IN :keys"
+        ).bindparams(bindparam("keys", expanding=True)),
+        {"keys": keys},
+    ).all()
+    largest: dict[str, Decimal] = {}
+    hidden: dict[str, Decimal] = {}
+    totals = {(r.metric, r.d1, r.d2): r for r in rows if r.level == TOTAL}
+
+    def hide(metric: str, amount) -> None:
+        hidden[metric] = max(hidden.get(metric, Decimal(0)), abs(Decimal(amount or 0)))
+
+    for r in rows:
+        amount = abs(Decimal(r.amount or 0))
+        if r.level != TENANT:
+            largest[r.metric] = max(largest.get(r.metric, Decimal(0)), amount)
+            if disclosure.is_small(r.cnt):
+                hide(r.metric, amount)
+        else:
+            total = totals[(r.metric, r.d1, r.d2)]
+            if disclosure.is_small(total.cnt - r.cnt):
+                hide(r.metric, Decimal(total.amount or 0) - Decimal(r.amount or 0))
+    values = [
+        {
+            "snapshot_id": snapshot_id,
+            "metric": key,
+            "level": ROUNDING,
+            "value": disclosure.sum_base(largest.get(key), hidden.get(key)),
+            "n": 0,
+        }
+        for key in keys
+    ]
+    connection.execute(insert(values_t), values)
+    return len(values)
 
 
 # ---------------------------------------------------------------- reading
@@ -151,13 +219,16 @@ class Cell:
     metric: str
     d1: str
     d2: str
-    value: Decimal | None  # None when suppressed
+    value: Decimal | None  # None when suppressed; a share as a fraction (0 to 1)
     display: str
     suppressed: bool
     # What an audience may see of the counts behind the value (None when suppressed
     # or for the alliance office, which sees values only).
     n: int | None = None
     base: int | None = None
+    # A share in percent, rounded once (the one value every page, chart and download
+    # shows); None for other units and when suppressed.
+    percent: Decimal | None = None
 
     @property
     def headline(self) -> str:
@@ -170,43 +241,71 @@ class Cell:
 
     @property
     def number(self) -> float | None:
-        """The value for a chart: ratios as percentages; suppressed cells as None."""
+        """The value for a chart: shares as the displayed percentage; suppressed as None."""
         if self.value is None:
             return None
-        unit = BY_KEY[self.metric].unit
-        return round(float(self.value) * 100, 1) if unit == "ratio" else float(self.value)
-
-
-def is_small(unit: str, n: int, base: int | None) -> bool:
-    """Could this cell single out an organisation? (1 to 4 records behind it.)"""
-    small = 0 < n < SMALL_CELL
-    if unit == "ratio":
-        return small or (base is not None and 0 < base < SMALL_CELL)
-    return small
+        return float(self.percent if self.percent is not None else self.value)
 
 
 def fmt(unit: str, value: Decimal) -> str:
-    if unit == "ratio":
-        return f"{float(value) * 100:.1f}%"
     if unit == "eur":
         return f"€{value:,.0f}"
     return f"{int(value):,}"
 
 
-def make_cell(metric, d1, d2, value, n, base, suppress: bool) -> Cell:
+def make_cell(metric, d1, d2, value, n, base, suppress: bool, sum_base=None) -> Cell:
+    """One cell as an audience sees it. ``suppress`` (the alliance office, and the
+    alliance column of a tenant's page): disclosure control (``crm.metrics.disclosure``)
+    with ``sum_base`` the rounding base of the metric's sums in this snapshot."""
     unit = BY_KEY[metric].unit
-    if suppress and is_small(unit, n, base):
+    if suppress and disclosure.is_small(n, base if unit == "ratio" else None):
         return Cell(metric, d1, d2, None, SUPPRESSED, True)
+    if unit == "ratio":  # n and base are the numerator and the denominator
+        num, den = (
+            (disclosure.round_count(n), disclosure.round_count(base)) if suppress else (n, base)
+        )
+        share = disclosure.percent(num, den)
+        value = Decimal(num) / Decimal(den)
+        display = f"{share}%"
+    else:
+        if suppress:
+            value = (
+                Decimal(disclosure.round_count(int(value)))
+                if unit == "count"
+                else disclosure.round_to(value, sum_base or Decimal(1))
+            )
+        share, display = None, fmt(unit, value)
     return Cell(
         metric,
         d1,
         d2,
         value,
-        fmt(unit, value),
+        display,
         False,
         None if suppress else n,
         None if suppress else base,
+        share,
     )
+
+
+_rounding = aliased(MetricValue, name="rounding")
+
+
+def _with_bases(query):
+    """``query`` (over MetricValue) with the rounding base stored for its row's metric in
+    its row's snapshot (``ROUNDING`` rows; sums of the alliance snapshot only)."""
+    return query.add_columns(_rounding.value.label("sum_base")).outerjoin(
+        _rounding,
+        and_(
+            _rounding.snapshot_id == MetricValue.snapshot_id,
+            _rounding.metric == MetricValue.metric,
+            _rounding.level == ROUNDING,
+        ),
+    )
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def latest_snapshot(tenant_id: int | None) -> MetricSnapshot | None:
@@ -220,36 +319,71 @@ def latest_snapshot(tenant_id: int | None) -> MetricSnapshot | None:
     return db.session.scalar(query)
 
 
+def tenant_snapshot_of(alliance: MetricSnapshot | None, tenant_id: int) -> MetricSnapshot | None:
+    """The tenant's snapshot written by the same refresh as the alliance snapshot."""
+    if alliance is None or alliance.job_run_id is None:
+        return None
+    return db.session.scalar(
+        select(MetricSnapshot).where(
+            MetricSnapshot.tenant_id == tenant_id,
+            MetricSnapshot.job_run_id == alliance.job_run_id,
+            MetricSnapshot.complete.is_(True),
+        )
+    )
+
+
 def read_cells(
     snapshot: MetricSnapshot | None,
     suppress: bool,
     level: str = TOTAL,
     metrics: tuple[str, ...] | None = None,
+    beside: dict[str, list[Cell]] | None = None,
 ) -> dict[str, list[Cell]]:
-    """The snapshot's cells per metric (one query), suppressed when ``suppress``."""
+    """The snapshot's cells per metric (one query), suppressed when ``suppress``.
+
+    ``beside``: an association's own exact cells from the same refresh, for the
+    alliance column of its page. An alliance cell in which the other associations
+    have 1 to 4 records is then hidden (``HIDDEN_BESIDE``): "alliance minus us"
+    would isolate them.
+    """
     out: dict[str, list[Cell]] = {m.key: [] for m in METRICS}
     if snapshot is None:
         return out
     query = select(
         MetricValue.metric,
-        MetricValue.country,
         MetricValue.d1,
         MetricValue.d2,
+        MetricValue.country,
         MetricValue.value,
         MetricValue.n,
         MetricValue.base,
     ).where(MetricValue.snapshot_id == snapshot.id, MetricValue.level == level)
     if metrics:
         query = query.where(MetricValue.metric.in_(metrics))
+    if suppress:
+        query = _with_bases(query)
+    own = {(c.metric, c.d1, c.d2): c for cells in (beside or {}).values() for c in cells}
     for row in db.session.execute(query):
         if row.metric not in out:
             continue  # a metric retired since this snapshot
         d1 = row.country if level == COUNTRY else row.d1
-        cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress)
+        sum_base = _decimal(row.sum_base) if suppress else None
+        cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress, sum_base)
+        if beside is not None and not cell.suppressed and _few_others(row, own.get(row[:3])):
+            cell = Cell(row.metric, d1, row.d2, None, HIDDEN_BESIDE, True)
         if level == COUNTRY:
             cell.d2 = row.d1
         out[row.metric].append(cell)
     return out
+
+
+def _few_others(row, own: Cell | None) -> bool:
+    """Do the other associations have 1 to 4 records in this alliance cell?"""
+    if own is None:
+        return False  # all of it is the others': primary suppression covered it
+    ratio = BY_KEY[row.metric].unit == "ratio"
+    others_base = (row.base or 0) - (own.base or 0) if ratio else None
+    return disclosure.is_small(row.n - (own.n or 0), others_base)
 
 
 def country_table(snapshot: MetricSnapshot | None, metrics: tuple[str, ...]) -> dict:
@@ -291,8 +425,14 @@ def trends(tenant_id: int | None, metrics: tuple[str, ...], limit: int = 30) -> 
         .order_by(recent.c.taken_at)
     )
     series: dict[str, list[tuple[datetime, Cell]]] = {key: [] for key in metrics}
+    suppress = tenant_id is None
+    if suppress:
+        # Every point as that snapshot was published (rounded, suppressed), so the steps
+        # between points are differences of protected values, never of exact counts.
+        query = _with_bases(query)
     for row in db.session.execute(query):
-        cell = make_cell(row.metric, "", "", row.value, row.n, row.base, tenant_id is None)
+        sum_base = _decimal(row.sum_base) if suppress else None
+        cell = make_cell(row.metric, "", "", row.value, row.n, row.base, suppress, sum_base)
         series[row.metric].append((row.taken_at, cell))
     return series
 

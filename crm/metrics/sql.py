@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from crm.metrics.definitions import LAPSE_GRACE_DAYS
+
 FUNDED = "('funded', 'running', 'closed')"
 DECIDED = "('funded', 'running', 'closed', 'rejected')"
 SME = "('micro', 'small', 'medium')"
@@ -30,6 +32,11 @@ class Dialect:
             return f"to_char({col}, 'YYYY\"-Q\"Q')"
         month = f"CAST(strftime('%m', {col}) AS INTEGER)"
         return f"strftime('%Y', {col}) || '-Q' || (({month} + 2) / 3)"
+
+    def plus_days(self, col: str, days: int) -> str:
+        if self.name == "postgresql":
+            return f"({col} + {int(days)})"
+        return f"date({col}, '+{int(days)} days')"
 
     def year(self, col: str) -> str:
         if self.name == "postgresql":
@@ -63,15 +70,17 @@ def _select(
 
 
 # The association's network on the day: an active membership of the association, or a
-# current membership of one of its clusters (archived organisations are left out by the
-# caller). A set joined once, not a correlated EXISTS per organisation: without
+# current membership of one of its clusters that is not archived (an archived cluster
+# no longer runs; its member lists stay for the record). Archived organisations are left
+# out by the caller. A set joined once, not a correlated EXISTS per organisation: without
 # statistics (right after a bulk load) the planner ran those as a scan per row.
 def _network(tf) -> str:
     return (
         "SELECT am.tenant_id, am.organisation_id AS id FROM association_memberships am "
         f"WHERE am.status = 'active'{tf('am')} UNION "
         "SELECT cm.tenant_id, cm.member_id FROM cluster_memberships cm "
-        f"WHERE (cm.until IS NULL OR cm.until >= CURRENT_DATE){tf('cm')}"
+        "JOIN organisations c ON c.tenant_id = cm.tenant_id AND c.id = cm.cluster_id "
+        f"WHERE NOT c.archived AND (cm.until IS NULL OR cm.until >= CURRENT_DATE){tf('cm')}"
     )
 
 
@@ -211,6 +220,9 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
         "JOIN tenants t2 ON t2.id = pi.tenant_id "
         f"WHERE pi.status = 'accepted' AND pi.decided_at IS NOT NULL{tf('pi', 'request_tenant_id')}"
     )
+    # The leaving date of a lapse: as recorded, else (a lapsed membership recorded without
+    # one) the end of the grace period after the fees paid.
+    left = f"COALESCE(am.left_on, {q.plus_days('am.paid_until', LAPSE_GRACE_DAYS)})"
     funded_flag = f"CASE WHEN p.status IN {FUNDED} THEN 1 ELSE 0 END"
     part_funded = f"CASE WHEN o.status IN {FUNDED} THEN 1 ELSE 0 END"
     return {
@@ -247,8 +259,8 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
             ent="am.id",
         ),
         "lapses_by_quarter": sel_am(
-            _memberships(tf, "AND am.status IN ('lapsed', 'left') AND am.left_on IS NOT NULL"),
-            d1=q.quarter("am.left_on"),
+            _memberships(tf, f"AND am.status IN ('lapsed', 'left') AND {left} IS NOT NULL"),
+            d1=q.quarter(left),
             ent="am.id",
         ),
         "projects_by_programme_status": sel_p(

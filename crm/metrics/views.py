@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from crm.accounts.access import STAFF, TENANT_ADMINS, has_role, roles_required
 from crm.extensions import db
 from crm.metrics import bp, jobs, report, snapshots
+from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import METRICS
 from crm.models import JobRun, Tenant
 
@@ -29,7 +30,14 @@ def _rows() -> tuple:
     own_snapshot = snapshots.latest_snapshot(g.tenant.id)
     alliance_snapshot = snapshots.latest_snapshot(None)
     own = snapshots.read_cells(own_snapshot, suppress=False)
-    alliance = snapshots.read_cells(alliance_snapshot, suppress=True)
+    # The association's figures of the alliance refresh itself (not of a later refresh
+    # of its own) are what "alliance minus us" would subtract.
+    same_run = snapshots.tenant_snapshot_of(alliance_snapshot, g.tenant.id)
+    if same_run is None or same_run is own_snapshot:
+        beside = own
+    else:
+        beside = snapshots.read_cells(same_run, suppress=False)
+    alliance = snapshots.read_cells(alliance_snapshot, suppress=True, beside=beside)
     associations = db.session.scalar(select(func.count(Tenant.id))) or 1
     labels = report.label_maps()
     sections = []
@@ -64,7 +72,7 @@ def _average(metric, cell, associations: int) -> str:
     if cell is None or metric.unit == "ratio":
         return ""
     if cell.value is None:
-        return snapshots.SUPPRESSED
+        return cell.display  # "<5", or "<5 others"
     return snapshots.fmt("eur" if metric.unit == "eur" else "sum", cell.value / associations)
 
 
@@ -79,17 +87,19 @@ def tenant_report():
         alliance_snapshot=alliance_snapshot,
         sections=sections,
         associations=associations,
+        coverage=Coverage.of(alliance_snapshot),
         run=_latest_run(),
         can_refresh=has_role(TENANT_ADMINS),
     )
 
 
-@bp.route("/<tenant>/figures/<metric>.csv")
+@bp.route("/<tenant>/figures/<metric>.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/<tenant>/figures/<metric>.csv", defaults={"fmt": "csv"})  # registered first
 @readers
-def tenant_metric_csv(metric: str):
+def tenant_metric_csv(metric: str, fmt: str):
     # The association's own figures, unsuppressed: they are its own records.
     return report.metric_csv(
-        metric, g.tenant.id, suppress=False, filename=f"{g.tenant.slug}-{metric}"
+        metric, g.tenant.id, suppress=False, filename=f"{g.tenant.slug}-{metric}", fmt=fmt
     )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -43,6 +44,8 @@ class MetricSnapshot(Base):
     taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # Alliance snapshots: the associations behind each figure (crm.metrics.coverage).
+    coverage: Mapped[dict | None] = mapped_column(JSON)
 
 
 class MetricValue(Base):

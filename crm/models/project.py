@@ -59,7 +59,12 @@ PROJECT_FIELDS = (
     "description",
 )
 
-_GRANT_PREFIX = re.compile(r"^(GA|GAP|GRANT|NO|NR|N°)[\s.:#-]*", re.IGNORECASE)
+# Longest prefix first: with "GA" before "GAP", "GAP-103660601" lost only "GA"
+# and keyed as "P103660601" (a regex alternation takes the first that matches).
+GRANT_PREFIXES = ("GRANT", "GAP", "GA", "NO", "NR", "N°")
+_GRANT_PREFIX = re.compile(
+    rf"^({'|'.join(sorted(GRANT_PREFIXES, key=len, reverse=True))})[\s.:#-]*", re.IGNORECASE
+)
 
 
 def normalise_grant_number(raw: str | None) -> str | None:

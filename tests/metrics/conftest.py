@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -13,6 +13,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import create_engine, select, text
 
 from crm.extensions import db
+from crm.metrics.definitions import LAPSE_GRACE_DAYS
 from crm.models import ClusterMembership, Ecosystem, Participation, Project
 from crm.tenancy import tenant_scope
 from tests.conftest import IsolatedClient, _truncate_all, close_app
@@ -98,13 +99,14 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
                 make.participation(project, org, role=rng.choice(["coordinator", "partner"]))
     add_external_partners(session, tenants, random.Random(rng_seed + 1))
     add_partner_requests(session, tenants, orgs, ecosystems, random.Random(rng_seed + 2))
+    add_closed_cases(session, tenants)
     return SimpleNamespace(tenants=tenants)
 
 
 def add_partner_requests(session, tenants, orgs, ecosystems, rng) -> None:
     """Requests of each association (open, closed, expired), and interests of the others
     in them, some accepted or declined in various quarters."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC
 
     from crm.models import PartnerInterest
     from crm.models.partner_request import bars
@@ -146,6 +148,25 @@ def add_partner_requests(session, tenants, orgs, ecosystems, rng) -> None:
                     ),
                     other.id,
                 )  # fmt: skip
+
+
+def add_closed_cases(session, tenants) -> None:
+    """What the definitions decide explicitly: an archived cluster (its members count
+    through it no more), an archived organisation in a project (its participation
+    counts), lapsed memberships recorded without a leaving date (paid until + grace)."""
+    make = Factories(session)
+    tenant = tenants[1]
+    with tenant_scope(tenant.id):
+        closed = make.cluster(tenant, archived=True)
+        for _ in range(3):
+            make.cluster_member(closed, make.org(tenant, employees=12, turnover_eur=1_000_000))
+        for paid_until in (date(2024, 3, 31), date(2024, 12, 15), None):
+            make.membership(make.org(tenant), status="lapsed", paid_until=paid_until)
+        gone = make.org(tenant, archived=True, country="IT")
+        project = make.project(tenant, programme="HE", status="funded")
+        make.participation(project, gone)
+        make.participation(project, make.org(tenant, kind="university"))
+        session.flush()
 
 
 def add_external_partners(session, tenants, rng) -> None:
@@ -216,7 +237,7 @@ def load_rows(owner_url: str) -> dict:
         engine.dispose()
     for table in rows.values():  # SQLite hands dates back as text
         for row in table:
-            for key in ("joined_on", "left_on", "start_date", "until", "deadline"):
+            for key in ("joined_on", "left_on", "paid_until", "start_date", "until", "deadline"):
                 if isinstance(row.get(key), str):
                     row[key] = date.fromisoformat(row[key])
             for key in ("created_at", "decided_at", "closed_at"):
@@ -252,7 +273,8 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
     } | {
         c["member_id"]
         for c in rows["cluster_memberships"]
-        if c["until"] is None or c["until"] >= date.today()
+        if (c["until"] is None or c["until"] >= date.today())
+        and not orgs[c["cluster_id"]]["archived"]
     }
     members = [o for o in rows["organisations"] if o["id"] in in_network and not o["archived"]]
     firms = [o for o in members if o["kind"] == "firm"]
@@ -286,8 +308,11 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
     for m in rows["association_memberships"]:
         if m["joined_on"]:
             add("joins_by_quarter", m["tenant_id"], quarter(m["joined_on"]), ent=m["id"])
-        if m["status"] in ("lapsed", "left") and m["left_on"]:
-            add("lapses_by_quarter", m["tenant_id"], quarter(m["left_on"]), ent=m["id"])
+        left = m["left_on"] or (
+            m["paid_until"] and m["paid_until"] + timedelta(days=LAPSE_GRACE_DAYS)
+        )
+        if m["status"] in ("lapsed", "left") and left:
+            add("lapses_by_quarter", m["tenant_id"], quarter(left), ent=m["id"])
     grant_tenants, grant_countries = defaultdict(set), defaultdict(set)
     for p in rows["projects"]:
         if p["grant_key"]:
@@ -406,7 +431,7 @@ def stored(owner_url: str, alliance_snapshot_id: int) -> dict[tuple, tuple]:
                 text(
                     "SELECT v.tenant_id, v.level, v.country, v.metric, v.d1, v.d2, v.value, v.n, "
                     "v.base FROM metric_values v JOIN metric_snapshots s ON s.id = v.snapshot_id "
-                    "WHERE s.complete AND (s.id = :id OR (s.job_run_id = "
+                    "WHERE v.level <> 'rounding' AND s.complete AND (s.id = :id OR (s.job_run_id = "
                     "(SELECT job_run_id FROM metric_snapshots WHERE id = :id) "
                     "AND s.tenant_id IS NOT NULL))"
                 ),

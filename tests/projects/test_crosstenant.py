@@ -93,3 +93,31 @@ def test_project_page_names_only_the_other_associations_countries(committed_app)
         engine = app.extensions.pop("crm.crosstenant_engine", None)
         if engine is not None:
             engine.dispose()
+
+
+def test_a_grant_preparation_number_matches_the_same_grant_elsewhere(committed_app):
+    """'GAP-103660601' (how the EU portal names a grant preparation) used to key as
+    'P103660601', so the same grant recorded as '103660601' was not seen as shared."""
+    app = committed_app
+    try:
+        with app.app_context():
+            make = Factories(db.session)
+            own = make.tenant(slug="gap-fr", country="FR")
+            other = make.tenant(slug="gap-lt", country="LT")
+            project = make.project(own, programme="HE", grant_number="GAP-103660601")
+            make.project(other, programme="HE", grant_number="103660601")
+            make.project(other, programme="HE", grant_number="GAP 101 943 6220")
+            make.project(own, programme="HE", grant_number="101-943-6220")
+            identity = make.user(own, role="secretariat").get_id()
+            project_id, own_id = project.id, own.id
+            assert project.grant_key == "103660601"
+            db.session.commit()
+        with app.app_context():
+            assert crosstenant.grant_countries("HE", "103660601", own_id) == ["LT"]
+            assert crosstenant.grant_countries("HE", "1019436220", own_id) == ["LT"]
+            body = client_as(app, identity).get(f"/gap-fr/projects/{project_id}")
+            assert "Also recorded by associations in: LT</p>" in body.get_data(as_text=True)
+    finally:
+        engine = app.extensions.pop("crm.crosstenant_engine", None)
+        if engine is not None:
+            engine.dispose()
