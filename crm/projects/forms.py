@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm import choices
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.conflicts import version_field
 from crm.countries import check_known_country, countries
 from crm.forms import Form, labelled, optional_id, select_choices
 from crm.models import Participation, Project
@@ -101,6 +102,14 @@ class ProjectForm(ProjectFields):
         validators=[InputRequired(message="Give the date of the status.")],
         description="The date the project reached this status (kept in its history).",
     )
+    version = version_field()
+
+    def current_values(self, project: Project) -> dict:
+        """The project's collections under the fields' names (the conflict page)."""
+        return {
+            "ecosystem_ids": [e.id for e in project.ecosystems],
+            "flagship_ids": [f.id for f in project.flagships],
+        }
 
     def project_data(self) -> dict:
         return {**super().project_data(), "status": self.status.data}
@@ -137,6 +146,7 @@ class OutcomeForm(Form):
         "Date", default=_today, validators=[InputRequired(message="Give the date.")]
     )
     eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
+    version = version_field()
 
 
 class ParticipationForm(Form):
@@ -200,6 +210,7 @@ class ParticipationEditForm(Form):
 
     role = ParticipationForm.role
     budget_share = ParticipationForm.budget_share
+    version = version_field()
 
 
 class ProjectFilterForm(Form):

@@ -141,13 +141,14 @@ def edit(project_id: int):
     if request.method == "GET":
         form.status_changed_on.data = date.today()
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=project) as saved:
             services.update_project(
                 db.session,
                 project,
                 form.project_data(),
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
+                version=form.version.data,
             )
         if saved:
             return _to_project(project, f"{project.acronym} is updated.")
@@ -159,8 +160,10 @@ def edit(project_id: int):
 def outcome(project_id: int):
     project = access.editable_project_or_404(project_id)
     form = OutcomeForm()
+    if request.method == "GET":
+        form.version.data = project.version
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=project) as saved:
             services.record_outcome(
                 db.session,
                 project,
@@ -168,6 +171,7 @@ def outcome(project_id: int):
                 form.changed_on.data,
                 user_id=current_user.id,
                 eu_contribution=form.eu_contribution.data,
+                version=form.version.data,
             )
         if saved:
             status = PROJECT_STATUSES[project.status].lower()
@@ -289,9 +293,14 @@ def participation_edit(project_id: int, participation_id: int):
     participation = access.participation_or_404(project, participation_id)
     form = ParticipationEditForm(obj=participation)
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=participation) as saved:
             services.update_participation(
-                db.session, project, participation, form.role.data, form.budget_share.data
+                db.session,
+                project,
+                participation,
+                form.role.data,
+                form.budget_share.data,
+                version=form.version.data,
             )
         if saved:
             return _to_project(project, "The participant is updated.")
