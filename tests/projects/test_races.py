@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
-from crm.models import Organisation, Participation
+from crm.models import ClusterMembership, Organisation, Participation
 from crm.tenancy import tenant_scope
 from tests.clients import client_as
 from tests.factories import Factories
@@ -35,8 +35,10 @@ def _seed(app):
         project = make.project(tenant, total_budget=Decimal("1000"))
         firms = [make.org(tenant, name=f"Racing Firm {n}") for n in (1, 2)]
         users = [make.user(tenant, role="secretariat") for _ in (1, 2)]
+        cluster = make.cluster(tenant, name="Racing Cluster")
         seeded = {
             "tenant": tenant.id,
+            "cluster": cluster.id,
             "project": project.id,
             "firms": [f.id for f in firms],
             "identities": [u.get_id() for u in users],
@@ -117,6 +119,35 @@ def test_two_coordinators_added_at_once_only_one_is_kept(committed_app):
     assert "A project has at most one coordinator" in loser
     roles = [role for _org, role in _participants(committed_app, seeded)]
     assert roles == ["coordinator"]
+
+
+def test_the_same_cluster_added_to_an_organisation_twice_at_once(committed_app):
+    """Both users add the organisation to the same cluster from a form opened at
+    the same version: one is saved, the other gets the conflict page (the
+    organisation's version moved), and the link exists once."""
+    seeded = _seed(committed_app)
+    org_id = seeded["firms"][0]
+    url = f"/race-fr/members/{org_id}/edit"
+    form = {
+        "kind": "firm",
+        "name": "Racing Firm 1",
+        "country": "FR",
+        "cluster_ids": [str(seeded["cluster"])],
+        "version": "1",
+    }
+    release = _both_at(committed_app, "UPDATE ORGANISATIONS")
+    try:
+        responses = _post_together(committed_app, seeded["identities"], url, [form, form])
+    finally:
+        release()
+    assert sorted(r.status_code for r in responses) == [302, 409]
+    with committed_app.app_context(), tenant_scope(seeded["tenant"]):
+        links = db.session.scalar(
+            select(func.count())
+            .select_from(ClusterMembership)
+            .where(ClusterMembership.member_id == org_id)
+        )
+    assert links == 1
 
 
 def test_coordinator_inserts_from_two_connections_exactly_one_wins(committed_app, database_urls):
