@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from crm import http
+from crm import http, logs
 from crm.dialects import tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Believe X-Forwarded-For/-Proto/-Host only as far as our own proxies set them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     http.install(app)  # before the blueprints: their rules bind the id converter
+    logs.install(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
