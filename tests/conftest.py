@@ -116,6 +116,9 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Buffered: a streamed body (a CSV export) is read inside the request's
+        # own context, as a server's thread would, not later in the test's.
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             expire_all()  # the test sees what the request committed
