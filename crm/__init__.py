@@ -62,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
     from crm.alliance import bp as alliance
     from crm.core import bp as core
+    from crm.downloads import bp as downloads
     from crm.imports import bp as imports
     from crm.members import bp as members
     from crm.metrics import bp as metrics
@@ -72,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (core, accounts, tenants_admin, members, projects, imports, metrics, alliance):
         app.register_blueprint(blueprint)
     app.register_blueprint(profiles)
+    app.register_blueprint(downloads)
 
 
 def _register_cli(app: Flask) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
 from flask import Response, stream_with_context
+
+from crm.tenancy import current_tenant_id, tenant_scope
 
 FORMATS = ("csv", "xlsx")
 # An export is one list of (header, column) pairs, so a column and its header
@@ -59,7 +61,7 @@ def _csv_cell(value):
 _EXCEL_FIRST_DAY = date(1900, 1, 1)
 
 
-def _xlsx_cell(value):
+def xlsx_cell(value):
     """No apostrophe: the workbook writes strings as strings (never formulas)."""
     value = _plain(value)
     if isinstance(value, date) and _day(value) < _EXCEL_FIRST_DAY:
@@ -101,7 +103,7 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
 # Strings stay strings (never formulas, links or numbers), so a cell starting
 # with "=" needs no apostrophe here; rows go to a temporary file as they come
 # (constant memory), at about twice openpyxl's speed.
-_XLSX_OPTIONS = {
+XLSX_OPTIONS = {
     "constant_memory": True,
     "strings_to_formulas": False,
     "strings_to_urls": False,
@@ -112,11 +114,11 @@ _XLSX_OPTIONS = {
 
 def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "Export") -> bytes:
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, _XLSX_OPTIONS)
+    workbook = xlsxwriter.Workbook(buffer, XLSX_OPTIONS)
     worksheet = workbook.add_worksheet(sheet[:31])
     worksheet.write_row(0, 0, list(headers))
     for number, row in enumerate(rows, start=1):
-        worksheet.write_row(number, 0, [_xlsx_cell(v) for v in row])
+        worksheet.write_row(number, 0, [xlsx_cell(v) for v in row])
     workbook.close()
     return buffer.getvalue()
 
@@ -124,22 +126,38 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "E
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence]) -> Response:
+def download(
+    fmt: str,
+    filename: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence] | Callable[[], Iterable[Sequence]],
+) -> Response:
     """A file download of ``rows`` as CSV or XLSX; ``filename`` without extension.
 
-    A CSV streams: its first bytes leave while the database still sends rows,
-    inside the request's context (its transaction and tenant scope), so a large
-    export never holds the whole file nor waits for it. An XLSX is a zip whose
-    directory comes last: it is built whole (``crm.exportjobs`` runs big ones
-    in the background).
+    ``rows`` given as a function (``lambda: queries.export_rows(...)``) makes a
+    CSV stream: the query runs as the body is sent and its rows leave as the
+    database sends them (a cursor read with ``yield_per``), so a large export
+    never holds the whole file nor waits for it. The function runs after the
+    view has returned, when Flask has already ended the request's session: it
+    gets a new one, in the tenant's scope again. Rows given as an iterable are
+    written at once. An XLSX is a zip whose directory comes last: it is built
+    whole (``crm.downloads`` builds large ones in the background).
     """
     if fmt == "xlsx":
-        body, mimetype = xlsx_bytes(headers, rows), XLSX_MIMETYPE
+        body, mimetype = xlsx_bytes(headers, rows() if callable(rows) else rows), XLSX_MIMETYPE
+    elif callable(rows):
+        fmt, mimetype = "csv", "text/csv; charset=utf-8"
+        body = stream_with_context(_streamed_csv(headers, rows, current_tenant_id()))
     else:
         fmt, mimetype = "csv", "text/csv; charset=utf-8"
-        body = stream_with_context(csv_chunks(headers, rows))
+        body = csv_bytes(headers, rows)
     return Response(
         body,
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
     )
+
+
+def _streamed_csv(headers, produce: Callable[[], Iterable[Sequence]], tenant_id) -> Iterator[bytes]:
+    with tenant_scope(tenant_id):
+        yield from csv_chunks(headers, produce())

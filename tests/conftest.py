@@ -301,6 +301,28 @@ def committed_app(make_app, database_urls):
         _truncate_all(database_urls["owner"])
 
 
+@contextmanager
+def jobs_app(make_app, database_urls, redis_url: str | None, **config):
+    """An app whose data commits (a worker cannot see a test's transaction), its
+    jobs on the Redis at ``redis_url`` (None: in-process). Redis is emptied before
+    and after, the tables after."""
+    from redis import Redis
+
+    app = make_app(REDIS_URL=redis_url, **config)
+    app.test_client_class = IsolatedClient
+    connection = Redis.from_url(redis_url) if redis_url else None
+    if connection is not None:
+        connection.flushdb()
+    try:
+        yield app
+    finally:
+        close_app(app)
+        if connection is not None:
+            connection.flushdb()
+            connection.close()
+        _truncate_all(database_urls["owner"])
+
+
 def _buffered(app):
     """Hand the server whole bodies, every file already closed. When Chromium
     drops a connection mid-response (it leaves a page while a script still

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import partial
 
 from flask import (
     Response,
@@ -21,6 +22,7 @@ from sqlalchemy import select
 
 from crm import choices
 from crm.accounts.access import STAFF, roles_required
+from crm.downloads.exports import start_export
 from crm.exports import download, headers
 from crm.extensions import db
 from crm.forms import render_form, saving
@@ -98,8 +100,16 @@ def directory():
 @staff_only
 def export(fmt: str):
     filters = queries.DirectoryFilters.from_args(request.args)
-    rows = queries.directory_export_rows(filters)
-    return download(fmt, f"members-{g.tenant.slug}-{date.today()}", headers(queries.EXPORT), rows)
+    filename = f"members-{g.tenant.slug}-{date.today()}"
+    limit = current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]
+    if fmt == "xlsx" and queries.directory_count(filters) > limit:
+        # Too large to build within a request: a background job, then a link.
+        run = start_export(
+            "members", filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
+        )
+        return redirect(url_for("downloads.show", run_id=run.id))
+    rows = partial(queries.directory_export_rows, filters)  # run as the CSV streams
+    return download(fmt, filename, headers(queries.EXPORT), rows)
 
 
 # -- organisations -----------------------------------------------------------

@@ -6,6 +6,7 @@ Who sees and changes which project is decided in ``crm.projects.access``.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -74,7 +75,7 @@ def index():
     query = queries.projects(filters)
     fmt = request.args.get("format")
     if fmt in FORMATS:
-        rows = queries.export_rows(query)
+        rows = partial(queries.export_rows, query)  # run as the CSV streams
         return download(fmt, f"projects-{g.tenant.slug}", headers(queries.EXPORT), rows)
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
     ids = [p.id for p in page.items]

@@ -74,7 +74,7 @@ def test_a_csv_download_streams_row_by_row(app):
             yield [number, f"=cell {number}"]
 
     with app.test_request_context("/export.csv"):
-        response = download("csv", "big", ["n", "text"], rows())
+        response = download("csv", "big", ["n", "text"], rows)
         assert response.is_streamed and response.content_length is None
         pieces = iter(response.response)
         first = next(pieces)
