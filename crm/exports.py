@@ -12,7 +12,7 @@ from typing import Any
 import xlsxwriter
 from flask import Response, stream_with_context
 
-from crm.tenancy import current_tenant_id, tenant_scope
+from crm.tenancy import current_scope, tenant_scope
 
 FORMATS = ("csv", "xlsx")
 # An export is one list of (header, column) pairs, so a column and its header
@@ -139,7 +139,7 @@ def download(
     database sends them (a cursor read with ``yield_per``), so a large export
     never holds the whole file nor waits for it. The function runs after the
     view has returned, when Flask has already ended the request's session: it
-    gets a new one, in the tenant's scope again. Rows given as an iterable are
+    gets a new one, in the request's tenant scope again. Rows given as an iterable are
     written at once. An XLSX is a zip whose directory comes last: it is built
     whole (``crm.downloads`` builds large ones in the background).
     """
@@ -147,7 +147,7 @@ def download(
         body, mimetype = xlsx_bytes(headers, rows() if callable(rows) else rows), XLSX_MIMETYPE
     elif callable(rows):
         fmt, mimetype = "csv", "text/csv; charset=utf-8"
-        body = stream_with_context(_streamed_csv(headers, rows, current_tenant_id()))
+        body = stream_with_context(_streamed_csv(headers, rows, current_scope()))
     else:
         fmt, mimetype = "csv", "text/csv; charset=utf-8"
         body = csv_bytes(headers, rows)
@@ -158,6 +158,6 @@ def download(
     )
 
 
-def _streamed_csv(headers, produce: Callable[[], Iterable[Sequence]], tenant_id) -> Iterator[bytes]:
-    with tenant_scope(tenant_id):
+def _streamed_csv(headers, produce: Callable[[], Iterable[Sequence]], scope) -> Iterator[bytes]:
+    with tenant_scope(scope):
         yield from csv_chunks(headers, produce())
