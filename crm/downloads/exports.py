@@ -50,8 +50,24 @@ def _members_headers() -> list[str]:
     return headers(queries.EXPORT)
 
 
+def _projects(args: MultiDict) -> tuple[int, Iterable]:
+    from crm.projects import queries
+    from crm.projects.forms import list_filters
+
+    query = queries.projects(list_filters(args)[1])
+    return queries.count(query), queries.export_rows(query)
+
+
+def _projects_headers() -> list[str]:
+    from crm.exports import headers
+    from crm.projects import queries
+
+    return headers(queries.EXPORT)
+
+
 EXPORTS = {
     "members": Export("Members directory", _members_headers, _members, "members.directory"),
+    "projects": Export("Projects", _projects_headers, _projects, "projects.index"),
 }
 
 

@@ -24,6 +24,7 @@ from crm.countries import check_known_country, countries
 from crm.forms import Form, labelled, optional_id, select_choices
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
+from crm.projects.queries import ProjectFilters
 from crm.validation import MAX_ID, Rule, check_url
 
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
@@ -225,3 +226,25 @@ class ProjectFilterForm(Form):
     ecosystem = SelectField("Ecosystem", coerce=optional_id, validators=[Optional()])
     cluster = SelectField("Cluster", coerce=optional_id, validators=[Optional()])
     organisation = IntegerField("Organisation id", validators=[Optional(), NumberRange(1, MAX_ID)])
+
+
+def list_filters(args) -> tuple[ProjectFilterForm, ProjectFilters]:
+    """The project list's filter form for query ``args`` (its choices read), and
+    the filters it gives: none when a value is not valid (never an error). The
+    list page and its background export read the same filters."""
+    form = ProjectFilterForm(args)
+    form.programme.choices = select_choices([("", "any"), *choices.programmes()])
+    form.ecosystem.choices = select_choices([(None, "any"), *choices.ecosystems()])
+    form.cluster.choices = select_choices(
+        [(None, "any"), *choices.clusters(keep=[form.cluster.data])]
+    )
+    if not form.validate():
+        return form, ProjectFilters()
+    return form, ProjectFilters(
+        programme=form.programme.data or None,
+        status=form.status.data or None,
+        year=form.year.data,
+        ecosystem_id=form.ecosystem.data,
+        cluster_id=form.cluster.data,
+        organisation_id=form.organisation.data,
+    )

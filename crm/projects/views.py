@@ -12,9 +12,10 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import choices, crosstenant
+from crm import crosstenant
 from crm.accounts.access import CLUSTER_MANAGERS, STAFF, TENANT_ROLES, roles_required
 from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.downloads.exports import start_export
 from crm.exports import FORMATS, download, headers
 from crm.extensions import db
 from crm.forms import optional_id, render_form, saving, select_choices
@@ -27,8 +28,8 @@ from crm.projects.forms import (
     ParticipationEditForm,
     ParticipationForm,
     PartnerForm,
-    ProjectFilterForm,
     ProjectForm,
+    list_filters,
 )
 
 
@@ -49,34 +50,23 @@ def _project_form(form_class, obj=None):
 # --- the list ---------------------------------------------------------------
 
 
-def _filters(form: ProjectFilterForm) -> queries.ProjectFilters:
-    if not form.validate():
-        return queries.ProjectFilters()
-    return queries.ProjectFilters(
-        programme=form.programme.data or None,
-        status=form.status.data or None,
-        year=form.year.data,
-        ecosystem_id=form.ecosystem.data,
-        cluster_id=form.cluster.data,
-        organisation_id=form.organisation.data,
-    )
-
-
 @bp.route("/<tenant>/projects")
 @roles_required(*STAFF)
 def index():
-    form = ProjectFilterForm(request.args)
-    form.programme.choices = select_choices([("", "any"), *choices.programmes()])
-    form.ecosystem.choices = select_choices([(None, "any"), *choices.ecosystems()])
-    form.cluster.choices = select_choices(
-        [(None, "any"), *choices.clusters(keep=[form.cluster.data])]
-    )
-    filters = _filters(form)
+    form, filters = list_filters(request.args)
     query = queries.projects(filters)
     fmt = request.args.get("format")
+    filename = f"projects-{g.tenant.slug}"
+    limit = current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]
+    if fmt == "xlsx" and queries.count(query) > limit:
+        # Too large to build within a request: a background job, then a link.
+        run = start_export(
+            "projects", filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
+        )
+        return redirect(url_for("downloads.show", run_id=run.id))
     if fmt in FORMATS:
         rows = partial(queries.export_rows, query)  # run as the CSV streams
-        return download(fmt, f"projects-{g.tenant.slug}", headers(queries.EXPORT), rows)
+        return download(fmt, filename, headers(queries.EXPORT), rows)
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
     ids = [p.id for p in page.items]
     names = queries.organisation_names(
