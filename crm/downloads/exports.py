@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import xlsxwriter
-from flask import current_app
+from flask import current_app, g, redirect, request, url_for
+from flask_login import current_user
 from sqlalchemy import delete
 from werkzeug.datastructures import MultiDict
 
-from crm.exports import XLSX_OPTIONS, xlsx_cell
+from crm.exports import XLSX_OPTIONS, download, xlsx_cell
 from crm.extensions import db
 from crm.jobs import run_progress, start_run
 from crm.models import ExportFile, JobRun
@@ -69,6 +70,17 @@ EXPORTS = {
     "members": Export("Members directory", _members_headers, _members, "members.directory"),
     "projects": Export("Projects", _projects_headers, _projects, "projects.index"),
 }
+
+
+def export_response(kind: str, fmt: str, filename: str, count: Callable[[], int], rows):
+    """The answer to an export request of the current list: the file, or, for an
+    XLSX too large to build within a request, a background job and its page."""
+    if fmt == "xlsx" and count() > current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]:
+        run = start_export(
+            kind, filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
+        )
+        return redirect(url_for("downloads.show", run_id=run.id))
+    return download(fmt, filename, EXPORTS[kind].headers(), rows)
 
 
 def start_export(kind: str, filename: str, args: MultiDict, *, tenant_id: int, user_id: int):

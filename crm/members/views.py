@@ -22,8 +22,7 @@ from sqlalchemy import select
 
 from crm import choices
 from crm.accounts.access import STAFF, roles_required
-from crm.downloads.exports import start_export
-from crm.exports import download, headers
+from crm.downloads.exports import export_response
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.members import bp, queries, services
@@ -100,16 +99,13 @@ def directory():
 @staff_only
 def export(fmt: str):
     filters = queries.DirectoryFilters.from_args(request.args)
-    filename = f"members-{g.tenant.slug}-{date.today()}"
-    limit = current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]
-    if fmt == "xlsx" and queries.directory_count(filters) > limit:
-        # Too large to build within a request: a background job, then a link.
-        run = start_export(
-            "members", filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
-        )
-        return redirect(url_for("downloads.show", run_id=run.id))
-    rows = partial(queries.directory_export_rows, filters)  # run as the CSV streams
-    return download(fmt, filename, headers(queries.EXPORT), rows)
+    return export_response(
+        "members",
+        fmt,
+        f"members-{g.tenant.slug}-{date.today()}",
+        partial(queries.directory_count, filters),
+        partial(queries.directory_export_rows, filters),  # run as the CSV streams
+    )
 
 
 # -- organisations -----------------------------------------------------------

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from crm import crosstenant
 from crm.accounts.access import CLUSTER_MANAGERS, STAFF, TENANT_ROLES, roles_required
 from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
-from crm.downloads.exports import start_export
-from crm.exports import FORMATS, download, headers
+from crm.downloads.exports import export_response
+from crm.exports import FORMATS
 from crm.extensions import db
 from crm.forms import optional_id, render_form, saving, select_choices
 from crm.models import Organisation, Project
@@ -56,17 +56,14 @@ def index():
     form, filters = list_filters(request.args)
     query = queries.projects(filters)
     fmt = request.args.get("format")
-    filename = f"projects-{g.tenant.slug}"
-    limit = current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]
-    if fmt == "xlsx" and queries.count(query) > limit:
-        # Too large to build within a request: a background job, then a link.
-        run = start_export(
-            "projects", filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
-        )
-        return redirect(url_for("downloads.show", run_id=run.id))
     if fmt in FORMATS:
-        rows = partial(queries.export_rows, query)  # run as the CSV streams
-        return download(fmt, filename, headers(queries.EXPORT), rows)
+        return export_response(
+            "projects",
+            fmt,
+            f"projects-{g.tenant.slug}",
+            partial(queries.count, query),
+            partial(queries.export_rows, query),  # run as the CSV streams
+        )
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
     ids = [p.id for p in page.items]
     names = queries.organisation_names(
