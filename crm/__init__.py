@@ -53,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     tenancy.install(db.session)
     audit.install(db.session)
     conflicts.install(db.session)
+    conflicts.install_app(app)
     app.url_value_preprocessor(tenancy.load_tenant_from_url)
     app.teardown_appcontext(tenancy.reset_request_scope)
     app.url_defaults(tenancy.add_tenant_to_urls)

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from flask import jsonify, render_template, request
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import ObjectDeletedError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from wtforms import IntegerField
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
@@ -235,6 +236,28 @@ def touch(obj) -> None:
 def install(session_factory) -> None:
     if not event.contains(session_factory, "before_flush", _touch_changed_collections):
         event.listen(session_factory, "before_flush", _touch_changed_collections)
+
+
+CHANGED_MEANWHILE = (
+    "Someone changed or deleted this record while you were acting on it, so nothing was "
+    "done. Go back, reload the page and try again."
+)
+
+
+def _changed_meanwhile(_error):
+    """A version check that failed outside an edit form (archive, delete, remove):
+    409 and nothing done, never a 500."""
+    db.session.rollback()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error="changed_meanwhile", message=CHANGED_MEANWHILE), 409
+    page = render_template(
+        "core/error.html", code=409, title="Changed meanwhile", message=CHANGED_MEANWHILE
+    )
+    return page, 409
+
+
+def install_app(app) -> None:
+    app.register_error_handler(StaleDataError, _changed_meanwhile)
 
 
 # -- uniqueness races --------------------------------------------------------------

@@ -255,3 +255,40 @@ def _wait_for_a_lock_wait(engine, seconds: float = 20) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("the request never waited for the row lock")
+
+
+def test_archiving_a_record_someone_is_saving_answers_409(committed_app, database_urls):
+    """Outside an edit form (archive), a version check that fails is a 409 page
+    with nothing done, not a 500."""
+    seeded = _seed(committed_app)
+    org_id = seeded["firms"][0]
+    owner = create_engine(database_urls["owner"])
+    try:
+        with owner.connect() as other:
+            other.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(seeded["tenant"])}
+            )
+            other.execute(
+                text(
+                    "UPDATE organisations SET city = 'Lyon', version = version + 1 WHERE id = :id"
+                ),
+                {"id": org_id},
+            )
+            responses = [None]
+
+            def archive():
+                client = client_as(committed_app, seeded["identities"][0])
+                responses[0] = client.post(f"/race-fr/members/{org_id}/archive")
+
+            thread = threading.Thread(target=archive)
+            thread.start()
+            _wait_for_a_lock_wait(owner)
+            other.commit()
+            thread.join(timeout=60)
+    finally:
+        owner.dispose()
+    assert responses[0].status_code == 409
+    assert "Changed meanwhile" in responses[0].get_data(as_text=True)
+    with committed_app.app_context(), tenant_scope(seeded["tenant"]):
+        org = db.session.get(Organisation, org_id)
+        assert (org.archived, org.city, org.version) == (False, "Lyon", 2)
