@@ -24,6 +24,8 @@ from crm.validation import RuleError
 # Form fields filled from a collection or from other rows: the audit trail does
 # not give their value by id, so what the user opened is unknown there.
 COLLECTIONS = {"ecosystem_ids", "flagship_ids", "cluster_ids"}
+# The latest changes the conflict page lists.
+SHOWN_CHANGES = 10
 # Fields that are about the save itself, never compared.
 NOT_COMPARED = {"csrf_token", "version"}
 
@@ -180,7 +182,7 @@ def merge(form, obj) -> Conflict:
                     if k != "version"
                 ],
             )
-            for audit, name in reversed(events)
+            for audit, name in reversed(events[-SHOWN_CHANGES:])
         ]
     )
     for name, now in current_values(form, obj).items():
@@ -188,7 +190,8 @@ def merge(form, obj) -> Conflict:
         yours = form_field.data
         if _same(yours, now):
             continue
-        tracked = name not in COLLECTIONS
+        # Without the opened version (a form posted without it) the base is unknown too.
+        tracked = name not in COLLECTIONS and opened is not None
         if tracked and name not in before:
             changed_by_you, changed_by_them = True, False
         elif tracked:
