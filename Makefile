@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test chromium lint worker cron clean
+.PHONY: install run serve test chromium lint worker cron clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: install
 	$(FLASK) crm migrate
 	$(FLASK) crm seed-demo --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The production server (gunicorn.conf.py): migrations first, as the owner
+# (MIGRATION_DATABASE_URL). GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_THREADS override.
+serve: install
+	$(FLASK) crm migrate
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 # The whole suite (SQLite unless TEST_DATABASE_URL names a PostgreSQL database).
 test: install chromium

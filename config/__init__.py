@@ -69,7 +69,16 @@ class Default:
         # An import is not retried: a half-failed commit is for a person to look at.
         "import.dry_run": {"timeout": 600, "retries": 0, "retry_intervals": []},
         "import.commit": {"timeout": 600, "retries": 0, "retry_intervals": []},
+        # An export only reads: running it again gives the same file.
+        "export.xlsx": {"timeout": 600, "retries": 1, "retry_intervals": [30]},
     }
+    # An XLSX export of more rows than this is built by a background job (the
+    # page shows its progress, then a download link); a CSV always streams.
+    EXPORT_XLSX_INLINE_MAX_ROWS = 3000
+    # How long a built export file is kept, and how long one download link works
+    # (the export's page makes a new link while the file is kept).
+    EXPORT_FILE_HOURS = 24
+    EXPORT_LINK_SECONDS = 3600
     # How long rq keeps a finished job's result, and a failed job (for `rq requeue`).
     JOB_RESULT_TTL = 24 * 3600
     JOB_FAILURE_TTL = 7 * 24 * 3600

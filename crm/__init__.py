@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from crm import http
+from crm import http, logs
 from crm.dialects import tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Believe X-Forwarded-For/-Proto/-Host only as far as our own proxies set them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     http.install(app)  # before the blueprints: their rules bind the id converter
+    logs.install(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -32,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from crm import audit, tenancy
+    from crm import audit, conflicts, tenancy
 
     Path(app.instance_path).mkdir(exist_ok=True)
     if app.config.get("REDIS_URL"):
@@ -51,6 +52,8 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     tenancy.install(db.session)
     audit.install(db.session)
+    conflicts.install(db.session)
+    conflicts.install_app(app)
     app.url_value_preprocessor(tenancy.load_tenant_from_url)
     app.teardown_appcontext(tenancy.reset_request_scope)
     app.url_defaults(tenancy.add_tenant_to_urls)
@@ -60,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
     from crm.alliance import bp as alliance
     from crm.core import bp as core
+    from crm.downloads import bp as downloads
     from crm.imports import bp as imports
     from crm.members import bp as members
     from crm.metrics import bp as metrics
@@ -72,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(profiles)
     app.register_blueprint(partner_requests)
+    app.register_blueprint(downloads)
 
 
 def _register_cli(app: Flask) -> None:

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import event, insert, inspect
 
 from crm.models import AuditEvent, Tenant, User
-from crm.models.base import TenantOwned, utcnow
+from crm.models.base import TenantOwned, Versioned, utcnow
 from crm.tenancy import current_tenant_id
 
 REDACTED = {"password_hash"}
@@ -99,6 +99,10 @@ def _write_events(session, flush_context) -> None:
             if action == "update" and not session.is_modified(obj, include_collections=True):
                 continue
             changes = _changes(obj, only_changed=action == "update")
+            if action == "update" and isinstance(obj, Versioned):
+                # The UPDATE bumped the version (already on the instance): the
+                # conflict page finds who made each version since a form was opened.
+                changes["version"] = [obj.version - 1, obj.version]
             if action == "update" and not changes:
                 continue
             verb = action

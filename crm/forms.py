@@ -13,11 +13,13 @@ from decimal import Decimal
 from flask import flash, render_template
 from flask_wtf import FlaskForm
 from sqlalchemy import Numeric, inspect
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation
 
+from crm.conflicts import Conflict, EditConflict, merge
 from crm.extensions import db
 from crm.validation import MAX_ID, RuleError, bounded_int, check_date, check_text
 
@@ -106,16 +108,18 @@ def _column_bounds(model, name: str, field_class) -> list:
 
 
 class Saved:
-    """True once the ``saving`` block's change is committed."""
+    """True once the ``saving`` block's change is committed; ``conflict`` when
+    it was refused because the record changed since the form was opened."""
 
     ok = False
+    conflict: Conflict | None = None
 
     def __bool__(self) -> bool:
         return self.ok
 
 
 @contextmanager
-def saving(form=None, rename: dict[str, str] | None = None) -> Iterator[Saved]:
+def saving(form=None, rename: dict[str, str] | None = None, editing=None) -> Iterator[Saved]:
     """Commit what the block changed. If a service raises ``RuleError``, roll
     the whole change back and show the messages on ``form`` (``rename`` maps a
     service's field name to the form's); the view then renders the form again.
@@ -124,6 +128,11 @@ def saving(form=None, rename: dict[str, str] | None = None) -> Iterator[Saved]:
             org = services.create_organisation(...)
         if saved:
             return redirect(...)
+
+    ``editing``: the versioned record the form edits. A save from a form opened
+    at an older version (``EditConflict``), or one that lost the race to
+    another save (``StaleDataError`` at the UPDATE), rolls back too and merges
+    the current values into ``form``: ``render_form`` then shows the conflict (409).
     """
     saved = Saved()
     try:
@@ -131,6 +140,11 @@ def saving(form=None, rename: dict[str, str] | None = None) -> Iterator[Saved]:
     except RuleError as error:
         db.session.rollback()
         show_errors(form, error, rename or {})
+    except (EditConflict, StaleDataError):
+        db.session.rollback()
+        if editing is None or form is None:
+            raise
+        saved.conflict = form.conflict = merge(form, editing)
     else:
         db.session.commit()
         saved.ok = True
@@ -148,6 +162,9 @@ def show_errors(form, error: RuleError, rename: dict[str, str]) -> None:
 
 
 def render_form(template: str, form, **context):
+    conflict = getattr(form, "conflict", None)
+    if conflict is not None:
+        return render_template(template, form=form, conflict=conflict, **context), 409
     return render_template(template, form=form, **context), (422 if form.errors else 200)
 
 

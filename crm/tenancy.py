@@ -40,6 +40,12 @@ def current_tenant_id() -> int | None:
     return scope if isinstance(scope, int) else None
 
 
+def current_scope() -> object:
+    """The scope itself (a tenant id, ``ALLIANCE``, ``ALL_TENANTS`` or None), to
+    run later work (a streamed download) in the same one: ``tenant_scope(scope)``."""
+    return _scope.get()
+
+
 def current_tenant() -> Tenant | None:
     return g.get("tenant")
 

@@ -19,8 +19,9 @@ from flask import Flask
 from rq import Worker as RqWorker
 
 from crm import create_app, jobs
+from crm.downloads import exports as export_jobs  # noqa: F401  (the job functions, preloaded)
 from crm.extensions import db
-from crm.imports import jobs as import_jobs  # noqa: F401  (the job functions, preloaded)
+from crm.imports import jobs as import_jobs  # noqa: F401
 from crm.metrics import jobs as metric_jobs  # noqa: F401
 
 _app: Flask | None = None

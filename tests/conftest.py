@@ -116,6 +116,9 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Buffered: a streamed body (a CSV export) is read inside the request's
+        # own context, as a server's thread would, not later in the test's.
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             expire_all()  # the test sees what the request committed
@@ -295,6 +298,28 @@ def committed_app(make_app, database_urls):
         yield app
     finally:
         close_app(app)
+        _truncate_all(database_urls["owner"])
+
+
+@contextmanager
+def jobs_app(make_app, database_urls, redis_url: str | None, **config):
+    """An app whose data commits (a worker cannot see a test's transaction), its
+    jobs on the Redis at ``redis_url`` (None: in-process). Redis is emptied before
+    and after, the tables after."""
+    from redis import Redis
+
+    app = make_app(REDIS_URL=redis_url, **config)
+    app.test_client_class = IsolatedClient
+    connection = Redis.from_url(redis_url) if redis_url else None
+    if connection is not None:
+        connection.flushdb()
+    try:
+        yield app
+    finally:
+        close_app(app)
+        if connection is not None:
+            connection.flushdb()
+            connection.close()
         _truncate_all(database_urls["owner"])
 
 

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -271,7 +272,13 @@ def _start_of(day, days: int = 0):
 
 def _audit_csv(query):
     """The filtered log as CSV in one query: who did it by an outer join on
-    users (by id, so an alliance admin's events name them too), plain tuples."""
+    users (by id, so an alliance admin's events name them too), plain tuples,
+    streamed as they come."""
+    headers = ["when", "action", "record type", "record id", "by", "summary", "changes", "ip"]
+    return download("csv", f"audit-{g.tenant.slug}", headers, partial(_audit_rows, query))
+
+
+def _audit_rows(query):
     rows = db.session.execute(
         query.with_only_columns(
             AuditEvent.created_at,
@@ -285,7 +292,6 @@ def _audit_csv(query):
         )
         .outerjoin(User, User.id == AuditEvent.user_id)
         .limit(100_000)
+        .execution_options(yield_per=2000)
     )
-    rows = ([*row[:6], row[6] and str(row[6]), row[7]] for row in rows)
-    headers = ["when", "action", "record type", "record id", "by", "summary", "changes", "ip"]
-    return download("csv", f"audit-{g.tenant.slug}", headers, rows)
+    return ([*row[:6], row[6] and str(row[6]), row[7]] for row in rows)

@@ -17,6 +17,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm import choices
 from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
+from crm.conflicts import version_field
+from crm.extensions import db
 from crm.forms import Form, labelled, select_choices
 from crm.members.services import ORGANISATION_FIELDS
 from crm.models import ClusterMembership, Contact, Organisation
@@ -108,6 +110,16 @@ class OrganisationForm(Form):
             )
         self.cluster_ids.choices = select_choices(choices.clusters(keep=linked, exclude_id=org_id))
 
+    version = version_field()
+
+    def current_values(self, org: Organisation) -> dict:
+        """The organisation's networks under the fields' names (the conflict page)."""
+        clusters = select(ClusterMembership.cluster_id).where(ClusterMembership.member_id == org.id)
+        return {
+            "ecosystem_ids": [e.id for e in org.ecosystems],
+            "cluster_ids": sorted(db.session.scalars(clusters)),
+        }
+
     def organisation_data(self) -> dict:
         return {name: self[name].data for name in ORGANISATION_FIELDS}
 
@@ -128,11 +140,13 @@ class StatusForm(Form):
         validators=[DataRequired("Say why the status changes."), Length(max=2000)],
         description="Kept in the membership history.",
     )
+    version = version_field()
 
 
 class TermsForm(Form):
     fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"))
     paid_until = DateField("Paid until", validators=[Optional()])
+    version = version_field()
 
 
 class ContactForm(Form):
@@ -152,6 +166,7 @@ class ContactForm(Form):
     consent_given = BooleanField("Consent to be contacted was given")
     consent_date = DateField("Consent date", validators=[Optional()])
     consent_source = SelectField("Consent given through", choices=labelled(CONSENT_SOURCES, "—"))
+    version = version_field()
 
     def contact_data(self) -> dict:
         return {name: self[name].data for name in CONTACT_FIELDS}

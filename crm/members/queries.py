@@ -385,6 +385,11 @@ EXPORT: Export = [
 ]
 
 
+def directory_count(filters: DirectoryFilters) -> int:
+    """How many organisations the filtered directory holds (an export's size)."""
+    return _count(filters)
+
+
 def directory_export_rows(filters: DirectoryFilters):
     """Every row of the filtered directory (no paging), ecosystems aggregated in SQL;
     for a search that finds nothing, the closest names, as the directory shows them."""

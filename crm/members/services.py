@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select, update
 
+from crm.conflicts import check_version, guard_unique, touch
 from crm.models import (
     AssociationMembership,
     AuditEvent,
@@ -79,7 +80,7 @@ def _set_ecosystems(session, org: Organisation, ecosystem_ids) -> None:
     org.ecosystems = sorted(chosen, key=lambda e: e.id)
 
 
-def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids) -> None:
+def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids, *, new=False) -> None:
     wanted = {int(i) for i in cluster_ids}
     for cluster_id in wanted:
         message = check_not_own_member(cluster_id, org.id)
@@ -104,12 +105,25 @@ def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids) -> No
             select(ClusterMembership.cluster_id).where(ClusterMembership.member_id == org.id)
         )
     )
-    for cluster_id in wanted - current:
-        session.add(
+    if wanted != current and not new:
+        touch(org)  # its clusters are part of the organisation's form
+
+    def add() -> None:
+        session.add_all(
             ClusterMembership(
                 tenant_id=tenant_id, cluster_id=cluster_id, member_id=org.id, since=date.today()
             )
+            for cluster_id in wanted - current
         )
+
+    if wanted - current:
+        # Two users adding the same cluster at once: the loser is told, not a 500.
+        refusal = MemberError(
+            "Someone added this organisation to one of these clusters meanwhile: "
+            "check its clusters and save again.",
+            "cluster_ids",
+        )
+        guard_unique(session, add, lambda: None, refusal)
     if current - wanted:
         for row in session.scalars(
             select(ClusterMembership).where(
@@ -127,17 +141,26 @@ def create_organisation(
     org = Organisation(tenant_id=tenant_id)
     _apply_organisation(org, {k: data.get(k) for k in ORGANISATION_FIELDS})
     org.archived = False
+    _set_ecosystems(session, org, ecosystem_ids)  # before its INSERT: it starts at version 1
     session.add(org)
     session.flush()
-    _set_ecosystems(session, org, ecosystem_ids)
-    _set_clusters(session, tenant_id, org, cluster_ids)
+    _set_clusters(session, tenant_id, org, cluster_ids, new=True)
     session.flush()
     return org
 
 
 def update_organisation(
-    session, tenant_id: int, org: Organisation, data: dict, ecosystem_ids=None, cluster_ids=None
+    session,
+    tenant_id: int,
+    org: Organisation,
+    data: dict,
+    ecosystem_ids=None,
+    cluster_ids=None,
+    *,
+    version: int | None = None,
 ) -> Organisation:
+    """Change the organisation (``version``: the one the form was opened at)."""
+    check_version(org, version)
     was_cluster = org.kind == "cluster"
     _apply_organisation(org, data)
     if org.is_external:
@@ -181,9 +204,11 @@ def change_membership_status(
     effective_on: date,
     reason: str | None,
     user_id: int | None,
+    version: int | None = None,
 ) -> AssociationMembership:
     """Move the organisation's association membership to ``status`` and record
-    the change (creating the membership when it has none)."""
+    the change (creating the membership when it has none). ``version``: the
+    membership's, when the form was opened (None: it had none)."""
     if status not in MEMBERSHIP_STATUSES:
         raise MemberError("Choose a membership status.", "status")
     if org.archived:
@@ -195,6 +220,7 @@ def change_membership_status(
     membership = session.scalar(
         select(AssociationMembership).where(AssociationMembership.organisation_id == org.id)
     )
+    check_version(membership, version)
     previous = membership.status if membership else None
     if previous == status:
         raise MemberError(f"The membership is already {MEMBERSHIP_STATUSES[status]}.", "status")
@@ -202,7 +228,11 @@ def change_membership_status(
         membership = AssociationMembership(
             tenant_id=tenant_id, organisation_id=org.id, status=status
         )
-        session.add(membership)
+        refusal = MemberError(
+            "Someone recorded a membership status meanwhile: check it and try again.", "status"
+        )
+        # One membership per organisation: the second of two first statuses is told.
+        guard_unique(session, lambda: session.add(membership), lambda: None, refusal)
     membership.status = status
     if status in _JOINING:
         if membership.joined_on is None or previous in _LEAVING:
@@ -226,7 +256,10 @@ def change_membership_status(
     return membership
 
 
-def set_membership_terms(session, membership: AssociationMembership, fee_tier, paid_until) -> None:
+def set_membership_terms(
+    session, membership: AssociationMembership, fee_tier, paid_until, *, version=None
+) -> None:
+    check_version(membership, version)
     if fee_tier and fee_tier not in FEE_TIERS:
         raise MemberError("Choose a fee tier.", "fee_tier")
     membership.fee_tier = fee_tier or None
@@ -248,7 +281,8 @@ def _apply_contact(session, contact: Contact, data: dict) -> None:
                 Contact.is_primary.is_(True),
                 Contact.id != (contact.id or 0),
             )
-            .values(is_primary=False)
+            # A new version: a form of the demoted contact opened before is stale.
+            .values(is_primary=False, version=Contact.version + 1)
             .execution_options(synchronize_session="fetch")
         )
     for key in CONTACT_FIELDS:
@@ -273,7 +307,8 @@ def create_contact(session, tenant_id: int, org: Organisation, data: dict) -> Co
     return contact
 
 
-def update_contact(session, contact: Contact, data: dict) -> Contact:
+def update_contact(session, contact: Contact, data: dict, *, version=None) -> Contact:
+    check_version(contact, version)
     if contact.erased_at is not None:
         raise MemberError("This contact was erased; add a new contact instead.")
     _apply_contact(session, contact, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import partial
 
 from flask import (
     Response,
@@ -21,7 +22,7 @@ from sqlalchemy import select
 
 from crm import choices
 from crm.accounts.access import STAFF, roles_required
-from crm.exports import download, headers
+from crm.downloads.exports import export_response
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.members import bp, queries, services
@@ -98,8 +99,13 @@ def directory():
 @staff_only
 def export(fmt: str):
     filters = queries.DirectoryFilters.from_args(request.args)
-    rows = queries.directory_export_rows(filters)
-    return download(fmt, f"members-{g.tenant.slug}-{date.today()}", headers(queries.EXPORT), rows)
+    return export_response(
+        "members",
+        fmt,
+        f"members-{g.tenant.slug}-{date.today()}",
+        partial(queries.directory_count, filters),
+        partial(queries.directory_export_rows, filters),  # run as the CSV streams
+    )
 
 
 # -- organisations -----------------------------------------------------------
@@ -164,7 +170,7 @@ def edit(org_id: int):
     org = _org_or_404(org_id)
     form = _organisation_form(org)
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=org) as saved:
             services.update_organisation(
                 db.session,
                 g.tenant.id,
@@ -172,6 +178,7 @@ def edit(org_id: int):
                 form.organisation_data(),
                 form.ecosystem_ids.data,
                 form.cluster_ids.data,
+                version=form.version.data,
             )
         if saved:
             return _to_organisation(org.id, f"{org.name} is saved.")
@@ -202,8 +209,10 @@ def change_status(org_id: int):
     org = _org_or_404(org_id)
     membership = queries.membership_of(org.id)
     form = StatusForm()
+    if request.method == "GET" and membership is not None:
+        form.version.data = membership.version
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=membership) as saved:
             services.change_membership_status(
                 db.session,
                 g.tenant.id,
@@ -212,6 +221,7 @@ def change_status(org_id: int):
                 effective_on=form.effective_on.data,
                 reason=form.reason.data,
                 user_id=current_user.id,
+                version=form.version.data,
             )
         if saved:
             status = choices.MEMBERSHIP_STATUSES[form.status.data]
@@ -229,9 +239,13 @@ def edit_terms(org_id: int):
         return redirect(url_for("members.change_status", org_id=org.id))
     form = TermsForm(obj=membership)
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=membership) as saved:
             services.set_membership_terms(
-                db.session, membership, form.fee_tier.data, form.paid_until.data
+                db.session,
+                membership,
+                form.fee_tier.data,
+                form.paid_until.data,
+                version=form.version.data,
             )
         if saved:
             return _to_organisation(org.id, "Fee tier and payment date are saved.")
@@ -287,8 +301,10 @@ def contact_edit(contact_id: int):
         return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
-        with saving(form) as saved:
-            services.update_contact(db.session, contact, form.contact_data())
+        with saving(form, editing=contact) as saved:
+            services.update_contact(
+                db.session, contact, form.contact_data(), version=form.version.data
+            )
         if saved:
             return _to_organisation(org.id, f"{contact.full_name} is saved.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=contact)

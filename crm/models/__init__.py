@@ -3,6 +3,7 @@
 from crm.models.audit import AuditEvent
 from crm.models.base import Base, TenantOwned
 from crm.models.contact import Contact
+from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
@@ -28,6 +29,7 @@ __all__ = [
     "ClusterMembership",
     "Contact",
     "Ecosystem",
+    "ExportFile",
     "FlagshipArea",
     "ImportBatch",
     "JobRun",

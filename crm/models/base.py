@@ -30,6 +30,22 @@ class Timestamps:
     )
 
 
+class Versioned:
+    """Optimistic locking: every UPDATE checks and bumps ``version``.
+
+    A form carries the version the user opened (``crm.conflicts``); a save
+    from an older version, or one that loses a race between read and write
+    (SQLAlchemy's ``StaleDataError``), shows the conflict page instead of
+    overwriting someone else's change.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}
+
+
 class TenantOwned:
     """A row that belongs to exactly one tenant (a national association).
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.models.base import Base, TenantOwned, Timestamps, same_tenant_fk
+from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk
 from crm.models.organisation import Organisation
 
 CONSENT_SOURCES = {
@@ -32,7 +32,7 @@ CONTACT_FIELDS = (
 )
 
 
-class Contact(TenantOwned, Timestamps, Base):
+class Contact(TenantOwned, Versioned, Timestamps, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),

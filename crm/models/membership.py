@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from crm.models.base import Base, TenantOwned, Timestamps, same_tenant_fk, utcnow
+from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk, utcnow
 from crm.models.organisation import Organisation
 
 MEMBERSHIP_STATUSES = {
@@ -35,7 +35,7 @@ FEE_TIERS = {
 }
 
 
-class AssociationMembership(TenantOwned, Timestamps, Base):
+class AssociationMembership(TenantOwned, Versioned, Timestamps, Base):
     """An organisation's membership of its national association (one per organisation)."""
 
     __tablename__ = "association_memberships"

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from crm.models.base import Base, TenantOwned, Timestamps
+from crm.models.base import Base, TenantOwned, Timestamps, Versioned
 from crm.models.reference import Ecosystem
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ PROFILE_FIELDS = (
 )
 
 
-class Organisation(TenantOwned, Timestamps, Base):
+class Organisation(TenantOwned, Versioned, Timestamps, Base):
     __tablename__ = "organisations"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),

@@ -20,10 +20,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    text,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from crm.models.base import Base, TenantOwned, Timestamps, same_tenant_fk, utcnow
+from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk, utcnow
 from crm.models.organisation import Organisation
 from crm.models.reference import Ecosystem, FlagshipArea
 
@@ -97,7 +98,7 @@ project_ecosystems = _secondary("project_ecosystems", "ecosystems", "ecosystem_i
 project_flagships = _secondary("project_flagships", "flagship_areas", "flagship_id")
 
 
-class Project(TenantOwned, Timestamps, Base):
+class Project(TenantOwned, Versioned, Timestamps, Base):
     __tablename__ = "projects"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
@@ -171,13 +172,23 @@ class ProjectStatusChange(TenantOwned, Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Participation(TenantOwned, Base):
+class Participation(TenantOwned, Versioned, Base):
     __tablename__ = "participations"
     __table_args__ = (
         UniqueConstraint("tenant_id", "project_id", "organisation_id"),
         same_tenant_fk(["project_id"], "projects", ondelete="CASCADE"),
         same_tenant_fk(["organisation_id"], "organisations", ondelete="CASCADE"),
         Index("ix_participations_tenant_organisation", "tenant_id", "organisation_id"),
+        # One coordinator per project record: two users adding one at once
+        # cannot both succeed (crm.projects.rules checks it first, in words).
+        Index(
+            "uq_participations_one_coordinator",
+            "tenant_id",
+            "project_id",
+            unique=True,
+            postgresql_where=text("role = 'coordinator'"),
+            sqlite_where=text("role = 'coordinator'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

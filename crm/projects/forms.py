@@ -19,10 +19,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm import choices
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.conflicts import version_field
 from crm.countries import check_known_country, countries
 from crm.forms import Form, labelled, optional_id, select_choices
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
+from crm.projects.queries import ProjectFilters
 from crm.validation import MAX_ID, Rule, check_url
 
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
@@ -101,6 +103,14 @@ class ProjectForm(ProjectFields):
         validators=[InputRequired(message="Give the date of the status.")],
         description="The date the project reached this status (kept in its history).",
     )
+    version = version_field()
+
+    def current_values(self, project: Project) -> dict:
+        """The project's collections under the fields' names (the conflict page)."""
+        return {
+            "ecosystem_ids": [e.id for e in project.ecosystems],
+            "flagship_ids": [f.id for f in project.flagships],
+        }
 
     def project_data(self) -> dict:
         return {**super().project_data(), "status": self.status.data}
@@ -137,6 +147,7 @@ class OutcomeForm(Form):
         "Date", default=_today, validators=[InputRequired(message="Give the date.")]
     )
     eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
+    version = version_field()
 
 
 class ParticipationForm(Form):
@@ -200,6 +211,7 @@ class ParticipationEditForm(Form):
 
     role = ParticipationForm.role
     budget_share = ParticipationForm.budget_share
+    version = version_field()
 
 
 class ProjectFilterForm(Form):
@@ -214,3 +226,25 @@ class ProjectFilterForm(Form):
     ecosystem = SelectField("Ecosystem", coerce=optional_id, validators=[Optional()])
     cluster = SelectField("Cluster", coerce=optional_id, validators=[Optional()])
     organisation = IntegerField("Organisation id", validators=[Optional(), NumberRange(1, MAX_ID)])
+
+
+def list_filters(args) -> tuple[ProjectFilterForm, ProjectFilters]:
+    """The project list's filter form for query ``args`` (its choices read), and
+    the filters it gives: none when a value is not valid (never an error). The
+    list page and its background export read the same filters."""
+    form = ProjectFilterForm(args)
+    form.programme.choices = select_choices([("", "any"), *choices.programmes()])
+    form.ecosystem.choices = select_choices([(None, "any"), *choices.ecosystems()])
+    form.cluster.choices = select_choices(
+        [(None, "any"), *choices.clusters(keep=[form.cluster.data])]
+    )
+    if not form.validate():
+        return form, ProjectFilters()
+    return form, ProjectFilters(
+        programme=form.programme.data or None,
+        status=form.status.data or None,
+        year=form.year.data,
+        ecosystem_id=form.ecosystem.data,
+        cluster_id=form.cluster.data,
+        organisation_id=form.organisation.data,
+    )

@@ -232,7 +232,13 @@ EXPORT: Export = [
 ]
 
 
+def count(query: Select) -> int:
+    """How many rows the list ``query`` holds (an export's size)."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
 def export_rows(query: Select, limit: int = 100_000):
     """Rows of the CSV/XLSX export of the filtered list (``EXPORT``'s columns), in
     one query, as plain tuples (no ORM objects for up to 100,000 rows)."""
-    return db.session.execute(query.with_only_columns(*columns(EXPORT)).limit(limit))
+    query = query.with_only_columns(*columns(EXPORT)).limit(limit)
+    return db.session.execute(query.execution_options(yield_per=2000))

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from crm.conflicts import check_version, guard_unique
 from crm.models import Ecosystem, FlagshipArea, Organisation, Participation, Project
 from crm.models.project import (
     PARTICIPATION_ROLES,
@@ -27,6 +28,11 @@ from crm.validation import RuleError
 
 class ProjectError(RuleError):
     """The project rules refuse the change."""
+
+
+def _race_lost() -> ProjectError:
+    """What a save that lost a race says when the rules, read again, find nothing."""
+    return ProjectError("Someone changed this consortium meanwhile: check it and try again.")
 
 
 def _collect(pairs) -> dict[str, list[str]]:
@@ -125,9 +131,17 @@ def _shares(project_id: int, leave_out: int | None = None) -> list[tuple[int, st
 
 
 def update_project(
-    session, project: Project, fields: dict, *, user_id: int | None, changed_on: date
+    session,
+    project: Project,
+    fields: dict,
+    *,
+    user_id: int | None,
+    changed_on: date,
+    version: int | None = None,
 ) -> Project:
-    """Change the project's fields; a new status is recorded with ``changed_on``."""
+    """Change the project's fields; a new status is recorded with ``changed_on``.
+    ``version``: the one the form was opened at (``crm.conflicts``)."""
+    check_version(project, version)
     shares = [share for _org, _role, share in _shares(project.id)]
     _raise_if(project_errors(fields, shares))
     _set_fields(session, project, fields)
@@ -144,12 +158,14 @@ def record_outcome(
     *,
     user_id: int | None,
     eu_contribution=None,
+    version: int | None = None,
 ) -> Project:
     """A status change (submitted, funded, rejected, running, closed) on ``changed_on``.
 
     ``eu_contribution`` replaces the recorded one when given; a proposal or a
     rejected project must not carry one (left empty, a recorded amount is cleared).
     """
+    check_version(project, version)
     eu = project.eu_contribution if eu_contribution is None else eu_contribution
     if eu_contribution is None and status in rules.NO_EU_CONTRIBUTION_STATUSES:
         eu = None  # nothing was granted: an amount recorded earlier goes
@@ -230,8 +246,12 @@ def add_participation(
     any of the tenant's organisations.
     """
     org = _organisation(session, organisation_id, allowed_ids)
-    participants = [*_shares(project.id), (org.id, role, budget_share)]
-    _raise_if(_participation_errors(project, participants, {org.id: org.name}))
+
+    def check() -> None:
+        participants = [*_shares(project.id), (org.id, role, budget_share)]
+        _raise_if(_participation_errors(project, participants, {org.id: org.name}))
+
+    check()
     participation = Participation(
         tenant_id=project.tenant_id,
         project_id=project.id,
@@ -240,23 +260,36 @@ def add_participation(
         budget_share=budget_share,
         logged_by_id=user_id,
     )
-    session.add(participation)
-    session.flush()
+    guard_unique(session, lambda: session.add(participation), check, _race_lost())
     return participation
 
 
 def update_participation(
-    session, project: Project, participation: Participation, role: str, budget_share=None
+    session,
+    project: Project,
+    participation: Participation,
+    role: str,
+    budget_share=None,
+    *,
+    version: int | None = None,
 ) -> Participation:
-    """Change a participant's role and budget share."""
-    participants = [
-        *_shares(project.id, leave_out=participation.id),
-        (participation.organisation_id, role, budget_share),
-    ]
-    _raise_if(_participation_errors(project, participants, {}))
-    participation.role = role
-    participation.budget_share = budget_share
-    session.flush()
+    """Change a participant's role and budget share (``version``: the one the
+    form was opened at)."""
+    check_version(participation, version)
+
+    def check() -> None:
+        participants = [
+            *_shares(project.id, leave_out=participation.id),
+            (participation.organisation_id, role, budget_share),
+        ]
+        _raise_if(_participation_errors(project, participants, {}))
+
+    def change() -> None:
+        participation.role = role
+        participation.budget_share = budget_share
+
+    check()
+    guard_unique(session, change, check, _race_lost())
     return participation
 
 

@@ -6,15 +6,17 @@ Who sees and changes which project is decided in ``crm.projects.access``.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import choices, crosstenant
+from crm import crosstenant
 from crm.accounts.access import CLUSTER_MANAGERS, STAFF, TENANT_ROLES, roles_required
 from crm.choices import PARTICIPATION_ROLES, PROJECT_STATUSES
-from crm.exports import FORMATS, download, headers
+from crm.downloads.exports import export_response
+from crm.exports import FORMATS
 from crm.extensions import db
 from crm.forms import optional_id, render_form, saving, select_choices
 from crm.models import Organisation, Project
@@ -26,8 +28,8 @@ from crm.projects.forms import (
     ParticipationEditForm,
     ParticipationForm,
     PartnerForm,
-    ProjectFilterForm,
     ProjectForm,
+    list_filters,
 )
 
 
@@ -48,34 +50,20 @@ def _project_form(form_class, obj=None):
 # --- the list ---------------------------------------------------------------
 
 
-def _filters(form: ProjectFilterForm) -> queries.ProjectFilters:
-    if not form.validate():
-        return queries.ProjectFilters()
-    return queries.ProjectFilters(
-        programme=form.programme.data or None,
-        status=form.status.data or None,
-        year=form.year.data,
-        ecosystem_id=form.ecosystem.data,
-        cluster_id=form.cluster.data,
-        organisation_id=form.organisation.data,
-    )
-
-
 @bp.route("/<tenant>/projects")
 @roles_required(*STAFF)
 def index():
-    form = ProjectFilterForm(request.args)
-    form.programme.choices = select_choices([("", "any"), *choices.programmes()])
-    form.ecosystem.choices = select_choices([(None, "any"), *choices.ecosystems()])
-    form.cluster.choices = select_choices(
-        [(None, "any"), *choices.clusters(keep=[form.cluster.data])]
-    )
-    filters = _filters(form)
+    form, filters = list_filters(request.args)
     query = queries.projects(filters)
     fmt = request.args.get("format")
     if fmt in FORMATS:
-        rows = queries.export_rows(query)
-        return download(fmt, f"projects-{g.tenant.slug}", headers(queries.EXPORT), rows)
+        return export_response(
+            "projects",
+            fmt,
+            f"projects-{g.tenant.slug}",
+            partial(queries.count, query),
+            partial(queries.export_rows, query),  # run as the CSV streams
+        )
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
     ids = [p.id for p in page.items]
     names = queries.organisation_names(
@@ -141,13 +129,14 @@ def edit(project_id: int):
     if request.method == "GET":
         form.status_changed_on.data = date.today()
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=project) as saved:
             services.update_project(
                 db.session,
                 project,
                 form.project_data(),
                 user_id=current_user.id,
                 changed_on=form.status_changed_on.data,
+                version=form.version.data,
             )
         if saved:
             return _to_project(project, f"{project.acronym} is updated.")
@@ -159,8 +148,10 @@ def edit(project_id: int):
 def outcome(project_id: int):
     project = access.editable_project_or_404(project_id)
     form = OutcomeForm()
+    if request.method == "GET":
+        form.version.data = project.version
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=project) as saved:
             services.record_outcome(
                 db.session,
                 project,
@@ -168,6 +159,7 @@ def outcome(project_id: int):
                 form.changed_on.data,
                 user_id=current_user.id,
                 eu_contribution=form.eu_contribution.data,
+                version=form.version.data,
             )
         if saved:
             status = PROJECT_STATUSES[project.status].lower()
@@ -289,9 +281,14 @@ def participation_edit(project_id: int, participation_id: int):
     participation = access.participation_or_404(project, participation_id)
     form = ParticipationEditForm(obj=participation)
     if form.validate_on_submit():
-        with saving(form) as saved:
+        with saving(form, editing=participation) as saved:
             services.update_participation(
-                db.session, project, participation, form.role.data, form.budget_share.data
+                db.session,
+                project,
+                participation,
+                form.role.data,
+                form.budget_share.data,
+                version=form.version.data,
             )
         if saved:
             return _to_project(project, "The participant is updated.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from crm.models import (
     TENANT_TABLES,
     Ecosystem,
+    ExportFile,
     FlagshipArea,
     MembershipStatusChange,
     ProjectStatusChange,
@@ -52,6 +53,17 @@ def _seed(session, slug: str) -> int:
     )
     make.participation(project, firm)
     make.import_batch(tenant)
+    session.add(
+        ExportFile(
+            tenant_id=tenant.id,
+            run_id=0,
+            kind="members",
+            filename="members.xlsx",
+            rows=0,
+            content=b"",
+            expires_at=datetime.now(UTC),
+        )
+    )
     session.flush()
     return tenant.id
 

@@ -61,6 +61,28 @@ def test_participation_cannot_point_into_another_tenant(make, session):
             )
 
 
+def test_one_coordinator_per_project_is_the_databases_rule(make, session):
+    """The partial unique index refuses a second coordinator, and only that."""
+    from crm.tenancy import tenant_scope
+
+    tenant = make.tenant()
+    project = make.project(tenant)
+    make.participation(project, make.org(tenant), role="coordinator")
+    make.participation(project, make.org(tenant), role="partner")
+    make.participation(make.project(tenant), make.org(tenant), role="coordinator")
+    second = make.org(tenant)
+    with tenant_scope(tenant.id), pytest.raises(IntegrityError):
+        with session.begin_nested():
+            session.add(
+                Participation(
+                    tenant_id=tenant.id,
+                    project_id=project.id,
+                    organisation_id=second.id,
+                    role="coordinator",
+                )
+            )
+
+
 def test_orm_refuses_to_write_a_row_for_another_tenant(make, session):
     from crm.models import Organisation
     from crm.tenancy import tenant_scope

@@ -93,7 +93,8 @@ def test_changes_are_audited_automatically(session, make):
             .order_by(AuditEvent.id)
         ).all()
     assert [e.action for e in events] == ["create", "update"]
-    assert events[-1].changes == {"name": ["Before", "After"]}
+    # The version the UPDATE made, for the conflict page (crm.conflicts).
+    assert events[-1].changes == {"name": ["Before", "After"], "version": [1, 2]}
     assert events[-1].tenant_id == a.id
 
 

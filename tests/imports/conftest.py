@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import pytest
 from openpyxl import Workbook
-from redis import Redis
 
 from crm.extensions import db
 from crm.imports.kinds import KINDS_BY_KEY
@@ -15,7 +14,7 @@ from crm.models import ImportBatch
 from crm.tenancy import tenant_scope
 from tests import factories
 from tests.clients import client_as
-from tests.conftest import IsolatedClient, _truncate_all, close_app
+from tests.conftest import jobs_app
 
 
 @pytest.fixture
@@ -119,19 +118,8 @@ def job_app(make_app, database_urls, request):
     """An app whose data commits (the worker cannot see a test transaction); files above
     three rows go to the background; Redis when the test asks for it."""
     redis_url = request.getfixturevalue("redis_url") if request.param == "rq" else None
-    app = make_app(REDIS_URL=redis_url, IMPORT_INLINE_MAX_ROWS=3)
-    app.test_client_class = IsolatedClient
-    connection = Redis.from_url(redis_url) if redis_url else None
-    if connection is not None:
-        connection.flushdb()
-    try:
+    with jobs_app(make_app, database_urls, redis_url, IMPORT_INLINE_MAX_ROWS=3) as app:
         yield app
-    finally:
-        close_app(app)
-        if connection is not None:
-            connection.flushdb()
-            connection.close()
-        _truncate_all(database_urls["owner"])
 
 
 def signed_in(app, slug: str, country: str = "FR", role: str = "secretariat", setup=None):

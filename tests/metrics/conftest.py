@@ -95,8 +95,15 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
             project.ecosystems.extend(rng.sample(ecosystems, rng.randint(0, 2)))
             with tenant_scope(tenant.id):
                 session.flush()
+            coordinated = False
             for org in rng.sample(orgs[tenant.id], rng.randint(1, 5)):
-                make.participation(project, org, role=rng.choice(["coordinator", "partner"]))
+                role = rng.choice(["coordinator", "partner"])
+                if role == "coordinator" and coordinated:
+                    # One coordinator per project (a unique index); the same draws
+                    # as before, so the rest of the data does not move.
+                    role = "partner"
+                coordinated = coordinated or role == "coordinator"
+                make.participation(project, org, role=role)
     add_external_partners(session, tenants, random.Random(rng_seed + 1))
     add_partner_requests(session, tenants, orgs, ecosystems, random.Random(rng_seed + 2))
     add_closed_cases(session, tenants)
