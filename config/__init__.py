@@ -69,6 +69,8 @@ class Default:
         # An import is not retried: a half-failed commit is for a person to look at.
         "import.dry_run": {"timeout": 600, "retries": 0, "retry_intervals": []},
         "import.commit": {"timeout": 600, "retries": 0, "retry_intervals": []},
+        # A CORDIS load is all-or-nothing and idempotent, but a bad file fails again.
+        "cordis": {"timeout": 1800, "retries": 0, "retry_intervals": []},
     }
     # How long rq keeps a finished job's result, and a failed job (for `rq requeue`).
     JOB_RESULT_TTL = 24 * 3600

@@ -3,6 +3,13 @@
 from crm.models.audit import AuditEvent
 from crm.models.base import Base, TenantOwned
 from crm.models.contact import Contact
+from crm.models.cordis import (
+    CordisDismissal,
+    CordisLink,
+    CordisLoad,
+    CordisParticipant,
+    CordisProject,
+)
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
@@ -27,6 +34,11 @@ __all__ = [
     "Base",
     "ClusterMembership",
     "Contact",
+    "CordisDismissal",
+    "CordisLink",
+    "CordisLoad",
+    "CordisParticipant",
+    "CordisProject",
     "Ecosystem",
     "FlagshipArea",
     "ImportBatch",

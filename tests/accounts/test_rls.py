@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from crm.models import (
     TENANT_TABLES,
+    CordisDismissal,
+    CordisLink,
     Ecosystem,
     FlagshipArea,
     MembershipStatusChange,
@@ -51,6 +53,12 @@ def _seed(session, slug: str) -> int:
     )
     make.participation(project, firm)
     make.import_batch(tenant)
+    session.add(CordisLink(tenant_id=tenant.id, grant_key="101070001", project_id=project.id))
+    session.add(
+        CordisDismissal(
+            tenant_id=tenant.id, grant_key="101070001", organisation_id=firm.id, reason="seed"
+        )
+    )
     session.flush()
     return tenant.id
 
