@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm.accounts.access import STAFF, roles_required
+from crm.accounts.access import STAFF, TENANT_ROLES, roles_required
 from crm.cordis import bp, queries, services
 from crm.cordis.forms import AcceptForm, DismissForm
 from crm.extensions import db
 from crm.forms import saving
-from crm.models.project import PARTICIPATION_ROLES
+from crm.models.cordis import CordisProject
+from crm.models.project import PARTICIPATION_ROLES, normalise_grant_number
 
 
 def staff_only(view):
@@ -86,3 +87,21 @@ def dismiss():
         flash("Dismissed: it leaves the list.", "success")
         return redirect(url_for("cordis.index"))
     return _page(form, 422)
+
+
+@bp.route("/<tenant>/cordis/grant")
+@login_required
+@roles_required(*TENANT_ROLES)
+def grant():
+    """CORDIS's data of the grant ``?number=``, for the project form's pre-fill (JSON)."""
+    key = normalise_grant_number((request.args.get("number") or "")[:60])
+    cordis = db.session.get(CordisProject, key) if key and len(key) <= 40 else None
+    if cordis is None:
+        return jsonify(found=False), 404
+    fields = services.project_fields(cordis, date.today())
+    fields.pop("description")
+    for name in ("start_date", "end_date"):
+        fields[name] = fields[name].isoformat() if fields[name] else ""
+    for name in ("total_budget", "eu_contribution"):
+        fields[name] = str(fields[name]) if fields[name] is not None else ""
+    return jsonify(found=True, fields=fields)

@@ -216,3 +216,18 @@ def test_status_of_a_cordis_grant():
     assert services.project_status(grant, date(2022, 6, 1)) == "funded"
     assert services.project_status(grant, date(2027, 1, 1)) == "closed"
     assert services.project_status(SimpleNamespace(status="CLOSED"), date(2025, 1, 1)) == "closed"
+
+
+def test_the_project_form_prefills_from_cordis(fr, make, signed_in):
+    answer = fr.client.get(f"{fr.url}/grant?number=GA%20101-070-001")
+    assert answer.status_code == 200
+    fields = answer.get_json()["fields"]
+    assert fields["acronym"] == "ROBOFAB" and fields["programme_code"] == "HE"
+    assert fields["start_date"] == "2023-01-01" and fields["total_budget"] == "4999875.50"
+    assert fields["grant_number"] == "101070001"
+    missing = fr.client.get(f"{fr.url}/grant?number=999")
+    assert missing.status_code == 404 and missing.get_json() == {"found": False}
+    form = fr.client.get(f"/{fr.tenant.slug}/projects/new").get_data(as_text=True)
+    assert 'data-cordis-grant-url="/cordis-fr/cordis/grant"' in form and "js/cordis.js" in form
+    outsider = signed_in(make.user(make.tenant(slug="cordis-other"), role="secretariat"))
+    assert outsider.get(f"{fr.url}/grant?number=101070001").status_code == 404
