@@ -7,7 +7,8 @@ PIC that is not 9 digits, an unknown country, a participant of a project the
 project file lacks) are left out, counted and listed; anything else wrong with
 the files (not a CORDIS export, a column missing, unreadable) stops the load
 before the live tables are touched. The live data is replaced only by a
-complete load, and loading the same export again gives the same tables.
+complete load, and loading the same export again gives the same tables; a load
+replaces the rows of its own framework programme(s) only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, or_, select
 
 from crm.countries import countries
 from crm.models.cordis import (
@@ -408,15 +409,23 @@ def _stage_participants(connection, source: Source, grants, report, progress, to
 
 
 def _swap(engine: Engine, report: LoadReport) -> None:
-    """Replace the live rows with the staged ones, and record the load: one transaction."""
+    """Replace the live rows of the loaded programmes with the staged ones, and record
+    the load: one transaction. Another programme's rows stay (Horizon Europe and
+    Horizon 2020 come as two exports, loaded one after the other)."""
+    live_p, live_o = cordis_projects, cordis_participants
+    staged_p, staged_o = cordis_projects_staging, cordis_participants_staging
     with engine.begin() as connection:
-        connection.execute(delete(cordis_participants))
-        connection.execute(delete(cordis_projects))
-        for live, staging in (
-            (cordis_projects, cordis_projects_staging),
-            (cordis_participants, cordis_participants_staging),
-        ):
-            names = [c.name for c in live.columns]
+        programmes = select(staged_p.c.programme_code).distinct()
+        replaced = select(live_p.c.grant_key).where(
+            or_(live_p.c.programme_code.in_(programmes), live_p.c.grant_key.in_(
+                select(staged_p.c.grant_key)
+            ))
+        )  # fmt: skip
+        connection.execute(delete(live_o).where(live_o.c.grant_key.in_(replaced)))
+        connection.execute(delete(live_p).where(live_p.c.grant_key.in_(replaced)))
+        # Participants take new ids: the staged ones restart at 1 with each load.
+        for live, staging, skip in ((live_p, staged_p, ()), (live_o, staged_o, ("id",))):
+            names = [c.name for c in live.columns if c.name not in skip]
             connection.execute(
                 insert(live).from_select(names, select(*[staging.c[n] for n in names]))
             )

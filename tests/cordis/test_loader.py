@@ -3,6 +3,7 @@ files that are not a CORDIS export, and the command through a job run."""
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 
 import pytest
@@ -149,3 +150,33 @@ def test_the_app_role_only_reads_the_reference_data(session, cordis_clean, sampl
     with pytest.raises(Exception, match="permission denied"):
         with session.begin_nested():
             session.execute(text("DELETE FROM cordis_projects"))
+
+
+def test_a_load_replaces_its_own_programme_only(cordis_clean, sample_dir, tmp_path):
+    """Horizon 2020 after Horizon Europe: both stay; a newer H2020 export updates H2020."""
+    engine = cordis_clean
+    load_export(engine, [sample_dir])
+    he_before = [r for r in table_rows(engine, cordis_projects) if r.programme_code == "HE"]
+    h2020 = tmp_path / "h2020"
+    h2020.mkdir()
+    for name, keep in (
+        ("project.csv", lambda row: row[0] == "870004"),
+        ("organization.csv", lambda row: row[2] == "999100014"),
+    ):
+        with (sample_dir / name).open(encoding="utf-8", newline="") as source:
+            rows = list(csv.reader(source, delimiter=";"))
+        kept = [rows[0]] + [row for row in rows[1:] if keep(row)]
+        kept = [[cell.replace("Green port logistics", "Greener ports") for cell in r] for r in kept]
+        with (h2020 / name).open("w", encoding="utf-8", newline="") as target:
+            csv.writer(target, delimiter=";", quoting=csv.QUOTE_ALL).writerows(kept)
+    report = load_export(engine, [h2020])
+    assert (report.projects, report.participants) == (1, 1)
+    projects_now = table_rows(engine, cordis_projects)
+    assert [r for r in projects_now if r.programme_code == "HE"] == he_before
+    assert [r.title for r in projects_now if r.programme_code == "H2020"] == ["Greener ports"]
+    with engine.connect() as connection:
+        greenport_people = connection.execute(
+            select(cordis_participants.c.pic).where(cordis_participants.c.grant_key == "870004")
+        ).scalars()
+        assert list(greenport_people) == ["999100014"]  # Łódź's row is gone with the old file
+    assert counts(engine) == (5, 11)
