@@ -144,8 +144,9 @@ class Suggestion:
 
 def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion]:
     """Members without a PIC or VAT match whose name (legal forms, case and accents
-    ignored), country and city equal a CORDIS participant's: to be confirmed by a
-    person (recording the PIC), never matched on their own."""
+    ignored), country and city equal a CORDIS participant's whose PIC no organisation
+    of the association holds: to be confirmed by a person (recording the PIC), never
+    matched on their own."""
     m = matches(tenant_id)
     matched = select(m.c.organisation_id)
     candidates = db.session.execute(
@@ -158,6 +159,10 @@ def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion
         key = name_key(org.name)
         if key and org.city:
             wanted[(org.country, key)].append(org)
+    # A PIC the association already records names that organisation, not another.
+    held = select(Organisation.pic).where(
+        Organisation.tenant_id == tenant_id, Organisation.pic.is_not(None)
+    )
     found: list[Suggestion] = []
     keys = sorted(wanted)
     for start in range(0, len(keys), _NAME_CHUNK):
@@ -167,6 +172,7 @@ def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion
             .where(
                 CP.country.in_({c for c, _ in chunk}),
                 CP.name_key.in_({k for _, k in chunk}),
+                CP.pic.not_in(held),
             )
             .group_by(CP.country, CP.name_key, CP.city, CP.pic)
         ).all()

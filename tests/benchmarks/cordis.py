@@ -56,35 +56,38 @@ ORGANISATION_HEADER = [
 COUNTRIES = ["FR", "DE", "ES", "IT", "PL", "NL", "BE", "EL", "PT", "CZ", "FI", "RO", "UK"]
 
 
-def give_pics(owner_url: str, rng: random.Random, share: float) -> list[tuple]:
-    """PICs for ``share`` of the members (owner; RLS does not apply); returns
-    (pic, name, country, city, vat) of each member that has one now."""
+def give_pics(owner_url: str, rng: random.Random, share: float) -> tuple[list, list]:
+    """PICs for ``share`` of the members (owner; RLS does not apply), or the ones an
+    earlier run gave; returns (pic, name, country, city, vat) of each member with
+    one, shuffled, and the recorded HE and H2020 grant keys."""
     engine = create_engine(owner_url)
     with engine.begin() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT id, name, country, city, vat_id FROM organisations "
-                "WHERE is_external = false AND archived = false AND pic IS NULL ORDER BY id"
-            )
-        ).all()
-        chosen = [r for r in rows if rng.random() < share]
-        for i, row in enumerate(chosen):
+        given = "pic >= '900000000'"
+        if not connection.scalar(text(f"SELECT count(*) FROM organisations WHERE {given}")):
+            rows = connection.execute(
+                text(
+                    "SELECT id FROM organisations WHERE is_external = false "
+                    "AND archived = false AND pic IS NULL ORDER BY id"
+                )
+            ).scalars()
+            chosen = [i for i in rows if rng.random() < share]
             connection.execute(
                 text("UPDATE organisations SET pic = :pic WHERE id = :id"),
-                {"pic": f"{900_000_000 + i:09d}", "id": row.id},
+                [{"pic": f"{900_000_000 + n:09d}", "id": i} for n, i in enumerate(chosen)],
             )
-        members = [
-            (f"{900_000_000 + i:09d}", r.name, r.country, r.city, r.vat_id)
-            for i, r in enumerate(chosen)
-        ]
+        members = connection.execute(
+            text(f"SELECT pic, name, country, city, vat_id FROM organisations WHERE {given}")
+        ).all()
         recorded = connection.execute(
             text(
                 "SELECT DISTINCT grant_key FROM projects WHERE grant_key IS NOT NULL "
-                "AND programme_code IN ('HE', 'H2020')"
+                "AND programme_code IN ('HE', 'H2020') ORDER BY grant_key"
             )
         ).scalars()
         recorded = [k for k in recorded if k.isdigit()]
     engine.dispose()
+    members = [tuple(m) for m in members]
+    rng.shuffle(members)  # every association's members take part
     return members, recorded
 
 
@@ -163,15 +166,25 @@ def main() -> None:
     if args.seed_demo:
         started = time.perf_counter()
         runner = app.test_cli_runner()
-        for command in (["crm", "migrate"], ["crm", "seed-demo", "--scale", str(args.scale),
-                                             "--today", "2026-11-25", "--no-metrics"]):  # fmt: skip
+        commands = [["crm", "migrate"]]
+        if args.owner != args.app:  # the app role loads the associations' rows
+            commands.append(["crm", "grant-roles"])
+        commands.append(
+            [
+                "crm",
+                "seed-demo",
+                "--scale",
+                str(args.scale),
+                "--today",
+                "2026-11-25",
+                "--no-metrics",
+            ]
+        )
+        for command in commands:
             with app.app_context():
                 result = runner.invoke(args=command)
             if result.exit_code != 0:
                 raise SystemExit(f"{' '.join(command)}: {result.output} {result.exception!r}")
-        if args.owner != args.app:
-            with app.app_context():
-                runner.invoke(args=["crm", "grant-roles"])
         print(f"demo seeded in {time.perf_counter() - started:.0f} s")
     rng = random.Random(16)
     members, recorded = give_pics(args.owner, rng, 0.3)

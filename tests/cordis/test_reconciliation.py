@@ -37,6 +37,8 @@ def fr(sample_loaded, make, signed_in):
         ciel=make.org(tenant, name="Ciel Bio SARL", city="Nantes"),
         # Its PIC is not in CORDIS: its VAT number (Bolt's in CORDIS) is not used.
         other=make.org(tenant, name="Other", pic="123456789", vat_id="FR96552100554"),
+        # Acme's namesake: CORDIS's Acme row has a PIC Acme holds, so no suggestion.
+        namesake=make.org(tenant, name="ACME Robotique S.A.S.", city="Lyon"),
     )
     client = signed_in(make.user(tenant, role="secretariat"))
     # Ids, read now: after a request the test's objects are expired, and on PostgreSQL
