@@ -62,7 +62,7 @@ def give_pics(owner_url: str, rng: random.Random, share: float) -> tuple[list, l
     one, shuffled, and the recorded HE and H2020 grant keys."""
     engine = create_engine(owner_url)
     with engine.begin() as connection:
-        given = "pic >= '900000000'"
+        given = "pic IS NOT NULL AND is_external = false"  # the demo's members have none
         if not connection.scalar(text(f"SELECT count(*) FROM organisations WHERE {given}")):
             rows = connection.execute(
                 text(
