@@ -71,6 +71,8 @@ class Default:
         "import.commit": {"timeout": 600, "retries": 0, "retry_intervals": []},
         # An export only reads: running it again gives the same file.
         "export.xlsx": {"timeout": 600, "retries": 1, "retry_intervals": [30]},
+        # A CORDIS load is all-or-nothing and idempotent, but a bad file fails again.
+        "cordis": {"timeout": 1800, "retries": 0, "retry_intervals": []},
     }
     # An XLSX export of more rows than this is built by a background job (the
     # page shows its progress, then a download link); a CSV always streams.

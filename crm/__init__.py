@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
     from crm.alliance import bp as alliance
+    from crm.cordis import bp as cordis
     from crm.core import bp as core
     from crm.downloads import bp as downloads
     from crm.imports import bp as imports
@@ -77,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(profiles)
     app.register_blueprint(partner_requests)
     app.register_blueprint(downloads)
+    app.register_blueprint(cordis)
 
 
 def _register_cli(app: Flask) -> None:

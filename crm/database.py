@@ -28,7 +28,12 @@ METRICS_WRITABLE = ("job_runs",)
 
 # Tables the app role may only read: the associations (created through the
 # ``create_tenant`` definer function) and the reference lists (migrations).
-APP_READ_ONLY = ("tenants", "programmes", "ecosystems", "flagship_areas", "alembic_version")
+APP_READ_ONLY = (
+    "tenants", "programmes", "ecosystems", "flagship_areas", "alembic_version",
+    # The CORDIS reference data, written by its loader as the owner (crm.cordis.loader).
+    "cordis_projects", "cordis_participants", "cordis_projects_staging",
+    "cordis_participants_staging", "cordis_loads",
+)  # fmt: skip
 
 # The definer functions of migration 0008, the app role's only way past the wall.
 APP_FUNCTIONS = (

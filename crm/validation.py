@@ -16,24 +16,23 @@ from datetime import date
 
 from wtforms.validators import StopValidation
 
+from crm.identifiers import (  # noqa: F401  (the identifier rules, re-exported)
+    check_lei,
+    check_pic,
+    check_registration_id,
+    check_ror,
+    check_vat_id,
+)
 from crm.models.organisation import KINDS
 
 # NUTS codes start with the country code, except Greece (EL) ... and the UK (UK).
 NUTS_COUNTRY = {"GR": "EL", "GB": "UK"}
-# VAT prefixes differ from ISO 3166 for Greece as well.
-VAT_COUNTRY = {"GR": "EL"}
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _NUTS2 = re.compile(r"^[A-Z]{2}[0-9A-Z][0-9A-Z]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?([/?#]\S*)?$", re.I)
 _NACE = re.compile(r"^([A-U]|\d{2}(\.\d{1,2})?)$")
-# EU VAT: the two-letter prefix, then 2 to 13 letters/digits (the national part
-# varies by country; its exact shape is a bonus, the prefix is the rule).
-_VAT = re.compile(r"^([A-Z]{2})([0-9A-Z+*]{2,13})$")
-# Registration ids are national (SIREN, CIF, KRS, ICO ...): letters, digits and
-# common separators, at least one digit.
-_REGISTRATION = re.compile(r"^(?=.*\d)[0-9A-Za-z][0-9A-Za-z ./-]{1,38}[0-9A-Za-z]$")
 
 Check = Callable[..., str | None]
 
@@ -113,30 +112,6 @@ def check_nuts2(value: str | None, country: str | None = None) -> str | None:
     prefix = nuts_prefix(country)
     if prefix and code[:2] != prefix:
         return f"A NUTS-2 region in {normalise_code(country)} starts with {prefix}."
-    return None
-
-
-def check_vat_id(value: str | None, country: str | None = None) -> str | None:
-    """An EU VAT number: country prefix then 2-13 letters or digits."""
-    if _blank(value):
-        return None
-    code = re.sub(r"[\s.-]", "", str(value)).upper()
-    match = _VAT.match(code)
-    if not match or not any(ch.isdigit() for ch in match.group(2)):
-        return "Enter a VAT number: the country prefix and the number, such as FR12345678901."
-    country = normalise_code(country)
-    if country:
-        expected = VAT_COUNTRY.get(country, country)
-        if match.group(1) != expected:
-            return f"A VAT number in {country} starts with {expected}."
-    return None
-
-
-def check_registration_id(value: str | None) -> str | None:
-    if _blank(value):
-        return None
-    if not _REGISTRATION.match(str(value).strip()):
-        return "Enter the registration number: letters, digits, spaces, dots, dashes or slashes."
     return None
 
 
@@ -246,7 +221,10 @@ def organisation_errors(values: dict) -> dict[str, str]:
         ),
         "nuts2": lambda: check_nuts2(values["nuts2"], country),
         "vat_id": lambda: check_vat_id(values["vat_id"], country),
-        "registration_id": lambda: check_registration_id(values["registration_id"]),
+        "registration_id": lambda: check_registration_id(values["registration_id"], country),
+        "pic": lambda: check_pic(values["pic"]),
+        "lei": lambda: check_lei(values["lei"]),
+        "ror": lambda: check_ror(values["ror"], values.get("kind")),
         "website": lambda: check_url(values["website"]),
         "nace": lambda: check_nace(values["nace"]),
         "employees": lambda: check_non_negative(

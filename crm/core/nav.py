@@ -18,6 +18,7 @@ NAV = [
     ("Members", "members.directory", STAFF),
     ("Membership", "members.renewals", STAFF),
     ("Projects", "projects.index", STAFF),
+    ("CORDIS", "cordis.index", STAFF),
     ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),
     ("Alliance partners", "profiles.index", TENANT_ROLES),
     ("Partner requests", "partner_requests.index", TENANT_ROLES),

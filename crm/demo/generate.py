@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 from types import SimpleNamespace
 
-from crm.demo import data
+from crm.demo import data, numbers
 from crm.models import Base
 from crm.models.organisation import KINDS, derive_size_class
 from crm.models.project import FUNDED_STATUSES, Project
@@ -326,7 +326,7 @@ class Generator:
                 "organisations",
                 oid, tid, kind, name, None, None, None, country, None, city,
                 f"https://www.{site}.example", None, None, None, None, None, False, None, None,
-                False, False, True, pic, name_key(name), created, created,
+                False, False, True, pic, None, None, name_key(name), created, created,
             )  # fmt: skip
             pools.partners.append(oid)
 
@@ -361,7 +361,8 @@ class Generator:
             else None
         )
         nace = rng.choice(data.NACE_BY_ECOSYSTEM[ecos[0]]) if kind == "firm" else None
-        reg = str(rng.randrange(10**8, 10**9))
+        rng.randrange(10**8, 10**9)  # kept: the draws after it stay the same
+        reg = numbers.registration_number(country, oid)
         if created.date() >= self.recent_since:
             self.recent[tid].append(
                 (
@@ -376,10 +377,11 @@ class Generator:
         batch.add(
             "organisations",
             oid, tid, kind, name, legal, reg,
-            f"{country}{reg}" if kind == "firm" else None,
+            numbers.vat_number(country, reg, oid) if kind == "firm" else None,
             country, nuts2, city, f"https://www.{base}.{data.TLD[country]}", nace,
             employees, turnover, balance, size_class, startup, founded, description,
-            rng.random() < 0.6, rng.random() < 0.01, False, None, None, created, created,
+            rng.random() < 0.6, rng.random() < 0.01, False, None, None, None, None,
+            created, created,
         )  # fmt: skip
         for eco in ecos:
             batch.add("organisation_ecosystems", tid, oid, data.ECOSYSTEM_IDS[eco])

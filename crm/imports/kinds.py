@@ -123,6 +123,9 @@ ORGANISATIONS = Kind(
         _organisations("legal_name", "Legal name", max_length=250),
         _organisations("registration_id", "Registration id", "code", max_length=40),
         _organisations("vat_id", "VAT number", "code", max_length=20),
+        _organisations("pic", "PIC", "code", max_length=11),
+        _organisations("lei", "LEI", "code", max_length=24),
+        _organisations("ror", "ROR id", max_length=40),
         _organisations(
             "country", "Country", "code", hint="Empty cells take the association's country."
         ),

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 
 from crm import validation
+from crm.identifiers import STORED_FORMS, normalise_registration_id
 from crm.imports.plan import ImportPlan, Progress
 from crm.imports.reading import normalise_identifier, normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
@@ -26,7 +27,10 @@ def _euros(value) -> int | None:
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _org_keys(registration_id, name, city) -> tuple:
+def _org_keys(registration_id, name, city, country) -> tuple:
+    """Matching keys: the registry number's compact form (a NIP typed with or without
+    PL, a SIREN with its spaces: one key), and the name with the city."""
+    registration_id = normalise_registration_id(registration_id, country)
     return normalise_identifier(registration_id), (normalise_name(name), normalise_name(city))
 
 
@@ -34,8 +38,10 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
     columns = [getattr(Organisation, c) for c in PROFILE_FIELDS]
     existing = session.execute(select(Organisation.id, *columns).order_by(Organisation.id)).all()
     by_reg, by_name = {}, {}
+    # PIC -> (who holds it, its id): a PIC names one organisation (a unique index too).
+    by_pic = {row.pic: (row.name, row.id) for row in existing if row.pic}
     for row in existing:
-        reg, name_city = _org_keys(row.registration_id, row.name, row.city)
+        reg, name_city = _org_keys(row.registration_id, row.name, row.city, row.country)
         if reg:
             by_reg.setdefault(reg, row)
         by_name.setdefault(name_city, row)
@@ -46,9 +52,12 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
         for key in _UPPER:
             if values.get(key):
                 values[key] = validation.normalise_code(values[key])
-        if values.get("vat_id"):
-            values["vat_id"] = normalise_identifier(values["vat_id"])
-        reg, name_city = _org_keys(values.get("registration_id"), label, values.get("city"))
+        reg, name_city = _org_keys(
+            values.get("registration_id"),
+            label,
+            values.get("city"),
+            values.get("country") or tenant.country,
+        )
         match = by_reg.get(reg) if reg else None
         if match is None:
             candidate = by_name.get(name_city)
@@ -68,6 +77,14 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
         if errors:
             plan.reject(line, " ".join(errors), label)
             continue
+        for key, normalise in STORED_FORMS.items():
+            if checked.get(key):
+                checked[key] = normalise(checked[key], country)
+        pic = checked.get("pic")
+        holder = by_pic.get(pic) if pic else None
+        if holder is not None and (match is None or holder[1] != match.id):
+            plan.reject(line, f"PIC {pic} is already recorded ({holder[0]}).", label)
+            continue
         # In-file duplicates: the same registration id, or the same name and city
         # where one of the two rows has no registration id to tell them apart.
         earlier = seen.get(("reg", reg)) if reg else None
@@ -81,6 +98,8 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
             continue
         if reg:
             seen[("reg", reg)] = line
+        if pic:
+            by_pic[pic] = (f"line {line}", match.id if match is not None else None)
         seen.setdefault(name_city, (line, reg))
         new = dict(checked)
         if match is not None and values.get("country") is None:

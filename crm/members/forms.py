@@ -20,6 +20,7 @@ from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
 from crm.conflicts import version_field
 from crm.extensions import db
 from crm.forms import Form, labelled, select_choices
+from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.members.services import ORGANISATION_FIELDS
 from crm.models import ClusterMembership, Contact, Organisation
 from crm.models.contact import CONTACT_FIELDS
@@ -27,10 +28,13 @@ from crm.validation import (
     Rule,
     check_country,
     check_email,
+    check_lei,
     check_nace,
     check_non_negative,
     check_nuts2,
+    check_pic,
     check_registration_id,
+    check_ror,
     check_url,
     check_vat_id,
     check_year,
@@ -63,13 +67,31 @@ class OrganisationForm(Form):
     city = StringField("City", validators=[Optional(), Length(max=120)])
     registration_id = StringField(
         "Registration number",
-        validators=[Optional(), Length(max=40), Rule(check_registration_id)],
-        description="The national company or organisation number.",
+        validators=[Optional(), Length(max=40), Rule(check_registration_id, "country")],
+        description="The national company or organisation number (SIREN, REGON, CIF…).",
     )
     vat_id = StringField(
         "VAT number",
         validators=[Optional(), Length(max=20), Rule(check_vat_id, "country")],
-        description="With the country prefix, such as FR12345678901.",
+        description="With the country prefix, such as FR40303265045.",
+    )
+    pic = StringField(
+        "PIC",
+        filters=[normalise_pic],  # before the column's length is checked
+        validators=[Optional(), Rule(check_pic)],
+        description="The EU Participant Identification Code: 9 digits.",
+    )
+    lei = StringField(
+        "LEI",
+        filters=[normalise_lei],
+        validators=[Optional(), Rule(check_lei)],
+        description="Legal Entity Identifier (ISO 17442): 20 characters.",
+    )
+    ror = StringField(
+        "ROR id",
+        filters=[normalise_ror],  # the link https://ror.org/… is pasted as often as the id
+        validators=[Optional(), Rule(check_ror, "kind")],
+        description="Universities and research organisations, such as 03vek6s52.",
     )
     website = StringField("Website", validators=[Optional(), Rule(check_url)])
     nace = StringField(

@@ -52,6 +52,16 @@ NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 # default), the external partners recorded for consortia, or both.
 RELATIONS = {"members": "Members", "external": "External partners", "all": "All"}
 MAX_PER_PAGE = 200
+# The identifier filter: recorded (or not) -> (label, column, recorded?).
+IDENTIFIER_FILTERS = {
+    "pic": ("With a PIC", Organisation.pic, True),
+    "no_pic": ("Without a PIC", Organisation.pic, False),
+    "vat": ("With a VAT number", Organisation.vat_id, True),
+    "no_vat": ("Without a VAT number", Organisation.vat_id, False),
+    "registration": ("With a registration number", Organisation.registration_id, True),
+    "lei": ("With an LEI", Organisation.lei, True),
+    "ror": ("With a ROR id", Organisation.ror, True),
+}
 RENEWAL_WINDOW_DAYS = 30
 
 
@@ -69,6 +79,7 @@ class DirectoryFilters:
     cluster: int | None = None
     archived: bool = False
     relation: str = "members"
+    identifier: str = ""
     sort: str = "name"
     desc: bool = False
     page: int = 1
@@ -101,6 +112,7 @@ class DirectoryFilters:
             cluster=integer("cluster"),
             archived=args.get("archived") == "1",
             relation=choice("relation", RELATIONS) or "members",
+            identifier=choice("identifier", IDENTIFIER_FILTERS),
             sort=sort if sort in SORTS else "name",
             desc=args.get("dir") == "desc",
             page=integer("page", 1, high=1_000_000),
@@ -119,6 +131,7 @@ class DirectoryFilters:
             "cluster": self.cluster,
             "archived": "1" if self.archived else None,
             "relation": None if self.relation == "members" else self.relation,
+            "identifier": self.identifier,
             "sort": None if self.sort == "name" else self.sort,
             "dir": "desc" if self.desc else None,
         }
@@ -137,6 +150,7 @@ class DirectoryFilters:
             or self.cluster
             or self.archived
             or self.relation != "members"
+            or self.identifier
         )
 
 
@@ -172,6 +186,9 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
         query = query.where(_search_condition(filters.q))
     if filters.kind:
         query = query.where(Organisation.kind == filters.kind)
+    if filters.identifier:
+        _, column, recorded = IDENTIFIER_FILTERS[filters.identifier]
+        query = query.where(column.is_not(None) if recorded else column.is_(None))
     if filters.status == NO_VALUE:
         query = query.where(AssociationMembership.id.is_(None))
     elif filters.status:
@@ -382,6 +399,8 @@ EXPORT: Export = [
     ("archived", Organisation.archived),
     ("external_partner", Organisation.is_external),
     ("pic", Organisation.pic),
+    ("lei", Organisation.lei),
+    ("ror", Organisation.ror),
 ]
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select, update
 
 from crm.conflicts import check_version, guard_unique, touch
+from crm.identifiers import STORED_FORMS
 from crm.models import (
     AssociationMembership,
     AuditEvent,
@@ -62,14 +63,30 @@ def _apply_organisation(org: Organisation, data: dict) -> None:
     for key in ORGANISATION_FIELDS:
         if key in data:
             value = _clean(data[key])
-            if key in ("country", "nuts2", "vat_id", "nace") and value:
+            if key in ("country", "nuts2", "nace") and value:
                 value = normalise_code(value)
+            if key in STORED_FORMS:
+                value = STORED_FORMS[key](value, data.get("country"))
             if key in ("is_startup", "discoverable"):
                 value = bool(value)
             if key in NUMBER_FIELDS and value is not None:
                 value = int(round(parse_number(value)))
             setattr(org, key, value)
     org.refresh_size_class()
+
+
+def _check_pic_free(session, org: Organisation) -> None:
+    """A PIC names one organisation of the association (a unique index says so too)."""
+    if not org.pic:
+        return
+    with session.no_autoflush:
+        other = session.scalar(
+            select(Organisation.name).where(Organisation.pic == org.pic, Organisation.id != org.id)
+            if org.id is not None
+            else select(Organisation.name).where(Organisation.pic == org.pic)
+        )
+    if other is not None:
+        raise MemberError(f"This PIC is already recorded for {other}.", "pic")
 
 
 def _set_ecosystems(session, org: Organisation, ecosystem_ids) -> None:
@@ -141,6 +158,7 @@ def create_organisation(
     org = Organisation(tenant_id=tenant_id)
     _apply_organisation(org, {k: data.get(k) for k in ORGANISATION_FIELDS})
     org.archived = False
+    _check_pic_free(session, org)
     _set_ecosystems(session, org, ecosystem_ids)  # before its INSERT: it starts at version 1
     session.add(org)
     session.flush()
@@ -163,6 +181,7 @@ def update_organisation(
     check_version(org, version)
     was_cluster = org.kind == "cluster"
     _apply_organisation(org, data)
+    _check_pic_free(session, org)
     if org.is_external:
         org.name_key = name_key(org.name)  # found again under its new name
     if was_cluster and org.kind != "cluster":

@@ -91,6 +91,7 @@ def directory():
         choices={"ecosystems": choices.ecosystems(), "clusters": choices.clusters()},
         sorts=queries.SORTS,
         relations=queries.RELATIONS,
+        identifier_filters=queries.IDENTIFIER_FILTERS,
         region_prefix=nuts_prefix(g.tenant.country) or "",
     )
 

@@ -3,6 +3,13 @@
 from crm.models.audit import AuditEvent
 from crm.models.base import Base, TenantOwned
 from crm.models.contact import Contact
+from crm.models.cordis import (
+    CordisDismissal,
+    CordisLink,
+    CordisLoad,
+    CordisParticipant,
+    CordisProject,
+)
 from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
@@ -28,6 +35,11 @@ __all__ = [
     "Base",
     "ClusterMembership",
     "Contact",
+    "CordisDismissal",
+    "CordisLink",
+    "CordisLoad",
+    "CordisParticipant",
+    "CordisProject",
     "Ecosystem",
     "ExportFile",
     "FlagshipArea",

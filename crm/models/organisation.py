@@ -96,6 +96,9 @@ PROFILE_FIELDS = (
     "legal_name",
     "registration_id",
     "vat_id",
+    "pic",
+    "lei",
+    "ror",
     "country",
     "nuts2",
     "city",
@@ -117,6 +120,7 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
         Index("ix_organisations_tenant_kind_name", "tenant_id", "kind", "name"),
         Index("ix_organisations_tenant_name", "tenant_id", "name"),
         Index("ix_organisations_tenant_registration", "tenant_id", "registration_id"),
+        Index("ix_organisations_tenant_vat", "tenant_id", "vat_id"),
         Index("ix_organisations_tenant_size", "tenant_id", "size_class"),
         Index("ix_organisations_tenant_region", "tenant_id", "nuts2"),
         # An external partner is found again by its PIC, then by its name key and country.
@@ -171,6 +175,9 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     is_external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The EU Participant Identification Code (9 digits).
     pic: Mapped[str | None] = mapped_column(String(9))
+    # ISO 17442 Legal Entity Identifier; Research Organization Registry id (9 characters).
+    lei: Mapped[str | None] = mapped_column(String(20))
+    ror: Mapped[str | None] = mapped_column(String(9))
     # Matching key of an external partner's name (``crm.projects.partners.name_key``).
     name_key: Mapped[str | None] = mapped_column(String(200))
 

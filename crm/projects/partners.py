@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from crm.countries import check_known_country
+from crm.identifiers import check_pic, normalise_pic  # noqa: F401  (used by importers of this module)
 from crm.models import Organisation
 from crm.models.organisation import KINDS
 from crm.validation import RuleError, check_url
 
-_PIC = re.compile(r"^\d{9}$")
 _NOT_WORD = re.compile(r"[^\w]+")
 # Legal forms dropped from the end of a name ("Acme GmbH" is "Acme"); written as
 # their words after punctuation is gone ("S.p.A." -> "s p a").
@@ -103,21 +103,6 @@ def name_key(name: str | None) -> str:
                 trimmed = True
                 break
     return " ".join(words)[:200]
-
-
-def normalise_pic(value: str | None) -> str | None:
-    """Spaces and dashes dropped ("999 999 999" -> "999999999"); blank -> None."""
-    if value is None:
-        return None
-    value = re.sub(r"[\s-]+", "", str(value))
-    return value or None
-
-
-def check_pic(value: str | None) -> str | None:
-    pic = normalise_pic(value)
-    if pic is not None and not _PIC.match(pic):
-        return "A PIC is 9 digits (the EU Participant Identification Code)."
-    return None
 
 
 @dataclass

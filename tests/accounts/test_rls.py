@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from crm.models import (
     TENANT_TABLES,
+    CordisDismissal,
+    CordisLink,
     Ecosystem,
     ExportFile,
     FlagshipArea,
@@ -62,6 +64,12 @@ def _seed(session, slug: str) -> int:
             rows=0,
             content=b"",
             expires_at=datetime.now(UTC),
+        )
+    )
+    session.add(CordisLink(tenant_id=tenant.id, grant_key="101070001", project_id=project.id))
+    session.add(
+        CordisDismissal(
+            tenant_id=tenant.id, grant_key="101070001", organisation_id=firm.id, reason="seed"
         )
     )
     session.flush()

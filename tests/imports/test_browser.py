@@ -12,8 +12,8 @@ pytestmark = pytest.mark.browser
 
 BAD = (
     "Nom;Ville;SIRET;Effectif;Chiffre d'affaires;Région NUTS\n"
-    "Atelier Lumière;Lyon;123 456 789 00012;12;1.250.000,00;FRK2\n"
-    "Vignobles du Sud;Montpellier;98765432100010;beaucoup;800.000,00;FRJ1\n"
+    "Atelier Lumière;Lyon;732 829 320 00074;12;1.250.000,00;FRK2\n"
+    "Vignobles du Sud;Montpellier;94554855000017;beaucoup;800.000,00;FRJ1\n"
 )
 FIXED = BAD.replace(";beaucoup;", ";8;")
 

@@ -104,12 +104,12 @@ def test_duplicate_rows_within_the_file_are_rejected(importer, session, files):
     data = files.csv(
         [
             ["Name", "City", "Registration id"],
-            ["Acme", "Lyon", "FR-1"],
-            ["Acme SARL", "Paris", "fr 1"],  # same registration id, written differently
+            ["Acme", "Lyon", "732 829 320"],
+            ["Acme SARL", "Paris", "732829320"],  # same registration id, written differently
             ["Beta", "Lyon", ""],
             ["BETA", "lyon", ""],  # same name and city
-            ["Gamma", "Lyon", "FR-7"],
-            ["Gamma", "Lyon", "FR-8"],  # same name and city, but told apart by their ids
+            ["Gamma", "Lyon", "945548550"],
+            ["Gamma", "Lyon", "901002154"],  # same name and city, but told apart by their ids
         ]
     )
     batch = importer.run(data, commit=False)

@@ -10,6 +10,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
+from crm.demo.numbers import vat_number
 from crm.extensions import db
 from crm.imports.jobs import collector_paused
 from crm.jobs import QUEUE_NAME
@@ -46,7 +47,9 @@ def upload(app, client, slug: str, tenant_id: int, data: bytes, filename: str):
 
 def big_csv() -> bytes:
     lines = ["Nazwa;Miasto;NIP;Liczba pracowników;Przychody"]
-    lines += [f"Firma {i};Kraków;PL{i:010d};{i % 300};{i * 1000},50" for i in range(ROWS)]
+    lines += [
+        f"Firma {i};Kraków;{vat_number('PL', '', i)};{i % 300};{i * 1000},50" for i in range(ROWS)
+    ]
     return ("\n".join(lines) + "\n").encode("cp1252", errors="replace")
 
 

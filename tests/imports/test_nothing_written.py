@@ -13,6 +13,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select, text
 
+from crm.demo.numbers import registration_number
 from crm.extensions import db
 from crm.imports import organisations, writing
 from crm.models import (
@@ -58,7 +59,8 @@ def inline(app, monkeypatch):
 
 def org_rows(count: int) -> list[list]:
     return [["Nom", "Ville", "SIRET", "Effectif", "Chiffre d'affaires"]] + [
-        [f"Société {i}", "Lyon", f"FR{i:09d}", str(i % 200), f"{i * 10},50"] for i in range(count)
+        [f"Société {i}", "Lyon", registration_number("FR", i), str(i % 200), f"{i * 10},50"]
+        for i in range(count)
     ]
 
 
@@ -269,7 +271,7 @@ def test_a_database_error_after_rows_went_in_rolls_the_whole_import_back(job_app
         app,
         slug,
         setup=lambda make, tenant: make.org(
-            tenant, name="Société 0", city="Lyon", registration_id="FR000000000"
+            tenant, name="Société 0", city="Lyon", registration_id=registration_number("FR", 0)
         ),
     )
     rows = org_rows(40)

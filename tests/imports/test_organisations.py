@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from crm.demo.numbers import registration_number
 from crm.imports import writing
 from crm.models import AuditEvent, ImportBatch, Organisation
 from crm.tenancy import tenant_scope
@@ -25,8 +26,8 @@ def test_dry_run_counts_then_commit_writes_everything(importer, session, tenant,
     data = files.csv(
         [
             HEADER,
-            ["Acme Robotique", "Lyon", "123 456 789 00012", "12", "1.234.567,89", "FRK2", ""],
-            ["Bolt Énergie", "Grenoble", "98765432100010", "300", "60.000.000", "FRK2", ""],
+            ["Acme Robotique", "Lyon", "732 829 320 00074", "12", "1.234.567,89", "FRK2", ""],
+            ["Bolt Énergie", "Grenoble", "94554855000017", "300", "60.000.000", "FRK2", ""],
             ["Ciel Bio", "Nantes", "", "4", "150.000", "FRG0", "https://cielbio.example"],
         ],
         delimiter=";",
@@ -60,7 +61,11 @@ def test_dry_run_counts_then_commit_writes_everything(importer, session, tenant,
 
 def test_reimporting_the_same_file_creates_no_duplicates(importer, session, tenant, files):
     data = files.csv(
-        [["Name", "City", "Registration id"], ["Acme", "Lyon", "FR-1"], ["Beta", "Paris", ""]]
+        [
+            ["Name", "City", "Registration id"],
+            ["Acme", "Lyon", "732 829 320"],
+            ["Beta", "Paris", ""],
+        ]
     )
     first = importer.run(data)
     assert first.created_count == 2
@@ -103,9 +108,9 @@ def test_empty_cells_do_not_erase_recorded_values(importer, make, session, tenan
 def test_xlsx_is_read_with_numbers_and_text_cells(importer, session, tenant, files):
     data = files.xlsx(
         [
-            ["Nombre", "Ciudad", "CIF", "Empleados", "Facturación"],
-            ["Aceros del Norte", "Bilbao", "A12345678", 40, 8_500_000.0],
-            ["Datos Sur", "Sevilla", "B87654321", "12", "1.500.000,50"],
+            ["Nombre", "Ciudad", "País", "CIF", "Empleados", "Facturación"],
+            ["Aceros del Norte", "Bilbao", "ES", "A12345674", 40, 8_500_000.0],
+            ["Datos Sur", "Sevilla", "ES", "B87654323", "12", "1.500.000,50"],
         ]
     )
     batch = importer.run(data, filename="socios.xlsx")
@@ -173,10 +178,12 @@ def test_the_commit_writes_in_chunks_not_row_by_row(
     """Statements grow with the number of chunks, never with the number of rows."""
     monkeypatch.setattr(writing, "CHUNK", 10)
     for i in range(15):
-        make.org(tenant, name=f"Known {i}", city="Lyon", registration_id=f"FR-K{i}")
+        make.org(
+            tenant, name=f"Known {i}", city="Lyon", registration_id=registration_number("FR", i)
+        )
     rows = [["Name", "City", "Registration id", "Employees"]]
-    rows += [[f"Known {i}", "Lyon", f"FR-K{i}", "7"] for i in range(15)]
-    rows += [[f"New {i}", "Lyon", f"FR-N{i}", "7"] for i in range(35)]
+    rows += [[f"Known {i}", "Lyon", registration_number("FR", i), "7"] for i in range(15)]
+    rows += [[f"New {i}", "Lyon", registration_number("FR", 100 + i), "7"] for i in range(35)]
     batch_id = importer.batch_id(importer.upload(files.csv(rows)))
     importer.check(batch_id)
     with count_queries() as queries:

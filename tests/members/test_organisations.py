@@ -27,7 +27,7 @@ def test_create_with_ecosystems_and_clusters_derives_size_class(assoc, make, ses
     org = assoc.scalars(select(Organisation).where(Organisation.name == "Acme Robotics"))[0]
     assert response.headers["Location"].endswith(f"/members/{org.id}")
     assert org.size_class == "small"  # 12 staff, EUR 3 m turnover
-    assert org.vat_id == "FR12552100554" and org.nuts2 == "FR10"
+    assert org.vat_id == "FR96552100554" and org.nuts2 == "FR10"
     assert assoc.count(ClusterMembership, ClusterMembership.member_id == org.id) == 1
     page = assoc.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Small" in page and "derived from the figures" in page

@@ -38,10 +38,11 @@ def test_nuts2_message_names_the_expected_prefix():
 @pytest.mark.parametrize(
     ("vat", "country", "ok"),
     [
-        ("FR12345678901", "FR", True),
-        ("ESB12345678", "ES", True),
-        ("PL 123-456-78-90", "PL", True),
-        ("EL123456789", "GR", True),
+        ("FR40303265045", "FR", True),
+        ("ESA13585625", "ES", True),
+        ("PL 856-734-62-15", "PL", True),
+        ("EL094259216", "GR", True),
+        ("FR12345678901", "FR", False),  # wrong check digits (python-stdnum)
         ("DE123456789", "FR", False),
         ("12345678", None, False),
         ("FRABCDEF", "FR", False),  # no digits
@@ -149,7 +150,7 @@ VALID = {
     "nuts2": "FR10",
     "city": "Paris",
     "registration_id": "552 100 554",
-    "vat_id": "FR12552100554",
+    "vat_id": "FR96552100554",
     "website": "https://acme.example.org",
     "employees": "12",
     "turnover_eur": "3000000",

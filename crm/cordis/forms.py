@@ -1,0 +1,26 @@
+"""Forms of the reconciliation page: Accept and Dismiss one CORDIS participation."""
+
+from __future__ import annotations
+
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+
+from crm.forms import Form
+from crm.validation import MAX_ID
+
+
+class AcceptForm(Form):
+    organisation_id = IntegerField(
+        validators=[DataRequired(), NumberRange(1, MAX_ID)], render_kw={"hidden": True}
+    )
+    grant_key = HiddenField(validators=[DataRequired(), Length(max=40), Regexp(r"^[0-9A-Z]+$")])
+
+
+class DismissForm(AcceptForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            DataRequired("Say why this participation is not to be recorded."),
+            Length(max=500),
+        ],
+    )

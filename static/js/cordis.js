@@ -1,0 +1,37 @@
+// Project form: when a grant number is typed, fill the empty fields from CORDIS
+// (the form's data-cordis-grant-url answers JSON). What is typed is never replaced.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    const form = document.querySelector("form[data-cordis-grant-url]");
+    const number = form && form.querySelector("#grant_number");
+    if (!number) return;
+    const note = document.createElement("small");
+    note.setAttribute("role", "status");
+    number.insertAdjacentElement("afterend", note);
+    number.addEventListener("change", function () {
+      const value = number.value.trim();
+      note.textContent = "";
+      if (!value) return;
+      const url = form.dataset.cordisGrantUrl + "?number=" + encodeURIComponent(value);
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          if (!data.found) {
+            note.textContent = "Not in CORDIS.";
+            return;
+          }
+          let filled = 0;
+          Object.entries(data.fields).forEach(function ([name, value]) {
+            const field = form.elements.namedItem(name);
+            if (!field || name === "grant_number" || value === "" || value === null) return;
+            if (field.value && field.value.trim() !== "") return;
+            field.value = value;
+            filled += 1;
+          });
+          note.textContent = "Filled " + filled + " empty field(s) from CORDIS.";
+        })
+        .catch(function () { note.textContent = ""; });
+    });
+  });
+})();
