@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from crm import http
-from crm.dialects import tune_sqlite
+from crm.dialects import engine_options, tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +38,14 @@ def _init_extensions(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
         from redis import Redis
 
-        app.extensions["crm.redis"] = Redis.from_url(app.config["REDIS_URL"])
+        # Bounded waits: an unreachable Redis fails fast instead of hanging a request.
+        app.extensions["crm.redis"] = Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_connect_timeout=app.config["REDIS_TIMEOUT"],
+            socket_timeout=app.config["REDIS_TIMEOUT"],
+        )
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -14,6 +14,7 @@ from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
 from crm.exports import download
 from crm.extensions import db
+from crm.jobs import Unavailable, settled
 from crm.metrics import jobs, report, snapshots
 from crm.metrics.definitions import (
     BY_KEY,
@@ -35,7 +36,7 @@ def _runs() -> tuple[JobRun | None, list[JobRun]]:
         .order_by(JobRun.id.desc())
         .limit(20)
     ).all()
-    latest = runs[0] if runs else None
+    latest = settled(runs[0]) if runs else None
     failed = [r for r in runs if r.status == "failed"][:5]
     return latest, failed
 
@@ -147,12 +148,14 @@ def status():
 @bp.route("/refresh", methods=["POST"])
 @roles_required(*ALLIANCE_ADMINS)  # the analyst reads the figures, never starts work
 def refresh():
-    running = jobs.active_run(jobs.ALLIANCE_KIND, None)
-    if running is not None:
-        flash("A refresh is already under way; its progress is shown below.", "info")
-    else:
+    try:
         run = jobs.start_refresh(None, current_user.id)
-        if run.status == "failed":
+    except Unavailable as unavailable:
+        flash(str(unavailable), "error")
+    else:
+        if run.joined:
+            flash("A refresh is already under way; its progress is shown below.", "info")
+        elif run.status == "failed":
             flash("The refresh failed; the error is listed below.", "error")
         elif run.status == "finished":
             flash("The figures were refreshed.", "success")

@@ -6,6 +6,7 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -15,10 +16,14 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from crm.core import bp
 from crm.extensions import db, login_manager, redis_connection
 from crm.models import Tenant
+
+# PostgreSQL's "query_canceled": statement_timeout (or a cancel request) stopped it.
+QUERY_CANCELED = "57014"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -97,23 +102,33 @@ def welcome():
 
 @bp.route("/healthz")
 def healthz():
-    """ok (200) or degraded (503), nothing more: which part failed and why goes
-    to the server log, never to an anonymous caller."""
-    healthy = True
+    """ok (200), or degraded (503) naming the parts that fail ("database",
+    "redis"), never why: the reason goes to the server log, not to an
+    anonymous caller. One statement (SELECT 1) on the database."""
+    failing = []
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # the point of a health check is to report, not raise
         current_app.logger.exception("health check: the database does not answer")
-        db.session.rollback()
-        healthy = False
+        _rollback_quietly()
+        failing.append("database")
     redis = redis_connection()
     if redis is not None:
         try:
             redis.ping()
         except Exception:
             current_app.logger.exception("health check: Redis does not answer")
-            healthy = False
-    return jsonify(status="ok" if healthy else "degraded"), 200 if healthy else 503
+            failing.append("redis")
+    if failing:
+        return jsonify(status="degraded", failing=failing), 503
+    return jsonify(status="ok"), 200
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # a lost connection: nothing to roll back
+        current_app.logger.exception("rollback failed")
 
 
 FORM_EXPIRED = (
@@ -137,23 +152,20 @@ PLAIN_ERROR = (
 )
 
 
-def error_page(code: int, title: str):
+def error_page(code: int, title: str, message: str | None = None):
     """The error page, drawn without the database: the failed request's
     transaction is rolled back first (on PostgreSQL every statement after a
     failed one is refused), the user is not loaded if the request had not
     loaded them, and the page names neither the user nor the tenant. JSON
     addresses and clients asking for JSON get ``{"error": ..., "status": ...}``."""
-    try:
-        db.session.rollback()
-    except Exception:  # a lost connection: the page does not need it
-        current_app.logger.exception("rollback before the error page failed")
+    _rollback_quietly()  # a lost connection: the page does not need it
     if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=title, status=code), code
+        return jsonify(error=title, status=code, message=message), code
     if "_login_user" not in g:
         # Flask-Login's template context would load the user (a query) otherwise.
         g._login_user = login_manager.anonymous_user()
     try:
-        return render_template("core/error.html", code=code, title=title), code
+        return render_template("core/error.html", code=code, title=title, message=message), code
     except Exception:
         current_app.logger.exception("the error page failed")
         return security_headers(Response(PLAIN_ERROR, status=code, mimetype="text/html"))
@@ -177,6 +189,31 @@ for _code, _title in (
     # 500 also catches every unhandled exception (Flask wraps it in
     # InternalServerError), so no bare server page without the headers.
     bp.app_errorhandler(_code)(_error_page(_code, _title))
+
+
+TOO_LONG = (
+    "This took longer than the {seconds:g} seconds a page may take, so it was stopped "
+    "before it held up everyone else. Nothing was changed. Try a narrower search or "
+    "filter, or try again in a few minutes."
+)
+DATABASE_UNAVAILABLE = (
+    "The database is not answering just now. Nothing was changed. Please try again in a minute."
+)
+
+
+@bp.app_errorhandler(OperationalError)
+def database_trouble(error: OperationalError):
+    """A statement past ``STATEMENT_TIMEOUT``, or a database that is down or
+    dropped the connection: 503 with a plain explanation, never a 500."""
+    if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+        current_app.logger.warning("statement timeout on %s: %s", request.path, error.orig)
+        message = TOO_LONG.format(seconds=current_app.config["STATEMENT_TIMEOUT"])
+        response = make_response(error_page(503, "This took too long", message))
+    else:
+        current_app.logger.exception("database error on %s", request.path)
+        response = make_response(error_page(503, "Database unavailable", DATABASE_UNAVAILABLE))
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 @bp.app_context_processor

@@ -238,6 +238,8 @@ def test_running_twice_gives_two_complete_identical_snapshots(
     seeded(app)
     with app.app_context():
         a_id = jobs.start_refresh(None).id
+    work(app, redis_queue)
+    with app.app_context():  # a second start while the first is active would join it
         b_id = jobs.start_refresh(None).id
     work(app, redis_queue)
     a, b = _run(app, a_id), _run(app, b_id)
@@ -268,8 +270,9 @@ def test_the_nightly_schedule_records_its_own_run(
     seeded(app)
     scheduler = CronScheduler(connection=redis_queue.connection)
     scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
-    (nightly,) = scheduler.get_jobs()
-    job = nightly.enqueue(redis_queue.connection)
+    by_name = {cron_job.name: cron_job for cron_job in scheduler.get_jobs()}
+    assert set(by_name) == {"metrics-nightly-alliance-refresh", "jobs-sweep-abandoned-runs"}
+    job = by_name["metrics-nightly-alliance-refresh"].enqueue(redis_queue.connection)
     assert job.timeout == Default.NIGHTLY_METRICS_TIMEOUT
     assert job.failure_ttl == Default.JOB_FAILURE_TTL
     work(app, redis_queue)
