@@ -406,7 +406,8 @@ def _rq_state(rq_job_id: str | None) -> str | None:
     if rq_job_id is None or connection is None:
         return None
     try:
-        return Job.fetch(rq_job_id, connection=connection).get_status(refresh=False)
+        status = Job.fetch(rq_job_id, connection=connection).get_status(refresh=False)
+        return getattr(status, "value", status)  # rq's JobStatus enum, as its plain name
     except NoSuchJobError:
         return "missing"
     except Exception:  # Redis unreachable: it cannot tell
