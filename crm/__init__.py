@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from crm import audit, tenancy
+    from crm import audit, jobs, tenancy
 
     Path(app.instance_path).mkdir(exist_ok=True)
     if app.config.get("REDIS_URL"):
@@ -56,6 +56,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     tenancy.install(db.session)
+    jobs.install(db.session)
     audit.install(db.session)
     app.url_value_preprocessor(tenancy.load_tenant_from_url)
     app.teardown_appcontext(tenancy.reset_request_scope)

@@ -14,7 +14,7 @@ from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
 from crm.exports import download
 from crm.extensions import db
-from crm.jobs import Unavailable, settled
+from crm.jobs import settled
 from crm.metrics import jobs, report, snapshots
 from crm.metrics.definitions import (
     BY_KEY,
@@ -148,17 +148,5 @@ def status():
 @bp.route("/refresh", methods=["POST"])
 @roles_required(*ALLIANCE_ADMINS)  # the analyst reads the figures, never starts work
 def refresh():
-    try:
-        run = jobs.start_refresh(None, current_user.id)
-    except Unavailable as unavailable:
-        flash(str(unavailable), "error")
-    else:
-        if run.joined:
-            flash("A refresh is already under way; its progress is shown below.", "info")
-        elif run.status == "failed":
-            flash("The refresh failed; the error is listed below.", "error")
-        elif run.status == "finished":
-            flash("The figures were refreshed.", "success")
-        else:
-            flash("Refresh started.", "info")
+    flash(*jobs.request_refresh(None, current_user.id))
     return redirect(url_for("alliance.dashboard"))

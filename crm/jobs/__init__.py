@@ -29,6 +29,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -37,7 +38,7 @@ from flask import Flask, current_app, has_app_context
 from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db, redis_connection
@@ -467,12 +468,47 @@ def job_app() -> Flask:
 
 @contextmanager
 def job_context() -> Iterator[None]:
-    """A fresh app context (and so a fresh session) for one job run."""
-    with job_app().app_context():
+    """A fresh app context (and so a fresh session) for one job run, under the job
+    limits (JOB_STATEMENT_TIMEOUT, JOB_IDLE_IN_TRANSACTION_TIMEOUT) also when it runs
+    in a web or shell process, whose connections carry the web limits."""
+    app = job_app()
+    with app.app_context():
+        limits = None
+        if not app.config.get("JOB_PROCESS"):
+            limits = (
+                str(round(app.config["JOB_STATEMENT_TIMEOUT"] * 1000)),
+                str(round(app.config["JOB_IDLE_IN_TRANSACTION_TIMEOUT"] * 1000)),
+            )
+        token = _job_limits.set(limits)
         try:
             yield
         finally:
+            _job_limits.reset(token)
             db.session.remove()
+
+
+# The (statement, idle) limits in ms that a job's transactions take, when its
+# connections do not already carry them (a job run in a web or shell process).
+_job_limits: ContextVar[tuple[str, str] | None] = ContextVar("crm_job_limits", default=None)
+
+
+def _apply_job_limits(_session, _transaction, connection) -> None:
+    limits = _job_limits.get()
+    if limits is None or connection.dialect.name != "postgresql":
+        return
+    connection.execute(  # transaction-local: the pooled connection keeps the web limits
+        text(
+            "SELECT set_config('statement_timeout', :statement, true), "
+            "set_config('idle_in_transaction_session_timeout', :idle, true)"
+        ),
+        {"statement": limits[0], "idle": limits[1]},
+    )
+
+
+def install(session_factory) -> None:
+    """Attach the job limits to the app's session factory (once; ``create_app``)."""
+    if not event.contains(session_factory, "after_begin", _apply_job_limits):
+        event.listen(session_factory, "after_begin", _apply_job_limits)
 
 
 def _set_run(

@@ -58,6 +58,22 @@ def start_refresh(
     )
 
 
+def request_refresh(tenant_id: int | None, user_id: int | None) -> tuple[str, str]:
+    """Start (or join) a refresh for a person who clicked Refresh: what to tell them,
+    and its flash category. Assumes the caller checked that they may."""
+    try:
+        run = start_refresh(tenant_id, user_id)
+    except jobs.Unavailable as unavailable:
+        return str(unavailable), "error"
+    if run.joined:
+        return "A refresh is already under way; its progress is shown below.", "info"
+    if run.status == "failed":
+        return "The refresh failed; the error is shown below.", "error"
+    if run.status == "finished":
+        return "The figures were refreshed.", "success"
+    return "Refresh started.", "info"
+
+
 def _nightly() -> dict | None:
     """Record a run for the scheduled refresh, as ``start_run`` would, and perform it;
     nothing when an alliance refresh is already under way (it is today's)."""

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from crm.accounts.access import STAFF, TENANT_ADMINS, has_role, roles_required
 from crm.extensions import db
-from crm.jobs import Unavailable, settled
+from crm.jobs import settled
 from crm.metrics import bp, jobs, report, snapshots
 from crm.metrics.definitions import METRICS
 from crm.models import JobRun, Tenant
@@ -106,17 +106,5 @@ def tenant_status():
 @roles_required(*TENANT_ADMINS)
 def tenant_refresh():
     """Only the tenant's own admin may refresh, and only the tenant's own figures."""
-    try:
-        run = jobs.start_refresh(g.tenant.id, current_user.id)
-    except Unavailable as unavailable:
-        flash(str(unavailable), "error")
-    else:
-        if run.joined:
-            flash("A refresh is already under way.", "info")
-        elif run.status == "failed":
-            flash("The refresh failed; the error is shown below.", "error")
-        elif run.status == "finished":
-            flash("Your figures were refreshed.", "success")
-        else:
-            flash("Refresh started.", "info")
+    flash(*jobs.request_refresh(g.tenant.id, current_user.id))
     return redirect(url_for("metrics.tenant_report"))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
-from crm import create_app, tenancy
+from crm import create_app, crosstenant, jobs, tenancy
 from crm.extensions import db
 from crm.models import Organisation
 from tests.conftest import IsolatedClient, close_app
@@ -110,6 +110,12 @@ def test_a_statement_past_the_timeout_gets_a_clear_page(make_app):
         close_app(app)
 
 
+def show_limits(run_id: int) -> dict:
+    """Job: the limits its own transactions run under."""
+    with jobs.job_context():
+        return {"statement": db.session.scalar(text("SELECT current_setting('statement_timeout')"))}
+
+
 def test_the_timeouts_are_set_on_the_connections(make_app, database_urls):
     web = make_app()
     worker = create_app(  # what crm.worker builds
@@ -131,6 +137,14 @@ def test_the_timeouts_are_set_on_the_connections(make_app, database_urls):
                 ).one()
                 assert tuple(shown) == (statement, idle)
                 db.session.remove()
+        with web.app_context():  # a job run in the web process takes the job limits
+            run = jobs.start_run("metrics.alliance", show_limits, tenant_id=None)
+            assert run.result == {"statement": "15min"}, run.error
+            db.session.remove()
+            metrics = crosstenant.engine()
+            with metrics.connect() as connection:
+                shown = connection.scalar(text("SELECT current_setting('statement_timeout')"))
+            assert shown == "15min"
     finally:
         close_app(web)
         close_app(worker)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -34,30 +33,14 @@ from tests.faults.conftest import (
     tenant_with,
     upload,
 )
-from tests.metrics.conftest import work
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.metrics.conftest import ROOT, work, worker_process
 
 
 def start_worker(database_urls, redis_url) -> subprocess.Popen:
-    """``rq worker crm --burst -w crm.worker.Worker``: forks a work horse per job."""
-    env = dict(
-        os.environ,
-        CRM_ENV="testing",
-        DATABASE_URL=database_urls["app"],
-        METRICS_DATABASE_URL=database_urls["metrics"],
-        MIGRATION_DATABASE_URL=database_urls["owner"],
-        REDIS_URL=redis_url,
-    )
-    rq = Path(sys.executable).with_name("rq")
-    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.worker.Worker"]
-    command += ["--url", redis_url, "-P", str(ROOT)]
+    """The documented forking worker, in the background: a work horse per job."""
+    command, env = worker_process(database_urls, redis_url)
     return subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
 
 
