@@ -1,5 +1,7 @@
 """Start page, health check, and what every response carries: security and cache
-headers, and the error pages (an expired form included)."""
+headers, and the error pages (an expired form, a database that is down or too slow)."""
+
+import sqlite3
 
 from flask import (
     Response,
@@ -24,6 +26,9 @@ from crm.models import Tenant
 
 # PostgreSQL's "query_canceled": statement_timeout (or a cancel request) stopped it.
 QUERY_CANCELED = "57014"
+# SQLSTATE classes and codes of a server that is gone or refuses: connection
+# exceptions, shutdown and crash, too many connections.
+UNAVAILABLE_CLASSES = ("08", "57P", "53300")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -171,7 +176,8 @@ def error_page(code: int, title: str, message: str | None = None):
     addresses and clients asking for JSON get ``{"error": ..., "status": ...}``."""
     _rollback_quietly()  # a lost connection: the page does not need it
     if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=title, status=code, message=message), code
+        extra = {"message": message} if message else {}
+        return jsonify(error=title, status=code, **extra), code
     if "_login_user" not in g:
         # Flask-Login's template context would load the user (a query) otherwise.
         g._login_user = login_manager.anonymous_user()
@@ -216,15 +222,28 @@ DATABASE_UNAVAILABLE = (
 def database_trouble(error: OperationalError):
     """A statement past ``STATEMENT_TIMEOUT``, or a database that is down or
     dropped the connection: 503 with a plain explanation, never a 500."""
-    if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate == QUERY_CANCELED:
         current_app.logger.warning("statement timeout on %s: %s", request.path, error.orig)
         message = TOO_LONG.format(seconds=current_app.config["STATEMENT_TIMEOUT"])
         response = make_response(error_page(503, "This took too long", message))
-    else:
-        current_app.logger.exception("database error on %s", request.path)
+    elif _unavailable(error, sqlstate):
+        current_app.logger.exception("database unavailable on %s", request.path)
         response = make_response(error_page(503, "Database unavailable", DATABASE_UNAVAILABLE))
+    else:  # a mistake of ours (SQLite reports a missing table as "operational"): a 500
+        raise error
     response.headers["Retry-After"] = "30"
     return response
+
+
+def _unavailable(error: OperationalError, sqlstate: str | None) -> bool:
+    if error.connection_invalidated:
+        return True
+    if sqlstate is not None:
+        return sqlstate.startswith(UNAVAILABLE_CLASSES)
+    # psycopg gives no SQLSTATE when the connection itself failed (refused, reset);
+    # SQLite's errors never have one, and are ours.
+    return not isinstance(error.orig, sqlite3.Error)
 
 
 @bp.app_context_processor
