@@ -295,6 +295,7 @@ def test_a_start_racing_an_uncommitted_run_joins_it(
     assert len(active_runs(owner_sql)) == 1 and queue.count == 0
 
 
+@pytest.mark.postgres  # SQLite: a request that read cannot write after another committed
 def test_concurrent_refresh_clicks_join_one_run(job_app, redis_url, queue, owner_sql):
     app = job_app(REDIS_URL=redis_url)
     client, tenant_id, slug, _ = tenant_with(app)
