@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
+from config import Default
 from crm import create_app, crosstenant, jobs, tenancy
 from crm.extensions import db
 from crm.models import Organisation
@@ -117,7 +118,7 @@ def show_limits(run_id: int) -> dict:
 
 
 def test_the_timeouts_are_set_on_the_connections(make_app, database_urls):
-    web = make_app()
+    web = make_app(IDLE_IN_TRANSACTION_TIMEOUT=Default.IDLE_IN_TRANSACTION_TIMEOUT)
     worker = create_app(  # what crm.worker builds
         {
             "ENV": "testing",
