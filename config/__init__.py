@@ -89,6 +89,30 @@ class Default:
     NIGHTLY_METRICS_TIMEOUT = 600
     # Redis when REDIS_URL is set (see crm/__init__.py), else this process's memory.
     RATELIMIT_STORAGE_URI = "memory://"
+    # Seconds the app waits for Redis to connect or answer: an unreachable Redis
+    # must cost a sign-in or a page this much at most (docs/faults.md).
+    REDIS_TIMEOUT = 2
+    # After Redis failed, the login throttle counts in this process's memory for
+    # this many seconds before it tries Redis again.
+    REDIS_RETRY_AFTER = 30
+    # PostgreSQL limits on the app's connections, in seconds: one statement of a
+    # web request, and a transaction left idle (docs/faults.md). A statement past
+    # the limit is cancelled and the user gets a "took too long" page (503).
+    STATEMENT_TIMEOUT = 5
+    IDLE_IN_TRANSACTION_TIMEOUT = 30
+    # The same for background jobs (the rq worker's connections, and jobs run
+    # in-process or from the command line).
+    JOB_STATEMENT_TIMEOUT = 900
+    JOB_IDLE_IN_TRANSACTION_TIMEOUT = 300
+    # True in the rq worker's app (crm.worker): its connections take the job limits.
+    JOB_PROCESS = False
+    # A running job's heartbeat (crm.jobs): written every JOB_HEARTBEAT_INTERVAL
+    # seconds; a run whose last beat is older than JOB_HEARTBEAT_TIMEOUT is
+    # "abandoned" (its process died), and so is a run still unknown to the queue
+    # JOB_ENQUEUE_GRACE seconds after it was recorded.
+    JOB_HEARTBEAT_INTERVAL = 10
+    JOB_HEARTBEAT_TIMEOUT = 60
+    JOB_ENQUEUE_GRACE = 60
 
 
 class Development(Default):

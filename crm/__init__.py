@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from crm import http, logs
-from crm.dialects import tune_sqlite
+from crm.dialects import engine_options, tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,14 +33,20 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from crm import audit, conflicts, tenancy
+    from crm import audit, conflicts, jobs, tenancy
 
     Path(app.instance_path).mkdir(exist_ok=True)
     if app.config.get("REDIS_URL"):
         from redis import Redis
 
-        app.extensions["crm.redis"] = Redis.from_url(app.config["REDIS_URL"])
+        # Bounded waits: an unreachable Redis fails fast instead of hanging a request.
+        app.extensions["crm.redis"] = Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_connect_timeout=app.config["REDIS_TIMEOUT"],
+            socket_timeout=app.config["REDIS_TIMEOUT"],
+        )
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -51,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     tenancy.install(db.session)
+    jobs.install(db.session)
     audit.install(db.session)
     conflicts.install(db.session)
     conflicts.install_app(app)

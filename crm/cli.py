@@ -41,6 +41,14 @@ def grant_roles(app_role, metrics_role, create) -> None:
     )
 
 
+@crm_cli.command("sweep-runs")
+def sweep_runs() -> None:
+    """Mark "abandoned" the background runs whose process died or that the queue lost."""
+    from crm import jobs
+
+    click.echo(f"{jobs.sweep()} run(s) abandoned")
+
+
 from crm.accounts.cli import COMMANDS as ACCOUNT_COMMANDS  # noqa: E402
 from crm.cordis.cli import COMMANDS as CORDIS_COMMANDS  # noqa: E402
 from crm.demo.cli import COMMANDS as DEMO_COMMANDS  # noqa: E402

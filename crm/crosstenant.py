@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import Engine, create_engine, text
 
-from crm.dialects import tune_sqlite
+from crm.dialects import timeout_options, tune_sqlite
 
 
 def engine() -> Engine:
@@ -22,11 +22,23 @@ def engine() -> Engine:
     cached = app.extensions.get("crm.crosstenant_engine")
     if cached is None:
         url = app.config.get("METRICS_DATABASE_URL") or app.config["SQLALCHEMY_DATABASE_URI"]
-        cached = create_engine(url, pool_pre_ping=True)
+        cached = create_engine(url, **metrics_engine_options(app.config, url))
         if cached.dialect.name == "sqlite":
             tune_sqlite(cached)
         app.extensions["crm.crosstenant_engine"] = cached
     return cached
+
+
+def metrics_engine_options(config, url: str) -> dict:
+    """A liveness check on checkout, and on PostgreSQL the job limits: this engine
+    serves the metric refreshes (long statements) and a few small reads."""
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        limits = timeout_options(
+            config["JOB_STATEMENT_TIMEOUT"], config["JOB_IDLE_IN_TRANSACTION_TIMEOUT"]
+        )
+        options["connect_args"] = {"options": limits}
+    return options
 
 
 def dispose(app) -> None:

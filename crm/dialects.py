@@ -1,11 +1,36 @@
-"""What differs between PostgreSQL and SQLite, in one place: SQLite's connection
-settings, and lower case for every alphabet."""
+"""What differs between PostgreSQL and SQLite, in one place: the engines' connection
+settings (PostgreSQL's timeouts, SQLite's pragmas), and lower case for every alphabet."""
 
 from __future__ import annotations
 
 from sqlalchemy import String, event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
+
+
+def engine_options(config) -> dict:
+    """The app engine's options: a liveness check on each checkout (``pool_pre_ping``:
+    a connection that PostgreSQL dropped is replaced, not handed to a request),
+    and on PostgreSQL the statement and idle-in-transaction limits, sent with the
+    connection itself (no round-trip per request). The rq worker's app
+    (``JOB_PROCESS``) takes the longer job limits."""
+    options = {"pool_pre_ping": True, **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        prefix = "JOB_" if config.get("JOB_PROCESS") else ""
+        limits = timeout_options(
+            config[f"{prefix}STATEMENT_TIMEOUT"], config[f"{prefix}IDLE_IN_TRANSACTION_TIMEOUT"]
+        )
+        connect_args = options.setdefault("connect_args", {})
+        connect_args["options"] = f"{connect_args.get('options', '')} {limits}".strip()
+    return options
+
+
+def timeout_options(statement: float, idle: float) -> str:
+    """libpq ``options`` for the two limits (seconds in, milliseconds out; 0: none)."""
+    return (
+        f"-c statement_timeout={round(statement * 1000)} "
+        f"-c idle_in_transaction_session_timeout={round(idle * 1000)}"
+    )
 
 
 def tune_sqlite(engine) -> None:

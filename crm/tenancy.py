@@ -98,7 +98,14 @@ def activate(session: Session, tenant_id: int | None | object) -> None:
         sync_database_tenant(session)
 
 
+# What the connection's current transaction holds for (app.tenant_id, app.scope),
+# kept on the pooled connection: a statement is sent only when the scope needs
+# other values, so a request sets them once (when its tenant is known), and a
+# request that reads no tenant rows (sign-in, /healthz) never does.
 _APPLIED = "crm_tenant_setting"
+# A new transaction starts with neither set: transaction-local values end with
+# the transaction that set them (NULL or '' alike mean "none" to the policies).
+_UNSET = ("", "")
 
 
 def _settings(scope) -> tuple[str, str]:
@@ -109,11 +116,15 @@ def _settings(scope) -> tuple[str, str]:
 
 
 def set_database_tenant(connection, tenant_id: int | None | object) -> None:
-    """Set ``app.tenant_id`` and ``app.scope`` (RLS) for the connection's current
-    transaction; ``tenant_id`` is a tenant id, None or ``ALLIANCE``."""
+    """Make ``app.tenant_id`` and ``app.scope`` (RLS) of the connection's current
+    transaction stand for ``tenant_id`` (a tenant id, None or ``ALLIANCE``); one
+    statement, and none when they already do."""
     if connection.dialect.name != "postgresql":
         return
-    tid, scope = _settings(tenant_id)
+    wanted = _settings(tenant_id)
+    if connection.info.get(_APPLIED) == wanted:
+        return
+    tid, scope = wanted
     # is_local=true: the settings end with the transaction, so a pooled
     # connection never carries one request's tenant into the next.
     connection.execute(
@@ -122,23 +133,36 @@ def set_database_tenant(connection, tenant_id: int | None | object) -> None:
         ),
         {"tid": tid, "scope": scope},
     )
-    connection.info[_APPLIED] = (tid, scope)
+    connection.info[_APPLIED] = wanted
 
 
-def _forget_setting(connection, *_args) -> None:
-    # A rolled-back savepoint also rolls back set_config: the cache is stale.
-    connection.info.pop(_APPLIED, None)
+def _transaction_begins(connection) -> None:
+    _remember(connection, _UNSET)
+
+
+def _transaction_ends(connection, *_args) -> None:
+    # A rolled-back savepoint also rolls back set_config: the values are unknown
+    # until set again. After a whole commit or rollback the next BEGIN knows them.
+    _remember(connection, None)
+
+
+def _remember(connection, values: tuple[str, str] | None) -> None:
+    """Never raises: on a connection that died mid-request, ``info`` itself raises
+    (PendingRollbackError), and this runs in the rollback of the request's
+    teardown, which must not fail (the connection is discarded anyway)."""
+    try:
+        if values is None:
+            connection.info.pop(_APPLIED, None)
+        else:
+            connection.info[_APPLIED] = values
+    except Exception:  # noqa: BLE001 - a dead connection has nothing to forget
+        pass
 
 
 def sync_database_tenant(session: Session) -> None:
     """Make the transaction's ``app.tenant_id`` match the scope, if it changed
     since the transaction began (``tenant_scope`` blocks, ``activate``)."""
-    connection = session.connection()
-    scope = _scope.get()
-    if connection.dialect.name == "postgresql" and connection.info.get(_APPLIED) != _settings(
-        scope
-    ):
-        set_database_tenant(connection, scope)
+    set_database_tenant(session.connection(), _scope.get())
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
@@ -190,9 +214,14 @@ def install(session_factory) -> None:
     ):
         if not event.contains(session_factory, name, fn):
             event.listen(session_factory, name, fn)
-    for name in ("rollback", "rollback_savepoint"):
-        if not event.contains(Engine, name, _forget_setting):
-            event.listen(Engine, name, _forget_setting)
+    for name, fn in (
+        ("begin", _transaction_begins),
+        ("commit", _transaction_ends),
+        ("rollback", _transaction_ends),
+        ("rollback_savepoint", _transaction_ends),
+    ):
+        if not event.contains(Engine, name, fn):
+            event.listen(Engine, name, fn)
 
 
 def reset_request_scope(_exc=None) -> None:

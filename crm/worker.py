@@ -35,7 +35,7 @@ def worker_app() -> Flask:
     """
     global _app
     if _app is None:
-        app = create_app()
+        app = create_app({"JOB_PROCESS": True})  # the job limits on its connections
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose()

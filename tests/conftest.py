@@ -94,6 +94,9 @@ def make_app(database_urls):
             "METRICS_DATABASE_URL": database_urls["metrics"],
             "REDIS_URL": None,
             "SECRET_KEY": "test-secret-key-test-secret-key-0123",
+            # The harness holds one transaction open for a whole test (rolled back
+            # after it), idle while a worker or a subprocess runs: no 30 s limit.
+            "IDLE_IN_TRANSACTION_TIMEOUT": 600,
         }
         config.update(overrides)
         app = create_app(config)

@@ -15,7 +15,15 @@ one address. Guessing stays bounded all the same: at most about one guess a
 minute per account and address, against argon2 hashes of 12+ characters.
 
 The counters live in Redis when REDIS_URL is set (shared by every web process),
-else in this process's memory (the embedded mode).
+else in this process's memory (the embedded mode). When Redis does not answer,
+sign-in keeps working: the counters fall back to this process's memory (a
+warning is logged), for REDIS_RETRY_AFTER seconds before Redis is tried again.
+In memory rather than in the database because the fallback must cost nothing
+while the outage lasts (no write per failed attempt on the one store that is
+still up, no table for a rare case) and cannot fail in turn; the price is that
+during an outage each web process counts on its own, so guessing is slowed
+per process rather than per site, still bounded, and the memory is bounded
+too (MEMORY_PAIRS pairs; the oldest are dropped first).
 """
 
 from __future__ import annotations
@@ -26,11 +34,13 @@ import threading
 import time
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from crm.extensions import redis_connection
 
 _KEY = "crm.login_throttle"
 _PREFIX = "crm:login-failures:"
+MEMORY_PAIRS = 10_000
 
 
 def _now() -> float:
@@ -67,10 +77,16 @@ class _MemoryStore:
         with self._lock:
             count, last = self._pairs.get(key, (0, 0.0))
             self._pairs[key] = (count + 1 if now - last <= memory else 1, now)
-            if len(self._pairs) > 10_000:  # forget the stale ones now and then
-                stale = [k for k, (_, t) in self._pairs.items() if now - t > memory]
-                for k in stale:
-                    del self._pairs[k]
+            if len(self._pairs) > MEMORY_PAIRS:
+                self._shrink(now, memory)
+
+    def _shrink(self, now: float, memory: int) -> None:
+        """Forget the stale pairs; if that is not enough, the older half (a flood of
+        made-up addresses must not grow the process without bound)."""
+        self._pairs = {k: v for k, v in self._pairs.items() if now - v[1] <= memory}
+        if len(self._pairs) > MEMORY_PAIRS:
+            newest = sorted(self._pairs.items(), key=lambda item: item[1][1])[MEMORY_PAIRS // 2 :]
+            self._pairs = dict(newest)
 
     def clear(self, key: str) -> None:
         with self._lock:
@@ -110,11 +126,52 @@ class _RedisStore:
             self.redis.delete(*keys)
 
 
+class _FallbackStore:
+    """Redis while it answers; this process's memory while it does not."""
+
+    def __init__(self, redis, retry_after: float) -> None:
+        self.redis = _RedisStore(redis)
+        self.memory = _MemoryStore()
+        self.retry_after = retry_after
+        self._redis_down_until = 0.0  # time.monotonic()
+
+    def _call(self, name: str, *args):
+        if time.monotonic() >= self._redis_down_until:
+            try:
+                return getattr(self.redis, name)(*args)
+            except RedisError as error:
+                self._redis_down_until = time.monotonic() + self.retry_after
+                current_app.logger.warning(
+                    "login throttle: Redis does not answer (%s); counting failures in this "
+                    "process's memory for %s s",
+                    error,
+                    self.retry_after,
+                )
+        return getattr(self.memory, name)(*args)
+
+    def get(self, key: str) -> tuple[int, float]:
+        return self._call("get", key)
+
+    def add_failure(self, key: str, now: float, memory: int) -> None:
+        self._call("add_failure", key, now, memory)
+
+    def clear(self, key: str) -> None:
+        self.memory.clear(key)  # counted there during an outage, perhaps
+        self._call("clear", key)
+
+    def reset(self) -> None:
+        self.memory.reset()
+        self._call("reset")
+
+
 def _store():
     store = current_app.extensions.get(_KEY)
     if store is None:
         redis = redis_connection()
-        store = _RedisStore(redis) if redis is not None else _MemoryStore()
+        if redis is None:
+            store = _MemoryStore()
+        else:
+            store = _FallbackStore(redis, current_app.config["REDIS_RETRY_AFTER"])
         current_app.extensions[_KEY] = store
     return store
 

@@ -14,6 +14,7 @@ from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
 from crm.exports import FORMATS, download
 from crm.extensions import db
+from crm.jobs import settled
 from crm.metrics import jobs, report, snapshots
 from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import (
@@ -36,7 +37,7 @@ def _runs() -> tuple[JobRun | None, list[JobRun]]:
         .order_by(JobRun.id.desc())
         .limit(20)
     ).all()
-    latest = runs[0] if runs else None
+    latest = settled(runs[0]) if runs else None
     failed = [r for r in runs if r.status == "failed"][:5]
     return latest, failed
 
@@ -161,15 +162,5 @@ def status():
 @bp.route("/refresh", methods=["POST"])
 @roles_required(*ALLIANCE_ADMINS)  # the analyst reads the figures, never starts work
 def refresh():
-    running = jobs.active_run(jobs.ALLIANCE_KIND, None)
-    if running is not None:
-        flash("A refresh is already under way; its progress is shown below.", "info")
-    else:
-        run = jobs.start_refresh(None, current_user.id)
-        if run.status == "failed":
-            flash("The refresh failed; the error is listed below.", "error")
-        elif run.status == "finished":
-            flash("The figures were refreshed.", "success")
-        else:
-            flash("Refresh started.", "info")
+    flash(*jobs.request_refresh(None, current_user.id))
     return redirect(url_for("alliance.dashboard"))

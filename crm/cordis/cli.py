@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.cordis.jobs import load_job
-from crm.jobs import start_run
+from crm.jobs import Unavailable, start_run
 
 cordis_cli = click.Group("cordis", help="CORDIS reference data (the EU's published grants).")
 
@@ -19,14 +19,17 @@ cordis_cli = click.Group("cordis", help="CORDIS reference data (the EU's publish
 @with_appcontext
 def load(paths: tuple[str, ...], background: bool) -> None:
     """Load PATHS: the export's zip, its folder, or project.csv and organization.csv."""
-    run = start_run(
-        "cordis",
-        load_job,
-        [str(p) for p in paths],
-        tenant_id=None,
-        message="loading the CORDIS export",
-        in_process=not background,
-    )
+    try:
+        run = start_run(
+            "cordis",
+            load_job,
+            [str(p) for p in paths],
+            tenant_id=None,
+            message="loading the CORDIS export",
+            in_process=not background,
+        )
+    except Unavailable as unavailable:
+        raise click.ClickException(str(unavailable)) from unavailable
     if background:
         click.echo(f"queued as run {run.id}")
         return

@@ -1,11 +1,14 @@
 """Start page, health check, and what every response carries: security and cache
-headers, and the error pages (an expired form included)."""
+headers, and the error pages (an expired form, a database that is down or too slow)."""
+
+import sqlite3
 
 from flask import (
     Response,
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -14,11 +17,18 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from crm.core import bp
 from crm.extensions import db, login_manager, redis_connection
 from crm.models import Tenant
+
+# PostgreSQL's "query_canceled": statement_timeout (or a cancel request) stopped it.
+QUERY_CANCELED = "57014"
+# SQLSTATE classes and codes of a server that is gone or refuses: connection
+# exceptions, shutdown and crash, too many connections.
+UNAVAILABLE_CLASSES = ("08", "57P", "53300")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -97,23 +107,44 @@ def welcome():
 
 @bp.route("/healthz")
 def healthz():
-    """ok (200) or degraded (503), nothing more: which part failed and why goes
-    to the server log, never to an anonymous caller."""
-    healthy = True
+    """ok (200), or degraded (503) naming the parts that fail ("database",
+    "redis"), never why: the reason goes to the server log, not to an
+    anonymous caller. One statement (SELECT 1) on the database."""
+    failing = []
     try:
-        db.session.execute(text("SELECT 1"))
+        _select_one()
     except Exception:  # the point of a health check is to report, not raise
         current_app.logger.exception("health check: the database does not answer")
-        db.session.rollback()
-        healthy = False
+        _rollback_quietly()
+        failing.append("database")
     redis = redis_connection()
     if redis is not None:
         try:
             redis.ping()
         except Exception:
             current_app.logger.exception("health check: Redis does not answer")
-            healthy = False
-    return jsonify(status="ok" if healthy else "degraded"), 200 if healthy else 503
+            failing.append("redis")
+    if failing:
+        return jsonify(status="degraded", failing=failing), 503
+    return jsonify(status="ok"), 200
+
+
+def _select_one() -> None:
+    """``SELECT 1`` in autocommit: one round-trip (besides the pool's liveness check),
+    no BEGIN, no ROLLBACK, no tenant setting."""
+    bind = db.engines[None]
+    if not isinstance(bind, Engine):  # bound to one connection (the tests' rolled-back one)
+        db.session.execute(text("SELECT 1"))
+        return
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # a lost connection: nothing to roll back
+        current_app.logger.exception("rollback failed")
 
 
 FORM_EXPIRED = (
@@ -137,23 +168,21 @@ PLAIN_ERROR = (
 )
 
 
-def error_page(code: int, title: str):
+def error_page(code: int, title: str, message: str | None = None):
     """The error page, drawn without the database: the failed request's
     transaction is rolled back first (on PostgreSQL every statement after a
     failed one is refused), the user is not loaded if the request had not
     loaded them, and the page names neither the user nor the tenant. JSON
     addresses and clients asking for JSON get ``{"error": ..., "status": ...}``."""
-    try:
-        db.session.rollback()
-    except Exception:  # a lost connection: the page does not need it
-        current_app.logger.exception("rollback before the error page failed")
+    _rollback_quietly()  # a lost connection: the page does not need it
     if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=title, status=code), code
+        extra = {"message": message} if message else {}
+        return jsonify(error=title, status=code, **extra), code
     if "_login_user" not in g:
         # Flask-Login's template context would load the user (a query) otherwise.
         g._login_user = login_manager.anonymous_user()
     try:
-        return render_template("core/error.html", code=code, title=title), code
+        return render_template("core/error.html", code=code, title=title, message=message), code
     except Exception:
         current_app.logger.exception("the error page failed")
         return security_headers(Response(PLAIN_ERROR, status=code, mimetype="text/html"))
@@ -177,6 +206,44 @@ for _code, _title in (
     # 500 also catches every unhandled exception (Flask wraps it in
     # InternalServerError), so no bare server page without the headers.
     bp.app_errorhandler(_code)(_error_page(_code, _title))
+
+
+TOO_LONG = (
+    "This took longer than the {seconds:g} seconds a page may take, so it was stopped "
+    "before it held up everyone else. Nothing was changed. Try a narrower search or "
+    "filter, or try again in a few minutes."
+)
+DATABASE_UNAVAILABLE = (
+    "The database is not answering just now. Nothing was changed. Please try again in a minute."
+)
+
+
+@bp.app_errorhandler(OperationalError)
+def database_trouble(error: OperationalError):
+    """A statement past ``STATEMENT_TIMEOUT``, or a database that is down or
+    dropped the connection: 503 with a plain explanation, never a 500."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate == QUERY_CANCELED:
+        current_app.logger.warning("statement timeout on %s: %s", request.path, error.orig)
+        message = TOO_LONG.format(seconds=current_app.config["STATEMENT_TIMEOUT"])
+        response = make_response(error_page(503, "This took too long", message))
+    elif _unavailable(error, sqlstate):
+        current_app.logger.exception("database unavailable on %s", request.path)
+        response = make_response(error_page(503, "Database unavailable", DATABASE_UNAVAILABLE))
+    else:  # a mistake of ours (SQLite reports a missing table as "operational"): a 500
+        raise error
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+def _unavailable(error: OperationalError, sqlstate: str | None) -> bool:
+    if error.connection_invalidated:
+        return True
+    if sqlstate is not None:
+        return sqlstate.startswith(UNAVAILABLE_CLASSES)
+    # psycopg gives no SQLSTATE when the connection itself failed (refused, reset);
+    # SQLite's errors never have one, and are ours.
+    return not isinstance(error.orig, sqlite3.Error)
 
 
 @bp.app_context_processor

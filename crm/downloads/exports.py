@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import xlsxwriter
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete
 from werkzeug.datastructures import MultiDict
 
 from crm.exports import XLSX_OPTIONS, download, xlsx_cell
 from crm.extensions import db
-from crm.jobs import run_progress, start_run
+from crm.jobs import Unavailable, run_progress, start_run
 from crm.models import ExportFile, JobRun
 from crm.models.base import utcnow
 from crm.tenancy import current_tenant_id
@@ -76,9 +76,13 @@ def export_response(kind: str, fmt: str, filename: str, count: Callable[[], int]
     """The answer to an export request of the current list: the file, or, for an
     XLSX too large to build within a request, a background job and its page."""
     if fmt == "xlsx" and count() > current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]:
-        run = start_export(
-            kind, filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
-        )
+        try:
+            run = start_export(
+                kind, filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
+            )
+        except Unavailable as unavailable:  # no queue: say so on the list, nothing started
+            flash(str(unavailable), "error")
+            return redirect(url_for(EXPORTS[kind].back, **request.args.to_dict()))
         return redirect(url_for("downloads.show", run_id=run.id))
     return download(fmt, filename, EXPORTS[kind].headers(), rows)
 

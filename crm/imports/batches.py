@@ -19,6 +19,7 @@ from crm.imports import flow, reading, staging
 from crm.imports.kinds import KINDS_BY_KEY, suggest_mapping
 from crm.imports.plan import ImportPlan
 from crm.imports.reading import ImportFileError, Table
+from crm.jobs import ACTIVE, settle
 from crm.models import ImportBatch, JobRun, Tenant
 from crm.models.base import utcnow
 
@@ -169,6 +170,45 @@ def begin_phase(batch: ImportBatch, phase: str) -> None:
     """Mark the batch as being checked (``dry_run``) or written (``commit``) by a job."""
     batch.status = "checking" if phase == "dry_run" else "committing"
     db.session.flush()
+
+
+# Where a batch goes back to when its background run ended without finishing it,
+# and what the user is told. The stored file is kept: no new upload is needed.
+INTERRUPTED = {
+    "checking": (
+        "uploaded",
+        "The check of this file was interrupted before it finished. Nothing was imported; "
+        "choose the columns again to check it again.",
+    ),
+    "committing": (
+        "checked",
+        "The import was interrupted before it finished. Nothing was imported (all rows "
+        "go in together, or none); you can start it again.",
+    ),
+}
+
+
+def put_back(batch: ImportBatch, status: str) -> str:
+    """Return a batch being checked or committed to where it can be started again
+    (``INTERRUPTED``), its file kept; ``status`` is the one it was being moved to.
+    Returns what to tell the user."""
+    back, message = INTERRUPTED[status]
+    batch.status = back
+    db.session.flush()
+    return message
+
+
+def recover(batch: ImportBatch) -> str | None:
+    """Put back a batch whose background run ended without finishing it: its
+    process died or the queue lost it (the run is then marked abandoned,
+    ``crm.jobs.settle``), or it was never enqueued. What to tell the user, or
+    None when the batch is fine (not busy, or its run is alive)."""
+    if batch.status not in BUSY:
+        return None
+    run = run_of(batch)
+    if run is not None and run.status in ACTIVE and settle(run):
+        return None
+    return put_back(batch, batch.status)
 
 
 def run_of(batch: ImportBatch) -> JobRun | None:

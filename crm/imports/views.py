@@ -15,7 +15,7 @@ from crm.imports.forms import EncodingForm, UploadForm, chosen_mapping, mapping_
 from crm.imports.jobs import run_import
 from crm.imports.kinds import KINDS_BY_KEY
 from crm.imports.reading import ImportFileError
-from crm.jobs import start_run
+from crm.jobs import Unavailable, start_run
 from crm.models import ImportBatch
 
 REJECTED_SHOWN = 500
@@ -129,7 +129,7 @@ def change_encoding(batch_id: int):
 @bp.route("/<tenant>/imports/<int:batch_id>")
 @roles_required(*STAFF)
 def show(batch_id: int):
-    batch = get_batch_or_404(batch_id)
+    batch = _recovered(get_batch_or_404(batch_id))
     report = batch.report or {}
     rejected = report.get("rejected", [])
     return render_template(
@@ -199,20 +199,27 @@ def commit(batch_id: int):
 
 def _start_job(batch: ImportBatch, phase: str):
     """Hand a large file to the background worker, then show its progress. The run
-    and the batch's link to it are committed before the job is enqueued."""
+    and the batch's link to it are committed before the job is enqueued; when the
+    queue does not take it, the batch is put back where it can be started again."""
     batch_id = batch.id
     batches.begin_phase(batch, phase)
-    start_run(
-        f"import.{phase}",
-        run_import,
-        batch_id,
-        g.tenant.id,
-        phase,
-        tenant_id=g.tenant.id,
-        user_id=current_user.id,
-        message="waiting for the worker",
-        on_created=lambda run: setattr(batch, "job_run_id", run.id),
-    )
+    busy = batch.status
+    try:
+        start_run(
+            f"import.{phase}",
+            run_import,
+            batch_id,
+            g.tenant.id,
+            phase,
+            tenant_id=g.tenant.id,
+            user_id=current_user.id,
+            message="waiting for the worker",
+            on_created=lambda run: setattr(batch, "job_run_id", run.id),
+        )
+    except Unavailable as unavailable:
+        batches.put_back(batch, busy)
+        db.session.commit()
+        flash(f"{unavailable} Your file is kept: no need to upload it again.", "error")
     return redirect(url_for("imports.show", batch_id=batch_id))
 
 
@@ -220,7 +227,16 @@ def _start_job(batch: ImportBatch, phase: str):
 @roles_required(*STAFF)
 def status(batch_id: int):
     """JSON for the progress bar."""
-    return jsonify(batches.progress(get_batch_or_404(batch_id)))
+    return jsonify(batches.progress(_recovered(get_batch_or_404(batch_id))))
+
+
+def _recovered(batch: ImportBatch) -> ImportBatch:
+    """The batch, put back (and said so) if its background run died (``batches.recover``)."""
+    message = batches.recover(batch)
+    if message is not None:
+        db.session.commit()
+        flash(message, "error")
+    return batch
 
 
 @bp.route("/<tenant>/imports/<int:batch_id>/rejected.csv")

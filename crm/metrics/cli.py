@@ -6,7 +6,7 @@ import click
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.jobs import queue
+from crm.jobs import Unavailable, queue
 from crm.metrics import jobs
 from crm.models import Tenant
 
@@ -28,8 +28,13 @@ def refresh_metrics(slug: str | None, enqueue: bool) -> None:
         db.session.rollback()  # no transaction left open while the refresh runs
     if enqueue and queue() is None:
         raise click.UsageError("--enqueue needs REDIS_URL")
-    run = jobs.start_refresh(tenant_id, in_process=not enqueue)
-    if run.status == "failed":  # in-process, or Redis would not take the job
+    try:
+        run = jobs.start_refresh(tenant_id, in_process=not enqueue)
+    except Unavailable as unavailable:
+        raise click.ClickException(f"{unavailable} ({unavailable.run.error})") from None
+    if run.joined:
+        raise click.ClickException(f"a refresh is already under way (run {run.id})")
+    if run.status == "failed":
         raise click.ClickException(f"refresh failed (run {run.id}): {run.error}")
     if enqueue:
         click.echo(f"enqueued run {run.id} (rq job {run.rq_job_id})")

@@ -11,7 +11,6 @@ complete snapshot (``crm.metrics.snapshots.refresh``).
 from __future__ import annotations
 
 from rq import get_current_job
-from sqlalchemy import select
 
 from crm import jobs
 from crm.extensions import db
@@ -38,7 +37,9 @@ def refresh_tenant(tenant_id: int, run_id: int) -> dict:
 def start_refresh(
     tenant_id: int | None, user_id: int | None = None, *, in_process: bool = False
 ) -> JobRun:
-    """Start the refresh of one tenant's figures, or the alliance's (``tenant_id`` None).
+    """Start the refresh of one tenant's figures, or the alliance's (``tenant_id`` None),
+    or join the one under way (the run's ``joined``). Raises ``crm.jobs.Unavailable``
+    when the queue does not take it (the run is marked failed).
 
     Assumes the caller checked that the user may refresh this scope.
     """
@@ -47,15 +48,48 @@ def start_refresh(
     else:
         func, kind, args = refresh_tenant, TENANT_KIND, (tenant_id,)
     return jobs.start_run(
-        kind, func, *args, tenant_id=tenant_id, user_id=user_id, in_process=in_process
+        kind,
+        func,
+        *args,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        in_process=in_process,
+        exclusive=True,  # a second click, or another admin's, joins the run
     )
 
 
-def _nightly() -> dict:
-    """Record a run for the scheduled refresh, as ``start_run`` would, and perform it."""
+def request_refresh(tenant_id: int | None, user_id: int | None) -> tuple[str, str]:
+    """Start (or join) a refresh for a person who clicked Refresh: what to tell them,
+    and its flash category. Assumes the caller checked that they may."""
+    try:
+        run = start_refresh(tenant_id, user_id)
+    except jobs.Unavailable as unavailable:
+        return str(unavailable), "error"
+    if run.joined:
+        return "A refresh is already under way; its progress is shown below.", "info"
+    if run.status == "failed":
+        return "The refresh failed; the error is shown below.", "error"
+    if run.status == "finished":
+        return "The figures were refreshed.", "success"
+    return "Refresh started.", "info"
+
+
+def _nightly() -> dict | None:
+    """Record a run for the scheduled refresh, as ``start_run`` would, and perform it;
+    nothing when an alliance refresh is already under way (it is today's)."""
     with jobs.job_context():
         current = get_current_job()
-        run_id = jobs.create_run(ALLIANCE_KIND, None, rq_job_id=current.id if current else None)
+        if jobs.active_run(ALLIANCE_KIND, None) is not None:
+            db.session.commit()  # the dead runs it found are marked abandoned
+            return None
+        run_id = jobs.create_run(
+            ALLIANCE_KIND,
+            None,
+            rq_job_id=current.id if current else None,
+            active_key=jobs.active_key(ALLIANCE_KIND, None),
+        )
+    if run_id is None:
+        return None  # an admin's refresh started at the same moment
     return jobs.perform(refresh_alliance, (), run_id, None)
 
 
@@ -77,12 +111,3 @@ def _run(tenant_id: int | None, run_id: int) -> dict:
         )
         jobs.run_finished(run_id, result, "snapshot stored")
         return result
-
-
-def active_run(kind: str, tenant_id: int | None) -> JobRun | None:
-    """The queued or running refresh of this scope, if any (a second click joins it)."""
-    query = select(JobRun).where(JobRun.kind == kind, JobRun.status.in_(jobs.ACTIVE))
-    query = query.where(
-        JobRun.tenant_id.is_(None) if tenant_id is None else JobRun.tenant_id == tenant_id
-    )
-    return db.session.scalar(query.order_by(JobRun.id.desc()).limit(1))

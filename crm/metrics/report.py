@@ -157,7 +157,7 @@ def run_json(run: JobRun | None, snapshot) -> dict:
         "status": run.status if run else "none",
         "progress": run.progress if run else 0,
         "message": run.message if run else None,
-        "error": run.error if run and run.status == "failed" else None,
+        "error": run.error if run and run.status in ("failed", "abandoned") else None,
         "snapshot_taken_at": snapshot.taken_at.isoformat() if snapshot else None,
         "snapshot_age_seconds": snapshots.age_seconds(snapshot),
     }

@@ -4,7 +4,10 @@
 
 enqueues the alliance refresh (which also refreshes every tenant's snapshot)
 on the ``crm`` queue at 02:30 UTC; an ``rq worker crm -w crm.worker.Worker``
-runs it. Importing this module registers the job with rq's cron registry, so
+runs it. Every five minutes it also enqueues ``crm.jobs.sweep``, which marks
+"abandoned" the runs whose process died or that the queue lost (a page that
+shows a run does the same for that run). Importing this module registers the
+jobs with rq's cron registry, so
 only ``rq cron`` should import it. ``rq cron`` builds no app: the settings
 are read from ``config.Default`` (environment overrides do not reach them).
 """
@@ -12,10 +15,11 @@ are read from ``config.Default`` (environment overrides do not reach them).
 from rq import cron
 
 from config import Default
-from crm.jobs import QUEUE_NAME
+from crm.jobs import QUEUE_NAME, sweep
 from crm.metrics.jobs import refresh_alliance
 
 NIGHTLY = "30 2 * * *"  # minute hour day month weekday, UTC
+SWEEP = "*/5 * * * *"
 
 cron.register(
     refresh_alliance,
@@ -25,4 +29,14 @@ cron.register(
     result_ttl=Default.JOB_RESULT_TTL,
     failure_ttl=Default.JOB_FAILURE_TTL,
     name="metrics-nightly-alliance-refresh",
+)
+
+cron.register(
+    sweep,
+    QUEUE_NAME,
+    cron=SWEEP,
+    job_timeout=120,
+    result_ttl=3600,
+    failure_ttl=Default.JOB_FAILURE_TTL,
+    name="jobs-sweep-abandoned-runs",
 )

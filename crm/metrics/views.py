@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from crm.accounts.access import STAFF, TENANT_ADMINS, has_role, roles_required
 from crm.extensions import db
+from crm.jobs import settled
 from crm.metrics import bp, jobs, report, snapshots
 from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import METRICS
@@ -18,11 +19,13 @@ readers = roles_required(*STAFF)
 
 def _latest_run() -> JobRun | None:
     # RLS and the explicit filter both keep this to the tenant's own runs.
-    return db.session.scalar(
-        select(JobRun)
-        .where(JobRun.kind == jobs.TENANT_KIND, JobRun.tenant_id == g.tenant.id)
-        .order_by(JobRun.id.desc())
-        .limit(1)
+    return settled(
+        db.session.scalar(
+            select(JobRun)
+            .where(JobRun.kind == jobs.TENANT_KIND, JobRun.tenant_id == g.tenant.id)
+            .order_by(JobRun.id.desc())
+            .limit(1)
+        )
     )
 
 
@@ -113,14 +116,5 @@ def tenant_status():
 @roles_required(*TENANT_ADMINS)
 def tenant_refresh():
     """Only the tenant's own admin may refresh, and only the tenant's own figures."""
-    if jobs.active_run(jobs.TENANT_KIND, g.tenant.id) is not None:
-        flash("A refresh is already under way.", "info")
-    else:
-        run = jobs.start_refresh(g.tenant.id, current_user.id)
-        if run.status == "failed":
-            flash("The refresh failed; the error is shown below.", "error")
-        elif run.status == "finished":
-            flash("Your figures were refreshed.", "success")
-        else:
-            flash("Refresh started.", "info")
+    flash(*jobs.request_refresh(g.tenant.id, current_user.id))
     return redirect(url_for("metrics.tenant_report"))

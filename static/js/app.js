@@ -14,7 +14,7 @@
         .then(function (run) {
           bar.value = run.progress;
           text.textContent = run.status + " · " + run.progress + "%" + (run.message ? " · " + run.message : "");
-          if (run.status === "finished" || run.status === "failed") {
+          if (run.status !== "queued" && run.status !== "running") {  // ended, however
             window.location.reload();
           } else {
             setTimeout(tick, 1000);

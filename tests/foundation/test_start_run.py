@@ -203,5 +203,7 @@ def test_on_rq_a_retried_failure_is_queued_again_then_failed(job_app, redis_url,
 def test_when_redis_is_unreachable_the_run_says_so(job_app):
     app = job_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
     with app.app_context():
-        run = jobs.start_run(KIND, record, 0, "x", tenant_id=None)
-    assert run.status == "failed" and "ConnectionError" in run.error
+        with pytest.raises(jobs.Unavailable, match="Background work is unavailable") as raised:
+            jobs.start_run(KIND, record, 0, "x", tenant_id=None)
+    run = _run(app, raised.value.run.id, None)
+    assert run.status == "failed" and "ConnectionError" in run.error and run.finished_at

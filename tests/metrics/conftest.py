@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -526,3 +529,22 @@ def work(app, queue: Queue) -> None:
     with app.app_context():
         db.session.remove()  # an open read transaction would hold up the job
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_process(database_urls: dict, redis_url: str) -> tuple[list[str], dict]:
+    """The documented worker, ``rq worker crm --burst -w crm.worker.Worker`` (a forking
+    worker, app preloaded), on the test databases: its command and environment."""
+    env = dict(
+        os.environ,
+        CRM_ENV="testing",
+        DATABASE_URL=database_urls["app"],
+        METRICS_DATABASE_URL=database_urls["metrics"],
+        MIGRATION_DATABASE_URL=database_urls["owner"],
+        REDIS_URL=redis_url,
+    )
+    rq = Path(sys.executable).with_name("rq")
+    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.worker.Worker"]
+    return command + ["--url", redis_url, "-P", str(ROOT)], env

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 from rq.cron import CronScheduler
 from rq.registry import FailedJobRegistry
@@ -18,9 +15,15 @@ from crm.metrics import jobs, snapshots
 from crm.metrics.definitions import METRICS
 from crm.models import JobRun, MetricSnapshot, Tenant
 from crm.tenancy import tenant_scope
-from tests.metrics.conftest import assert_same, expected, load_rows, stored, work
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.metrics.conftest import (
+    ROOT,
+    assert_same,
+    expected,
+    load_rows,
+    stored,
+    work,
+    worker_process,
+)
 
 
 def _run(app, run_id: int, tenant_id: int | None = None) -> JobRun:
@@ -122,17 +125,7 @@ def test_the_documented_worker_command_runs_a_refresh(
     tenant_id = seed.tenant_ids[2]
     with app.app_context():
         run = jobs.start_refresh(tenant_id)
-    env = dict(
-        os.environ,
-        CRM_ENV="testing",
-        DATABASE_URL=database_urls["app"],
-        METRICS_DATABASE_URL=database_urls["metrics"],
-        MIGRATION_DATABASE_URL=database_urls["owner"],
-        REDIS_URL=redis_url,
-    )
-    rq = Path(sys.executable).with_name("rq")
-    command = [str(rq), "worker", "crm", "--burst", "-w", "crm.worker.Worker"]
-    command += ["--url", redis_url, "-P", str(ROOT)]
+    command, env = worker_process(database_urls, redis_url)
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     run = _run(app, run.id, tenant_id)
@@ -238,6 +231,8 @@ def test_running_twice_gives_two_complete_identical_snapshots(
     seeded(app)
     with app.app_context():
         a_id = jobs.start_refresh(None).id
+    work(app, redis_queue)
+    with app.app_context():  # a second start while the first is active would join it
         b_id = jobs.start_refresh(None).id
     work(app, redis_queue)
     a, b = _run(app, a_id), _run(app, b_id)
@@ -268,8 +263,9 @@ def test_the_nightly_schedule_records_its_own_run(
     seeded(app)
     scheduler = CronScheduler(connection=redis_queue.connection)
     scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
-    (nightly,) = scheduler.get_jobs()
-    job = nightly.enqueue(redis_queue.connection)
+    by_name = {cron_job.name: cron_job for cron_job in scheduler.get_jobs()}
+    assert set(by_name) == {"metrics-nightly-alliance-refresh", "jobs-sweep-abandoned-runs"}
+    job = by_name["metrics-nightly-alliance-refresh"].enqueue(redis_queue.connection)
     assert job.timeout == Default.NIGHTLY_METRICS_TIMEOUT
     assert job.failure_ttl == Default.JOB_FAILURE_TTL
     work(app, redis_queue)
