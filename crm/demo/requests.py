@@ -125,17 +125,13 @@ def seed_requests(session, seed_value: int, scale: float, today: date) -> dict[s
             if created.date() > today:
                 continue
             interests[tid].append(
-                PartnerInterest(
-                    request_id=request.id,
-                    request_tenant_id=request.tenant_id,
-                    tenant_id=tid,
-                    organisation_id=profile.organisation_id,
-                    organisation_name=profile.name,
-                    organisation_country=profile.country,
-                    organisation_kind=profile.kind,
+                PartnerInterest.answering(
+                    request,
+                    tid,
+                    profile.organisation_id,
+                    profile,
                     message=f"{profile.name} would bring "
                     f"{(profile.capabilities or 'its expertise').lower()}.",
-                    status="pending",
                     created_at=created,
                 )
             )

@@ -138,6 +138,23 @@ class PartnerInterest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    @classmethod
+    def answering(cls, request: PartnerRequest, tenant_id: int, organisation_id: int, shown,
+                  **fields) -> PartnerInterest:  # fmt: skip
+        """A pending interest in ``request`` for the organisation, shown to the requester
+        under ``shown``'s name, country and kind (the organisation or its profile)."""
+        return cls(
+            request_id=request.id,
+            request_tenant_id=request.tenant_id,
+            tenant_id=tenant_id,
+            organisation_id=organisation_id,
+            organisation_name=shown.name,
+            organisation_country=shown.country,
+            organisation_kind=shown.kind,
+            status="pending",
+            **fields,
+        )
+
     @property
     def status_label(self) -> str:
         return INTEREST_STATUSES.get(self.status, self.status)

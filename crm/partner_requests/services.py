@@ -174,16 +174,8 @@ def express_interest(
     )
     if taken is not None:
         raise RuleError(f"{org.name} has already expressed interest.", "organisation_id")
-    interest = PartnerInterest(
-        request_id=request.id,
-        request_tenant_id=request.tenant_id,
-        tenant_id=tenant_id,
-        organisation_id=org.id,
-        organisation_name=org.name,
-        organisation_country=org.country,
-        organisation_kind=org.kind,
-        message=message or None,
-        created_by=user_id,
+    interest = PartnerInterest.answering(
+        request, tenant_id, org.id, org, message=message or None, created_by=user_id
     )
     session.add(interest)
     session.flush()

@@ -27,7 +27,7 @@ from crm.validation import RuleError
 
 
 def _request_or_404(request_id: int) -> PartnerRequest:
-    found = queries.request_or_none(request_id) if request_id <= MAX_ID else None
+    found = queries.request_or_none(request_id)  # ids past MAX_ID never route (crm.http)
     if found is None:
         abort(404)
     return found
@@ -223,7 +223,7 @@ def interest(request_id: int):
 @roles_required(*TENANT_ROLES)
 def decide(request_id: int, interest_id: int, answer: str):
     found = _own_request_or_404(request_id)
-    chosen = queries.interest_or_none(found, interest_id) if interest_id <= MAX_ID else None
+    chosen = queries.interest_or_none(found, interest_id)
     if chosen is None:
         abort(404)
     form = _decision_form(found, DecisionForm())
@@ -250,7 +250,7 @@ def decide(request_id: int, interest_id: int, answer: str):
 @roles_required(*TENANT_ROLES)
 def withdraw_interest(request_id: int, interest_id: int):
     found = _request_or_404(request_id)
-    chosen = queries.interest_or_none(found, interest_id) if interest_id <= MAX_ID else None
+    chosen = queries.interest_or_none(found, interest_id)
     if (
         chosen is None
         or chosen.tenant_id != g.tenant.id

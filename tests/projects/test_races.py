@@ -23,6 +23,7 @@ from crm.models import ClusterMembership, Organisation, Participation
 from crm.tenancy import tenant_scope
 from tests.clients import client_as
 from tests.factories import Factories
+from tests.sql import as_tenant
 
 pytestmark = pytest.mark.postgres
 
@@ -160,10 +161,7 @@ def test_coordinator_inserts_from_two_connections_exactly_one_wins(committed_app
 
     def insert(firm_id):
         with engine.connect() as connection:
-            connection.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"),
-                {"t": str(seeded["tenant"])},
-            )
+            as_tenant(connection, seeded["tenant"])
             barrier.wait()
             try:
                 connection.execute(
@@ -192,6 +190,30 @@ def test_coordinator_inserts_from_two_connections_exactly_one_wins(committed_app
     assert [role for _o, role in _participants(committed_app, seeded)] == ["coordinator"]
 
 
+def _while_another_save_holds_the_row(committed_app, database_urls, seeded, org_id, request):
+    """Run ``request()`` (a page's POST) while another save holds the organisation's
+    row with a newer version, and commit that save once the request waits for it."""
+    owner = create_engine(database_urls["owner"])
+    responses = []
+    try:
+        with owner.connect() as other:
+            as_tenant(other, seeded["tenant"])
+            other.execute(
+                text(
+                    "UPDATE organisations SET city = 'Lyon', version = version + 1 WHERE id = :id"
+                ),
+                {"id": org_id},
+            )
+            thread = threading.Thread(target=lambda: responses.append(request()))
+            thread.start()
+            _wait_for_a_lock_wait(owner)
+            other.commit()
+            thread.join(timeout=60)
+    finally:
+        owner.dispose()
+    return responses[0]
+
+
 def test_a_save_that_loses_the_race_to_another_save_shows_the_conflict(
     committed_app, database_urls
 ):
@@ -199,42 +221,22 @@ def test_a_save_that_loses_the_race_to_another_save_shows_the_conflict(
     save commits before its UPDATE: the UPDATE's version check refuses it (409)."""
     seeded = _seed(committed_app)
     org_id = seeded["firms"][0]
-    owner = create_engine(database_urls["owner"])
-    try:
-        with owner.connect() as other:
-            other.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(seeded["tenant"])}
-            )
-            # The other save holds the row until it commits.
-            other.execute(
-                text(
-                    "UPDATE organisations SET city = 'Lyon', version = version + 1 WHERE id = :id"
-                ),
-                {"id": org_id},
-            )
-            responses = [None]
 
-            def save():
-                responses[0] = client_as(committed_app, seeded["identities"][0]).post(
-                    f"/race-fr/members/{org_id}/edit",
-                    data={
-                        "kind": "firm",
-                        "name": "Racing Firm 1",
-                        "country": "FR",
-                        "description": "Made in a race.",
-                        "version": "1",
-                    },
-                )
+    def save():
+        return client_as(committed_app, seeded["identities"][0]).post(
+            f"/race-fr/members/{org_id}/edit",
+            data={
+                "kind": "firm",
+                "name": "Racing Firm 1",
+                "country": "FR",
+                "description": "Made in a race.",
+                "version": "1",
+            },
+        )
 
-            thread = threading.Thread(target=save)
-            thread.start()
-            _wait_for_a_lock_wait(owner)
-            other.commit()
-            thread.join(timeout=60)
-    finally:
-        owner.dispose()
-    assert responses[0].status_code == 409
-    assert "Someone changed this record since you opened it" in responses[0].get_data(as_text=True)
+    response = _while_another_save_holds_the_row(committed_app, database_urls, seeded, org_id, save)
+    assert response.status_code == 409
+    assert "Someone changed this record since you opened it" in response.get_data(as_text=True)
     with committed_app.app_context(), tenant_scope(seeded["tenant"]):
         org = db.session.get(Organisation, org_id)
         assert (org.city, org.description, org.version) == ("Lyon", None, 2)
@@ -262,33 +264,16 @@ def test_archiving_a_record_someone_is_saving_answers_409(committed_app, databas
     with nothing done, not a 500."""
     seeded = _seed(committed_app)
     org_id = seeded["firms"][0]
-    owner = create_engine(database_urls["owner"])
-    try:
-        with owner.connect() as other:
-            other.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(seeded["tenant"])}
-            )
-            other.execute(
-                text(
-                    "UPDATE organisations SET city = 'Lyon', version = version + 1 WHERE id = :id"
-                ),
-                {"id": org_id},
-            )
-            responses = [None]
 
-            def archive():
-                client = client_as(committed_app, seeded["identities"][0])
-                responses[0] = client.post(f"/race-fr/members/{org_id}/archive")
+    def archive():
+        client = client_as(committed_app, seeded["identities"][0])
+        return client.post(f"/race-fr/members/{org_id}/archive")
 
-            thread = threading.Thread(target=archive)
-            thread.start()
-            _wait_for_a_lock_wait(owner)
-            other.commit()
-            thread.join(timeout=60)
-    finally:
-        owner.dispose()
-    assert responses[0].status_code == 409
-    assert "Changed meanwhile" in responses[0].get_data(as_text=True)
+    response = _while_another_save_holds_the_row(
+        committed_app, database_urls, seeded, org_id, archive
+    )
+    assert response.status_code == 409
+    assert "Changed meanwhile" in response.get_data(as_text=True)
     with committed_app.app_context(), tenant_scope(seeded["tenant"]):
         org = db.session.get(Organisation, org_id)
         assert (org.archived, org.city, org.version) == (False, "Lyon", 2)
