@@ -58,6 +58,11 @@ class Default:
     # Where people reach the app (https://crm.example.org): absolute links are
     # built from it, never from the request's Host header. Required in production.
     BASE_URL = None
+    # Outgoing e-mail (crm/mail/transport.py): smtp://[user:password@]host[:port]
+    # (?starttls=1) or smtps://…; without it messages land in the database outbox.
+    SMTP_URL = None
+    # The sender when an association has not set its own (tenants.mail_from).
+    MAIL_FROM = "no-reply@cluster-alliance.example.org"
     # Sent only in production, where the site is served over HTTPS alone.
     STRICT_TRANSPORT_SECURITY = None
     # Background jobs, per kind (crm.jobs.start_run): the seconds a run may take
@@ -143,6 +148,8 @@ FROM_ENV = {
     "REDIS_URL": "REDIS_URL",
     "TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "BASE_URL": "BASE_URL",
+    "SMTP_URL": "SMTP_URL",
+    "MAIL_FROM": "MAIL_FROM",
 }
 
 

@@ -27,6 +27,7 @@ from crm.extensions import db
 from crm.tenancy import tenant_scope
 from tests import factories
 from tests.clients import client_as
+from tests.smtp import running_server
 
 APP_ROLE = "crm_app"
 METRICS_ROLE = "crm_metrics"
@@ -201,6 +202,18 @@ def signed_in(app):
 @pytest.fixture
 def session(app):
     return db.session
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server for this test, and the app sending to it (``SMTP_URL``)."""
+    controller, inbox = running_server()
+    app.config["SMTP_URL"] = inbox.url
+    try:
+        yield inbox
+    finally:
+        app.config["SMTP_URL"] = None
+        controller.stop()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from crm.models.cordis import (
 from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
+from crm.models.mail import EmailConsent, OutboxMessage
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
 from crm.models.metrics import MetricSnapshot, MetricValue
 from crm.models.organisation import Organisation, organisation_ecosystems
@@ -41,6 +42,7 @@ __all__ = [
     "CordisParticipant",
     "CordisProject",
     "Ecosystem",
+    "EmailConsent",
     "ExportFile",
     "FlagshipArea",
     "ImportBatch",
@@ -49,6 +51,7 @@ __all__ = [
     "MetricSnapshot",
     "MetricValue",
     "Organisation",
+    "OutboxMessage",
     "Participation",
     "PartnerInterest",
     "PartnerProfile",

@@ -14,9 +14,11 @@ from crm.models import (
     CordisDismissal,
     CordisLink,
     Ecosystem,
+    EmailConsent,
     ExportFile,
     FlagshipArea,
     MembershipStatusChange,
+    OutboxMessage,
     ProjectStatusChange,
     Tenant,
 )
@@ -70,6 +72,21 @@ def _seed(session, slug: str) -> int:
     session.add(
         CordisDismissal(
             tenant_id=tenant.id, grant_key="101070001", organisation_id=firm.id, reason="seed"
+        )
+    )
+    session.add(
+        OutboxMessage(
+            tenant_id=tenant.id, sender="a@x.org", recipient="b@x.org", subject="s", body="b"
+        )
+    )
+    contact = make.contact(firm)
+    session.add(
+        EmailConsent(
+            tenant_id=tenant.id,
+            contact_id=contact.id,
+            purpose="membership",
+            granted=True,
+            source="form",
         )
     )
     session.flush()

@@ -1,0 +1,53 @@
+"""Who may be written to, for which purpose (``crm.models.mail.PURPOSES``).
+
+Membership communications go to every contact with an address unless they
+refused them; newsletters and events only to contacts who agreed. Erased
+contacts get nothing. The rule lives in ``may_receive`` alone, so a mailing's
+count before sending and its sending agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.sql import ColumnElement
+
+from crm.models import Contact
+from crm.models.base import utcnow
+from crm.models.mail import OPT_OUT_PURPOSES, PURPOSES, EmailConsent
+
+
+def may_receive(purpose: str) -> ColumnElement[bool]:
+    """A condition on ``Contact``: this contact may be sent mail of ``purpose``."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    said = select(EmailConsent.id).where(
+        EmailConsent.tenant_id == Contact.tenant_id,
+        EmailConsent.contact_id == Contact.id,
+        EmailConsent.purpose == purpose,
+    )
+    if purpose in OPT_OUT_PURPOSES:
+        agreed = ~exists(said.where(EmailConsent.granted.is_(False)))
+    else:
+        agreed = exists(said.where(EmailConsent.granted.is_(True)))
+    return and_(Contact.email.is_not(None), Contact.erased_at.is_(None), agreed)
+
+
+def record(
+    session, tenant_id: int, contact_id: int, purpose: str, granted: bool, source: str
+) -> EmailConsent:
+    """Set what the contact said about ``purpose``; the caller checked who may."""
+    consent = session.scalar(
+        select(EmailConsent).where(
+            EmailConsent.tenant_id == tenant_id,
+            EmailConsent.contact_id == contact_id,
+            EmailConsent.purpose == purpose,
+        )
+    )
+    if consent is None:
+        consent = EmailConsent(tenant_id=tenant_id, contact_id=contact_id, purpose=purpose)
+        session.add(consent)
+    consent.granted = granted
+    consent.source = source
+    consent.changed_at = utcnow()
+    session.flush()
+    return consent
