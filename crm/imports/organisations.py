@@ -52,6 +52,8 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
         for key in _UPPER:
             if values.get(key):
                 values[key] = validation.normalise_code(values[key])
+        if values.get("website"):
+            values["website"] = validation.normalise_url(values["website"])
         reg, name_city = _org_keys(
             values.get("registration_id"),
             label,

@@ -43,10 +43,14 @@ def _rebuild_sqlite(edit: Callable[[str], str]) -> None:
     create = bind.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'organisations'"
     ).scalar_one()
-    indexes = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'organisations' "
-        "AND sql IS NOT NULL"
-    ).scalars().all()
+    indexes = (
+        bind.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'organisations' "
+            "AND sql IS NOT NULL"
+        )
+        .scalars()
+        .all()
+    )
     head, rest = create.split("(", 1)
     # After a rename SQLite stores the name quoted: CREATE TABLE "organisations".
     assert head.replace('"', "").strip().lower() == "create table organisations", head
