@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import HiddenField, RadioField
+from wtforms.fields.choices import SelectChoice
 
 from crm.forms import Form, optional_id
 from crm.merge.services import OTHER, SURVIVOR
@@ -31,7 +32,10 @@ def merge_form(fields: list[str], labels: dict[str, str]) -> MergeForm:
             f"choose_{name}",
             RadioField(
                 labels.get(name, name),
-                choices=[(SURVIVOR, "this organisation's"), (OTHER, "the other's")],
+                choices=[
+                    SelectChoice(SURVIVOR, "this organisation's"),
+                    SelectChoice(OTHER, "the other's"),
+                ],
                 default=SURVIVOR,
             ),
         )
