@@ -49,6 +49,11 @@ def test_every_foreign_key_to_organisations_is_handled():
                 assert name in repoint.PARTIAL_UNIQUE, name
 
 
+def _rows(session, assoc, query) -> list:
+    with tenant_scope(assoc.tenant.id):
+        return session.execute(query).all()
+
+
 def _referring_rows(session, tenant, ids) -> dict[str, int]:
     """Rows per table.column that refer to any of ``ids``."""
     out = {}
@@ -150,11 +155,12 @@ def test_merge_moves_every_row_and_the_totals_agree(assoc, session, pair):
     assert rows["organisation_ecosystems.organisation_id merged"] == 1
     assert rows["organisations.merged_into_id moved"] == 1  # the earlier merge follows
 
-    survivor, merged = (
-        assoc.scalars(select(Organisation).where(Organisation.id == i))[0]
-        for i in (keep_id, dup_id)
+    columns = (Organisation.name, Organisation.website, Organisation.archived)
+    query = select(*columns, Organisation.merged_into_id).where(
+        Organisation.id.in_([keep_id, dup_id])
     )
-    assert survivor.name == "Acme Robotics" and survivor.website == "https://acme.example.org"
+    survivor, merged = _rows(session, assoc, query.order_by(Organisation.id))
+    assert tuple(survivor) == ("Acme Robotics", "https://acme.example.org", False, None)
     assert merged.archived and merged.merged_into_id == keep_id
     # One primary contact; the other's is demoted, not lost.
     contacts = assoc.scalars(select(Contact).where(Contact.organisation_id == keep_id))
