@@ -173,8 +173,6 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     vat_id: Mapped[str | None] = mapped_column(String(20))
     country: Mapped[str] = mapped_column(String(2))
     nuts2: Mapped[str | None] = mapped_column(String(4))
-    street: Mapped[str | None] = mapped_column(String(200))
-    postcode: Mapped[str | None] = mapped_column(String(20))
     city: Mapped[str | None] = mapped_column(String(120))
     website: Mapped[str | None] = mapped_column(String(250))
     nace: Mapped[str | None] = mapped_column(String(8))
@@ -197,6 +195,9 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     ror: Mapped[str | None] = mapped_column(String(9))
     # Matching key of an external partner's name (``crm.projects.partners.name_key``).
     name_key: Mapped[str | None] = mapped_column(String(200))
+    # The postal address, with ``city`` and ``country`` (the new-member form, imports).
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(20))
     # Set when this organisation was merged into another (it is archived then):
     # its pages redirect to that survivor (crm.merge).
     merged_into_id: Mapped[int | None] = mapped_column(Integer)
