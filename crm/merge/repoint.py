@@ -38,6 +38,8 @@ COMBINE = {
     ("association_memberships", "joined_on"): min,
     ("association_memberships", "paid_until"): max,
     ("cluster_memberships", "since"): min,
+    # Both in one project: the project keeps its coordinator.
+    ("participations", "role"): lambda old, new: old if old == "coordinator" else new,
 }
 # Columns that describe the row itself, never copied from the other row.
 _OWN = {"id", "tenant_id", "version", "created_at", "updated_at"}

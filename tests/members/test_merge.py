@@ -111,7 +111,7 @@ def pair(assoc, make, session):
         session.flush()
     both, alone = make.project(t), make.project(t)
     make.participation(both, keep, role="partner")
-    make.participation(both, dup, role="partner", budget_share=1000)
+    make.participation(both, dup, role="coordinator", budget_share=1000)
     make.participation(alone, dup, role="coordinator")
     earlier = make.org(t, name="Acme (old record)", archived=True, merged_into_id=None)
     with tenant_scope(t.id):
@@ -182,7 +182,8 @@ def test_merge_moves_every_row_and_the_totals_agree(assoc, session, pair):
     participations = assoc.scalars(
         select(Participation).where(Participation.organisation_id == keep_id)
     )
-    assert sorted(p.role for p in participations) == ["coordinator", "partner"]
+    # One row per project; the project keeps the other's coordinator role.
+    assert sorted(p.role for p in participations) == ["coordinator", "coordinator"]
     assert any(p.budget_share == 1000 for p in participations)  # filled from the other row
     with tenant_scope(assoc.tenant.id):
         ecosystems = session.scalar(
