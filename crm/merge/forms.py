@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField, RadioField
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from crm.forms import Form, optional_id
@@ -10,7 +10,8 @@ from crm.merge.services import OTHER, SURVIVOR
 
 
 class MergeForm(Form):
-    other_id = HiddenField(filters=[lambda v: v])
+    """CSRF, and the choices; the other organisation's id travels as ``other_id``
+    (a query argument on the way in, a hidden input of the page on the way out)."""
 
     def chosen(self) -> dict[str, str]:
         return {

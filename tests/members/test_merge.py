@@ -256,3 +256,23 @@ def test_only_staff_merge(assoc, make, signed_in, role):
     response = client.post(f"{assoc.url}/members/{keep.id}/merge", data={"other_id": dup.id})
     assert response.status_code in (403, 404)
     assert assoc.count(Organisation, Organisation.merged_into_id.is_not(None)) == 0
+
+
+def test_the_page_as_rendered_merges(assoc, make):
+    """Posting back exactly the inputs the page renders (hidden ones, checked radios)."""
+    import re
+
+    keep = make.org(assoc.tenant, name="Acme Robotics", city="Paris")
+    dup = make.org(assoc.tenant, name="ACME Robotics SAS", city="Paris")
+    keep_id, dup_id = keep.id, dup.id
+    page = assoc.client.get(f"{assoc.url}/members/{keep_id}/merge").get_data(as_text=True)
+    assert f"other_id={dup_id}" in page  # offered as a likely duplicate
+    url = f"{assoc.url}/members/{keep_id}/merge?other_id={dup_id}"
+    page = assoc.client.get(url).get_data(as_text=True)
+    inputs = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*>', page)
+    checked = re.findall(r'<input checked[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)
+    data = dict(inputs) | dict(checked)  # a radio group posts its checked value
+    assert data.get("choose_name") == "survivor"
+    response = assoc.client.post(url, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert assoc.count(Organisation, Organisation.merged_into_id == keep_id) == 1
