@@ -1,5 +1,6 @@
 """What differs between PostgreSQL and SQLite, in one place: the engines' connection
-settings (PostgreSQL's timeouts, SQLite's pragmas), and lower case for every alphabet."""
+settings (PostgreSQL's timeouts, SQLite's pragmas), lower case for every alphabet, and
+pg_trgm's similarity on SQLite."""
 
 from __future__ import annotations
 
