@@ -1,11 +1,14 @@
 """What differs between PostgreSQL and SQLite, in one place: the engines' connection
-settings (PostgreSQL's timeouts, SQLite's pragmas), and lower case for every alphabet."""
+settings (PostgreSQL's timeouts, SQLite's pragmas), lower case for every alphabet, and
+pg_trgm's similarity on SQLite."""
 
 from __future__ import annotations
 
 from sqlalchemy import String, event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
+
+from crm.duplicates.names import similarity
 
 
 def engine_options(config) -> dict:
@@ -35,12 +38,15 @@ def timeout_options(statement: float, idle: float) -> str:
 
 def tune_sqlite(engine) -> None:
     """Enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and
-    give SQLite a ``lower`` for every alphabet (``unicode_lower``)."""
+    give SQLite a ``lower`` for every alphabet (``unicode_lower``) and pg_trgm's
+    ``similarity``."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
+        # pg_trgm's similarity, so duplicate detection runs the same SQL (crm.duplicates).
+        dbapi_connection.create_function("similarity", 2, similarity, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -32,6 +32,8 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _NUTS2 = re.compile(r"^[A-Z]{2}[0-9A-Z][0-9A-Z]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?([/?#]\S*)?$", re.I)
+# A host name with a dot and no scheme, then an optional port and path.
+_BARE_HOST = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?([/?#]\S*)?$")
 _NACE = re.compile(r"^([A-U]|\d{2}(\.\d{1,2})?)$")
 
 Check = Callable[..., str | None]
@@ -124,12 +126,23 @@ def check_email(value: str | None) -> str | None:
     return None
 
 
+def normalise_url(value: str | None) -> str | None:
+    """A web address as stored: one typed without its scheme ("www.example.es",
+    "example.es/about") gets ``https://``; anything else is left for ``check_url``."""
+    if _blank(value):
+        return value
+    value = str(value).strip()
+    if _BARE_HOST.match(value):
+        return f"https://{value}"
+    return value
+
+
 def check_url(value: str | None) -> str | None:
     if _blank(value):
         return None
-    value = str(value).strip()
+    value = normalise_url(value)
     if len(value) > 250 or not _URL.match(value):
-        return "Enter a web address starting with http:// or https://."
+        return "Enter a web address such as www.example.org or https://example.org."
     return None
 
 

@@ -17,6 +17,7 @@ NAV = [
     ("Dashboard", "members.dashboard", STAFF),
     ("Members", "members.directory", STAFF),
     ("Membership", "members.renewals", STAFF),
+    ("Duplicates", "merge.report", STAFF),
     ("Projects", "projects.index", STAFF),
     ("CORDIS", "cordis.index", STAFF),
     ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),

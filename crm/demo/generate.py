@@ -326,7 +326,8 @@ class Generator:
                 "organisations",
                 oid, tid, kind, name, None, None, None, country, None, city,
                 f"https://www.{site}.example", None, None, None, None, None, False, None, None,
-                False, False, True, pic, None, None, name_key(name), created, created,
+                False, False, True, pic, None, None, name_key(name), None, None, None,
+                created, created,
             )  # fmt: skip
             pools.partners.append(oid)
 
@@ -381,7 +382,7 @@ class Generator:
             country, nuts2, city, f"https://www.{base}.{data.TLD[country]}", nace,
             employees, turnover, balance, size_class, startup, founded, description,
             rng.random() < 0.6, rng.random() < 0.01, False, None, None, None, None,
-            created, created,
+            None, None, None, created, created,
         )  # fmt: skip
         for eco in ecos:
             batch.add("organisation_ecosystems", tid, oid, data.ECOSYSTEM_IDS[eco])

@@ -11,6 +11,7 @@ punctuation ignored); earlier synonyms win over later ones.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from crm.imports import contacts, organisations, projects
 from crm.imports.reading import fold
+from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS as ORGANISATION_KINDS
 from crm.models.project import PARTICIPATION_ROLES, PROJECT_STATUSES
 
@@ -77,6 +79,8 @@ def _load_vocabulary() -> tuple[dict, dict]:
     }
     codes = {
         "organisation_kind": ORGANISATION_KINDS,
+        "membership_status": MEMBERSHIP_STATUSES,
+        "fee_tier": FEE_TIERS,
         "project_status": PROJECT_STATUSES,
         "role": PARTICIPATION_ROLES,
     }
@@ -129,6 +133,8 @@ ORGANISATIONS = Kind(
         _organisations(
             "country", "Country", "code", hint="Empty cells take the association's country."
         ),
+        _organisations("street", "Street and number", max_length=200),
+        _organisations("postcode", "Postcode", max_length=20),
         _organisations("city", "City", max_length=120),
         _organisations("nuts2", "NUTS-2 region", "code"),
         _organisations("website", "Website", max_length=250),
@@ -139,8 +145,17 @@ ORGANISATIONS = Kind(
         _organisations("founded_year", "Year founded", "year"),
         _organisations("is_startup", "Start-up", "bool"),
         _organisations("description", "Description"),
+        # The association membership (crm.imports.memberships): created when the
+        # organisation has none, else its terms updated and a status change recorded.
+        _organisations(
+            "membership_status", "Membership status", "choice", choices="membership_status"
+        ),
+        _organisations("member_since", "Member since", "date"),
+        _organisations("fee_tier", "Fee tier", "choice", choices="fee_tier"),
+        _organisations("paid_until", "Paid until", "date"),
     ),
-    help="Rows are matched to existing organisations by registration id, else by name and city.",
+    help="Rows are matched to existing organisations by registration id, else by name and "
+    "city. Membership columns record or update each organisation's membership.",
     planner=organisations.plan_organisations,
     writer=organisations.write_organisations,
 )
@@ -249,6 +264,13 @@ KINDS = (ORGANISATIONS, CONTACTS, PROJECTS, PARTICIPATIONS)
 KINDS_BY_KEY = {k.key: k for k in KINDS}
 
 
+# A trailing unit in a header: "(EUR)", "[€]", "in EUR", "- euros". Thousands
+# ("k€", "TEUR") are not a unit to drop: the amount would be read 1,000 times too small.
+_UNIT = re.compile(
+    r"\s*(?:[(\[]\s*(?:eur|euro|euros|€)\s*[)\]]|(?:-|in|en|w|v)?\s*(?:eur|euros?|€))\s*$", re.I
+)
+
+
 def suggest_mapping(kind: Kind, headers: list[str]) -> dict[str, str]:
     """field key -> header, for the headers whose (folded) name is a known synonym.
 
@@ -256,7 +278,10 @@ def suggest_mapping(kind: Kind, headers: list[str]) -> dict[str, str]:
     synonym wins, and a required field never stays empty while a header that
     could fill it went to an optional one.
     """
-    folded = {fold(h): h for h in headers}
+    folded = {}
+    for h in headers:  # "Chiffre d'affaires (EUR)" is also read as "Chiffre d'affaires"
+        folded.setdefault(fold(h), h)
+        folded.setdefault(fold(_UNIT.sub("", h)) or fold(h), h)
     candidates = []  # (rank, field order, field key, header)
     for order, f in enumerate(kind.fields):
         words = (f.key, f.label, *f.synonyms)

@@ -9,7 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 
 from crm import validation
+from crm.duplicates.queries import DuplicateIndex
 from crm.identifiers import STORED_FORMS, normalise_registration_id
+from crm.imports import memberships
 from crm.imports.plan import ImportPlan, Progress
 from crm.imports.reading import normalise_identifier, normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
@@ -19,6 +21,8 @@ from crm.models.organisation import PROFILE_FIELDS, derive_size_class
 
 _UPPER = ("country", "nuts2", "nace")
 _BLANK_ORGANISATION = dict.fromkeys(PROFILE_FIELDS) | {"is_startup": False}
+# Rows whose likely duplicates the dry run lists (the count of rows is not limited).
+MAX_DUPLICATE_WARNINGS = 1000
 
 
 def _euros(value) -> int | None:
@@ -35,6 +39,8 @@ def _org_keys(registration_id, name, city, country) -> tuple:
 
 
 def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None:
+    duplicates = DuplicateIndex(session)
+    member_planner = memberships.MembershipPlanner(session)
     columns = [getattr(Organisation, c) for c in PROFILE_FIELDS]
     existing = session.execute(select(Organisation.id, *columns).order_by(Organisation.id)).all()
     by_reg, by_name = {}, {}
@@ -49,9 +55,12 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
     for i, (line, values, errors) in enumerate(rows):
         tick(i)
         label = values.get("name") or ""
+        membership = memberships.split(values)
         for key in _UPPER:
             if values.get(key):
                 values[key] = validation.normalise_code(values[key])
+        if values.get("website"):
+            values["website"] = validation.normalise_url(values["website"])
         reg, name_city = _org_keys(
             values.get("registration_id"),
             label,
@@ -74,6 +83,8 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
             f"{plan.labels.get(k, k)}: {message}"
             for k, message in validation.organisation_errors(checked).items()
         ]
+        if membership is not None:
+            errors += member_planner.errors(membership, match.id if match else None)
         if errors:
             plan.reject(line, " ".join(errors), label)
             continue
@@ -112,7 +123,12 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
             record["kind"] = record["kind"] or "firm"
             record["size_class"] = _size_class(record)
             plan.creates.append(record)
+            if membership is not None:
+                memberships.note(plan, ("new", len(plan.creates) - 1), membership)
+            _warn_duplicates(plan, line, label, duplicates.candidates(record))
             continue
+        if membership is not None:
+            memberships.note(plan, ("org", match.id), membership)
         before = dict(zip(PROFILE_FIELDS, match[1:], strict=True))
         after = before | new
         after["size_class"] = _size_class(after)
@@ -121,6 +137,24 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
             plan.unchanged += 1
         else:
             plan.updates.append({"b_id": match.id, **after})
+
+
+def _warn_duplicates(plan: ImportPlan, line: int, label: str, found) -> None:
+    """A warning in the dry run's report, not a rejection: the user decides."""
+    if not found:
+        return
+    warnings = plan.extra.setdefault("report", {}).setdefault("duplicates", [])
+    if len(warnings) < MAX_DUPLICATE_WARNINGS:
+        warnings.append(
+            {
+                "line": line,
+                "label": label[:120],
+                "candidates": [
+                    {"id": c.id, "name": c.name, "city": c.city, "reasons": c.reasons}
+                    for c in found
+                ],
+            }
+        )
 
 
 def _size_class(values: dict) -> str | None:
@@ -143,6 +177,22 @@ def write_organisations(session, tenant: Tenant, plan: ImportPlan, progress: Pro
     }
     bulk_insert(session, table, plan.creates, progress, 10, 80, common=stamp)
     bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
+    if plan.extra.get("memberships"):
+        memberships.write(session, tenant, plan, _created_ids(session, plan, now), now, progress)
+
+
+def _created_ids(session, plan: ImportPlan, now) -> list[int]:
+    """The ids of ``plan.creates``, in order: the rows this import stamped, found by
+    registration id, name and city (no two created rows share all three)."""
+    found = {
+        (row.registration_id, row.name, row.city): row.id
+        for row in session.execute(
+            select(
+                Organisation.id, Organisation.registration_id, Organisation.name, Organisation.city
+            ).where(Organisation.created_at == now)
+        )
+    }
+    return [found[(r["registration_id"], r["name"], r["city"])] for r in plan.creates]
 
 
 class OrganisationIndex:

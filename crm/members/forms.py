@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import choices
@@ -38,6 +39,7 @@ from crm.validation import (
     check_url,
     check_vat_id,
     check_year,
+    normalise_url,
 )
 
 
@@ -64,6 +66,8 @@ class OrganisationForm(Form):
         validators=[Optional(), Rule(check_nuts2, "country")],
         description="Country letters and two characters, such as FR10 (Greece: EL).",
     )
+    street = StringField("Street and number", validators=[Optional(), Length(max=200)])
+    postcode = StringField("Postcode", validators=[Optional(), Length(max=20)])
     city = StringField("City", validators=[Optional(), Length(max=120)])
     registration_id = StringField(
         "Registration number",
@@ -93,7 +97,11 @@ class OrganisationForm(Form):
         validators=[Optional(), Rule(check_ror, "kind")],
         description="Universities and research organisations, such as 03vek6s52.",
     )
-    website = StringField("Website", validators=[Optional(), Rule(check_url)])
+    website = StringField(
+        "Website",
+        filters=[normalise_url],  # www.example.es is stored as https://www.example.es
+        validators=[Optional(), Rule(check_url)],
+    )
     nace = StringField(
         "NACE code",
         validators=[Optional(), Rule(check_nace)],
@@ -196,3 +204,44 @@ class ContactForm(Form):
 
 class ConfirmForm(Form):
     """An empty form: CSRF for the action buttons (archive, delete, erase)."""
+
+
+class NewMemberForm(OrganisationForm):
+    """One page for a new member: the organisation (``OrganisationForm``'s fields),
+    its first membership and its primary contact, and the duplicate confirmation."""
+
+    status = SelectField(
+        "Membership status",
+        choices=[
+            SelectChoice("", "No membership yet"),
+            SelectChoice("applicant", MEMBERSHIP_STATUSES["applicant"]),
+            SelectChoice("active", MEMBERSHIP_STATUSES["active"]),
+        ],
+        default="active",
+    )
+    joined_on = DateField("Member since", default=date.today, validators=[Optional()])
+    # Blank defaults: a post without these fields (an organisation alone) is valid.
+    fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"), default="")
+    paid_until = DateField("Paid until", validators=[Optional()])
+    first_name = StringField("First name", validators=[Optional(), Length(max=100)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
+    email = StringField("E-mail", validators=[Optional(), Rule(check_email)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    consent_given = BooleanField("Consent to be contacted was given")
+    consent_date = DateField("Consent date", validators=[Optional()])
+    consent_source = SelectField(
+        "Consent given through", choices=labelled(CONSENT_SOURCES, "—"), default=""
+    )
+    save_anyway = BooleanField("It is not a duplicate: save anyway")
+
+    CONTACT = ("first_name", "last_name", "email", "phone", "job_title")
+
+    def membership_data(self) -> dict:
+        return {k: self[k].data or None for k in ("status", "joined_on", "fee_tier", "paid_until")}
+
+    def contact_data(self) -> dict | None:
+        """The primary contact, or None when none of its fields is filled in."""
+        if not any((self[k].data or "").strip() for k in self.CONTACT):
+            return None
+        return {k: self[k].data for k in CONTACT_FIELDS if k != "is_primary"}

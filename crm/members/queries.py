@@ -523,19 +523,28 @@ def participations_of(org_id: int) -> list:
 AUDIT_SHOWN = 50
 
 
-def audit_history(tenant_id: int, entity_type: str, entity_id: int) -> list:
-    """The latest audit events of one record (audit events are filtered by hand:
-    they are not tenant-owned ORM rows)."""
+def audit_history(tenant_id: int, entity_type: str, entity_id: int, also=()) -> list:
+    """The latest audit events of one record, and of the records ``also`` names (those
+    merged into it); audit events are filtered by hand: they are not tenant-owned ORM rows."""
     return db.session.execute(
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.user_id)
         .where(
             AuditEvent.tenant_id == tenant_id,
             AuditEvent.entity_type == entity_type,
-            AuditEvent.entity_id == entity_id,
+            AuditEvent.entity_id.in_([entity_id, *also]),
         )
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(AUDIT_SHOWN)
+    ).all()
+
+
+def merged_into(org_id: int) -> list:
+    """The organisations merged into this one (crm.merge), their audit trails kept."""
+    return db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.merged_into_id == org_id)
+        .order_by(Organisation.id)
     ).all()
 
 

@@ -35,6 +35,7 @@ from crm.validation import (
     RuleError,
     check_not_own_member,
     normalise_code,
+    normalise_url,
     organisation_errors,
     parse_number,
 )
@@ -67,6 +68,8 @@ def _apply_organisation(org: Organisation, data: dict) -> None:
                 value = normalise_code(value)
             if key in STORED_FORMS:
                 value = STORED_FORMS[key](value, data.get("country"))
+            if key == "website":
+                value = normalise_url(value)
             if key in ("is_startup", "discoverable"):
                 value = bool(value)
             if key in NUMBER_FIELDS and value is not None:

@@ -23,10 +23,18 @@ from sqlalchemy import select
 from crm import choices
 from crm.accounts.access import STAFF, roles_required
 from crm.downloads.exports import export_response
+from crm.duplicates import queries as duplicate_queries
 from crm.extensions import db
 from crm.forms import render_form, saving
-from crm.members import bp, queries, services
-from crm.members.forms import ConfirmForm, ContactForm, OrganisationForm, StatusForm, TermsForm
+from crm.members import bp, new_member, queries, services
+from crm.members.forms import (
+    ConfirmForm,
+    ContactForm,
+    NewMemberForm,
+    OrganisationForm,
+    StatusForm,
+    TermsForm,
+)
 from crm.models import Contact
 from crm.validation import nuts_prefix
 
@@ -40,6 +48,11 @@ def _org_or_404(org_id: int):
     org = queries.organisation_or_none(org_id) if org_id <= queries.MAX_ID else None
     if org is None:
         abort(404)
+    if org.merged_into_id is not None:
+        # A merged duplicate (crm.merge): its links lead to the survivor.
+        args = {**(request.view_args or {}), "org_id": org.merged_into_id}
+        endpoint = request.endpoint if request.method == "GET" else "members.show"
+        abort(redirect(url_for(endpoint, **{k: v for k, v in args.items() if k != "tenant"})))
     return org
 
 
@@ -124,22 +137,35 @@ def _organisation_form(org=None) -> OrganisationForm:
 @bp.route("/<tenant>/members/new", methods=["GET", "POST"])
 @staff_only
 def create():
-    form = _organisation_form()
+    """The new-member form: organisation, address, first membership and primary
+    contact on one page, with the duplicate warning (crm.members.new_member)."""
+    form = NewMemberForm()
+    form.fill_choices()
     if request.method == "GET" and not form.country.data:
         form.country.data = g.tenant.country
+    duplicates = []
     if form.validate_on_submit():
-        with saving(form) as saved:
-            org = services.create_organisation(
-                db.session,
-                g.tenant.id,
-                form.organisation_data(),
-                form.ecosystem_ids.data,
-                form.cluster_ids.data,
-            )
-        if saved:
-            message = f"{org.name} is added. Record its membership status next."
-            return _to_organisation(org.id, message)
-    return render_form("members/form.html", form, org=None)
+        duplicates = duplicate_queries.candidates(form.organisation_data())
+        if duplicates and not form.save_anyway.data:
+            form.save_anyway.errors = [
+                "This may already be recorded: open one of the organisations below, "
+                "or tick this box to save anyway."
+            ]
+        else:
+            with saving(form) as saved:
+                org = new_member.register_member(
+                    db.session,
+                    g.tenant.id,
+                    form.organisation_data(),
+                    form.membership_data(),
+                    form.contact_data(),
+                    ecosystem_ids=form.ecosystem_ids.data,
+                    cluster_ids=form.cluster_ids.data,
+                    user_id=current_user.id,
+                )
+            if saved:
+                return _to_organisation(org.id, f"{org.name} is added.")
+    return render_form("members/new.html", form, duplicates=duplicates)
 
 
 @bp.route("/<tenant>/members/<int:org_id>")
@@ -147,6 +173,7 @@ def create():
 def show(org_id: int):
     org = _org_or_404(org_id)
     membership = None if org.is_external else queries.membership_of(org.id)
+    merged = queries.merged_into(org.id)
     return render_template(
         "members/show.html",
         org=org,
@@ -160,7 +187,8 @@ def show(org_id: int):
         ),
         contacts=queries.contacts_of(org.id),
         participations=queries.participations_of(org.id),
-        audit=queries.audit_history(g.tenant.id, "organisations", org.id),
+        audit=queries.audit_history(g.tenant.id, "organisations", org.id, [m.id for m in merged]),
+        merged=merged,
         confirm=ConfirmForm(),
     )
 

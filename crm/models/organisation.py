@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     ForeignKeyConstraint,
@@ -101,6 +102,8 @@ PROFILE_FIELDS = (
     "ror",
     "country",
     "nuts2",
+    "street",
+    "postcode",
     "city",
     "website",
     "nace",
@@ -117,6 +120,18 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     __tablename__ = "organisations"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
+        # A merged duplicate names its survivor in the same association (crm.merge).
+        ForeignKeyConstraint(
+            ["tenant_id", "merged_into_id"], ["organisations.tenant_id", "organisations.id"]
+        ),
+        CheckConstraint("merged_into_id <> id", name="not_merged_into_itself"),
+        Index(
+            "ix_organisations_tenant_merged_into",
+            "tenant_id",
+            "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+        ),
         Index("ix_organisations_tenant_kind_name", "tenant_id", "kind", "name"),
         Index("ix_organisations_tenant_name", "tenant_id", "name"),
         Index("ix_organisations_tenant_registration", "tenant_id", "registration_id"),
@@ -180,6 +195,12 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     ror: Mapped[str | None] = mapped_column(String(9))
     # Matching key of an external partner's name (``crm.projects.partners.name_key``).
     name_key: Mapped[str | None] = mapped_column(String(200))
+    # The postal address, with ``city`` and ``country`` (the new-member form, imports).
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    # Set when this organisation was merged into another (it is archived then):
+    # its pages redirect to that survivor (crm.merge).
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
 
     ecosystems: Mapped[list[Ecosystem]] = relationship(
         secondary=organisation_ecosystems,

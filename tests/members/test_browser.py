@@ -73,13 +73,14 @@ def test_secretariat_manages_members_in_the_browser(committed_app, page, console
     page.get_by_label("NUTS-2 region").fill("ES51")  # a Spanish region for a French firm
     page.get_by_label("Employees (headcount)").fill("40")
     page.get_by_label("Annual turnover (EUR)").fill("5000000")
-    page.get_by_role("button", name="Add organisation").click()
+    page.get_by_label("Membership status").select_option("")  # recorded below
+    page.get_by_role("button", name="Add member").click()
     error = page.locator("#nuts2-error")
     assert "starts with FR" in error.inner_text()
     assert page.get_by_label("NUTS-2 region").get_attribute("aria-invalid") == "true"
     assert page.locator("#name").input_value() == "Marseille Maritime"
     page.get_by_label("NUTS-2 region").fill("FRL0")
-    page.get_by_role("button", name="Add organisation").click()
+    page.get_by_role("button", name="Add member").click()
     page.wait_for_url("**/members/*")
     assert page.get_by_role("heading", name="Marseille Maritime").is_visible()
     assert page.get_by_text("is added").is_visible()

@@ -168,6 +168,10 @@ def test_a_pic_names_one_organisation(assoc, make):
     make.org(assoc.tenant, name="Holder", pic="999888777")
     response = assoc.client.post(f"{assoc.url}/members/new", data={**VALID, "pic": "999888777"})
     assert response.status_code == 422
+    assert "same PIC" in response.get_data(as_text=True)  # the duplicate warning first
+    data = {**VALID, "pic": "999888777", "save_anyway": "y"}
+    response = assoc.client.post(f"{assoc.url}/members/new", data=data)
+    assert response.status_code == 422
     assert "already recorded for Holder" in response.get_data(as_text=True)
     assert assoc.count(Organisation) == 1
 

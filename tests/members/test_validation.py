@@ -86,7 +86,9 @@ def test_email(value, ok):
     [
         ("https://example.org", True),
         ("http://a.example.eu/path?x=1", True),
-        ("example.org", False),
+        ("example.org", True),  # stored as https://example.org (normalise_url)
+        ("www.example.es/about", True),
+        ("example", False),
         ("ftp://example.org", False),
         ("https://", False),
         ("javascript:alert(1)", False),
@@ -165,7 +167,7 @@ VALID = {
         ("nuts2", "F1", "NUTS-2 code"),
         ("vat_id", "DE123456789", "starts with FR"),
         ("registration_id", "!!", "registration number"),
-        ("website", "acme.example.org", "web address"),
+        ("website", "acme example org", "web address"),
         ("employees", "-3", "zero or a positive"),
         ("employees", "1.5", "whole number"),
         ("turnover_eur", "lots", "Enter a number"),
