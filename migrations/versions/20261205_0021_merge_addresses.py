@@ -13,8 +13,8 @@ indexes re-created from their stored statements. Foreign keys are not
 enforced on the migration's connection (no ``PRAGMA foreign_keys``), so
 dropping the old copy deletes nothing that refers to it.
 
-Revision ID: dedupe_1
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 from collections.abc import Callable, Sequence
@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "dedupe_1"
-down_revision: str | None = "0019"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
