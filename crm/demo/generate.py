@@ -173,7 +173,7 @@ class Generator:
         for slug, name, country, _ in data.ASSOCIATIONS:
             tid = self.ids.next("tenants")
             self.tenant_ids[slug] = tid
-            batch.add("tenants", tid, slug, name, country, created)
+            batch.add("tenants", tid, slug, name, country, None, created)  # MAIL_FROM sends
         return batch
 
     # -- organisations and memberships of one association --------------------
