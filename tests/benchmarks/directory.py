@@ -1,27 +1,34 @@
-"""Directory benchmark: server time and SQL statements per page, on PostgreSQL at scale 1.
+"""Directory benchmark: server time and SQL statements per page, on PostgreSQL, at one
+scale or two (then the ratio of each page's time).
 
 Not a test (no ``test_`` prefix): a script that prints figures. It drives the
 real app in-process (Flask test client, no network) as the secretariat of the
 largest association, connected as the application role (row-level security
 on), and times each request from the WSGI call to the last byte. The SQL
 count leaves out the ``set_config('app.tenant_id', ...)`` of each transaction.
+"db ms" is the database's own time: the median over ``-n`` runs of the summed
+``EXPLAIN (ANALYZE)`` execution times of the page's statements on organisations
+(as the app role, the association's tenant set), less noisy on a shared machine.
 
     .venv/bin/python -m tests.benchmarks.directory \\
         --owner postgresql://postgres@127.0.0.1/crm_bench_members \\
-        --app postgresql://crm_app@127.0.0.1/crm_bench_members [-n 40]
+        --app postgresql://crm_app@127.0.0.1/crm_bench_members [-n 40] \\
+        [--against OWNER_URL APP_URL]   # a larger scale: prints both and the ratio
 
-The database is a ``seed-demo --scale 1`` database migrated to head (the
+The databases are ``seed-demo --scale N`` databases migrated to head (the
 owner URL only picks the association, its user and realistic values).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
-from tests.benchmarks.common import page_arguments, print_pages, time_pages
+from tests.benchmarks.common import time_pages
 from tests.clients import client_as
 
 
@@ -67,6 +74,22 @@ def pick_subject(owner_url: str) -> dict:
             ),
             {"t": tenant_id},
         ).scalar_one()
+        # Keyset cursors 90 % down the list (a deep page, as Next links reach it).
+        deep = {
+            order: connection.execute(
+                text(
+                    "SELECT id FROM organisations WHERE tenant_id = :t AND NOT archived "
+                    f"AND NOT is_external ORDER BY {order} "
+                    "OFFSET (SELECT count(*) * 9 / 10 FROM organisations WHERE tenant_id = :t "
+                    "AND NOT archived AND NOT is_external) LIMIT 1"
+                ),
+                {"t": tenant_id},
+            ).scalar_one()
+            for order in (
+                "lower(name), id",
+                "lower(city) DESC NULLS FIRST, id DESC",
+            )
+        }
     engine.dispose()
     word = max(name.split(), key=len)
     return {
@@ -78,6 +101,8 @@ def pick_subject(owner_url: str) -> dict:
         "word": word,
         "region": region,
         "cluster": cluster,
+        "deep_by_name": deep["lower(name), id"],
+        "deep_by_city_desc": deep["lower(city) DESC NULLS FIRST, id DESC"],
     }
 
 
@@ -93,8 +118,7 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
             "REDIS_URL": None,
         }
     )
-    slug, per_page = subject["slug"], app.config["PAGE_SIZE"]
-    deep_page = max(1, int(subject["total"] / per_page * 0.9))
+    slug = subject["slug"]
     typo = subject["word"][:-2] + subject["word"][-1] + subject["word"][-2]  # swap last two
     scenarios = [
         ("first page", f"/{slug}/members"),
@@ -103,10 +127,14 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
             "filtered page",
             f"/{slug}/members?kind=firm&status=active&region={subject['region'][:3]}",
         ),
-        (f"deep page ({deep_page})", f"/{slug}/members?page={deep_page}"),
-        ("deep page, sorted by city desc", f"/{slug}/members?sort=city&dir=desc&page={deep_page}"),
-        (f"name search '{subject['word']}'", f"/{slug}/members?q={subject['word']}"),
-        (f"typo search '{typo}' (closest names)", f"/{slug}/members?q={typo}"),
+        ("deep page (Next link, 90 % down)", f"/{slug}/members?after={subject['deep_by_name']}"),
+        (
+            "deep page, sorted by city desc",
+            f"/{slug}/members?sort=city&dir=desc&after={subject['deep_by_city_desc']}",
+        ),
+        ("last page", f"/{slug}/members?last=1"),
+        ("name search", f"/{slug}/members?q={subject['word']}"),
+        ("typo search (closest names)", f"/{slug}/members?q={typo}"),
         ("dashboard", f"/{slug}/dashboard"),
         ("largest cluster's page", f"/{slug}/members/{subject['cluster']}"),
     ]
@@ -120,24 +148,86 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
                 assert b"these are the closest names" in response.data, label
 
         timings, statements = time_pages(client, engine, scenarios, repeat, closest_names_shown)
-        for label, _ in scenarios:
+        for label, path in scenarios:
             times = sorted(timings[label])
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-            results.append((label, statistics.median(times), p95, sorted(statements[label])))
+            database = database_ms(app, client, engine, path, subject["tenant_id"], repeat)
+            results.append(
+                (label, statistics.median(times), p95, database, sorted(statements[label]))
+            )
         db.session.remove()
         engine.dispose()
     return results
 
 
-def main() -> None:
-    args = page_arguments(__doc__.splitlines()[0])
-    subject = pick_subject(args.owner)
+def database_ms(app, client, engine, path: str, tenant_id: int, repeat: int) -> float:
+    """The median over ``repeat`` runs of the summed EXPLAIN ANALYZE execution time of
+    the statements on organisations that one request of ``path`` runs."""
+    from crm.extensions import db
+    from crm.tenancy import sync_database_tenant, tenant_scope
+
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, *args):
+        if "organisations" in statement and statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        client.get(path).get_data()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    runs = []
+    with tenant_scope(tenant_id):
+        sync_database_tenant(db.session)
+        connection = db.session.connection()
+        for _ in range(repeat):
+            total = 0.0
+            for statement, parameters in captured:
+                plan = connection.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
+                ).scalar_one()
+                plan = json.loads(plan) if isinstance(plan, str) else plan
+                total += plan[0]["Execution Time"]
+            runs.append(total)
+    db.session.rollback()
+    return statistics.median(runs)
+
+
+def measure(owner: str, app_url: str, repeat: int) -> list[tuple]:
+    subject = pick_subject(owner)
     print(
         f"association {subject['slug']}: {subject['total']:,} current organisations; "
-        f"{args.repeat} timed rounds of requests after 3 warm-up rounds; "
+        f"{repeat} timed rounds of requests after 3 warm-up rounds; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print_pages(run(args.app, subject, args.repeat))
+    results = run(app_url, subject, repeat)
+    print(f"{'page':38} {'median ms':>10} {'p95 ms':>8} {'db ms':>7} {'SQL statements':>15}")
+    for label, median, p95, database, statements in results:
+        shown = ", ".join(str(s) for s in statements)
+        print(f"{label:38} {median:10.1f} {p95:8.1f} {database:7.1f} {shown:>15}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--owner", required=True, help="owner URL (picks the subject)")
+    parser.add_argument("--app", required=True, help="application-role URL (RLS applies)")
+    parser.add_argument("-n", "--repeat", type=int, default=40)
+    parser.add_argument(
+        "--against", nargs=2, metavar=("OWNER", "APP"), help="a larger scale's database"
+    )
+    args = parser.parse_args()
+    small = measure(args.owner, args.app, args.repeat)
+    if not args.against:
+        return
+    large = measure(*args.against, args.repeat)
+    print(f"\n{'ratio, larger scale / smaller':38} {'median':>10} {'db':>8}")
+    for (label, median, _, database, _), (_, median2, _, database2, _) in zip(
+        small, large, strict=True
+    ):
+        print(f"{label:38} {median2 / median:10.2f} {database2 / max(database, 0.001):8.2f}")
 
 
 if __name__ == "__main__":
