@@ -18,3 +18,15 @@ def options(pairs: Iterable, selected=None) -> Markup:
         mark = " selected" if value == selected else ""
         tags.append(f'<option value="{escape(value)}"{mark}>{escape(label)}</option>')
     return Markup("".join(tags))
+
+
+def url_stem(endpoint: str, id_name: str) -> str:
+    """The URL of ``endpoint`` without its trailing integer ``id_name``: a list writes
+    ``stem ~ row.id`` for each row (one ``url_for`` per list, not per row; the id
+    is the URL's last part, an ``int`` converter)."""
+    from flask import url_for
+
+    url = url_for(endpoint, **{id_name: 0})
+    if not url.endswith("/0"):
+        raise ValueError(f"{endpoint}: {id_name} is not the last part of its URL")
+    return url[:-1]

@@ -253,6 +253,13 @@ def options(pairs, selected=None):
     return options(pairs, selected)
 
 
+@bp.app_template_global()
+def url_stem(endpoint: str, id_name: str) -> str:
+    from crm.core.html import url_stem
+
+    return url_stem(endpoint, id_name)
+
+
 @bp.app_context_processor
 def navigation():
     from crm.core.nav import has_endpoint, nav_items
