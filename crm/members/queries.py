@@ -50,13 +50,14 @@ from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.validation import MAX_ID
 
-# Sort keys of the directory -> (label, the expressions they sort by, before the id).
-# Each has a matching partial (tenant_id, <expressions>, id) index (migration 0004).
+# Sort keys of the directory -> (label, the columns they sort by, before the id).
+# Each has a matching partial (tenant_id, <columns>, id) index (migration perf13_1);
+# sort_name and sort_city are lower(name) and lower(city), generated columns.
 SORTS = {
-    "name": ("Name", lambda: (func.lower(Organisation.name),)),
-    "city": ("City", lambda: (func.lower(Organisation.city),)),
-    "kind": ("Kind", lambda: (Organisation.kind, func.lower(Organisation.name))),
-    "region": ("Region", lambda: (Organisation.nuts2, func.lower(Organisation.name))),
+    "name": ("Name", lambda: (Organisation.sort_name,)),
+    "city": ("City", lambda: (Organisation.sort_city,)),
+    "kind": ("Kind", lambda: (Organisation.kind, Organisation.sort_name)),
+    "region": ("Region", lambda: (Organisation.nuts2, Organisation.sort_name)),
     "created": ("Recently added", lambda: ()),  # ids grow with time
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"

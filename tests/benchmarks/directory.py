@@ -194,11 +194,13 @@ def database_ms(app, client, engine, path: str, tenant_id: int, repeat: int) -> 
     return statistics.median(runs)
 
 
-def measure(owner: str, app_url: str, repeat: int) -> list[tuple]:
+def measure(owner: str, app_url: str, repeat: int, word: str | None = None) -> list[tuple]:
     subject = pick_subject(owner)
+    if word:  # the same search at both scales
+        subject["word"] = word
     print(
         f"association {subject['slug']}: {subject['total']:,} current organisations; "
-        f"{repeat} timed rounds of requests after 3 warm-up rounds; "
+        f"search '{subject['word']}'; {repeat} timed rounds of requests after 3 warm-up rounds; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     results = run(app_url, subject, repeat)
@@ -207,7 +209,7 @@ def measure(owner: str, app_url: str, repeat: int) -> list[tuple]:
         shown = ", ".join(str(s) for s in statements)
         print(f"{label:38} {median:10.1f} {p95:8.1f} {database:7.1f} {shown:>15}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    return results
+    return subject["word"], results
 
 
 def main() -> None:
@@ -219,10 +221,10 @@ def main() -> None:
         "--against", nargs=2, metavar=("OWNER", "APP"), help="a larger scale's database"
     )
     args = parser.parse_args()
-    small = measure(args.owner, args.app, args.repeat)
+    word, small = measure(args.owner, args.app, args.repeat)
     if not args.against:
         return
-    large = measure(*args.against, args.repeat)
+    _, large = measure(*args.against, args.repeat, word=word)
     print(f"\n{'ratio, larger scale / smaller':38} {'median':>10} {'db':>8}")
     for (label, median, _, database, _), (_, median2, _, database2, _) in zip(
         small, large, strict=True
