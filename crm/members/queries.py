@@ -179,16 +179,20 @@ def _search_condition(q: str):
 
     On PostgreSQL, row-level security keeps operators that are not leakproof,
     such as LIKE, out of index conditions: this is a filter over the tenant's
-    rows, read from an index-only scan of the name index, which carries the
-    three lower-cased values (migration 0004). Typos are handled by
-    ``_closest`` when nothing matches. SQLite: the same LIKE, with a ``lower``
-    for every alphabet (``crm.dialects.matches``).
+    rows, read from an index-only scan of the name sort index, which carries
+    ``sort_name`` and ``sort_city`` (``lower(name)``, ``lower(city)``) and the
+    registration id (migration perf13_1). Typos are handled by ``_closest``
+    when nothing matches. SQLite: the same LIKE, with a ``lower`` for every
+    alphabet (``crm.dialects.matches``; SQLite's own, in the generated columns,
+    folds A-Z only).
     """
-    return or_(
-        matches(Organisation.name, q),
-        matches(Organisation.city, q, anywhere=False),
-        matches(Organisation.registration_id, q, anywhere=False),
-    )
+    if _dialect() == "postgresql":
+        name = matches(Organisation.sort_name, q, folded=True)
+        city = matches(Organisation.sort_city, q, anywhere=False, folded=True)
+    else:
+        name = matches(Organisation.name, q)
+        city = matches(Organisation.city, q, anywhere=False)
+    return or_(name, city, matches(Organisation.registration_id, q, anywhere=False))
 
 
 def _filtered(filters: DirectoryFilters, columns) -> Select:

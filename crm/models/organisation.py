@@ -142,6 +142,16 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
             sqlite_where=text("archived = true OR is_external = true"),
         ),
         # The directory's sorts (crm.members.queries.SORTS), on the generated columns.
+        Index(
+            "ix_organisations_dir_sort_name",
+            "tenant_id",
+            "sort_name",
+            "id",
+            # The search's columns: its filter reads this index alone.
+            postgresql_include=["is_external", "sort_city", "registration_id"],
+            postgresql_where=text("archived = false"),
+            sqlite_where=text("archived = false"),
+        ),
         *(
             Index(
                 name,
@@ -151,7 +161,6 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
                 sqlite_where=text("archived = false"),
             )
             for name, keys in (
-                ("ix_organisations_dir_sort_name", ("tenant_id", "sort_name", "id")),
                 ("ix_organisations_dir_sort_city", ("tenant_id", "sort_city", "id")),
                 ("ix_organisations_dir_kind_sort", ("tenant_id", "kind", "sort_name", "id")),
                 ("ix_organisations_dir_region_sort", ("tenant_id", "nuts2", "sort_name", "id")),

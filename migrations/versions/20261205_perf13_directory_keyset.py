@@ -32,7 +32,9 @@ depends_on: str | Sequence[str] | None = None
 SORT_COLUMNS = {"sort_name": ("VARCHAR(200)", "name"), "sort_city": ("VARCHAR(120)", "city")}
 LIVE = "archived = false"
 # name -> (keys, partial condition); PostgreSQL INCLUDEs is_external (the members-only
-# default filters on it) so pages and counts stay index-only scans.
+# default filters on it) so pages and counts stay index-only scans, and the name
+# index the search's columns too (its filter reads the index alone).
+SEARCHED = "sort_city, registration_id"
 KEYSET_INDEXES = {
     "ix_organisations_dir_sort_name": ("tenant_id, sort_name, id", LIVE),
     "ix_organisations_dir_sort_city": ("tenant_id, sort_city, id", LIVE),
@@ -71,7 +73,8 @@ def upgrade() -> None:
     for name in REPLACED:
         op.execute(f"DROP INDEX IF EXISTS {name}")
     for name, (keys, where) in KEYSET_INDEXES.items():
-        include = " INCLUDE (is_external)" if postgres and where == LIVE else ""
+        included = "is_external" + (f", {SEARCHED}" if name.endswith("_sort_name") else "")
+        include = f" INCLUDE ({included})" if postgres and where == LIVE else ""
         op.execute(f"CREATE INDEX {name} ON organisations ({keys}){include} WHERE {where}")
 
 

@@ -74,7 +74,12 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.1)
-        children = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read()
+        # The master listens before it forks its worker: wait for the worker too.
+        for _ in range(100):
+            children = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read()
+            if children.split():
+                break
+            time.sleep(0.1)
         self.worker = int(children.split()[0])
 
     def stop(self) -> None:
