@@ -212,6 +212,40 @@ def measure(owner: str, app_url: str, repeat: int, word: str | None = None) -> l
     return subject["word"], results
 
 
+def shared_word(small: dict, owner_small: str, owner_large: str) -> str:
+    """A search word of the smaller database's middle names that the larger one's
+    association also holds, in a few names (so both runs find something)."""
+    found = small["word"]
+    engines = create_engine(owner_small), create_engine(owner_large)
+    with engines[0].connect() as a, engines[1].connect() as b:
+        tenant = b.execute(
+            text("SELECT id FROM tenants WHERE slug = :s"), {"s": small["slug"]}
+        ).scalar_one()
+        names = a.execute(
+            text(
+                "SELECT name FROM organisations WHERE tenant_id = :t AND kind = 'firm' "
+                "ORDER BY id OFFSET (SELECT count(*) / 2 FROM organisations WHERE tenant_id = :t) "
+                "LIMIT 200"
+            ),
+            {"t": small["tenant_id"]},
+        ).scalars()
+        for name in names:
+            word = max(name.split(), key=len)
+            n = b.execute(
+                text(
+                    "SELECT count(*) FROM organisations WHERE tenant_id = :t AND NOT archived "
+                    "AND lower(name) LIKE :w"
+                ),
+                {"t": tenant, "w": f"%{word.lower()}%"},
+            ).scalar_one()
+            if 1 <= n <= 100 and len(word) >= 5:
+                found = word
+                break
+    for engine in engines:
+        engine.dispose()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owner", required=True, help="owner URL (picks the subject)")
@@ -221,7 +255,10 @@ def main() -> None:
         "--against", nargs=2, metavar=("OWNER", "APP"), help="a larger scale's database"
     )
     args = parser.parse_args()
-    word, small = measure(args.owner, args.app, args.repeat)
+    word = None
+    if args.against:  # the same search at both scales, found at both
+        word = shared_word(pick_subject(args.owner), args.owner, args.against[0])
+    _, small = measure(args.owner, args.app, args.repeat, word=word)
     if not args.against:
         return
     _, large = measure(*args.against, args.repeat, word=word)
