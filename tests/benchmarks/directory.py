@@ -25,10 +25,12 @@ import argparse
 import json
 import os
 import statistics
+import time
+from contextlib import ExitStack
 
 from sqlalchemy import create_engine, event, text
 
-from tests.benchmarks.common import time_pages
+from tests.benchmarks.common import counted_statements
 from tests.clients import client_as
 
 
@@ -106,21 +108,10 @@ def pick_subject(owner_url: str) -> dict:
     }
 
 
-def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
-    from crm import create_app
-    from crm.extensions import db
-
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": app_url,
-            "SECRET_KEY": "benchmark-secret-key-benchmark-secret-key",
-            "REDIS_URL": None,
-        }
-    )
+def scenarios(subject: dict) -> list[tuple[str, str]]:
     slug = subject["slug"]
     typo = subject["word"][:-2] + subject["word"][-1] + subject["word"][-2]  # swap last two
-    scenarios = [
+    return [
         ("first page", f"/{slug}/members"),
         ("first page, 200 per page", f"/{slug}/members?per_page=200"),
         (
@@ -138,25 +129,62 @@ def run(app_url: str, subject: dict, repeat: int) -> list[tuple]:
         ("dashboard", f"/{slug}/dashboard"),
         ("largest cluster's page", f"/{slug}/members/{subject['cluster']}"),
     ]
+
+
+def run(sides: list[tuple[str, dict]], repeat: int) -> list[list[tuple]]:
+    """Each side (app URL, subject) gets the same pages; the requests alternate
+    between the sides page by page, round by round, so a burst of load from
+    elsewhere falls on every scale alike. Per side, per page: (label, median ms,
+    p95 ms, db ms, statement counts)."""
+    from crm import create_app
+    from crm.extensions import db
+
+    runs = []
+    for app_url, subject in sides:
+        app = create_app(
+            {
+                "ENV": "testing",
+                "SQLALCHEMY_DATABASE_URI": app_url,
+                "SECRET_KEY": "benchmark-secret-key-benchmark-secret-key",
+                "REDIS_URL": None,
+            }
+        )
+        with app.app_context():
+            engine = db.engine
+        runs.append((app, engine, client_as(app, subject["user_identity"]), subject))
+    pages = [scenarios(subject) for *_, subject in runs]
+    timings = [{label: [] for label, _ in pages[0]} for _ in runs]
+    statements = [{label: set() for label, _ in pages[0]} for _ in runs]
+    with ExitStack() as stack:
+        counters = [stack.enter_context(counted_statements(engine)) for _, engine, *_ in runs]
+        for round_ in range(repeat + 3):  # 3 warm-up rounds, not counted
+            for i, (label, _) in enumerate(pages[0]):
+                for side, (app, _, client, _) in enumerate(runs):
+                    counters[side]["n"] = 0
+                    with app.app_context():
+                        start = time.perf_counter()
+                        response = client.get(pages[side][i][1])
+                        response.get_data()
+                        elapsed = (time.perf_counter() - start) * 1000
+                    assert response.status_code == 200, (label, response.status_code)
+                    if "closest names" in label:
+                        assert b"these are the closest names" in response.data, label
+                    if round_ >= 3:
+                        timings[side][label].append(elapsed)
+                        statements[side][label].add(counters[side]["n"])
     results = []
-    with app.app_context():
-        engine = db.engine
-        client = client_as(app, subject["user_identity"])
-
-        def closest_names_shown(label, response):
-            if "closest names" in label:
-                assert b"these are the closest names" in response.data, label
-
-        timings, statements = time_pages(client, engine, scenarios, repeat, closest_names_shown)
-        for label, path in scenarios:
-            times = sorted(timings[label])
-            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-            database = database_ms(app, client, engine, path, subject["tenant_id"], repeat)
-            results.append(
-                (label, statistics.median(times), p95, database, sorted(statements[label]))
-            )
-        db.session.remove()
+    for side, (app, engine, client, subject) in enumerate(runs):
+        rows = []
+        with app.app_context():
+            for label, path in pages[side]:
+                times = sorted(timings[side][label])
+                p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+                database = database_ms(app, client, engine, path, subject["tenant_id"], repeat)
+                median = statistics.median(times)
+                rows.append((label, median, p95, database, sorted(statements[side][label])))
+            db.session.remove()
         engine.dispose()
+        results.append(rows)
     return results
 
 
@@ -194,22 +222,15 @@ def database_ms(app, client, engine, path: str, tenant_id: int, repeat: int) -> 
     return statistics.median(runs)
 
 
-def measure(owner: str, app_url: str, repeat: int, word: str | None = None) -> list[tuple]:
-    subject = pick_subject(owner)
-    if word:  # the same search at both scales
-        subject["word"] = word
+def print_side(subject: dict, repeat: int, rows: list[tuple]) -> None:
     print(
-        f"association {subject['slug']}: {subject['total']:,} current organisations; "
-        f"search '{subject['word']}'; {repeat} timed rounds of requests after 3 warm-up rounds; "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"\nassociation {subject['slug']}: {subject['total']:,} current organisations; "
+        f"search '{subject['word']}'; {repeat} timed rounds after 3 warm-up rounds"
     )
-    results = run(app_url, subject, repeat)
     print(f"{'page':38} {'median ms':>10} {'p95 ms':>8} {'db ms':>7} {'SQL statements':>15}")
-    for label, median, p95, database, statements in results:
+    for label, median, p95, database, statements in rows:
         shown = ", ".join(str(s) for s in statements)
         print(f"{label:38} {median:10.1f} {p95:8.1f} {database:7.1f} {shown:>15}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    return subject["word"], results
 
 
 def shared_word(small: dict, owner_small: str, owner_large: str) -> str:
@@ -229,16 +250,35 @@ def shared_word(small: dict, owner_small: str, owner_large: str) -> str:
             ),
             {"t": small["tenant_id"]},
         ).scalars()
-        for name in names:
-            word = max(name.split(), key=len)
-            n = b.execute(
+
+        def count(connection, tenant_id, word):
+            return connection.execute(
                 text(
                     "SELECT count(*) FROM organisations WHERE tenant_id = :t AND NOT archived "
-                    "AND lower(name) LIKE :w"
+                    "AND (lower(name) LIKE :w OR lower(city) LIKE :p "
+                    "OR lower(registration_id) LIKE :p)"
                 ),
-                {"t": tenant, "w": f"%{word.lower()}%"},
+                {"t": tenant_id, "w": f"%{word.lower()}%", "p": f"{word.lower()}%"},
             ).scalar_one()
-            if 1 <= n <= 100 and len(word) >= 5:
+
+        def close(connection, tenant_id, typo):
+            """Whether the typo has closest names (as crm.members.queries._closest)."""
+            return connection.execute(
+                text(
+                    "SELECT EXISTS (SELECT FROM organisations WHERE tenant_id = :t "
+                    "AND NOT archived AND (:q <<-> lower(name)) <= 0.4)"
+                ),
+                {"t": tenant_id, "q": typo.lower()},
+            ).scalar_one()
+
+        for name in names:
+            word = max(name.split(), key=len)
+            if len(word) < 5 or not 1 <= count(b, tenant, word) <= 100:
+                continue
+            typo = word[:-2] + word[-1] + word[-2]  # as run() makes it
+            if count(a, small["tenant_id"], typo) or count(b, tenant, typo):
+                continue
+            if close(a, small["tenant_id"], typo) and close(b, tenant, typo):
                 found = word
                 break
     for engine in engines:
@@ -255,16 +295,22 @@ def main() -> None:
         "--against", nargs=2, metavar=("OWNER", "APP"), help="a larger scale's database"
     )
     args = parser.parse_args()
-    word = None
+    sides = [(args.owner, args.app)] + ([tuple(args.against)] if args.against else [])
+    subjects = [pick_subject(owner) for owner, _ in sides]
     if args.against:  # the same search at both scales, found at both
-        word = shared_word(pick_subject(args.owner), args.owner, args.against[0])
-    _, small = measure(args.owner, args.app, args.repeat, word=word)
+        word = shared_word(subjects[0], args.owner, args.against[0])
+        for subject in subjects:
+            subject["word"] = word
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    results = run([(app, s) for (_, app), s in zip(sides, subjects, strict=True)], args.repeat)
+    for subject, rows in zip(subjects, results, strict=True):
+        print_side(subject, args.repeat, rows)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if not args.against:
         return
-    _, large = measure(*args.against, args.repeat, word=word)
     print(f"\n{'ratio, larger scale / smaller':38} {'median':>10} {'db':>8}")
     for (label, median, _, database, _), (_, median2, _, database2, _) in zip(
-        small, large, strict=True
+        *results, strict=True
     ):
         print(f"{label:38} {median2 / median:10.2f} {database2 / max(database, 0.001):8.2f}")
 
