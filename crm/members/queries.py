@@ -456,10 +456,29 @@ def _keyset_rows(filters: DirectoryFilters, condition, reverse: bool) -> tuple[l
     return rows, more, rows[0].total if rows else 0
 
 
+def _searched_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
+    """A search's numbered page and its total in one statement: its LIKE is a
+    filter over every index entry of the association anyway (row-level security),
+    so the matches are counted in that same scan (a window count) rather than
+    by a second one."""
+    ids = (
+        _ordered(_filtered(filters, [Organisation.id, func.count().over().label("total")]), filters)
+        .limit(filters.per_page)
+        .offset((page - 1) * filters.per_page)
+        .subquery("page_ids")
+    )
+    rows = db.session.execute(
+        _ordered(_rows_of(ids, [*DIRECTORY_COLUMNS, ids.c.total]), filters)
+    ).all()
+    return rows, rows[0].total if rows else 0
+
+
 def _numbered_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
     """Numbered page ``page`` and the capped total. A first page that is not full
-    holds every match (one statement: a search reads the association once);
-    otherwise a second statement counts (up to the cap). Past the end: no rows."""
+    holds every match (one statement); otherwise a second statement counts (up to
+    the cap). A search counts in its own scan. Past the end: no rows."""
+    if filters.q:
+        return _searched_rows(filters, page)
     rows = _rows(filters, offset=(page - 1) * filters.per_page)
     if page == 1 and len(rows) <= filters.per_page:
         return rows, len(rows)
