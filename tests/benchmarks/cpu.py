@@ -164,7 +164,12 @@ def main() -> None:
     app_url, owner_url = config["SQLALCHEMY_DATABASE_URI"], config["MIGRATION_DATABASE_URL"]
     database = app_url.rsplit("/", 1)[1]
     env = {"CRM_ENV": "development", "REDIS_URL": "", "WEB_CONCURRENCY": "1"}
-    hello, crm = Server("tests.benchmarks.hello:app", env), Server("wsgi:app", env)
+    hello = Server("tests.benchmarks.hello:app", env)
+    try:
+        crm = Server("wsgi:app", env)
+    except Exception:
+        hello.stop()  # not left serving when the app's server fails to start
+        raise
     try:
         floor_browser = Browser(hello.port)
         # A hello request costs well under a clock tick (10 ms): many more of them.
