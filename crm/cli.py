@@ -52,6 +52,7 @@ def sweep_runs() -> None:
 from crm.accounts.cli import COMMANDS as ACCOUNT_COMMANDS  # noqa: E402
 from crm.cordis.cli import COMMANDS as CORDIS_COMMANDS  # noqa: E402
 from crm.demo.cli import COMMANDS as DEMO_COMMANDS  # noqa: E402
+from crm.downloads.cli import COMMANDS as DOWNLOAD_COMMANDS  # noqa: E402
 from crm.imports.cli import COMMANDS as IMPORT_COMMANDS  # noqa: E402
 from crm.metrics.cli import COMMANDS as METRICS_COMMANDS  # noqa: E402
 from crm.profiles.cli import COMMANDS as PROFILE_COMMANDS  # noqa: E402
@@ -60,6 +61,7 @@ for _command in (
     ACCOUNT_COMMANDS
     + CORDIS_COMMANDS
     + DEMO_COMMANDS
+    + DOWNLOAD_COMMANDS
     + IMPORT_COMMANDS
     + METRICS_COMMANDS
     + PROFILE_COMMANDS

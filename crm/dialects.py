@@ -82,8 +82,10 @@ def _lowered_sqlite(element, compiler, **kw):
     return f"unicode_lower({compiler.process(element.clauses, **kw)})"
 
 
-def matches(column, text: str, *, anywhere: bool = True):
+def matches(column, text: str, *, anywhere: bool = True, folded: bool = False):
     """``column`` holds ``text`` (anywhere, or at its start), case aside; ``%``,
-    ``_`` and ``\\`` in ``text`` are taken literally."""
+    ``_`` and ``\\`` in ``text`` are taken literally. ``folded``: the column is
+    already lower case (a generated ``lower(...)`` column)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return lowered(column).like(f"%{escaped}%" if anywhere else f"{escaped}%", escape="\\")
+    target = column if folded else lowered(column)
+    return target.like(f"%{escaped}%" if anywhere else f"{escaped}%", escape="\\")

@@ -12,12 +12,14 @@ from decimal import Decimal
 
 from flask import flash, render_template
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from sqlalchemy import Numeric, inspect
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation
+from wtforms.widgets import Select
 
 from crm.conflicts import Conflict, EditConflict, merge
 from crm.extensions import db
@@ -169,6 +171,20 @@ def render_form(template: str, form, **context):
 
 
 # -- choice helpers shared by the areas' forms ----------------------------------
+
+
+class QuickSelect(Select):
+    """WTForms' select, its options written directly: the same HTML, without
+    ``html_params`` per option (about 10 µs each, and a list filter offers every
+    cluster of the association)."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if choice.render_kw or kwargs:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label)}</option>')
 
 
 def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

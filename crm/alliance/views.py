@@ -6,8 +6,9 @@ snapshot (``crm.metrics.snapshots``), read through ``suppress=True``.
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
@@ -46,31 +47,54 @@ def _runs() -> tuple[JobRun | None, list[JobRun]]:
 @alliance_only
 def dashboard():
     snapshot = snapshots.latest_snapshot(None)
-    cells = snapshots.read_cells(snapshot, suppress=True)
-    labels = report.label_maps()
     latest, failed = _runs()
-    sections = [
-        {
-            "metric": m,
-            "rows": report.table(m, cells[m.key], labels),
-            "chart": report.chart(m, cells[m.key], labels),
-        }
-        for m in METRICS
-        if m.chart != "none"
-    ]
-    headlines = [(BY_KEY[k], report.single(cells[k])) for k in HEADLINES]
-    trend = snapshots.trends(None, TRENDS)
     return render_template(
         "alliance/dashboard.html",
         snapshot=snapshot,
         age=snapshots.age_seconds(snapshot),
-        sections=sections,
-        headlines=headlines,
-        trends=_trend_view(trend),
+        figures=figures_html(snapshot) if snapshot else None,
         run=latest,
         failed=failed,
-        coverage=Coverage.of(snapshot),
     )
+
+
+# Rendered figures of the latest snapshots, per process (app.extensions): at most this many.
+FIGURES_KEPT = 2
+
+
+def figures_html(snapshot) -> Markup:
+    """The dashboard's figures of ``snapshot``: headlines, trends, every metric's
+    chart and table, coverage. A stored snapshot never changes (a refresh writes a
+    new one), and every alliance user sees the same suppressed figures, so they
+    are read and rendered once per snapshot and process, not on every request."""
+    rendered = current_app.extensions.setdefault("crm.alliance_figures", {})
+    # With its time: SQLite hands a rolled-back id out again (tests do that).
+    key = (snapshot.id, snapshot.taken_at)
+    if key not in rendered:
+        cells = snapshots.read_cells(snapshot, suppress=True)
+        labels = report.label_maps()
+        sections = [
+            {
+                "metric": m,
+                "rows": report.table(m, cells[m.key], labels),
+                "chart": report.chart(m, cells[m.key], labels),
+            }
+            for m in METRICS
+            if m.chart != "none"
+        ]
+        html = Markup(
+            render_template(
+                "alliance/_figures.html",
+                sections=sections,
+                headlines=[(BY_KEY[k], report.single(cells[k])) for k in HEADLINES],
+                trends=_trend_view(snapshots.trends(None, TRENDS)),
+                coverage=Coverage.of(snapshot),
+            )
+        )
+        while len(rendered) >= FIGURES_KEPT:
+            rendered.pop(next(iter(rendered)))  # the oldest
+        rendered[key] = html
+    return rendered[key]
 
 
 def _trend_view(trend: dict) -> list[dict]:

@@ -246,6 +246,20 @@ def _unavailable(error: OperationalError, sqlstate: str | None) -> bool:
     return not isinstance(error.orig, sqlite3.Error)
 
 
+@bp.app_template_global()
+def options(pairs, selected=None):
+    from crm.core.html import options
+
+    return options(pairs, selected)
+
+
+@bp.app_template_global()
+def url_stem(endpoint: str, id_name: str) -> str:
+    from crm.core.html import url_stem
+
+    return url_stem(endpoint, id_name)
+
+
 @bp.app_context_processor
 def navigation():
     from crm.core.nav import has_endpoint, nav_items

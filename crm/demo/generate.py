@@ -71,9 +71,10 @@ def _columns(table: str) -> tuple[str, ...]:
     """The order of a generated row: the table's columns (``Base.metadata``),
     with ``tenant_id`` right after the id on tenant-owned tables (the mixin
     declares it last), and no id where the database assigns it."""
-    # Not ``version``: the database's default starts every row at version 1.
-    names = [column.name for column in Base.metadata.tables[table].columns]
-    names = [name for name in names if name != "version"]
+    # Not ``version``: the database's default starts every row at version 1; nor a
+    # generated column (the database computes it).
+    columns = Base.metadata.tables[table].columns
+    names = [c.name for c in columns if c.name != "version" and c.computed is None]
     if table in DATABASE_IDS:
         names.remove("id")
     if table in TENANT_TABLE_ORDER and names[0] == "id":

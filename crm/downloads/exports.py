@@ -11,15 +11,15 @@ from datetime import timedelta
 import xlsxwriter
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from werkzeug.datastructures import MultiDict
 
 from crm.exports import XLSX_OPTIONS, download, xlsx_cell
 from crm.extensions import db
-from crm.jobs import Unavailable, run_progress, start_run
-from crm.models import ExportFile, JobRun
+from crm.jobs import Unavailable, job_context, run_progress, start_run
+from crm.models import ExportFile, JobRun, Tenant
 from crm.models.base import utcnow
-from crm.tenancy import current_tenant_id
+from crm.tenancy import current_tenant_id, tenant_scope
 
 KIND = "export.xlsx"
 # Progress is written every this many rows (each write is a short transaction).
@@ -149,3 +149,27 @@ def run_of(run_id: int, tenant_id: int) -> JobRun | None:
     if run is None or run.kind != KIND or run.tenant_id != tenant_id:
         return None
     return run
+
+
+def delete_expired(now=None) -> int:
+    """Delete the current association's export files whose link has expired (the
+    link already answers 410; the runs stay, with their counts). How many."""
+    result = db.session.execute(
+        delete(ExportFile)
+        .where(ExportFile.expires_at < (now or utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def purge_expired_exports() -> int:
+    """Delete every association's expired export files, each association in its own
+    scope and transaction (row-level security holds). The nightly schedule
+    (``crm.metrics.schedule``) runs it; so does ``flask crm purge-exports``."""
+    deleted = 0
+    with job_context():
+        for tenant_id in db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all():
+            with tenant_scope(tenant_id):
+                deleted += delete_expired()
+                db.session.commit()
+    return deleted

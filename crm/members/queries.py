@@ -14,7 +14,19 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import Float, Select, and_, exists, false, func, literal, or_, select, true
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import aliased
 
 from crm.dialects import matches
@@ -38,13 +50,14 @@ from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.validation import MAX_ID
 
-# Sort keys of the directory -> (label, the expressions they sort by, before the id).
-# Each has a matching partial (tenant_id, <expressions>, id) index (migration 0004).
+# Sort keys of the directory -> (label, the columns they sort by, before the id).
+# Each has a matching partial (tenant_id, <columns>, id) index (migration perf13_1);
+# sort_name and sort_city are lower(name) and lower(city), generated columns.
 SORTS = {
-    "name": ("Name", lambda: (func.lower(Organisation.name),)),
-    "city": ("City", lambda: (func.lower(Organisation.city),)),
-    "kind": ("Kind", lambda: (Organisation.kind, func.lower(Organisation.name))),
-    "region": ("Region", lambda: (Organisation.nuts2, func.lower(Organisation.name))),
+    "name": ("Name", lambda: (Organisation.sort_name,)),
+    "city": ("City", lambda: (Organisation.sort_city,)),
+    "kind": ("Kind", lambda: (Organisation.kind, Organisation.sort_name)),
+    "region": ("Region", lambda: (Organisation.nuts2, Organisation.sort_name)),
     "created": ("Recently added", lambda: ()),  # ids grow with time
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
@@ -84,6 +97,10 @@ class DirectoryFilters:
     desc: bool = False
     page: int = 1
     per_page: int = 50
+    # Keyset paging: the page after or before this organisation, or the last page.
+    after: int | None = None
+    before: int | None = None
+    last: bool = False
 
     @classmethod
     def from_args(cls, args, per_page: int = 50) -> DirectoryFilters:
@@ -117,6 +134,9 @@ class DirectoryFilters:
             desc=args.get("dir") == "desc",
             page=integer("page", 1, high=1_000_000),
             per_page=integer("per_page", per_page, high=MAX_PER_PAGE),
+            after=integer("after"),
+            before=integer("before"),
+            last=args.get("last") == "1",
         )
 
     def args(self, **changes) -> dict:
@@ -159,16 +179,20 @@ def _search_condition(q: str):
 
     On PostgreSQL, row-level security keeps operators that are not leakproof,
     such as LIKE, out of index conditions: this is a filter over the tenant's
-    rows, read from an index-only scan of the name index, which carries the
-    three lower-cased values (migration 0004). Typos are handled by
-    ``_closest`` when nothing matches. SQLite: the same LIKE, with a ``lower``
-    for every alphabet (``crm.dialects.matches``).
+    rows, read from an index-only scan of the name sort index, which carries
+    ``sort_name`` and ``sort_city`` (``lower(name)``, ``lower(city)``) and the
+    registration id (migration perf13_1). Typos are handled by ``_closest``
+    when nothing matches. SQLite: the same LIKE, with a ``lower`` for every
+    alphabet (``crm.dialects.matches``; SQLite's own, in the generated columns,
+    folds A-Z only).
     """
-    return or_(
-        matches(Organisation.name, q),
-        matches(Organisation.city, q, anywhere=False),
-        matches(Organisation.registration_id, q, anywhere=False),
-    )
+    if _dialect() == "postgresql":
+        name = matches(Organisation.sort_name, q, folded=True)
+        city = matches(Organisation.sort_city, q, anywhere=False, folded=True)
+    else:
+        name = matches(Organisation.name, q)
+        city = matches(Organisation.city, q, anywhere=False)
+    return or_(name, city, matches(Organisation.registration_id, q, anywhere=False))
 
 
 def _filtered(filters: DirectoryFilters, columns) -> Select:
@@ -233,15 +257,6 @@ DIRECTORY_COLUMNS = (
     AssociationMembership.status,
     AssociationMembership.paid_until,
 )
-
-
-def _ordered(query: Select, filters: DirectoryFilters) -> Select:
-    """Ascending puts empty values last; descending is its exact reverse (empty
-    values first), so both read the same ascending index, forwards or backwards."""
-    keys = SORTS[filters.sort][1]()
-    if filters.desc:
-        return query.order_by(*(k.desc().nulls_first() for k in keys), Organisation.id.desc())
-    return query.order_by(*(k.asc().nulls_last() for k in keys), Organisation.id)
 
 
 @dataclass
@@ -325,14 +340,127 @@ def _closest(filters: DirectoryFilters, columns) -> Select:
     )
 
 
-def _page_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
-    """The rows of one page and the total, in one statement.
+# The directory's total is counted up to COUNT_CAP matches (the page then says "more
+# than 10,000"): a count of every match would read the whole association on every page.
+COUNT_CAP = 10_000
+# Numbered pages (``?page=N``) may skip this many rows; the pager's links beyond the
+# numbered pages are keyset links (``?after=<id>``), whose cost does not depend on depth.
+OFFSET_MAX = 5_000
+# Sorts whose first key may be empty (no city, no region): empty values come last.
+NULLABLE_SORTS = {"city", "region"}
+
+
+@dataclass
+class DirectoryPage(Page):
+    """A page of the directory: numbered (``page``), or reached from a neighbouring
+    row (keyset: its number is unknown). ``exact`` is False when ``total`` is the cap."""
+
+    exact: bool = True
+    numbered: bool = True
+    more_before: bool = False
+    more_after: bool = False
+
+    @property
+    def next_numbered(self) -> bool:
+        """Whether the next page is linked by its number (it skips at most OFFSET_MAX)."""
+        return self.numbered and self.page * self.per_page <= OFFSET_MAX
+
+    @property
+    def first_id(self) -> int | None:
+        return self.items[0].id if self.items else None
+
+    @property
+    def last_id(self) -> int | None:
+        return self.items[-1].id if self.items else None
+
+
+def _order(filters: DirectoryFilters, reverse: bool = False) -> list:
+    """ORDER BY of the directory (``reverse``: read backwards). Ascending puts empty
+    values last; descending is its exact reverse (empty values first), so both read
+    the same ascending index, forwards or backwards."""
+    keys = SORTS[filters.sort][1]()
+    if filters.desc != reverse:
+        return [*(k.desc().nulls_first() for k in keys), Organisation.id.desc()]
+    return [*(k.asc().nulls_last() for k in keys), Organisation.id]
+
+
+def _ordered(query: Select, filters: DirectoryFilters, reverse: bool = False) -> Select:
+    return query.order_by(*_order(filters, reverse))
+
+
+def _sort_values(filters: DirectoryFilters, org_id: int):
+    """The sort keys and id of organisation ``org_id`` (a keyset cursor), or None
+    when it is not the association's (scoping applies) or no longer exists."""
+    keys = [*SORTS[filters.sort][1](), Organisation.id]
+    return db.session.execute(select(*keys).where(Organisation.id == org_id)).first()
+
+
+def _beyond(filters: DirectoryFilters, values, reverse: bool):
+    """The rows after ``values`` (sort keys and id) in the directory's order, or
+    before them when ``reverse``. A row comparison, so PostgreSQL reads the sort
+    index from the cursor on (its operators are leakproof: row-level security
+    lets them be index conditions). Only the first key can be empty."""
+    keys = [*SORTS[filters.sort][1](), Organisation.id]
+    backwards = filters.desc != reverse  # empty values first
+
+    def later(columns, bound):
+        return tuple_(*columns) < tuple_(*bound) if backwards else tuple_(*columns) > tuple_(*bound)
+
+    if filters.sort not in NULLABLE_SORTS:
+        return later(keys, values)
+    first, rest = keys[0], keys[1:]
+    if values[0] is None:
+        among_empty = and_(first.is_(None), later(rest, values[1:]))
+        return or_(among_empty, first.is_not(None)) if backwards else among_empty
+    return later(keys, values) if backwards else or_(later(keys, values), first.is_(None))
+
+
+def _capped_count(filters: DirectoryFilters):
+    """How many organisations match, counted up to COUNT_CAP + 1 (a subquery)."""
+    firsts = _filtered(filters, [Organisation.id]).limit(COUNT_CAP + 1).subquery("firsts")
+    return select(func.count()).select_from(firsts).scalar_subquery()
+
+
+def _rows(filters: DirectoryFilters, *extra, condition=None, reverse=False, offset=0) -> list:
+    """Up to a page and one row (whether more follow) from ``offset`` or a keyset
+    ``condition`` on (``reverse``: backwards), in the order read.
 
     Deferred join: the page's ids come from the narrow sort index alone (an
-    index-only scan on PostgreSQL, cheap even at a deep OFFSET), with the
-    total as a window count over the same scan; only the page's rows are
-    joined and read. A page past the end has no rows, hence no total (0).
+    index-only scan on PostgreSQL); only the page's rows are joined and read.
     """
+    query = _filtered(filters, [Organisation.id])
+    if condition is not None:
+        query = query.where(condition)
+    ids = (
+        _ordered(query, filters, reverse)
+        .limit(filters.per_page + 1)
+        .offset(offset)
+        .subquery("page_ids")
+    )
+    return db.session.execute(
+        _ordered(_rows_of(ids, [*DIRECTORY_COLUMNS, *extra]), filters, reverse)
+    ).all()
+
+
+def _keyset_rows(filters: DirectoryFilters, condition, reverse: bool) -> tuple[list, bool, int]:
+    """A page from a keyset ``condition`` on (None: from the start; ``reverse``:
+    backwards, returned in the directory's order), whether more follow in that
+    direction, and the capped total: one statement."""
+    rows = _rows(
+        filters, _capped_count(filters).label("total"), condition=condition, reverse=reverse
+    )
+    more = len(rows) > filters.per_page
+    rows = rows[: filters.per_page]
+    if reverse:
+        rows.reverse()
+    return rows, more, rows[0].total if rows else 0
+
+
+def _searched_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
+    """A search's numbered page and its total in one statement: its LIKE is a
+    filter over every index entry of the association anyway (row-level security),
+    so the matches are counted in that same scan (a window count) rather than
+    by a second one."""
     ids = (
         _ordered(_filtered(filters, [Organisation.id, func.count().over().label("total")]), filters)
         .limit(filters.per_page)
@@ -345,24 +473,70 @@ def _page_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
     return rows, rows[0].total if rows else 0
 
 
-def directory_page(filters: DirectoryFilters) -> Page:
-    """One page of the directory and its total: one statement.
+def _numbered_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
+    """Numbered page ``page`` and the capped total. A first page that is not full
+    holds every match (one statement); otherwise a second statement counts (up to
+    the cap). A search counts in its own scan. Past the end: no rows."""
+    if filters.q:
+        return _searched_rows(filters, page)
+    rows = _rows(filters, offset=(page - 1) * filters.per_page)
+    if page == 1 and len(rows) <= filters.per_page:
+        return rows, len(rows)
+    total = db.session.scalar(select(_capped_count(filters))) if rows else 0
+    return rows[: filters.per_page], total
 
-    A page past the end shows the last page (a count, then that page). When a
-    search finds nothing (PostgreSQL), a second statement lists the closest
-    names instead, on one page.
+
+def _page(rows, total: int, **fields) -> DirectoryPage:
+    exact = total <= COUNT_CAP
+    return DirectoryPage(items=rows, total=min(total, COUNT_CAP), exact=exact, **fields)
+
+
+def directory_page(filters: DirectoryFilters) -> DirectoryPage:
+    """One page of the directory and its total (counted up to COUNT_CAP): at most two
+    statements, and their cost does not grow with the association's size.
+
+    Numbered pages skip at most OFFSET_MAX rows; ``after``/``before`` a row (the
+    pager's Next and Previous) and ``last`` read the sort index from that point.
+    A cursor that is not the association's row shows the first page; a page past
+    the end shows the last page. When a search finds nothing (PostgreSQL), a
+    second statement lists the closest names instead, on one page.
     """
-    page = filters.page
-    rows, total = _page_rows(filters, page)
-    if not rows and page > 1:
-        total = _count(filters)
-        page = max(1, math.ceil(total / filters.per_page))
-        if total:
-            rows, total = _page_rows(filters, page)
+    per_page = filters.per_page
+    if filters.after or filters.before:
+        reverse = not filters.after
+        values = _sort_values(filters, filters.after or filters.before)
+    else:
+        reverse, values = True, None  # the last page: backwards from the end
+    if values is not None or filters.last:
+        condition = _beyond(filters, values, reverse) if values is not None else None
+        rows, more, total = _keyset_rows(filters, condition, reverse)
+        # Back at the start with less than a page: show the (full) first page instead.
+        if rows and not (reverse and not more and len(rows) < per_page):
+            return _page(
+                rows, total, page=0, per_page=per_page, numbered=False,
+                more_before=more if reverse else True,
+                more_after=values is not None if reverse else more,
+            )  # fmt: skip
+        filters = replace(filters, page=1)  # nothing beyond the cursor, or back at the start
+    page = filters.page if (filters.page - 1) * per_page <= OFFSET_MAX else 0
+    rows, total = _numbered_rows(filters, page) if page else ([], 0)
+    if not rows and page != 1:  # past the end (or too deep to number): the last page
+        total = db.session.scalar(select(_capped_count(filters)))
+        last = math.ceil(total / per_page)
+        if total and total <= COUNT_CAP and (last - 1) * per_page <= OFFSET_MAX:
+            page = last
+            rows, total = _numbered_rows(filters, page)
+        elif total:
+            rows, more, total = _keyset_rows(filters, None, reverse=True)
+            return _page(rows, total, page=0, per_page=per_page, numbered=False, more_before=more)
     if total == 0 and _fuzzy_search(filters, _dialect()):
         rows = db.session.execute(_closest(filters, DIRECTORY_COLUMNS)).all()
-        return Page(items=rows, total=len(rows), page=1, per_page=FUZZY_LIMIT, fuzzy=True)
-    return Page(items=rows, total=total, page=page, per_page=filters.per_page)
+        return _page(rows, len(rows), page=1, per_page=FUZZY_LIMIT, fuzzy=True)
+    page = max(page, 1)
+    return _page(
+        rows, total, page=page, per_page=per_page,
+        more_before=page > 1, more_after=page * per_page < total,
+    )  # fmt: skip
 
 
 _oe = organisation_ecosystems.c

@@ -102,9 +102,9 @@ def directory():
         filters=filters,
         page=page,
         choices={"ecosystems": choices.ecosystems(), "clusters": choices.clusters()},
-        sorts=queries.SORTS,
+        sorts={key: label for key, (label, _) in queries.SORTS.items()},
         relations=queries.RELATIONS,
-        identifier_filters=queries.IDENTIFIER_FILTERS,
+        identifier_filters={k: label for k, (label, _, _) in queries.IDENTIFIER_FILTERS.items()},
         region_prefix=nuts_prefix(g.tenant.country) or "",
     )
 

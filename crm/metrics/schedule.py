@@ -6,7 +6,9 @@ enqueues the alliance refresh (which also refreshes every tenant's snapshot)
 on the ``crm`` queue at 02:30 UTC; an ``rq worker crm -w crm.worker.Worker``
 runs it. Every five minutes it also enqueues ``crm.jobs.sweep``, which marks
 "abandoned" the runs whose process died or that the queue lost (a page that
-shows a run does the same for that run). Importing this module registers the
+shows a run does the same for that run), and at 03:30 UTC
+``crm.downloads.exports.purge_expired_exports``, which deletes the export files
+whose download link has expired. Importing this module registers the
 jobs with rq's cron registry, so
 only ``rq cron`` should import it. ``rq cron`` builds no app: the settings
 are read from ``config.Default`` (environment overrides do not reach them).
@@ -15,11 +17,13 @@ are read from ``config.Default`` (environment overrides do not reach them).
 from rq import cron
 
 from config import Default
+from crm.downloads.exports import purge_expired_exports
 from crm.jobs import QUEUE_NAME, sweep
 from crm.metrics.jobs import refresh_alliance
 
 NIGHTLY = "30 2 * * *"  # minute hour day month weekday, UTC
 SWEEP = "*/5 * * * *"
+PURGE_EXPORTS = "30 3 * * *"  # after the refresh, still at night in Europe
 
 cron.register(
     refresh_alliance,
@@ -39,4 +43,14 @@ cron.register(
     result_ttl=3600,
     failure_ttl=Default.JOB_FAILURE_TTL,
     name="jobs-sweep-abandoned-runs",
+)
+
+cron.register(
+    purge_expired_exports,
+    QUEUE_NAME,
+    cron=PURGE_EXPORTS,
+    job_timeout=600,
+    result_ttl=Default.JOB_RESULT_TTL,
+    failure_ttl=Default.JOB_FAILURE_TTL,
+    name="downloads-purge-expired-exports",
 )

@@ -21,7 +21,7 @@ from crm import choices
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.conflicts import version_field
 from crm.countries import check_known_country, countries
-from crm.forms import Form, labelled, optional_id, select_choices
+from crm.forms import Form, QuickSelect, labelled, optional_id, select_choices
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
 from crm.projects.queries import ProjectFilters
@@ -218,13 +218,22 @@ class ProjectFilterForm(Form):
     class Meta:
         csrf = False
 
-    programme = SelectField("Programme", validators=[Optional()], validate_choice=False)
+    programme = SelectField(
+        "Programme", validators=[Optional()], validate_choice=False, widget=QuickSelect()
+    )
     status = SelectField(
-        "Status", choices=labelled(PROJECT_STATUSES, "any"), validators=[Optional()]
+        "Status",
+        choices=labelled(PROJECT_STATUSES, "any"),
+        validators=[Optional()],
+        widget=QuickSelect(),
     )
     year = IntegerField("Start year", validators=[Optional(), NumberRange(1950, 2100)])
-    ecosystem = SelectField("Ecosystem", coerce=optional_id, validators=[Optional()])
-    cluster = SelectField("Cluster", coerce=optional_id, validators=[Optional()])
+    ecosystem = SelectField(
+        "Ecosystem", coerce=optional_id, validators=[Optional()], widget=QuickSelect()
+    )
+    cluster = SelectField(
+        "Cluster", coerce=optional_id, validators=[Optional()], widget=QuickSelect()
+    )
     organisation = IntegerField("Organisation id", validators=[Optional(), NumberRange(1, MAX_ID)])
 
 

@@ -74,7 +74,12 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.1)
-        children = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read()
+        # The master listens before it forks its worker: wait for the worker too.
+        for _ in range(100):
+            children = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read()
+            if children.split():
+                break
+            time.sleep(0.1)
         self.worker = int(children.split()[0])
 
     def stop(self) -> None:
@@ -159,7 +164,12 @@ def main() -> None:
     app_url, owner_url = config["SQLALCHEMY_DATABASE_URI"], config["MIGRATION_DATABASE_URL"]
     database = app_url.rsplit("/", 1)[1]
     env = {"CRM_ENV": "development", "REDIS_URL": "", "WEB_CONCURRENCY": "1"}
-    hello, crm = Server("tests.benchmarks.hello:app", env), Server("wsgi:app", env)
+    hello = Server("tests.benchmarks.hello:app", env)
+    try:
+        crm = Server("wsgi:app", env)
+    except Exception:
+        hello.stop()  # not left serving when the app's server fails to start
+        raise
     try:
         floor_browser = Browser(hello.port)
         # A hello request costs well under a clock tick (10 ms): many more of them.

@@ -346,17 +346,21 @@ def test_query_count_does_not_grow_with_page_size_or_data(assoc, make, count_que
             assert assoc.client.get(f"{assoc.url}/members{query}").status_code == 200
         return counter.count
 
+    cursors = []
     for n in range(3):
         org = make.org(assoc.tenant, name=f"Small {n}")
         make.membership(org)
+        cursors.append(org.id)
     small = run("?per_page=2")
     for n in range(40):
         org = make.org(assoc.tenant, name=f"Big {n}", city="Lyon")
         make.membership(org)
         make.contact(org)
     assert run("?per_page=2") == small
-    assert run("?per_page=50") == small
-    assert run("?per_page=50&q=big&status=active&size=none") == small
+    assert run(f"?after={cursors[0]}&per_page=2") == small  # keyset: its row; page and total
+    # A first page that is not full holds every match: it needs no count.
+    assert run("?per_page=50") == small - 1
+    assert run("?per_page=50&q=big&status=active&size=none") == small - 1
     assert small <= 8
 
 
@@ -393,3 +397,95 @@ def test_export_query_count_is_constant(assoc, make, count_queries):
     for _ in range(30):
         make.org(assoc.tenant)
     assert run() == few
+
+
+# -- keyset pages and the capped total --------------------------------------------------
+
+
+def _links(response) -> dict[str, str]:
+    """The pager's links by label (First, Previous, Next, Last)."""
+    html = response.get_data(as_text=True).split('class="pager"', 1)[1]
+    return {
+        label.strip("←→ "): href.replace("&amp;", "&").split("/members", 1)[1]
+        for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', html)
+    }
+
+
+def _walk(assoc, query: str, link: str) -> list[str]:
+    """Every name met following the pager's ``link`` from ``query`` on."""
+    seen, response = [], get(assoc, query)
+    for _ in range(50):
+        seen.append(names(response))
+        if link not in _links(response):
+            break
+        response = get(assoc, _links(response)[link])
+    return seen
+
+
+@pytest.mark.parametrize("sort", ["city", "region", "name", "kind", "created"])
+@pytest.mark.parametrize("desc", [False, True])
+def test_next_and_previous_links_walk_the_whole_list_in_order(
+    assoc, data, make, monkeypatch, sort, desc
+):
+    """Beyond the numbered pages, Next and Previous continue from the page's last or
+    first row (keyset): nothing skipped or repeated, empty cities and regions too."""
+    from crm.members import queries
+
+    monkeypatch.setattr(queries, "OFFSET_MAX", 2)  # numbered pages 1 and 2 only
+    for n in range(5):
+        make.org(assoc.tenant, name=f"Nowhere {n}")  # no city, no region
+        make.org(assoc.tenant, name=f"Lyon Firm {n}", city="Lyon", nuts2="FRK2")
+    order = f"?sort={sort}" + ("&dir=desc" if desc else "")
+    everything = names(get(assoc, order + "&per_page=200"))
+    assert len(everything) == 14
+    pages = _walk(assoc, order + "&per_page=3", "Next")
+    assert [n for page in pages for n in page] == everything
+    assert [len(p) for p in pages] == [3, 3, 3, 3, 2]
+    # Backwards from the last page (full); the first page is full too.
+    backwards = _walk(assoc, order + "&per_page=3&last=1", "Previous")
+    assert [len(p) for p in backwards] == [3, 3, 3, 3, 3]
+    assert [n for page in reversed(backwards[:-1]) for n in page] == everything[2:]
+    assert backwards[-1] == everything[:3]
+
+
+def test_numbered_pages_then_keyset_links(assoc, make, monkeypatch):
+    from crm.members import queries
+
+    monkeypatch.setattr(queries, "OFFSET_MAX", 3)
+    for n in range(10):
+        make.org(assoc.tenant, name=f"Firm {n:02d}")
+    first = get(assoc, "?per_page=3")
+    assert "10 results · page 1 of 4" in first.get_data(as_text=True)
+    assert _links(first)["Next"] == "?page=2&per_page=3"
+    second = get(assoc, _links(first)["Next"])
+    assert names(second) == ["Firm 03", "Firm 04", "Firm 05"]
+    assert _links(second)["Previous"] == "?page=1&per_page=3"
+    # Page 3 would skip more than OFFSET_MAX rows: its link starts after Firm 05.
+    third = get(assoc, _links(second)["Next"])
+    assert "after=" in _links(second)["Next"] and names(third) == ["Firm 06", "Firm 07", "Firm 08"]
+    assert "page 3" not in third.get_data(as_text=True)  # its number is not known
+    # A numbered page too deep to skip to shows the last page (read backwards: full).
+    assert names(get(assoc, "?per_page=3&page=4")) == ["Firm 07", "Firm 08", "Firm 09"]
+
+
+def test_the_total_is_counted_up_to_a_cap(assoc, make, monkeypatch):
+    from crm.members import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    for n in range(7):
+        make.org(assoc.tenant, name=f"Firm {n:02d}")
+    html = get(assoc, "?per_page=3").get_data(as_text=True)
+    assert "more than 5 results · page 1</span>" in html
+    last = get(assoc, "?per_page=3&last=1")
+    assert names(last) == ["Firm 04", "Firm 05", "Firm 06"]
+    assert "more than 5 results</span>" in last.get_data(as_text=True)
+    assert set(_links(last)) == {"First", "Previous"}
+
+
+def test_a_cursor_of_another_association_shows_the_first_page(assoc, data, make, session):
+    other = make.tenant(slug="assoc-cursor")
+    foreign = make.org(other, name="Zzz Foreign").id
+    session.flush()
+    for key in ("after", "before"):
+        response = get(assoc, f"?{key}={foreign}")
+        assert names(response) == names(get(assoc)) and "Zzz" not in response.get_data(as_text=True)

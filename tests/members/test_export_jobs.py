@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 from rq import Queue, SimpleWorker
+from rq.cron import CronScheduler
 from sqlalchemy import func, insert, select, update
 
 from crm.extensions import db
 from crm.jobs import QUEUE_NAME
 from crm.models import ExportFile, JobRun, Organisation, Tenant
+from crm.models.base import utcnow
 from crm.tenancy import tenant_scope
 from tests.clients import client_as
 from tests.conftest import jobs_app
@@ -197,3 +200,68 @@ def test_a_large_project_list_exports_through_the_job_too(export_app):
     assert acronyms == [f"EXP{n}" for n in range(5)]
     # A filter that leaves three rows or fewer answers at once.
     assert client.get(f"/{SLUG}/projects?format=xlsx&status=rejected").status_code == 200
+
+
+# -- expired files are deleted -------------------------------------------------------
+
+
+def _export_files(app, expired_hours_ago: dict[str, int | None]) -> dict[str, int]:
+    """A tenant per slug, each with one export file that expired that many hours
+    ago (None: still valid); their tenant ids."""
+    tenant_ids = {}
+    with app.app_context():
+        make = Factories(db.session)
+        for slug in expired_hours_ago:
+            tenant_ids[slug] = make.tenant(slug=slug).id
+        db.session.commit()
+    for n, (slug, hours) in enumerate(expired_hours_ago.items(), start=1):
+        with app.app_context(), tenant_scope(tenant_ids[slug]):
+            now = utcnow()
+            db.session.add(
+                ExportFile(
+                    tenant_id=tenant_ids[slug],
+                    run_id=n,
+                    kind="members",
+                    filename=f"{slug}.xlsx",
+                    rows=1,
+                    content=b"PK",
+                    expires_at=now - timedelta(hours=hours) if hours else now + timedelta(hours=1),
+                )
+            )
+            db.session.commit()
+    return tenant_ids
+
+
+def _files_left(app, tenant_ids: dict[str, int]) -> dict[str, int]:
+    left = {}
+    for slug, tenant_id in tenant_ids.items():
+        with app.app_context(), tenant_scope(tenant_id):
+            left[slug] = db.session.scalar(select(func.count(ExportFile.id)))
+    return left
+
+
+def test_the_purge_command_deletes_expired_files_of_every_association(export_app):
+    app = export_app
+    tenant_ids = _export_files(app, {"purge-a": 2, "purge-b": 30, "purge-c": None})
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["crm", "purge-exports"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 expired export file(s)" in result.output
+    assert _files_left(app, tenant_ids) == {"purge-a": 0, "purge-b": 0, "purge-c": 1}
+    with app.app_context():
+        again = app.test_cli_runner().invoke(args=["crm", "purge-exports"])
+    assert "deleted 0 expired export file(s)" in again.output
+
+
+def test_the_nightly_schedule_deletes_expired_files(make_app, database_urls, redis_url):
+    """``rq cron crm.metrics.schedule`` enqueues the purge; a real worker runs it."""
+    with jobs_app(make_app, database_urls, redis_url) as app:
+        tenant_ids = _export_files(app, {"purge-a": 1, "purge-c": None})
+        connection = app.extensions["crm.redis"]
+        scheduler = CronScheduler(connection=connection)
+        scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
+        (purge,) = [j for j in scheduler.get_jobs() if j.name == "downloads-purge-expired-exports"]
+        job = purge.enqueue(connection)
+        work(app)
+        assert job.get_status(refresh=True) == "finished" and job.return_value() == 1
+        assert _files_left(app, tenant_ids) == {"purge-a": 0, "purge-c": 1}

@@ -280,6 +280,28 @@ def test_dashboard_queries_are_bounded(app, make, session, signed_in, count_quer
     assert q.count <= 8, q.statements
 
 
+def test_dashboard_figures_are_read_and_rendered_once_per_snapshot(
+    app, make, session, signed_in, count_queries
+):
+    """A stored snapshot never changes: its figures are rendered once per process, and
+    the next snapshot's are rendered again."""
+    admin = signed_in(make.user(None, role="alliance_admin"))
+    _fake_snapshot(session, 3)
+
+    def figures():  # the page less its CSRF tokens (they carry the time)
+        return re.sub(r'value="[^"]*"', "", admin.get("/alliance/").get_data(as_text=True))
+
+    with count_queries() as first:
+        page = figures()
+    with count_queries() as again:
+        assert figures() == page
+    assert again.count == first.count - 3, again.statements  # no cells, trends or labels read
+    assert not any("metric_values" in s for s in again.statements)
+    _fake_snapshot(session, 30)  # a newer snapshot: its own figures
+    newer = figures()
+    assert newer != page and "v29" in newer and "v29" not in page
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
