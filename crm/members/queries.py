@@ -51,7 +51,7 @@ from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.validation import MAX_ID
 
 # Sort keys of the directory -> (label, the columns they sort by, before the id).
-# Each has a matching partial (tenant_id, <columns>, id) index (migration perf13_1);
+# Each has a matching partial (tenant_id, <columns>, id) index (migration 0022);
 # sort_name and sort_city are lower(name) and lower(city), generated columns.
 SORTS = {
     "name": ("Name", lambda: (Organisation.sort_name,)),
@@ -181,7 +181,7 @@ def _search_condition(q: str):
     such as LIKE, out of index conditions: this is a filter over the tenant's
     rows, read from an index-only scan of the name sort index, which carries
     ``sort_name`` and ``sort_city`` (``lower(name)``, ``lower(city)``) and the
-    registration id (migration perf13_1). Typos are handled by ``_closest``
+    registration id (migration 0022). Typos are handled by ``_closest``
     when nothing matches. SQLite: the same LIKE, with a ``lower`` for every
     alphabet (``crm.dialects.matches``; SQLite's own, in the generated columns,
     folds A-Z only).

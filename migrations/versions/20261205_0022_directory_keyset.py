@@ -15,16 +15,16 @@ name, region then name, and the archived list by name. ``ix_organisations_dir_na
 ``ix_organisations_dir_kind_name`` (the dashboard's counts, cluster choices)
 stay as they are.
 
-Revision ID: perf13_1
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "perf13_1"
-down_revision: str | None = "0019"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
