@@ -25,11 +25,16 @@ class BulkForm(Form):
     source = HiddenField()  # members | contacts
     filters = HiddenField()  # the list's query arguments, url-encoded
     all_matching = BooleanField("Select all matching")
+    # Both choices are checked by the view (crm.bulk.views._check), beside the field.
     action = SelectField(
-        "Action", choices=labelled({k: v[0] for k, v in ACTIONS.items()}, "Choose…")
+        "Action",
+        choices=labelled({k: v[0] for k, v in ACTIONS.items()}, "Choose…"),
+        validate_choice=False,
     )
     tag = StringField("Tag", validators=[Optional(), Length(max=60)])
-    status = SelectField("New status", choices=labelled(MEMBERSHIP_STATUSES, "—"))
+    status = SelectField(
+        "New status", choices=labelled(MEMBERSHIP_STATUSES, "—"), validate_choice=False
+    )
     effective_on = DateField("Effective on", default=date.today, validators=[Optional()])
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
 

@@ -17,6 +17,7 @@ from crm.extensions import db
 from crm.forms import optional_id
 from crm.jobs import Unavailable, start_run
 from crm.models import JobRun
+from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.tags import services as tags
 from crm.validation import RuleError
 
@@ -56,7 +57,7 @@ def _check(form: BulkForm, source: str, spec: dict | None) -> None:
     if action in ("tag", "untag") and not (form.tag.data or "").strip():
         errors["tag"] = ["Name the tag."]
     if action == "status":
-        if not form.status.data:
+        if form.status.data not in MEMBERSHIP_STATUSES:
             errors["status"] = ["Choose the new status."]
         if not form.effective_on.data:
             errors["effective_on"] = ["Enter the date the change takes effect."]
