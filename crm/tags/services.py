@@ -14,7 +14,18 @@ from dataclasses import dataclass
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import JSON, delete, exists, func, insert, literal, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    String,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from crm.conflicts import guard_unique
 from crm.models import AuditEvent, Contact, Organisation, Tag, contact_tags, organisation_tags
@@ -100,15 +111,16 @@ def _audit_rows(tenant_id: int, target: Target, ids, action: str, changes: dict,
     if user_id is None and has_request_context() and current_user.is_authenticated:
         user_id = current_user.id
     ip = request.remote_addr if has_request_context() else None
+    # Typed literals: PostgreSQL infers no type for a parameter in a SELECT list.
     return select(
-        literal(tenant_id),
-        literal(user_id),
-        literal(action),
-        literal(target.entity_type),
+        literal(tenant_id, Integer()),
+        literal(user_id, Integer()),
+        literal(action, String()),
+        literal(target.entity_type, String()),
         ids.c.id,
         literal(changes, JSON()),
-        literal(ip),
-        literal(utcnow()),
+        literal(ip, String()),
+        literal(utcnow(), DateTime(timezone=True)),
     )
 
 
@@ -148,12 +160,15 @@ def tag_rows(session, tenant_id: int, tag: Tag, kind: str, ids, *, user_id=None)
         )
     )
     result = session.execute(
-        insert(target.links).from_select(
+        insert(target.links)
+        .from_select(
             ["tenant_id", "tag_id", target.column],
-            select(literal(tenant_id), literal(tag.id), new.c.id),
+            select(literal(tenant_id, Integer()), literal(tag.id, Integer()), new.c.id),
         )
+        # RETURNING, not rowcount: the driver may not count an INSERT ... SELECT.
+        .returning(target.links.c.tag_id)
     )
-    return result.rowcount
+    return len(result.all())
 
 
 def untag_rows(session, tenant_id: int, tag: Tag, kind: str, ids, *, user_id=None) -> int:
@@ -176,10 +191,12 @@ def untag_rows(session, tenant_id: int, tag: Tag, kind: str, ids, *, user_id=Non
         )
     )
     result = session.execute(
-        delete(target.links).where(
+        delete(target.links)
+        .where(
             links.tenant_id == tenant_id,
             links.tag_id == tag.id,
             links[target.column].in_(select(first)),
         )
+        .returning(links.tag_id)
     )
-    return result.rowcount
+    return len(result.all())

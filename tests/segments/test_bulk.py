@@ -38,17 +38,19 @@ def test_tag_ticked_rows_then_all_matching_then_untag(assoc, make, session):
     firms = [make.org(t, name=f"Firm {n}") for n in range(4)]
     uni = make.org(t, kind="university", name="Uni")
     foreign = make.org(make.tenant(), name="Foreign")
-    ids = [firms[0].id, firms[1].id, foreign.id]  # a foreign id is simply not there
+    # Ids across requests (a request expires rows; RLS hides them outside the scope).
+    firm_ids, uni_id = [f.id for f in firms], uni.id
+    ids = [firm_ids[0], firm_ids[1], foreign.id]  # a foreign id is simply not there
     done = _bulk(assoc.client, assoc.url, action="tag", tag="Board", ids=ids)
     assert done.status_code == 302 and done.headers["Location"].endswith("/members")
-    assert _tagged(session, t.id, "Board") == {firms[0].id, firms[1].id}
+    assert _tagged(session, t.id, "Board") == {firm_ids[0], firm_ids[1]}
     # Every firm matching: those already tagged are left alone.
     again = _bulk(
         assoc.client, assoc.url, filters="kind=firm", action="tag", tag="board", all_matching="y"
     )
     assert again.status_code == 302 and again.headers["Location"].endswith("/members?kind=firm")
-    assert _tagged(session, t.id, "Board") == {f.id for f in firms}
-    assert uni.id not in _tagged(session, t.id, "Board")
+    assert _tagged(session, t.id, "Board") == set(firm_ids)
+    assert uni_id not in _tagged(session, t.id, "Board")
     with tenant_scope(t.id):
         tag_events = session.scalars(
             select(AuditEvent.entity_id).where(AuditEvent.action == "tag")
@@ -56,13 +58,13 @@ def test_tag_ticked_rows_then_all_matching_then_untag(assoc, make, session):
         summaries = session.scalars(
             select(AuditEvent.summary).where(AuditEvent.action == "bulk_tag")
         ).all()
-    assert sorted(tag_events) == sorted(f.id for f in firms)  # one event per row changed
+    assert sorted(tag_events) == sorted(firm_ids)  # one event per row changed
     # One summary per bulk action; the foreign id was never part of the selection.
     assert summaries == ["Bulk: 2 of 2 tagged “Board”", "Bulk: 2 of 4 tagged “Board”"]
-    untag = _bulk(assoc.client, assoc.url, action="untag", tag="Board", ids=[firms[3].id])
+    untag = _bulk(assoc.client, assoc.url, action="untag", tag="Board", ids=[firm_ids[3]])
     assert untag.status_code == 302
-    assert _tagged(session, t.id, "Board") == {f.id for f in firms[:3]}
-    unknown = _bulk(assoc.client, assoc.url, action="untag", tag="Nope", ids=[firms[0].id])
+    assert _tagged(session, t.id, "Board") == set(firm_ids[:3])
+    unknown = _bulk(assoc.client, assoc.url, action="untag", tag="Nope", ids=[firm_ids[0]])
     assert unknown.status_code == 422 and "no tag of this name" in unknown.get_data(as_text=True)
 
 
@@ -73,8 +75,9 @@ def test_change_status_reports_refusals(assoc, make, session):
     applicant = make.org(t, name="Applicant Ltd")
     make.membership(applicant, status="applicant")
     external = make.org(t, name="Partner GmbH", is_external=True)
+    active_id, applicant_id = active.id, applicant.id
     data = {"action": "status", "status": "active", "effective_on": "2026-12-01", "reason": "AGM"}
-    response = _bulk(assoc.client, assoc.url, ids=[active.id, applicant.id, external.id], **data)
+    response = _bulk(assoc.client, assoc.url, ids=[active_id, applicant_id, external.id], **data)
     assert response.status_code == 302
     with tenant_scope(t.id):
         statuses = dict(
@@ -82,7 +85,7 @@ def test_change_status_reports_refusals(assoc, make, session):
                 select(AssociationMembership.organisation_id, AssociationMembership.status)
             ).all()
         )
-    assert statuses == {active.id: "active", applicant.id: "active"}
+    assert statuses == {active_id: "active", applicant_id: "active"}
     page = assoc.client.get("/" + t.slug + "/members").get_data(as_text=True)
     assert "Done: 1 of 3 changed. 2 refused" in page
     assert "Already Active: The membership is already Active." in page
@@ -120,12 +123,12 @@ def test_csrf_is_required(make_app, make, session):
 
 def test_export_ticked_rows_and_all_matching(assoc, make):
     firms = [make.org(assoc.tenant, name=f"Firm {n}") for n in range(3)]
-    contact = make.contact(firms[0], email="ana@firm.example")
+    contact_id = make.contact(firms[0], email="ana@firm.example").id
     ticked = _bulk(assoc.client, assoc.url, action="export_csv", ids=[firms[2].id, firms[0].id])
     rows = list(csv.reader(io.StringIO(ticked.get_data(as_text=True).lstrip("\ufeff"))))
     assert [r[1] for r in rows[1:]] == ["Firm 0", "Firm 2"]
     people = _bulk(
-        assoc.client, assoc.url, source="contacts", action="export_csv", ids=[contact.id]
+        assoc.client, assoc.url, source="contacts", action="export_csv", ids=[contact_id]
     )
     assert "ana@firm.example" in people.get_data(as_text=True)
     everyone = _bulk(

@@ -17,9 +17,11 @@ def _query(location: str) -> dict:
 
 
 def test_a_segment_round_trips_the_directory_filters(assoc, make, session):
-    tag = make.tag(assoc.tenant, name="Board")
+    # Ids, not rows, across requests: a request expires the rows, and outside the
+    # tenant's scope they cannot be loaded again (RLS on PostgreSQL).
+    tag_id = make.tag(assoc.tenant, name="Board").id
     args = "kind=firm&status=active&region=FRK&tag={}&contact_role=management&programme=HE"
-    args = args.format(tag.id)
+    args = args.format(tag_id)
     page = assoc.client.get(f"{assoc.url}/members?{args}").get_data(as_text=True)
     assert "Save these filters as a segment" not in page  # no rows, no bulk bar
     form = assoc.client.get(f"{assoc.url}/segments/new?source=members&{args}&page=3")
@@ -29,29 +31,29 @@ def test_a_segment_round_trips_the_directory_filters(assoc, make, session):
     )
     assert saved.status_code == 302
     (segment,) = assoc.scalars(select(Segment))
-    segment_id = segment.id
+    segment_id, saved_filters = segment.id, segment.filters
     assert segment.source == "members"
     assert segment.filters == {
         "kind": "firm",
         "status": "active",
         "region": "FRK",
-        "tag": str(tag.id),
+        "tag": str(tag_id),
         "contact_role": "management",
         "programme": "HE",
     }
     listing = assoc.client.get(f"{assoc.url}/segments").get_data(as_text=True)
     assert "Board firms" in listing
-    opened = assoc.client.get(f"{assoc.url}/segments/{segment.id}")
+    opened = assoc.client.get(f"{assoc.url}/segments/{segment_id}")
     assert opened.status_code == 302
     assert urlsplit(opened.headers["Location"]).path == f"{assoc.url}/members"
-    assert _query(opened.headers["Location"]) == {**segment.filters, "segment": str(segment.id)}
+    assert _query(opened.headers["Location"]) == {**saved_filters, "segment": str(segment_id)}
 
     renamed = assoc.client.post(
-        f"{assoc.url}/segments/{segment.id}/edit", data={"name": "Board firms 2027"}
+        f"{assoc.url}/segments/{segment_id}/edit", data={"name": "Board firms 2027"}
     )
     assert renamed.status_code == 302
     assert assoc.scalars(select(Segment.name)) == ["Board firms 2027"]
-    assert assoc.client.post(f"{assoc.url}/segments/{segment.id}/delete").status_code == 302
+    assert assoc.client.post(f"{assoc.url}/segments/{segment_id}/delete").status_code == 302
     assert assoc.scalars(select(Segment)) == []
     with tenant_scope(assoc.tenant.id):
         actions = session.execute(
@@ -77,9 +79,9 @@ def test_unknown_filters_are_ignored_with_a_notice(assoc, make):
     """Filters evolve: a key the list no longer knows, or a value no longer valid."""
     segment = make.segment(
         assoc.tenant, name="Old", filters={"kind": "firm", "colour": "blue", "status": "gone"}
-    )
-    opened = assoc.client.get(f"{assoc.url}/segments/{segment.id}")
-    assert _query(opened.headers["Location"]) == {"kind": "firm", "segment": str(segment.id)}
+    ).id
+    opened = assoc.client.get(f"{assoc.url}/segments/{segment}")
+    assert _query(opened.headers["Location"]) == {"kind": "firm", "segment": str(segment)}
     page = assoc.client.get(opened.headers["Location"]).get_data(as_text=True)
     assert "no longer available and were ignored: colour=blue, status=gone" in page
 
