@@ -53,8 +53,18 @@ class Contact(TenantOwned, Versioned, Timestamps, Base):
         Index("ix_contacts_tenant_email", "tenant_id", "email"),
         # "Organisations with a contact of this role" (an EXISTS per organisation).
         Index("ix_contacts_tenant_role", "tenant_id", "role", "organisation_id"),
-        # The contacts list's default order.
-        Index("ix_contacts_tenant_name", "tenant_id", "last_name", "first_name", "id"),
+        # The contacts list's default order and its total, read from the index
+        # alone (PostgreSQL: INCLUDE); erased contacts are never listed.
+        Index(
+            "ix_contacts_tenant_name",
+            "tenant_id",
+            "last_name",
+            "first_name",
+            "id",
+            postgresql_include=["organisation_id", "role", "email"],
+            postgresql_where=text("erased_at IS NULL"),
+            sqlite_where=text("erased_at IS NULL"),
+        ),
         # One primary contact per organisation.
         Index(
             "uq_contacts_one_primary",

@@ -4,9 +4,7 @@ Assumes the caller checked that the user is the association's staff."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
-from crm.conflicts import guard_unique
+from crm.conflicts import guard_unique, name_taken
 from crm.models import Segment
 from crm.models.segment import SEGMENT_SOURCES
 from crm.segments.queries import normalised
@@ -21,12 +19,7 @@ def _check_name(session, name: str, segment_id: int | None = None) -> str:
     name = (name or "").strip()
     if not name:
         raise SegmentError("Name the segment.", "name")
-    clash = session.scalar(
-        select(Segment.id).where(
-            func.lower(Segment.name) == name.lower(), Segment.id != (segment_id or 0)
-        )
-    )
-    if clash is not None:
+    if name_taken(session, Segment, name, segment_id):
         raise SegmentError("Another segment has this name; choose another.", "name")
     return name
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 
-from crm.conflicts import guard_unique
+from crm.conflicts import guard_unique, name_taken
 from crm.models import AuditEvent, Contact, Organisation, Tag, contact_tags, organisation_tags
 from crm.models.base import utcnow
 from crm.validation import RuleError
@@ -60,10 +60,7 @@ def _checked_name(session, name: str, tag_id: int | None = None) -> str:
         raise TagError("Name the tag.", "name")
     if len(name) > NAME_MAX:
         raise TagError(f"At most {NAME_MAX} characters.", "name")
-    clash = session.scalar(
-        select(Tag.id).where(func.lower(Tag.name) == name.lower(), Tag.id != (tag_id or 0))
-    )
-    if clash is not None:
+    if name_taken(session, Tag, name, tag_id):
         raise TagError("A tag of this name exists already.", "name")
     return name
 
