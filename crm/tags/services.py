@@ -1,8 +1,8 @@
 """Writing tags and their links (flush, never commit).
 
 Links are written set-based, whatever the number of rows: one INSERT ... SELECT
-(or one DELETE) for the links and one INSERT ... SELECT for their audit events,
-both from the same SELECT of ids. The ids' SELECT must name the tenant itself
+... ON CONFLICT DO NOTHING (or one DELETE) for the links, RETURNING the rows it
+changed, and one multi-row INSERT of their audit events. The ids' SELECT must name the tenant itself
 (``crm.segments.queries`` does): the ORM's automatic tenant criteria apply to a
 top-level SELECT only, not to one inside an INSERT (row-level security still
 holds on PostgreSQL). Assumes the caller checked that the user is staff.
@@ -14,18 +14,9 @@ from dataclasses import dataclass
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Integer,
-    String,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    select,
-)
+from sqlalchemy import Integer, delete, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crm.conflicts import guard_unique, name_taken
 from crm.models import AuditEvent, Contact, Organisation, Tag, contact_tags, organisation_tags
@@ -102,98 +93,78 @@ def ids_of(tenant_id: int, kind: str, ids) -> object:
     return select(model.id).where(model.tenant_id == tenant_id, model.id.in_(list(ids)))
 
 
-def _audit_rows(tenant_id: int, target: Target, ids, action: str, changes: dict, user_id):
-    """A SELECT of audit rows, one per id of ``ids`` (a subquery with column ``id``);
-    the actor is ``user_id`` (a job's requester), else the signed-in user."""
+def _audit(session, tenant_id: int, target: Target, row_ids, action: str, changes, user_id):
+    """One audit event per row changed, in one INSERT (a multi-row VALUES: the
+    ids come back from the write itself, so only rows really changed are logged).
+    The actor is ``user_id`` (a job's requester), else the signed-in user."""
+    if not row_ids:
+        return
     if user_id is None and has_request_context() and current_user.is_authenticated:
         user_id = current_user.id
     ip = request.remote_addr if has_request_context() else None
-    # Typed literals: PostgreSQL infers no type for a parameter in a SELECT list.
-    return select(
-        literal(tenant_id, Integer()),
-        literal(user_id, Integer()),
-        literal(action, String()),
-        literal(target.entity_type, String()),
-        ids.c.id,
-        literal(changes, JSON()),
-        literal(ip, String()),
-        literal(utcnow(), DateTime(timezone=True)),
+    now = utcnow()
+    session.execute(
+        insert(AuditEvent.__table__),
+        [
+            {
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "action": action,
+                "entity_type": target.entity_type,
+                "entity_id": row_id,
+                "changes": changes,
+                "ip": ip,
+                "created_at": now,
+            }
+            for row_id in row_ids
+        ],
     )
 
 
-_AUDIT_COLUMNS = (
-    "tenant_id",
-    "user_id",
-    "action",
-    "entity_type",
-    "entity_id",
-    "changes",
-    "ip",
-    "created_at",
-)
-
-
-def _linked(target: Target, tenant_id: int, tag_id: int, row_id):
-    links = target.links.c
-    return exists().where(
-        links.tenant_id == tenant_id, links.tag_id == tag_id, links[target.column] == row_id
-    )
+def _insert_ignoring_duplicates(session, table):
+    """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def tag_rows(session, tenant_id: int, tag: Tag, kind: str, ids, *, user_id=None) -> int:
     """Put ``tag`` on the rows whose ids ``ids`` (a SELECT of one column) lists;
-    rows that have it already are left alone. Two statements; how many were tagged."""
+    rows that have it already are left alone (ON CONFLICT DO NOTHING on the link's
+    primary key). One INSERT ... SELECT for the links, one INSERT for their audit
+    events; how many rows were tagged."""
     target = TARGETS[kind]
     chosen = ids.subquery("chosen")
-    new = (
-        select(chosen.c[chosen.c.keys()[0]].label("id"))
-        .where(~_linked(target, tenant_id, tag.id, chosen.c[chosen.c.keys()[0]]))
-        .subquery("new")
-    )
-    session.execute(
-        insert(AuditEvent.__table__).from_select(
-            _AUDIT_COLUMNS,
-            _audit_rows(tenant_id, target, new, "tag", {"tags": {"added": tag.name}}, user_id),
-        )
-    )
-    result = session.execute(
-        insert(target.links)
+    row_id = chosen.c[chosen.c.keys()[0]]
+    added = session.scalars(
+        _insert_ignoring_duplicates(session, target.links)
         .from_select(
             ["tenant_id", "tag_id", target.column],
-            select(literal(tenant_id, Integer()), literal(tag.id, Integer()), new.c.id),
+            # Typed literals: PostgreSQL infers no type for a parameter in a SELECT list.
+            select(literal(tenant_id, Integer()), literal(tag.id, Integer()), row_id)
+            # SQLite reads "ON CONFLICT" after a bare FROM as a join's ON: a WHERE
+            # ends the SELECT (its documented parsing ambiguity).
+            .where(row_id.is_not(None)),
         )
-        # RETURNING, not rowcount: the driver may not count an INSERT ... SELECT.
-        .returning(target.links.c.tag_id)
-    )
-    return len(result.all())
+        .returning(target.links.c[target.column])
+    ).all()
+    _audit(session, tenant_id, target, added, "tag", {"tags": {"added": tag.name}}, user_id)
+    return len(added)
 
 
 def untag_rows(session, tenant_id: int, tag: Tag, kind: str, ids, *, user_id=None) -> int:
-    """Take ``tag`` off the rows ``ids`` lists (those that have it). Two statements."""
+    """Take ``tag`` off the rows ``ids`` lists (those that have it): one DELETE,
+    one INSERT of their audit events; how many rows were untagged."""
     target = TARGETS[kind]
     links = target.links.c
-    chosen = ids.subquery("chosen")
-    first = chosen.c[chosen.c.keys()[0]]
-    tagged = (
-        select(first.label("id"))
-        .where(_linked(target, tenant_id, tag.id, first))
-        .subquery("tagged")
-    )
-    session.execute(
-        insert(AuditEvent.__table__).from_select(
-            _AUDIT_COLUMNS,
-            _audit_rows(
-                tenant_id, target, tagged, "untag", {"tags": {"removed": tag.name}}, user_id
-            ),
-        )
-    )
-    result = session.execute(
+    removed = session.scalars(
         delete(target.links)
         .where(
             links.tenant_id == tenant_id,
             links.tag_id == tag.id,
-            links[target.column].in_(select(first)),
+            links[target.column].in_(ids),
         )
-        .returning(links.tag_id)
-    )
-    return len(result.all())
+        .returning(links[target.column])
+    ).all()
+    _audit(session, tenant_id, target, removed, "untag", {"tags": {"removed": tag.name}}, user_id)
+    return len(removed)
