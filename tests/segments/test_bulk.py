@@ -216,3 +216,18 @@ def test_large_bulk_tag_and_status_run_as_jobs(bulk_app):
         db.session.commit()
     other = client_as(app, other_identity)
     assert other.get(run_url.replace(SLUG, "assoc-other")).status_code == 404
+
+
+def test_bulk_tag_statements_do_not_grow_with_rows(assoc, make, count_queries):
+    """Set-based: the same statements for 3 rows or 60."""
+
+    def run(ids, tag):
+        with count_queries() as counter:
+            response = _bulk(assoc.client, assoc.url, action="tag", tag=tag, ids=ids)
+        assert response.status_code == 302
+        return counter.count
+
+    few = [make.org(assoc.tenant).id for _ in range(3)]
+    many = [make.org(assoc.tenant).id for _ in range(60)]
+    assert run(few, "Few") == run(many, "Many")
+    assert run(many, "Many") <= run(few, "Few")  # nothing new to tag: no audit insert
