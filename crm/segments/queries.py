@@ -10,8 +10,9 @@ from werkzeug.datastructures import MultiDict
 from crm.extensions import db
 from crm.models import Contact, Organisation, Segment
 
-# Arguments of a list that are a view of it, not a filter: never saved.
-NOT_SAVED = ("page", "per_page")
+# Arguments of a list that are a view of it, not a filter: never saved (``segment``
+# names the segment a list was opened from).
+NOT_SAVED = ("page", "per_page", "segment")
 
 
 def _parsers(source: str):
