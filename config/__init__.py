@@ -78,7 +78,12 @@ class Default:
         "export.xlsx": {"timeout": 600, "retries": 1, "retry_intervals": [30]},
         # A CORDIS load is all-or-nothing and idempotent, but a bad file fails again.
         "cordis": {"timeout": 1800, "retries": 0, "retry_intervals": []},
+        # Bulk actions on selected rows (crm.bulk): tagging again changes nothing; a
+        # status change run again reports the rows already changed as refused.
+        "bulk": {"timeout": 1800, "retries": 1, "retry_intervals": [30]},
     }
+    # A bulk action over more rows than this runs as a background job with progress.
+    BULK_INLINE_MAX_ROWS = 300
     # An XLSX export of more rows than this is built by a background job (the
     # page shows its progress, then a download link); a CSV always streams.
     EXPORT_XLSX_INLINE_MAX_ROWS = 3000

@@ -69,6 +69,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
     from crm.alliance import bp as alliance
+    from crm.bulk import bp as bulk
+    from crm.contacts import bp as contacts
     from crm.cordis import bp as cordis
     from crm.core import bp as core
     from crm.downloads import bp as downloads
@@ -79,6 +81,8 @@ def _register_blueprints(app: Flask) -> None:
     from crm.partner_requests import bp as partner_requests
     from crm.profiles import bp as profiles
     from crm.projects import bp as projects
+    from crm.segments.views import bp as segments
+    from crm.tags import bp as tags
     from crm.tenants_admin import bp as tenants_admin
 
     for blueprint in (core, accounts, tenants_admin, members, projects, imports, metrics, alliance):
@@ -88,6 +92,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(downloads)
     app.register_blueprint(cordis)
     app.register_blueprint(merge)
+    for blueprint in (contacts, segments, tags, bulk):
+        app.register_blueprint(blueprint)
 
 
 def _register_cli(app: Flask) -> None:

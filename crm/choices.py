@@ -19,14 +19,15 @@ from collections.abc import Iterable
 from sqlalchemy import Select, false, func, or_, select
 
 from crm.extensions import db
-from crm.models import Ecosystem, FlagshipArea, Organisation, Programme
-from crm.models.contact import CONSENT_SOURCES
+from crm.models import Ecosystem, FlagshipArea, Organisation, Programme, Tag
+from crm.models.contact import CONSENT_SOURCES, CONTACT_ROLES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.models.project import PARTICIPATION_ROLES, PROJECT_STATUSES
 
 __all__ = [
     "CONSENT_SOURCES",
+    "CONTACT_ROLES",
     "FEE_TIERS",
     "KINDS",
     "MEMBERSHIP_STATUSES",
@@ -37,6 +38,7 @@ __all__ = [
     "ecosystems",
     "flagships",
     "programmes",
+    "tags",
 ]
 
 
@@ -75,4 +77,10 @@ def clusters(
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)
     rows = db.session.execute(query.order_by(func.lower(Organisation.name), Organisation.id))
+    return [tuple(r) for r in rows]
+
+
+def tags() -> list[tuple[int, str]]:
+    """The association's tags by name."""
+    rows = db.session.execute(select(Tag.id, Tag.name).order_by(func.lower(Tag.name), Tag.id))
     return [tuple(r) for r in rows]

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import jsonify, render_template, request
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from wtforms import IntegerField
@@ -277,3 +277,13 @@ def guard_unique(session, change: Callable[[], None], recheck, refusal: RuleErro
     except IntegrityError:
         recheck()
         raise refusal from None
+
+
+def name_taken(session, model, name: str, own_id: int | None = None) -> bool:
+    """Whether another of the tenant's ``model`` rows (tags, segments) has ``name``,
+    case aside: names unique per association are checked before the insert, so the
+    form says so beside the field (``guard_unique`` catches the race)."""
+    clash = select(model.id).where(
+        func.lower(model.name) == name.lower(), model.id != (own_id or 0)
+    )
+    return session.scalar(clash) is not None

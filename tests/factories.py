@@ -15,6 +15,8 @@ from crm.models import (
     Organisation,
     Participation,
     Project,
+    Segment,
+    Tag,
     Tenant,
     User,
 )
@@ -97,6 +99,28 @@ class Factories:
         return self._add(
             Contact(tenant_id=org.tenant_id, organisation_id=org.id, **fields), org.tenant_id
         )
+
+    def tag(self, tenant, name=None) -> Tag:
+        return self._add(Tag(tenant_id=tenant.id, name=name or f"Tag {next(_seq)}"), tenant.id)
+
+    def tagged(self, tag, *rows) -> None:
+        """Put ``tag`` on organisations and contacts (as ``crm.tags.services`` does)."""
+        from crm.tags import services
+
+        with tenant_scope(tag.tenant_id):
+            for row in rows:
+                kind = "contacts" if isinstance(row, Contact) else "organisations"
+                ids = services.ids_of(tag.tenant_id, kind, [row.id])
+                services.tag_rows(self.session, tag.tenant_id, tag, kind, ids)
+
+    def segment(self, tenant, name=None, filters=None, source="members") -> Segment:
+        segment = Segment(
+            tenant_id=tenant.id,
+            name=name or f"Segment {next(_seq)}",
+            source=source,
+            filters=filters or {},
+        )
+        return self._add(segment, tenant.id)
 
     def project(
         self, tenant, programme="HE", status="funded", grant_number=None, **fields

@@ -16,6 +16,8 @@ from crm.accounts.access import (
 NAV = [
     ("Dashboard", "members.dashboard", STAFF),
     ("Members", "members.directory", STAFF),
+    ("Contacts", "contacts.index", TENANT_ROLES),
+    ("Segments", "segments.index", STAFF),
     ("Membership", "members.renewals", STAFF),
     ("Duplicates", "merge.report", STAFF),
     ("Projects", "projects.index", STAFF),

@@ -711,6 +711,30 @@ JOB_TITLES = {
     "investor": ["Partner", "Investment manager"],
     "other": ["Director", "Business advisor"],
 }
+# The contact role (crm.models.contact.CONTACT_ROLES) each demo job title stands for.
+JOB_TITLE_ROLES = {
+    "Cluster manager": "cluster_management",
+    "Managing director": "management",
+    "Project officer": "other",
+    "Innovation manager": "research",
+    "CEO": "management",
+    "CTO": "research",
+    "Head of R&D": "research",
+    "Sales manager": "business",
+    "Founder": "management",
+    "Technology transfer officer": "technology_transfer",
+    "Vice-rector for research": "management",
+    "Professor": "research",
+    "Director": "management",
+    "Research manager": "research",
+    "Senior researcher": "research",
+    "Head of unit": "policy",
+    "Policy officer": "policy",
+    "Regional development officer": "policy",
+    "Partner": "finance",
+    "Investment manager": "finance",
+    "Business advisor": "business",
+}
 
 # External partners of the consortia: organisations of other countries an
 # association records only because they take part in its projects.

@@ -394,12 +394,16 @@ class Generator:
             first, last = rng.choice(lang["first"]), rng.choice(lang["last"])
             consent = rng.random() < 0.8
             consent_day = self.today - timedelta(days=rng.randint(1, 1400))
+            # Drawn in the order of the columns, as before roles existed (same data per seed).
+            phone = (
+                f"{data.PHONE_PREFIX[country]} {rng.randint(100, 999)} {rng.randint(1, 999):03d}"
+            )
+            title = rng.choice(data.JOB_TITLES[kind])
             batch.add(
                 "contacts",
                 self.ids.next("contacts"), tid, oid, first, last,
                 f"{ascii_slug(first)}.{ascii_slug(last)}@{base}.{data.TLD[country]}",
-                f"{data.PHONE_PREFIX[country]} {rng.randint(100, 999)} {rng.randint(1, 999):03d}",
-                rng.choice(data.JOB_TITLES[kind]), i == 0, consent,
+                phone, title, data.JOB_TITLE_ROLES[title], i == 0, consent,
                 consent_day if consent else None,
                 rng.choice(("form", "event", "email", "contract", "import")) if consent else None,
                 None, created, created,

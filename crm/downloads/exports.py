@@ -66,9 +66,24 @@ def _projects_headers() -> list[str]:
     return headers(queries.EXPORT)
 
 
+def _contacts(args: MultiDict) -> tuple[int, Iterable]:
+    from crm.contacts import queries
+
+    filters = queries.ContactFilters.from_args(args)
+    return queries.count(filters), queries.export_rows(filters)
+
+
+def _contacts_headers() -> list[str]:
+    from crm.contacts import queries
+    from crm.exports import headers
+
+    return headers(queries.EXPORT)
+
+
 EXPORTS = {
     "members": Export("Members directory", _members_headers, _members, "members.directory"),
     "projects": Export("Projects", _projects_headers, _projects, "projects.index"),
+    "contacts": Export("Contacts", _contacts_headers, _contacts, "contacts.index"),
 }
 
 

@@ -24,7 +24,7 @@ from crm.forms import Form, labelled, select_choices
 from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.members.services import ORGANISATION_FIELDS
 from crm.models import ClusterMembership, Contact, Organisation
-from crm.models.contact import CONTACT_FIELDS
+from crm.models.contact import CONTACT_FIELDS, CONTACT_ROLES
 from crm.validation import (
     Rule,
     check_country,
@@ -192,6 +192,8 @@ class ContactForm(Form):
     email = StringField("E-mail", validators=[Optional(), Rule(check_email)])
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    # Checked by the service (a role outside the list is refused beside the field).
+    role = SelectField("Role", choices=labelled(CONTACT_ROLES, "—"), validate_choice=False)
     is_primary = BooleanField("Primary contact of the organisation")
     consent_given = BooleanField("Consent to be contacted was given")
     consent_date = DateField("Consent date", validators=[Optional()])
@@ -199,7 +201,7 @@ class ContactForm(Form):
     version = version_field()
 
     def contact_data(self) -> dict:
-        return {name: self[name].data for name in CONTACT_FIELDS}
+        return {name: self[name].data for name in (*CONTACT_FIELDS, "role")}
 
 
 class ConfirmForm(Form):

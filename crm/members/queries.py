@@ -48,6 +48,7 @@ from crm.models import (
 )
 from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
+from crm.segments.related import RelatedFilters
 from crm.validation import MAX_ID
 
 # Sort keys of the directory -> (label, the columns they sort by, before the id).
@@ -101,6 +102,8 @@ class DirectoryFilters:
     after: int | None = None
     before: int | None = None
     last: bool = False
+    # Filters across related records (tag, contact role, programme): crm.segments.related.
+    related: RelatedFilters = field(default_factory=RelatedFilters)
 
     @classmethod
     def from_args(cls, args, per_page: int = 50) -> DirectoryFilters:
@@ -137,6 +140,7 @@ class DirectoryFilters:
             after=integer("after"),
             before=integer("before"),
             last=args.get("last") == "1",
+            related=RelatedFilters.from_args(args),
         )
 
     def args(self, **changes) -> dict:
@@ -154,6 +158,7 @@ class DirectoryFilters:
             "identifier": self.identifier,
             "sort": None if self.sort == "name" else self.sort,
             "dir": "desc" if self.desc else None,
+            **self.related.args(),
         }
         out.update(changes)
         return {k: v for k, v in out.items() if v not in (None, "")}
@@ -171,6 +176,7 @@ class DirectoryFilters:
             or self.archived
             or self.relation != "members"
             or self.identifier
+            or self.related.active
         )
 
 
@@ -240,7 +246,7 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
                 ClusterMembership.cluster_id == filters.cluster,
             )
         )
-    return query
+    return filters.related.apply(query, Organisation)
 
 
 DIRECTORY_COLUMNS = (
@@ -581,6 +587,11 @@ EXPORT: Export = [
 def directory_count(filters: DirectoryFilters) -> int:
     """How many organisations the filtered directory holds (an export's size)."""
     return _count(filters)
+
+
+def directory_ids(filters: DirectoryFilters) -> Select:
+    """A SELECT of the ids the filtered directory holds (``crm.segments.queries``)."""
+    return _filtered(filters, [Organisation.id])
 
 
 def directory_export_rows(filters: DirectoryFilters):

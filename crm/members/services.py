@@ -26,7 +26,7 @@ from crm.models import (
     MembershipStatusChange,
     Organisation,
 )
-from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS
+from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS, CONTACT_ROLES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import PROFILE_FIELDS
 from crm.profiles import services as profiles
@@ -310,6 +310,10 @@ def _apply_contact(session, contact: Contact, data: dict) -> None:
     for key in CONTACT_FIELDS:
         if key in data:
             setattr(contact, key, _clean(data[key]))
+    if "role" in data:  # the form's; imports do not carry it
+        contact.role = _clean(data["role"])
+        if contact.role and contact.role not in CONTACT_ROLES:
+            raise MemberError("Choose the contact's role from the list.", "role")
     contact.is_primary = bool(contact.is_primary)
     contact.consent_given = bool(contact.consent_given)
     if contact.consent_source and contact.consent_source not in CONSENT_SOURCES:

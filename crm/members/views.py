@@ -79,6 +79,7 @@ def labels():
         "MEMBERSHIP_STATUSES": choices.MEMBERSHIP_STATUSES,
         "FEE_TIERS": choices.FEE_TIERS,
         "CONSENT_SOURCES": choices.CONSENT_SOURCES,
+        "CONTACT_ROLES": choices.CONTACT_ROLES,
     }
 
 

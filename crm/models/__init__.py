@@ -27,6 +27,8 @@ from crm.models.project import (
     project_flagships,
 )
 from crm.models.reference import Ecosystem, FlagshipArea, Programme
+from crm.models.segment import Segment
+from crm.models.tag import Tag, contact_tags, organisation_tags
 from crm.models.tenant import Tenant
 from crm.models.user import User
 
@@ -58,12 +60,16 @@ __all__ = [
     "PartnerRequest",
     "Programme",
     "Project",
+    "Segment",
     "SharedContact",
+    "Tag",
     "ProjectStatusChange",
     "Tenant",
     "TenantOwned",
     "User",
+    "contact_tags",
     "organisation_ecosystems",
+    "organisation_tags",
     "project_ecosystems",
     "project_flagships",
 ]

@@ -18,6 +18,18 @@ CONSENT_SOURCES = {
     "import": "Imported",
     "other": "Other",
 }
+# What a person does at their organisation, as a fixed list the directory and
+# the contacts list filter on (``job_title`` stays free text).
+CONTACT_ROLES = {
+    "management": "Management (CEO, director)",
+    "cluster_management": "Cluster management",
+    "research": "Research and innovation",
+    "technology_transfer": "Technology transfer",
+    "business": "Sales and business development",
+    "policy": "Public policy",
+    "finance": "Finance and investment",
+    "other": "Other",
+}
 # What people type about a contact (forms and imports).
 CONTACT_FIELDS = (
     "first_name",
@@ -39,6 +51,20 @@ class Contact(TenantOwned, Versioned, Timestamps, Base):
         same_tenant_fk(["organisation_id"], "organisations", ondelete="CASCADE"),
         Index("ix_contacts_tenant_organisation", "tenant_id", "organisation_id"),
         Index("ix_contacts_tenant_email", "tenant_id", "email"),
+        # "Organisations with a contact of this role" (an EXISTS per organisation).
+        Index("ix_contacts_tenant_role", "tenant_id", "role", "organisation_id"),
+        # The contacts list's default order and its total, read from the index
+        # alone (PostgreSQL: INCLUDE); erased contacts are never listed.
+        Index(
+            "ix_contacts_tenant_name",
+            "tenant_id",
+            "last_name",
+            "first_name",
+            "id",
+            postgresql_include=["organisation_id", "role", "email"],
+            postgresql_where=text("erased_at IS NULL"),
+            sqlite_where=text("erased_at IS NULL"),
+        ),
         # One primary contact per organisation.
         Index(
             "uq_contacts_one_primary",
@@ -57,6 +83,7 @@ class Contact(TenantOwned, Versioned, Timestamps, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     job_title: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(30))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_date: Mapped[date | None] = mapped_column(Date)

@@ -62,6 +62,9 @@ def two_tenants(make, session):
             "cluster_manager": make.user(tenant, role="cluster_manager", cluster=cluster),
         }
         run = job_run(session, tenant)
+        tag = make.tag(tenant, name="Board")
+        make.tagged(tag, firm, contact)
+        segment = make.segment(tenant, filters={"kind": "firm", "tag": str(tag.id)})
         return SimpleNamespace(
             tenant=tenant,
             cluster=cluster,
@@ -79,6 +82,8 @@ def two_tenants(make, session):
                 "user_id": users["secretariat"].id,
                 "run_id": run.id,
                 "batch_id": make.import_batch(tenant).id,
+                "segment_id": segment.id,
+                "tag_id": tag.id,
             },
         )
 

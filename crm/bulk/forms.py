@@ -1,0 +1,51 @@
+"""The bulk bar's form: which rows, which action, and the action's details."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from crm.forms import Form, labelled
+from crm.models.membership import MEMBERSHIP_STATUSES
+
+# action -> (label, the lists it applies to)
+ACTIONS = {
+    "tag": ("Add a tag", ("members", "contacts")),
+    "untag": ("Remove a tag", ("members", "contacts")),
+    "status": ("Change membership status", ("members",)),
+    "export_csv": ("Export (CSV)", ("members", "contacts")),
+    "export_xlsx": ("Export (Excel)", ("members", "contacts")),
+}
+
+
+class BulkForm(Form):
+    source = HiddenField()  # members | contacts
+    filters = HiddenField()  # the list's query arguments, url-encoded
+    all_matching = BooleanField("Select all matching")
+    # Both choices are checked by the view (crm.bulk.views._check), beside the field.
+    action = SelectField(
+        "Action",
+        choices=labelled({k: v[0] for k, v in ACTIONS.items()}, "Choose…"),
+        validate_choice=False,
+    )
+    tag = StringField("Tag", validators=[Optional(), Length(max=60)])
+    status = SelectField(
+        "New status", choices=labelled(MEMBERSHIP_STATUSES, "—"), validate_choice=False
+    )
+    effective_on = DateField("Effective on", default=date.today, validators=[Optional()])
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+
+
+def bulk_form(source: str, args: dict, total: int) -> BulkForm:
+    """The bar above a list: its filters carried along, for "all N matching"."""
+    form = BulkForm(formdata=None)
+    form.source.data = source
+    form.filters.data = urlencode(args)
+    form.action.choices = labelled(
+        {k: label for k, (label, sources) in ACTIONS.items() if source in sources}, "Choose…"
+    )
+    form.total = total
+    return form
