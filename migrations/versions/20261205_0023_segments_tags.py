@@ -11,8 +11,8 @@
 
 Row-level security on the four new tables, as in 0003 and 0016.
 
-Revision ID: segments_1
-Revises: 0019
+Revision ID: 0023
+Revises: 0022
 """
 
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "segments_1"
-down_revision: str | None = "0019"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
