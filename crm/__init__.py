@@ -68,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
+    from crm.activities import bp as activities
     from crm.alliance import bp as alliance
     from crm.cordis import bp as cordis
     from crm.core import bp as core
@@ -78,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.partner_requests import bp as partner_requests
     from crm.profiles import bp as profiles
     from crm.projects import bp as projects
+    from crm.renewals import bp as renewals
     from crm.tenants_admin import bp as tenants_admin
 
     for blueprint in (core, accounts, tenants_admin, members, projects, imports, metrics, alliance):
@@ -86,6 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_requests)
     app.register_blueprint(downloads)
     app.register_blueprint(cordis)
+    app.register_blueprint(renewals)
+    app.register_blueprint(activities)
 
 
 def _register_cli(app: Flask) -> None:

@@ -16,7 +16,7 @@ from crm.accounts.access import (
 NAV = [
     ("Dashboard", "members.dashboard", STAFF),
     ("Members", "members.directory", STAFF),
-    ("Membership", "members.renewals", STAFF),
+    ("Renewals", "renewals.index", STAFF),
     ("Projects", "projects.index", STAFF),
     ("CORDIS", "cordis.index", STAFF),
     ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),

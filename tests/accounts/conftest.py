@@ -49,7 +49,7 @@ def two_tenants(make, session):
     def populate(tenant):
         cluster = make.cluster(tenant)
         firm = make.org(tenant)
-        make.membership(firm)
+        membership = make.membership(firm)
         make.cluster_member(cluster, firm)
         contact = make.contact(firm)
         project = make.project(tenant, cluster_id=cluster.id)
@@ -79,6 +79,8 @@ def two_tenants(make, session):
                 "user_id": users["secretariat"].id,
                 "run_id": run.id,
                 "batch_id": make.import_batch(tenant).id,
+                "payment_id": make.payment(membership).id,
+                "activity_id": make.activity(firm, contact=contact).id,
             },
         )
 
