@@ -80,7 +80,7 @@ def _renewals(args: MultiDict) -> tuple[int, Iterable]:
 def _renewals_headers() -> list[str]:
     from crm.renewals import queries
 
-    return queries.export_headers_()
+    return queries.export_header_row()
 
 
 def _payments(args: MultiDict) -> tuple[int, Iterable]:

@@ -198,7 +198,7 @@ EXPORT: Export = [
 DAYS_HEADER = "days_past_paid_until"
 
 
-def export_headers_() -> list[str]:
+def export_header_row() -> list[str]:
     return [*export_headers(EXPORT), DAYS_HEADER]
 
 

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from crm.extensions import db
+from crm.models import AssociationMembership
 from crm.renewals import queries
 from crm.tenancy import tenant_scope
 from tests.clients import client_as
@@ -82,7 +83,9 @@ def test_each_list_selects_what_its_definition_says(assoc, make, session, days):
     with tenant_scope(assoc.tenant.id):
         for list_name in queries.LISTS:
             selected = queries.memberships(assoc.tenant.id, list_name, TODAY, days)
-            got = set(session.scalars(selected.with_only_columns(queries.m.organisation_id)))
+            got = set(
+                session.scalars(selected.with_only_columns(AssociationMembership.organisation_id))
+            )
             want = _expected(rows, list_name, days)
             assert got == want, list_name
             assert want, f"the population has no {list_name} row"
