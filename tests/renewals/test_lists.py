@@ -137,6 +137,25 @@ def test_the_page_labels_days_and_pages(app, assoc, make, monkeypatch):
     assert "Mail these" not in due and "mailings" not in due
 
 
+def test_list_statements_do_not_grow_with_data(assoc, make, count_queries):
+    today = date.today()
+
+    def statements(path):
+        with count_queries() as counter:
+            assert assoc.client.get(f"{assoc.url}{path}").status_code == 200
+        return counter.count
+
+    make.membership(make.org(assoc.tenant), paid_until=today - timedelta(days=3))
+    paths = ["/renewals", "/renewals?list=due&days=90", "/renewals?list=lapsed&page=3"]
+    few = [statements(path) for path in paths]
+    with tenant_scope(assoc.tenant.id):
+        for n in range(60):
+            status = ("active", "lapsed", "applicant")[n % 3]
+            paid = today + timedelta(days=n - 30)
+            make.membership(make.org(assoc.tenant), status=status, paid_until=paid)
+    assert [statements(path) for path in paths] == few
+
+
 def test_mail_these_links_the_mailing_page_when_it_exists(make_app):
     """An app of its own, with a stand-in for the mailings page (rolled back after)."""
     app = make_app()
