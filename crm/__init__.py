@@ -68,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts
+    from crm.activities import bp as activities
     from crm.alliance import bp as alliance
     from crm.bulk import bp as bulk
     from crm.contacts import bp as contacts
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.partner_requests import bp as partner_requests
     from crm.profiles import bp as profiles
     from crm.projects import bp as projects
+    from crm.renewals import bp as renewals
     from crm.segments.views import bp as segments
     from crm.tags import bp as tags
     from crm.tenants_admin import bp as tenants_admin
@@ -92,7 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(downloads)
     app.register_blueprint(cordis)
     app.register_blueprint(merge)
-    for blueprint in (contacts, segments, tags, bulk):
+    for blueprint in (contacts, segments, tags, bulk, renewals, activities):
         app.register_blueprint(blueprint)
 
 

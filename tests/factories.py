@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from crm.accounts.definer import insert_tenant
 from crm.accounts.passwords import hash_password
 from crm.models import (
+    Activity,
     AssociationMembership,
     ClusterMembership,
     Contact,
     Organisation,
     Participation,
+    Payment,
     Project,
     Segment,
     Tag,
@@ -89,6 +91,40 @@ class Factories:
                 tenant_id=cluster.tenant_id, cluster_id=cluster.id, member_id=member.id, since=since
             ),
             cluster.tenant_id,
+        )
+
+    def payment(self, membership, amount="100.00", **fields) -> Payment:
+        """A payment row as stored (``crm.renewals.services.record_payment`` also
+        moves paid_until; this only writes the row)."""
+        paid_on = fields.pop("paid_on", date(2026, 1, 15))
+        fields.setdefault("period_from", paid_on)
+        fields.setdefault("period_to", paid_on + timedelta(days=364))
+        fields.setdefault("currency", "EUR")
+        fields.setdefault("method", "transfer")
+        return self._add(
+            Payment(
+                tenant_id=membership.tenant_id,
+                membership_id=membership.id,
+                amount=Decimal(amount),
+                paid_on=paid_on,
+                **fields,
+            ),
+            membership.tenant_id,
+        )
+
+    def activity(self, org, kind="note", contact=None, **fields) -> Activity:
+        n = next(_seq)
+        fields.setdefault("subject", f"Activity {n}")
+        fields.setdefault("occurred_at", datetime(2026, 3, 1, 10, 0, tzinfo=UTC))
+        return self._add(
+            Activity(
+                tenant_id=org.tenant_id,
+                organisation_id=org.id,
+                contact_id=contact.id if contact else None,
+                kind=kind,
+                **fields,
+            ),
+            org.tenant_id,
         )
 
     def contact(self, org, **fields) -> Contact:

@@ -18,7 +18,7 @@ NAV = [
     ("Members", "members.directory", STAFF),
     ("Contacts", "contacts.index", TENANT_ROLES),
     ("Segments", "segments.index", STAFF),
-    ("Membership", "members.renewals", STAFF),
+    ("Renewals", "renewals.index", STAFF),
     ("Duplicates", "merge.report", STAFF),
     ("Projects", "projects.index", STAFF),
     ("CORDIS", "cordis.index", STAFF),

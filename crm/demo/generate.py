@@ -23,6 +23,7 @@ from crm.models import Base
 from crm.models.organisation import KINDS, derive_size_class
 from crm.models.project import FUNDED_STATUSES, Project
 from crm.projects.partners import name_key
+from crm.renewals.services import add_months
 
 # Alliance size at --scale 1 (kinds of organisation, and projects led per association).
 BASE_COUNTS = {
@@ -54,6 +55,7 @@ TENANT_TABLE_ORDER = [
     "organisation_ecosystems",
     "association_memberships",
     "membership_status_changes",
+    "payments",
     "cluster_memberships",
     "contacts",
     "projects",
@@ -92,6 +94,13 @@ DEMO_PASSWORD = "demo-password-2026"
 DEMO_DOMAIN = "example.org"
 ECOSYSTEM_CODES = list(data.ECOSYSTEM_IDS)
 _CENT = Decimal("0.01")
+# The demo's yearly fee per fee tier, in euros.
+FEES = {
+    "standard": Decimal("1200.00"),
+    "reduced": Decimal("600.00"),
+    "supporting": Decimal("2500.00"),
+    "exempt": Decimal("0.00"),
+}
 
 
 @dataclass
@@ -174,7 +183,7 @@ class Generator:
         for slug, name, country, _ in data.ASSOCIATIONS:
             tid = self.ids.next("tenants")
             self.tenant_ids[slug] = tid
-            batch.add("tenants", tid, slug, name, country, None, created)  # MAIL_FROM sends
+            batch.add("tenants", tid, slug, name, country, None, created)  # mail_from: MAIL_FROM
         return batch
 
     # -- organisations and memberships of one association --------------------
@@ -465,10 +474,14 @@ class Generator:
                 # As the app records them: lapsed and left set the leaving date.
                 left_on = when if status in ("lapsed", "left") else None
         created = _at(changes[0][2], rng)
+        fee = FEES[tier]
         batch.add(
             "association_memberships",
-            mid, tid, oid, status, joined, left_on, tier, paid_until, created, created,
+            mid, tid, oid, status, joined, left_on, tier, paid_until, fee, "EUR", 12,
+            created, created,
         )  # fmt: skip
+        if status == "active" and fee:
+            self._last_payment(batch, tid, mid, joined, paid_until, fee)
         for from_status, to_status, day, reason in changes:
             if day >= self.recent_since:
                 self._remember(tid, "association_memberships", mid, from_status, to_status, day)
@@ -477,6 +490,22 @@ class Generator:
                 self.ids.next("membership_status_changes"), tid, mid, from_status, to_status,
                 day, reason, None, _at(day, rng),
             )  # fmt: skip
+
+    def _last_payment(self, batch, tid, mid, joined, paid_until, fee) -> None:
+        """The payment of the year that ends on ``paid_until``, when the member had
+        joined by then. Its own random numbers (seeded by the membership), so the
+        rest of the demo is the same with or without payments."""
+        start = add_months(paid_until, -12) + timedelta(days=1)
+        if start <= joined:
+            return
+        rng = random.Random(mid)
+        paid_on = min(start - timedelta(days=rng.randint(0, 40)), self.today)
+        batch.add(
+            "payments",
+            self.ids.next("payments"), tid, mid, fee, "EUR", paid_on,
+            rng.choice(("transfer", "transfer", "transfer", "card", "direct_debit")),
+            f"INV-{paid_on.year}-{mid}", start, paid_until, None, _at(paid_on, rng),
+        )  # fmt: skip
 
     def _cluster_membership(self, batch, rng, tid, pools, cluster_id, member_id) -> None:
         since = self.today - timedelta(days=rng.randint(30, 3000))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import xlsxwriter
 from flask import current_app, flash, g, redirect, request, url_for
@@ -80,20 +80,59 @@ def _contacts_headers() -> list[str]:
     return headers(queries.EXPORT)
 
 
+def _renewals(args: MultiDict) -> tuple[int, Iterable]:
+    from crm.renewals import queries
+
+    selection, today = queries.Selection.from_args(args), date.today()
+    tenant_id = current_tenant_id()
+    return (
+        queries.export_count(tenant_id, selection, today),
+        queries.export_rows(tenant_id, selection, today),
+    )
+
+
+def _renewals_headers() -> list[str]:
+    from crm.renewals import queries
+
+    return queries.export_header_row()
+
+
+def _payments(args: MultiDict) -> tuple[int, Iterable]:
+    from crm.renewals import queries
+
+    filters = queries.PaymentFilter.from_args(args)
+    return queries.payment_count(filters), queries.payment_export_rows(filters)
+
+
+def _payments_headers() -> list[str]:
+    from crm.exports import headers
+    from crm.renewals import queries
+
+    return headers(queries.PAYMENT_EXPORT)
+
+
 EXPORTS = {
     "members": Export("Members directory", _members_headers, _members, "members.directory"),
     "projects": Export("Projects", _projects_headers, _projects, "projects.index"),
     "contacts": Export("Contacts", _contacts_headers, _contacts, "contacts.index"),
+    "renewals": Export("Renewals", _renewals_headers, _renewals, "renewals.index"),
+    "payments": Export("Payments", _payments_headers, _payments, "renewals.index"),
 }
 
 
-def export_response(kind: str, fmt: str, filename: str, count: Callable[[], int], rows):
+def export_response(kind: str, fmt: str, filename: str, count: Callable[[], int], rows, args=None):
     """The answer to an export request of the current list: the file, or, for an
-    XLSX too large to build within a request, a background job and its page."""
+    XLSX too large to build within a request, a background job and its page.
+    ``args``: the list's filters for the job, when the query string does not
+    hold them all (an id in the path); the request's arguments otherwise."""
     if fmt == "xlsx" and count() > current_app.config["EXPORT_XLSX_INLINE_MAX_ROWS"]:
         try:
             run = start_export(
-                kind, filename, request.args, tenant_id=g.tenant.id, user_id=current_user.id
+                kind,
+                filename,
+                request.args if args is None else args,
+                tenant_id=g.tenant.id,
+                user_id=current_user.id,
             )
         except Unavailable as unavailable:  # no queue: say so on the list, nothing started
             flash(str(unavailable), "error")

@@ -8,23 +8,26 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm import choices
 from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
 from crm.conflicts import version_field
+from crm.currencies import DEFAULT_CURRENCY, labelled_codes
 from crm.extensions import db
 from crm.forms import Form, labelled, select_choices
 from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.members.services import ORGANISATION_FIELDS
 from crm.models import ClusterMembership, Contact, Organisation
 from crm.models.contact import CONTACT_FIELDS, CONTACT_ROLES
+from crm.models.membership import DEFAULT_PERIOD_MONTHS
 from crm.validation import (
     Rule,
     check_country,
@@ -175,6 +178,23 @@ class StatusForm(Form):
 
 class TermsForm(Form):
     fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"))
+    fee_amount = StringField(
+        "Fee per period",
+        validators=[Optional(), Rule(check_non_negative, maximum=9_999_999_999)],
+        description="What one membership period costs; the dashboard's outstanding sums it.",
+    )
+    fee_currency = SelectField(
+        "Fee currency", choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY
+    )
+    period_months = IntegerField(
+        "Membership period (months)",
+        default=DEFAULT_PERIOD_MONTHS,
+        validators=[
+            DataRequired("Enter the period in months."),
+            NumberRange(1, 120, "Enter between 1 and 120 months."),
+        ],
+        description="How far a payment moves the paid-until date.",
+    )
     paid_until = DateField("Paid until", validators=[Optional()])
     version = version_field()
 

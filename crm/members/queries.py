@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import (
     Float,
@@ -76,7 +77,6 @@ IDENTIFIER_FILTERS = {
     "lei": ("With an LEI", Organisation.lei, True),
     "ror": ("With a ROR id", Organisation.ror, True),
 }
-RENEWAL_WINDOW_DAYS = 30
 
 
 @dataclass
@@ -741,68 +741,10 @@ def cluster_ids_of(org_id: int) -> list[int]:
     )
 
 
-# -- membership lists and dashboard ---------------------------------------
-
-RENEWAL_LISTS = {
-    "due": "Renewal due",
-    "lapsed": "Lapsed",
-    "applicants": "Applicants to review",
-}
+# -- dashboard -------------------------------------------------------------
 
 
-def renewal_condition(which: str, today: date):
-    m = AssociationMembership
-    if which == "due":
-        horizon = today + timedelta(days=RENEWAL_WINDOW_DAYS)
-        return and_(m.status == "active", or_(m.paid_until.is_(None), m.paid_until <= horizon))
-    if which == "lapsed":
-        return m.status == "lapsed"
-    if which == "applicants":
-        return m.status == "applicant"
-    return false()
-
-
-def renewal_page(
-    which: str, today: date, page: int, per_page: int, total: int | None = None
-) -> Page:
-    """One page of a renewal list and its total (two statements; one when the
-    caller already knows the total)."""
-    m = AssociationMembership
-    base = _current_memberships().where(renewal_condition(which, today))
-    if total is None:
-        total = db.session.scalar(base.add_columns(func.count()))
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(page, 1), pages)
-    order = m.paid_until.asc().nulls_first() if which == "due" else m.updated_at.desc()
-    # Deferred join: the page's memberships first, then only their organisations.
-    ids = (
-        base.add_columns(m.id)
-        .order_by(order, m.organisation_id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery("page_ids")
-    )
-    rows = db.session.execute(
-        select(
-            Organisation.id,
-            Organisation.name,
-            Organisation.kind,
-            Organisation.city,
-            m.status,
-            m.fee_tier,
-            m.paid_until,
-            m.joined_on,
-            m.updated_at,
-        )
-        .select_from(m)
-        .join(ids, ids.c.id == m.id)
-        .join(m.organisation)
-        .order_by(order, m.organisation_id)
-    ).all()
-    return Page(items=rows, total=total, page=page, per_page=per_page)
-
-
-def _not_archived(tenant_id, organisation_id):
+def not_archived(tenant_id, organisation_id):
     """The organisation (given by the row's columns) is a current member: not
     archived, not an external partner. An anti-join with the few archived ones
     (partial index) and the external partners, not a join of every organisation."""
@@ -815,26 +757,17 @@ def _not_archived(tenant_id, organisation_id):
     )
 
 
-def _current_memberships(*columns) -> Select:
+def current_memberships(*columns) -> Select:
     """``columns`` over the memberships of organisations that are not archived."""
     m = AssociationMembership
-    return select(*columns).select_from(m).where(_not_archived(m.tenant_id, m.organisation_id))
-
-
-def _renewal_columns(today: date) -> list:
-    return [
-        func.count().filter(renewal_condition(which, today)).label(which) for which in RENEWAL_LISTS
-    ]
-
-
-def renewal_counts(today: date) -> dict[str, int]:
-    """The size of each renewal list in one statement."""
-    row = db.session.execute(_current_memberships(*_renewal_columns(today))).one()
-    return dict(row._mapping)
+    return select(*columns).select_from(m).where(not_archived(m.tenant_id, m.organisation_id))
 
 
 def dashboard_figures(tenant_id: int, today: date) -> dict:
-    """The dashboard's figures: five statements whatever the data."""
+    """The dashboard's figures: six statements whatever the data."""
+    # Imported here: the renewals queries build on this module's pieces.
+    from crm.renewals import queries as renewals
+
     by_kind, by_size = _by_kind_and_size(
         db.session.execute(
             select(Organisation.kind, Organisation.size_class, func.count())
@@ -843,25 +776,38 @@ def dashboard_figures(tenant_id: int, today: date) -> dict:
         )
     )
     total = sum(by_kind.values())
-    # Memberships by status, with the renewal lists' sizes, in one statement;
-    # an organisation has at most one membership, so the rest have none.
+    # Memberships by status, with the renewal lists' sizes and the fees
+    # outstanding, in one statement (grouped by fee currency too, to sum fees
+    # per currency); an organisation has at most one membership, so the rest
+    # have none.
     by_status: dict[str, int] = {}
-    renewals = dict.fromkeys(RENEWAL_LISTS, 0)
+    lists = renewals.LISTS
+    sizes = dict.fromkeys(lists, 0)
+    outstanding: dict[str, Decimal] = {}
+    overdue_without_fee = 0
     for row in db.session.execute(
-        _current_memberships(
-            AssociationMembership.status, func.count().label("n"), *_renewal_columns(today)
-        ).group_by(AssociationMembership.status)
+        current_memberships(
+            AssociationMembership.status,
+            AssociationMembership.fee_currency,
+            func.count().label("n"),
+            *renewals.count_columns(today),
+            *renewals.outstanding_columns(today),
+        ).group_by(AssociationMembership.status, AssociationMembership.fee_currency)
     ):
-        by_status[row.status] = row.n
-        for which in RENEWAL_LISTS:
-            renewals[which] += row._mapping[which]
+        by_status[row.status] = by_status.get(row.status, 0) + row.n
+        for which in lists:
+            sizes[which] += row._mapping[which]
+        if row.outstanding is not None:
+            owed = outstanding.get(row.fee_currency, Decimal(0)) + Decimal(row.outstanding)
+            outstanding[row.fee_currency] = owed
+        overdue_without_fee += row.overdue_without_fee
     by_status[NO_VALUE] = total - sum(by_status.values())
     # Rows of organisation_ecosystems of current organisations: an index-only
     # scan. The association table is not an ORM entity, so its tenant is named.
     oe = organisation_ecosystems.c
     counts = (
         select(oe.ecosystem_id, func.count().label("n"))
-        .where(oe.tenant_id == tenant_id, _not_archived(oe.tenant_id, oe.organisation_id))
+        .where(oe.tenant_id == tenant_id, not_archived(oe.tenant_id, oe.organisation_id))
         .group_by(oe.ecosystem_id)
         .subquery()
     )
@@ -884,7 +830,13 @@ def dashboard_figures(tenant_id: int, today: date) -> dict:
         "by_size": by_size,
         "by_status": by_status,
         "by_ecosystem": by_ecosystem,
-        "renewals": renewals,
-        "due_soon": renewal_page("due", today, 1, 10, total=renewals["due"]),
+        "renewals": sizes,
+        # Not yet due, soonest first (the overdue ones have their own figure and list).
+        "due_soon": renewals.page(
+            tenant_id, renewals.Selection("due"), today, 1, 10, total=sizes["due"]
+        ),
         "recent": recent,
+        "received": renewals.received_in_year(today),
+        "outstanding": dict(sorted(outstanding.items())),
+        "overdue_without_fee": overdue_without_fee,
     }

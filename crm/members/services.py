@@ -12,12 +12,15 @@ that tenant's scope.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, select, update
 
 from crm.conflicts import check_version, guard_unique, touch
+from crm.currencies import CURRENCIES, DEFAULT_CURRENCY
 from crm.identifiers import STORED_FORMS
 from crm.models import (
+    Activity,
     AssociationMembership,
     AuditEvent,
     ClusterMembership,
@@ -27,7 +30,7 @@ from crm.models import (
     Organisation,
 )
 from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS, CONTACT_ROLES
-from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
+from crm.models.membership import DEFAULT_PERIOD_MONTHS, FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import PROFILE_FIELDS
 from crm.profiles import services as profiles
 from crm.projects.partners import name_key
@@ -279,13 +282,34 @@ def change_membership_status(
 
 
 def set_membership_terms(
-    session, membership: AssociationMembership, fee_tier, paid_until, *, version=None
+    session,
+    membership: AssociationMembership,
+    fee_tier,
+    paid_until,
+    *,
+    fee_amount=None,
+    fee_currency: str = DEFAULT_CURRENCY,
+    period_months: int = DEFAULT_PERIOD_MONTHS,
+    version=None,
 ) -> None:
+    """Fee tier, fee per period (``fee_amount``: a number or text such as
+    "1 200"), period and paid-until date. A payment is recorded with
+    ``crm.renewals.services.record_payment`` instead; this corrects the terms."""
     check_version(membership, version)
     if fee_tier and fee_tier not in FEE_TIERS:
         raise MemberError("Choose a fee tier.", "fee_tier")
+    if fee_currency not in CURRENCIES:
+        raise MemberError("Choose a currency.", "fee_currency")
+    if not 1 <= int(period_months) <= 120:
+        raise MemberError("Enter between 1 and 120 months.", "period_months")
     membership.fee_tier = fee_tier or None
     membership.paid_until = paid_until
+    fee = _clean(fee_amount)
+    membership.fee_amount = (
+        None if fee is None else Decimal(str(parse_number(fee))).quantize(Decimal("0.01"))
+    )
+    membership.fee_currency = fee_currency
+    membership.period_months = int(period_months)
     session.flush()
 
 
@@ -343,6 +367,15 @@ def update_contact(session, contact: Contact, data: dict, *, version=None) -> Co
 
 
 def delete_contact(session, contact: Contact) -> None:
+    """Delete the person; notes and meetings with them stay on the organisation's
+    timeline, no longer naming them (the foreign key has no ON DELETE: a
+    composite SET NULL would clear the tenant too)."""
+    session.execute(
+        update(Activity)
+        .where(Activity.contact_id == contact.id)
+        .values(contact_id=None)
+        .execution_options(synchronize_session=False)
+    )
     session.delete(contact)
     session.flush()
 

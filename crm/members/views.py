@@ -8,7 +8,6 @@ from functools import partial
 
 from flask import (
     Response,
-    abort,
     current_app,
     flash,
     g,
@@ -17,16 +16,19 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import current_user
 
 from crm import choices
-from crm.accounts.access import STAFF, roles_required
+from crm.activities import timeline
+from crm.activities.forms import ActivityForm
 from crm.downloads.exports import export_response
 from crm.duplicates import queries as duplicate_queries
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.members import bp, new_member, queries, services
+from crm.members.access import contact_or_404 as _contact_or_404
+from crm.members.access import org_or_404 as _org_or_404
+from crm.members.access import staff_only
 from crm.members.forms import (
     ConfirmForm,
     ContactForm,
@@ -35,34 +37,8 @@ from crm.members.forms import (
     StatusForm,
     TermsForm,
 )
-from crm.models import Contact
+from crm.renewals import queries as renewals
 from crm.validation import nuts_prefix
-
-
-def staff_only(view):
-    """Signed in as the association's secretariat or admin (others: 404, nothing leaks)."""
-    return login_required(roles_required(*STAFF)(view))
-
-
-def _org_or_404(org_id: int):
-    org = queries.organisation_or_none(org_id) if org_id <= queries.MAX_ID else None
-    if org is None:
-        abort(404)
-    if org.merged_into_id is not None:
-        # A merged duplicate (crm.merge): its links lead to the survivor.
-        args = {**(request.view_args or {}), "org_id": org.merged_into_id}
-        endpoint = request.endpoint if request.method == "GET" else "members.show"
-        abort(redirect(url_for(endpoint, **{k: v for k, v in args.items() if k != "tenant"})))
-    return org
-
-
-def _contact_or_404(contact_id: int) -> Contact:
-    if contact_id > queries.MAX_ID:
-        abort(404)
-    contact = db.session.scalar(select(Contact).where(Contact.id == contact_id))
-    if contact is None:
-        abort(404)
-    return contact
 
 
 def _to_organisation(org_id: int, message: str, anchor: str | None = None):
@@ -89,8 +65,9 @@ def labels():
 @bp.route("/<tenant>/dashboard")
 @staff_only
 def dashboard():
-    figures = queries.dashboard_figures(g.tenant.id, date.today())
-    return render_template("members/dashboard.html", figures=figures)
+    today = date.today()
+    figures = queries.dashboard_figures(g.tenant.id, today)
+    return render_template("members/dashboard.html", figures=figures, today=today)
 
 
 @bp.route("/<tenant>/members")
@@ -175,18 +152,26 @@ def show(org_id: int):
     org = _org_or_404(org_id)
     membership = None if org.is_external else queries.membership_of(org.id)
     merged = queries.merged_into(org.id)
+    contacts = queries.contacts_of(org.id)
+    activity_form = ActivityForm(formdata=None)
+    activity_form.offer_contacts(contacts)
+    payments, payment_total = renewals.payments_of(membership.id) if membership else ([], 0)
     return render_template(
         "members/show.html",
         org=org,
         membership=membership,
         history=queries.status_history(membership.id) if membership else [],
+        payments=payments,
+        payment_total=payment_total,
+        timeline=timeline.organisation_timeline(org.id, timeline.shown(request.args)),
+        activity_form=activity_form,
         clusters=queries.clusters_of(org.id),
         cluster=(
             queries.cluster_summary(org.id)
             if org.kind == "cluster" and not org.is_external
             else None
         ),
-        contacts=queries.contacts_of(org.id),
+        contacts=contacts,
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id, [m.id for m in merged]),
         merged=merged,
@@ -275,33 +260,14 @@ def edit_terms(org_id: int):
                 membership,
                 form.fee_tier.data,
                 form.paid_until.data,
+                fee_amount=form.fee_amount.data,
+                fee_currency=form.fee_currency.data,
+                period_months=form.period_months.data,
                 version=form.version.data,
             )
         if saved:
-            return _to_organisation(org.id, "Fee tier and payment date are saved.")
+            return _to_organisation(org.id, "The membership terms are saved.")
     return render_form("members/terms.html", form, org=org, membership=membership)
-
-
-@bp.route("/<tenant>/renewals")
-@staff_only
-def renewals():
-    which = request.args.get("list", "due")
-    if which not in queries.RENEWAL_LISTS:
-        which = "due"
-    try:
-        number = min(max(1, int(request.args.get("page", 1))), 1_000_000)
-    except ValueError:
-        number = 1
-    today = date.today()
-    page = queries.renewal_page(which, today, number, current_app.config["PAGE_SIZE"])
-    return render_template(
-        "members/renewals.html",
-        which=which,
-        page=page,
-        counts=queries.renewal_counts(today),
-        lists=queries.RENEWAL_LISTS,
-        window=queries.RENEWAL_WINDOW_DAYS,
-    )
 
 
 # -- contacts -------------------------------------------------------------------
@@ -319,6 +285,23 @@ def contact_new(org_id: int):
             name = f"{form.first_name.data} {form.last_name.data}"
             return _to_organisation(org.id, f"{name} is added.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=None)
+
+
+@bp.route("/<tenant>/contacts/<int:contact_id>")
+@staff_only
+def contact_show(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    org = _org_or_404(contact.organisation_id)
+    activity_form = ActivityForm(formdata=None)
+    del activity_form.contact_id  # the contact is this page's
+    return render_template(
+        "members/contact.html",
+        contact=contact,
+        org=org,
+        timeline=timeline.contact_timeline(contact.id, timeline.shown(request.args)),
+        activity_form=activity_form,
+        confirm=ConfirmForm(),
+    )
 
 
 @bp.route("/<tenant>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 """All models, imported here so the metadata is complete for alembic and the app."""
 
+from crm.models.activity import Activity
 from crm.models.audit import AuditEvent
 from crm.models.base import Base, TenantOwned
 from crm.models.contact import Contact
@@ -14,7 +15,12 @@ from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
 from crm.models.mail import EmailConsent, OutboxMessage
-from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
+from crm.models.membership import (
+    AssociationMembership,
+    ClusterMembership,
+    MembershipStatusChange,
+    Payment,
+)
 from crm.models.metrics import MetricSnapshot, MetricValue
 from crm.models.organisation import Organisation, organisation_ecosystems
 from crm.models.partner_request import PartnerInterest, PartnerRequest, SharedContact
@@ -33,6 +39,7 @@ from crm.models.tenant import Tenant
 from crm.models.user import User
 
 __all__ = [
+    "Activity",
     "AssociationMembership",
     "AuditEvent",
     "Base",
@@ -58,6 +65,7 @@ __all__ = [
     "PartnerInterest",
     "PartnerProfile",
     "PartnerRequest",
+    "Payment",
     "Programme",
     "Project",
     "Segment",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -33,6 +35,16 @@ FEE_TIERS = {
     "supporting": "Supporting",
     "exempt": "Exempt",
 }
+# How a payment was made. "Waived" records a period granted without payment
+# (its amount may be zero); every other method needs an amount above zero.
+PAYMENT_METHODS = {
+    "transfer": "Bank transfer",
+    "card": "Card",
+    "direct_debit": "Direct debit",
+    "in_kind": "In kind",
+    "waived": "Waived",
+}
+DEFAULT_PERIOD_MONTHS = 12
 
 
 class AssociationMembership(TenantOwned, Versioned, Timestamps, Base):
@@ -54,6 +66,13 @@ class AssociationMembership(TenantOwned, Versioned, Timestamps, Base):
     left_on: Mapped[date | None] = mapped_column(Date)
     fee_tier: Mapped[str | None] = mapped_column(String(12))
     paid_until: Mapped[date | None] = mapped_column(Date)
+    # What one period of membership costs and how long it runs: a payment moves
+    # paid_until by the period; an overdue membership owes its fee (the dashboard).
+    fee_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    fee_currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
+    period_months: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_PERIOD_MONTHS, server_default=str(DEFAULT_PERIOD_MONTHS)
+    )
 
     organisation: Mapped[Organisation] = relationship(
         primaryjoin="and_(foreign(AssociationMembership.tenant_id) == Organisation.tenant_id, "
@@ -67,6 +86,32 @@ class AssociationMembership(TenantOwned, Versioned, Timestamps, Base):
         order_by="(MembershipStatusChange.effective_on.desc(), MembershipStatusChange.id.desc())",
         viewonly=True,
     )
+
+
+class Payment(TenantOwned, Base):
+    """A payment of a membership, and the period it pays for."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        same_tenant_fk(["membership_id"], "association_memberships", ondelete="CASCADE"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("period_to >= period_from", name="period_in_order"),
+        Index("ix_payments_tenant_membership_paid", "tenant_id", "membership_id", "paid_on"),
+        Index("ix_payments_tenant_paid", "tenant_id", "paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class MembershipStatusChange(TenantOwned, Base):

@@ -148,7 +148,7 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
             postgresql_where=text("pic IS NOT NULL"),
             sqlite_where=text("pic IS NOT NULL"),
         ),
-        # The member lists' anti-join (crm.members.queries._not_archived).
+        # The member lists' anti-join (crm.members.queries.not_archived).
         Index(
             "ix_organisations_tenant_not_member",
             "tenant_id",

@@ -49,7 +49,7 @@ def two_tenants(make, session):
     def populate(tenant):
         cluster = make.cluster(tenant)
         firm = make.org(tenant)
-        make.membership(firm)
+        membership = make.membership(firm)
         make.cluster_member(cluster, firm)
         contact = make.contact(firm)
         project = make.project(tenant, cluster_id=cluster.id)
@@ -84,6 +84,8 @@ def two_tenants(make, session):
                 "batch_id": make.import_batch(tenant).id,
                 "segment_id": segment.id,
                 "tag_id": tag.id,
+                "payment_id": make.payment(membership).id,
+                "activity_id": make.activity(firm, contact=contact).id,
             },
         )
 

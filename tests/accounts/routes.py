@@ -16,6 +16,8 @@ ID_NAMES = (
     "batch_id",
     "segment_id",
     "tag_id",
+    "payment_id",
+    "activity_id",
 )
 # Ids of rows shared between associations by design (partner requests and their
 # interests): another association's id is readable, so these routes get their own

@@ -59,6 +59,8 @@ def _seed(session, slug: str) -> int:
     )
     make.participation(project, firm)
     make.import_batch(tenant)
+    make.payment(membership)
+    make.activity(firm)
     session.add(
         ExportFile(
             tenant_id=tenant.id,

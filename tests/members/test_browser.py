@@ -92,7 +92,8 @@ def test_secretariat_manages_members_in_the_browser(committed_app, page, console
     page.get_by_label("Reason").fill("Admitted at the general assembly")
     page.get_by_role("button", name="Change status").click()
     assert page.locator("#membership-status").inner_text() == "Active"
-    assert page.get_by_text("Admitted at the general assembly").is_visible()
+    assert page.get_by_role("cell", name="Admitted at the general assembly").is_visible()
+    assert page.locator("#timeline").get_by_text("Admitted at the general assembly").is_visible()
     assert page.title().startswith("Marseille Maritime")
 
     # The only failed responses: the corrected form (422) and the browser's favicon guess.

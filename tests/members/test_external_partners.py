@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm.members import queries
 from crm.models import Organisation
+from crm.renewals import queries as renewals
 from crm.tenancy import tenant_scope
 
 
@@ -104,15 +105,23 @@ def test_member_figures_are_the_same_with_or_without_partners(assoc, make, sessi
     _members_and_partners(make, assoc.tenant)
     with tenant_scope(assoc.tenant.id):
         with_partners = queries.dashboard_figures(assoc.tenant.id, today)
-        due = queries.renewal_page("due", today, 1, 50)
+        overdue = renewals.page(assoc.tenant.id, renewals.Selection("overdue"), today, 1, 50)
         for org in session.scalars(select(Organisation).where(Organisation.is_external)):
             session.delete(org)
         session.flush()
         without = queries.dashboard_figures(assoc.tenant.id, today)
-    for key in ("total", "by_kind", "by_size", "by_status", "by_ecosystem", "renewals"):
+    for key in (
+        "total",
+        "by_kind",
+        "by_size",
+        "by_status",
+        "by_ecosystem",
+        "renewals",
+        "outstanding",
+    ):
         assert with_partners[key] == without[key], key
     assert with_partners["total"] == 3 and with_partners["by_size"] == {"micro": 1}
-    assert [r.name for r in due.items] == ["Lyon Robotics"]
+    assert [r.name for r in overdue.items] == ["Lyon Robotics"]
 
 
 def test_a_renamed_partner_is_found_under_its_new_name(assoc, make, session):

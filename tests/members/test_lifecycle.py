@@ -101,9 +101,13 @@ def test_terms_without_membership_redirects_to_status(assoc, make):
 
 
 def test_renewal_lists(assoc, make):
+    """The page's tabs over the same rows; the selection itself is checked
+    against an independent computation in tests/renewals/test_lists.py."""
     today = date.today()
     due = make.org(assoc.tenant, name="Due Soon")
     make.membership(due, status="active", paid_until=today + timedelta(days=10))
+    late = make.org(assoc.tenant, name="Seven Weeks Late")
+    make.membership(late, status="active", paid_until=today - timedelta(days=49))
     unknown = make.org(assoc.tenant, name="Never Paid")
     make.membership(unknown, status="active")
     paid = make.org(assoc.tenant, name="Paid Ahead")
@@ -119,13 +123,18 @@ def test_renewal_lists(assoc, make):
         html = assoc.client.get(f"{assoc.url}/renewals?list={which}").get_data(as_text=True)
         return html.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in html else ""
 
+    overdue_html = listed("overdue")
+    assert "Seven Weeks Late" in overdue_html and "49 days overdue" in overdue_html
+    assert "Never Paid" in overdue_html and "no payment recorded" in overdue_html
+    assert overdue_html.index("Never Paid") < overdue_html.index("Seven Weeks Late")
+    assert "Due Soon" not in overdue_html and "Archived Due" not in overdue_html
     due_html = listed("due")
-    assert "Due Soon" in due_html and "Never Paid" in due_html
-    assert "Paid Ahead" not in due_html and "Archived Due" not in due_html
-    assert due_html.index("Never Paid") < due_html.index("Due Soon")  # no date first
+    assert "Due Soon" in due_html and "10 days left" in due_html
+    assert "Seven Weeks Late" not in due_html and "Paid Ahead" not in due_html
     assert "Gone Quiet" in listed("lapsed") and "Due Soon" not in listed("lapsed")
     assert "Knocking" in listed("applicants")
     assert assoc.client.get(f"{assoc.url}/renewals?list=bogus&page=x").status_code == 200
+    assert assoc.client.get(f"{assoc.url}/renewals?list=due&days=-4").status_code == 200
 
 
 def test_dashboard_figures_and_bounded_queries(assoc, make, session, count_queries):
@@ -186,6 +195,6 @@ def test_dashboard_figures_count_the_current_organisations_of_the_tenant(assoc, 
     assert figures["by_kind"] == {"firm": 3, "university": 1, "cluster": 1}
     assert figures["by_size"] == {"micro": 1, "none": 2}
     assert figures["by_status"] == {"active": 2, "lapsed": 1, "applicant": 1, "none": 1}
-    assert figures["renewals"] == {"due": 1, "lapsed": 1, "applicants": 1}
-    assert figures["due_soon"].total == 1
-    assert [row.name for row in figures["due_soon"].items] == ["Micro Due"]
+    assert figures["renewals"] == {"overdue": 1, "due": 0, "lapsed": 1, "applicants": 1}
+    # The "due soon" box lists what is not yet due; the overdue have their own figure.
+    assert figures["due_soon"].total == 0 and figures["due_soon"].items == []
