@@ -10,8 +10,8 @@ with one of its contacts.
 Both tables are tenant-owned: composite foreign keys with ``tenant_id`` and
 row-level security like every tenant table.
 
-Revision ID: renewals_1
-Revises: 0020
+Revision ID: 0024
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "renewals_1"
-down_revision: str | None = "0020"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
