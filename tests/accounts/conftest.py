@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from crm.accounts import throttle
+from crm.extensions import limiter
 from crm.models import JobRun
 from crm.profiles import services as profiles
 from crm.tenancy import tenant_scope
@@ -15,10 +16,13 @@ from tests.factories import PASSWORD
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle(app):
-    """Failure counters outlive a test (process memory or Redis); start each test clean."""
+    """Failure counters and rate limits outlive a test (process memory or Redis);
+    start each test clean."""
     throttle.reset_all()
+    limiter.reset()
     yield
     throttle.reset_all()
+    limiter.reset()
 
 
 @pytest.fixture
