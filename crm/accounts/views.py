@@ -267,13 +267,18 @@ def invite(user: User, token: str, back: str):
     """Mail ``user`` their invitation (committed), then go ``back``; show the link
     to hand over instead when it was not handed to an SMTP server."""
     link = services.reset_link(token)
+    # The commit (or rollback) expires the row; it is read again in the user's
+    # own scope, which is not the request's when the alliance office invites (RLS).
+    scope = tenancy.scope_of_user(user.tenant_id)
     try:
         delivery = send_invitation(db.session, user, link)
         db.session.commit()
     except MailError as error:
         db.session.rollback()
+        delivery = None
         flash(f"The invitation could not be sent: {error.reply}", "error")
-        return _reset_link_page(user, token, kind="invitation")
+    with tenancy.tenant_scope(scope):
+        db.session.refresh(user)
     if delivery is Delivery.SENT:
         flash(f"An invitation to set a password was sent to {user.email}.", "success")
         return redirect(back)

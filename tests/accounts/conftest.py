@@ -8,7 +8,7 @@ import pytest
 
 from crm.accounts import throttle
 from crm.extensions import limiter
-from crm.models import JobRun
+from crm.models import JobRun, OutboxMessage
 from crm.profiles import services as profiles
 from crm.tenancy import tenant_scope
 from tests.factories import PASSWORD
@@ -36,6 +36,21 @@ def sign_in(app):
         return client
 
     return do
+
+
+def outbox_message(session, tenant) -> OutboxMessage:
+    """A message in the tenant's outbox, as the transport stores one without SMTP."""
+    with tenant_scope(tenant.id):
+        message = OutboxMessage(
+            sender="office@example.org",
+            recipient=f"someone@{tenant.slug}.example.org",
+            subject=f"Private to {tenant.slug}",
+            body="Dear someone,\n",
+            headers={},
+        )
+        session.add(message)
+        session.flush()
+    return message
 
 
 def job_run(session, tenant, kind="import") -> JobRun:
@@ -83,6 +98,7 @@ def two_tenants(make, session):
                 "user_id": users["secretariat"].id,
                 "run_id": run.id,
                 "batch_id": make.import_batch(tenant).id,
+                "message_id": outbox_message(session, tenant).id,
             },
         )
 
