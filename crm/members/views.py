@@ -25,9 +25,12 @@ from crm.accounts.access import STAFF, roles_required
 from crm.downloads.exports import export_response
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.mail import consent as mail_consent
 from crm.members import bp, queries, services
 from crm.members.forms import ConfirmForm, ContactForm, OrganisationForm, StatusForm, TermsForm
 from crm.models import Contact
+from crm.models.mail import CONSENT_SOURCES as MAIL_CONSENT_SOURCES
+from crm.models.mail import PURPOSES
 from crm.validation import nuts_prefix
 
 
@@ -147,6 +150,7 @@ def create():
 def show(org_id: int):
     org = _org_or_404(org_id)
     membership = None if org.is_external else queries.membership_of(org.id)
+    contacts = queries.contacts_of(org.id)
     return render_template(
         "members/show.html",
         org=org,
@@ -158,7 +162,10 @@ def show(org_id: int):
             if org.kind == "cluster" and not org.is_external
             else None
         ),
-        contacts=queries.contacts_of(org.id),
+        contacts=contacts,
+        mail_consents=mail_consent.of_contacts(db.session, [c.id for c in contacts]),
+        purposes=PURPOSES,
+        consent_sources=MAIL_CONSENT_SOURCES,
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id),
         confirm=ConfirmForm(),
@@ -285,7 +292,8 @@ def contact_new(org_id: int):
     form = ContactForm()
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.create_contact(db.session, g.tenant.id, org, form.contact_data())
+            contact = services.create_contact(db.session, g.tenant.id, org, form.contact_data())
+            services.set_mail_consents(db.session, g.tenant.id, contact, form.mail_consents())
         if saved:
             name = f"{form.first_name.data} {form.last_name.data}"
             return _to_organisation(org.id, f"{name} is added.", "contacts")
@@ -301,11 +309,14 @@ def contact_edit(contact_id: int):
         flash("This contact was erased and cannot be edited.", "warning")
         return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
     form = ContactForm(obj=contact)
+    said = mail_consent.of_contacts(db.session, [contact.id])[contact.id]
+    form.show_mail_consents(said, fill=not form.is_submitted())
     if form.validate_on_submit():
         with saving(form, editing=contact) as saved:
             services.update_contact(
                 db.session, contact, form.contact_data(), version=form.version.data
             )
+            services.set_mail_consents(db.session, g.tenant.id, contact, form.mail_consents())
         if saved:
             return _to_organisation(org.id, f"{contact.full_name} is saved.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=contact)
