@@ -36,13 +36,7 @@ def record(
     session, tenant_id: int, contact_id: int, purpose: str, granted: bool, source: str
 ) -> EmailConsent:
     """Set what the contact said about ``purpose``; the caller checked who may."""
-    consent = session.scalar(
-        select(EmailConsent).where(
-            EmailConsent.tenant_id == tenant_id,
-            EmailConsent.contact_id == contact_id,
-            EmailConsent.purpose == purpose,
-        )
-    )
+    consent = _answer(session, tenant_id, contact_id, purpose)
     if consent is None:
         consent = EmailConsent(tenant_id=tenant_id, contact_id=contact_id, purpose=purpose)
         session.add(consent)
@@ -51,6 +45,16 @@ def record(
     consent.changed_at = utcnow()
     session.flush()
     return consent
+
+
+def _answer(session, tenant_id: int, contact_id: int, purpose: str) -> EmailConsent | None:
+    return session.scalar(
+        select(EmailConsent).where(
+            EmailConsent.tenant_id == tenant_id,
+            EmailConsent.contact_id == contact_id,
+            EmailConsent.purpose == purpose,
+        )
+    )
 
 
 # What a form or an import can say about one purpose: agreed, refused, or nothing.
@@ -63,13 +67,7 @@ def set_said(
     """Make the contact's answer for ``purpose`` be ``granted`` (None: nothing
     said, the row goes). An unchanged answer keeps its date and source. True if
     something changed; the audit hook logs the row's change."""
-    consent = session.scalar(
-        select(EmailConsent).where(
-            EmailConsent.tenant_id == tenant_id,
-            EmailConsent.contact_id == contact_id,
-            EmailConsent.purpose == purpose,
-        )
-    )
+    consent = _answer(session, tenant_id, contact_id, purpose)
     if granted is None:
         if consent is None:
             return False
