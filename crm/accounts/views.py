@@ -33,7 +33,7 @@ from crm.accounts.mail import Delivery, send_invitation
 from crm.accounts.queries import audit_events, audit_filter_choices, tenant_users
 from crm.accounts.redirects import safe_next
 from crm.exports import download
-from crm.extensions import db, limiter, login_manager
+from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
 from crm.mail.transport import MailError
 from crm.models import AuditEvent, User
@@ -115,10 +115,11 @@ def change_password():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(forgotten.client_limit, methods=["POST"], key_func=client_ip)
 def forgot_password():
     """The same answer for every valid address: see ``crm.accounts.forgotten``."""
     form = ForgotPasswordForm()
+    if form.is_submitted() and not forgotten.client_allowed(client_ip()):
+        abort(429)
     if form.validate_on_submit():
         email = form.email.data.strip()
         response = make_response(render_template("accounts/forgot_sent.html"))
@@ -290,7 +291,8 @@ def invite(user: User, token: str, back: str):
 def _reset_link_page(user: User, token: str, kind: str = "reset"):
     link = services.reset_link(token)
     hours = services.link_max_age(kind) // 3600
-    return render_template("accounts/reset_link.html", user=user, link=link, hours=hours)
+    valid_for = f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
+    return render_template("accounts/reset_link.html", user=user, link=link, valid_for=valid_for)
 
 
 @bp.route("/<tenant>/audit")

@@ -6,8 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from crm.accounts import throttle
-from crm.extensions import limiter
+from crm.accounts import forgotten, throttle
 from crm.models import JobRun, OutboxMessage
 from crm.profiles import services as profiles
 from crm.tenancy import tenant_scope
@@ -19,10 +18,10 @@ def _fresh_throttle(app):
     """Failure counters and rate limits outlive a test (process memory or Redis);
     start each test clean."""
     throttle.reset_all()
-    limiter.reset()
+    forgotten.reset_all()
     yield
     throttle.reset_all()
-    limiter.reset()
+    forgotten.reset_all()
 
 
 @pytest.fixture

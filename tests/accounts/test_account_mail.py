@@ -15,6 +15,7 @@ from crm.accounts import services
 from crm.models import AuditEvent, OutboxMessage
 from crm.tenancy import tenant_scope
 from tests.accounts.support import tenant_events, user_by_email
+from tests.conftest import bound_to_rolled_back_connection
 
 NEW = "a much longer new password"
 SET = {"new_password": NEW, "confirm_password": NEW}
@@ -180,3 +181,14 @@ def test_bad_address_is_a_field_error(client):
     response = client.post("/forgot-password", data={"email": "not an address"})
     assert response.status_code == 422
     assert b"field-error" in response.data
+
+
+def test_forgot_password_without_redis_still_answers(make_app, database_urls):
+    """Redis down: the limits count in memory and the page answers as usual."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:9/0")
+    with bound_to_rolled_back_connection(app), app.app_context():
+        client = app.test_client()
+        for _ in range(3):
+            response = client.post("/forgot-password", data={"email": "who@example.org"})
+            assert response.status_code == 200
+            assert b"If an account exists for that address" in response.data
