@@ -25,4 +25,4 @@ class OutboxSearchForm(Form):
 
 
 class ActionForm(Form):
-    """An empty form: CSRF for the action buttons (send a test message, unsubscribe)."""
+    """An empty form: CSRF for an action button (send a test message)."""
