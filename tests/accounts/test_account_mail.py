@@ -192,3 +192,24 @@ def test_forgot_password_without_redis_still_answers(make_app, database_urls):
             response = client.post("/forgot-password", data={"email": "who@example.org"})
             assert response.status_code == 200
             assert b"If an account exists for that address" in response.data
+
+
+def test_new_associations_first_admin_is_invited_by_mail(make, sign_in, client, smtp_server):
+    alliance = sign_in(make.user(None, role="alliance_admin"))
+    form = {
+        "slug": "pt-clusters",
+        "name": "Portuguese Clusters",
+        "country": "PT",
+        "admin_name": "Ana Admin",
+        "admin_email": "ana@example.pt",
+    }
+    response = alliance.post("/alliance/associations/new", data=form)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/alliance/associations/")
+    [message] = smtp_server.to("ana@example.pt")
+    assert message["Subject"] == "Your account at Portuguese Clusters"
+    path = link_path(message)
+    assert client.post(path, data=SET).status_code == 302
+    assert (
+        client.post("/login", data={"email": "ana@example.pt", "password": NEW}).status_code == 302
+    )
