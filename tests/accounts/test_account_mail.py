@@ -15,6 +15,7 @@ from crm.accounts import services
 from crm.models import AuditEvent, OutboxMessage
 from crm.tenancy import tenant_scope
 from tests.accounts.support import tenant_events, user_by_email
+from tests.accounts.test_tenants_admin import _form as new_association_form
 from tests.conftest import bound_to_rolled_back_connection
 
 NEW = "a much longer new password"
@@ -196,18 +197,12 @@ def test_forgot_password_without_redis_still_answers(make_app, database_urls):
 
 def test_new_associations_first_admin_is_invited_by_mail(make, sign_in, client, smtp_server):
     alliance = sign_in(make.user(None, role="alliance_admin"))
-    form = {
-        "slug": "pt-clusters",
-        "name": "Portuguese Clusters",
-        "country": "PT",
-        "admin_name": "Ana Admin",
-        "admin_email": "ana@example.pt",
-    }
+    form = new_association_form("pt-clusters", "ana@example.pt")
     response = alliance.post("/alliance/associations/new", data=form)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/alliance/associations/")
     [message] = smtp_server.to("ana@example.pt")
-    assert message["Subject"] == "Your account at Portuguese Clusters"
+    assert message["Subject"] == "Your account at New Association"
     path = link_path(message)
     assert client.post(path, data=SET).status_code == 302
     assert (
