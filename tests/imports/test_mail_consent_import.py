@@ -46,6 +46,8 @@ def test_import_records_consents_of_new_and_known_contacts(importer, make, sessi
     batch = importer.run(data, kind="contacts")
     assert (batch.created_count, batch.rejected_count) == (2, 0)
     assert batch.report["email_consents"] == 3
+    page = importer.client.get(f"/{tenant.slug}/imports/{batch.id}").get_data(as_text=True)
+    assert 'id="count-email-consents">3<' in page
     session.expire_all()
     assert answers(session) == {
         ("ana@acme.example", "newsletters"): (False, "import"),
