@@ -53,6 +53,10 @@ class Default:
     LOGIN_MAX_DELAY = 60
     # Failures are forgotten this many seconds after the last one.
     LOGIN_FAILURE_MEMORY = 15 * 60
+    # "Forgot password?" (crm/accounts/forgotten.py): requests per client (then a
+    # 429 page), and links sent per address (then the same answer, nothing sent).
+    FORGOT_PASSWORD_PER_CLIENT = "10 per 15 minutes"
+    FORGOT_PASSWORD_PER_ADDRESS = "3 per hour"
     # Reverse proxies in front of the app whose X-Forwarded-* headers are believed.
     TRUSTED_PROXIES = 0
     # Where people reach the app (https://crm.example.org): absolute links are

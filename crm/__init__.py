@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.core import bp as core
     from crm.downloads import bp as downloads
     from crm.imports import bp as imports
+    from crm.mail.views import bp as mail
     from crm.members import bp as members
     from crm.merge import bp as merge
     from crm.metrics import bp as metrics
@@ -94,7 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(downloads)
     app.register_blueprint(cordis)
     app.register_blueprint(merge)
-    for blueprint in (contacts, segments, tags, bulk, renewals, activities):
+    for blueprint in (contacts, segments, tags, bulk, renewals, activities, mail):
         app.register_blueprint(blueprint)
 
 

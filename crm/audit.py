@@ -86,7 +86,6 @@ def install(session_factory) -> None:
 
 
 def _write_events(session, flush_context) -> None:
-    user_id, ip = _actor()
     rows = []
     for action, objs in (
         ("create", session.new),
@@ -115,18 +114,21 @@ def _write_events(session, flush_context) -> None:
             rows.append(
                 {
                     "tenant_id": _tenant_of(obj),
-                    "user_id": user_id,
                     "action": verb,
                     "entity_type": type(obj).__tablename__,
                     # New rows have no identity key yet in after_flush; their
                     # primary key is already on the instance.
                     "entity_id": inspect(obj).mapper.primary_key_from_instance(obj)[-1],
                     "changes": changes,
-                    "ip": ip,
                     "created_at": utcnow(),
                 }
             )
     if rows:
+        # The actor only when something is logged: a flush of unaudited rows
+        # (an outbox message written in an association's scope for an alliance
+        # admin) must not reload the signed-in user in a scope that hides them.
+        user_id, ip = _actor()
+        rows = [{**row, "user_id": user_id, "ip": ip} for row in rows]
         session.connection().execute(insert(AuditEvent.__table__), rows)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import case, func, insert, select, text
+from sqlalchemy import case, func, insert, select, text, update
 
 from crm.models import Tenant, User
 from crm.models.base import utcnow
@@ -78,3 +78,20 @@ def insert_tenant(session, *, slug: str, name: str, country: str) -> Tenant:
         query = insert(Tenant).values(**values, created_at=utcnow()).returning(Tenant.id)
         tenant_id = session.scalar(query)
     return session.get(Tenant, tenant_id)
+
+
+def set_tenant_mail_from(session, tenant_id: int, address: str | None) -> None:
+    """Set the association's sender address (None: the installation's). On
+    PostgreSQL only in that association's own scope: the function updates the
+    association ``app.tenant_id`` names. Not an ORM update on either database,
+    so the caller writes the audit event."""
+    if _postgres(session):
+        query = text("SELECT set_tenant_mail_from(:address)")
+        if session.scalar(query, {"address": address or ""}) != tenant_id:
+            raise RuntimeError("the sender address was set outside its association's scope")
+    else:
+        query = update(Tenant).where(Tenant.id == tenant_id).values(mail_from=address or None)
+        session.execute(query)
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is not None:
+        session.refresh(tenant, ["mail_from"])

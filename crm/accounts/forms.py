@@ -22,6 +22,10 @@ class LoginForm(Form):
     remember = BooleanField("Keep me signed in on this device (14 days)")
 
 
+class ForgotPasswordForm(Form):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), column_length(User.email)])
+
+
 def _new_password_fields():
     new = PasswordField(
         "New password",

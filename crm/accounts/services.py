@@ -20,6 +20,13 @@ from crm.validation import RuleError
 
 MIN_PASSWORD_LENGTH = 12
 RESET_LINK_MAX_AGE = 24 * 3600
+# An invitation waits longer: a new user may be away for a few days.
+INVITATION_LINK_MAX_AGE = 7 * 24 * 3600
+
+
+def link_max_age(kind: str) -> int | None:
+    """Seconds a link of ``kind`` works (None: no such kind)."""
+    return {"reset": RESET_LINK_MAX_AGE, "invitation": INVITATION_LINK_MAX_AGE}.get(kind)
 
 
 class AccountError(RuleError):
@@ -135,10 +142,15 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def issue_reset_token(session, user: User) -> str:
-    """A signed, single-use token for ``user``; the caller checked who may issue it."""
-    _user_event(session, "reset_link_issued", user, f"password link issued for {user.email}")
-    return _serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+def issue_reset_token(session, user: User, kind: str = "reset") -> str:
+    """A signed, single-use token for ``user``: a password reset, or an
+    ``invitation`` (longer lived); the caller checked who may issue it."""
+    action, what = {
+        "reset": ("reset_link_issued", "password link"),
+        "invitation": ("invitation_issued", "invitation"),
+    }[kind]
+    _user_event(session, action, user, f"{what} issued for {user.email}")
+    return _serializer().dumps({"u": user.id, "f": _password_fingerprint(user), "k": kind})
 
 
 def reset_link(token: str) -> str:
@@ -149,10 +161,16 @@ def reset_link(token: str) -> str:
 def user_for_reset_token(session, token: str) -> User | None:
     """The user a valid, unused, unexpired token is for, else None."""
     try:
-        data = _serializer().loads(token, max_age=RESET_LINK_MAX_AGE)
+        data, signed_at = _serializer().loads(
+            token, max_age=max(RESET_LINK_MAX_AGE, INVITATION_LINK_MAX_AGE), return_timestamp=True
+        )
     except BadSignature:  # also covers SignatureExpired
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    # Links from before invitations existed name no kind: they are resets.
+    max_age = link_max_age(data.get("k", "reset"))
+    if max_age is None or (utcnow() - signed_at).total_seconds() > max_age:
         return None
     user = _enter_scope_of(session, definer.user_by_id(session, data["u"]))
     if user is None or not user.active or data.get("f") != _password_fingerprint(user):

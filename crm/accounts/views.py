@@ -1,27 +1,41 @@
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from crm import choices, tenancy
-from crm.accounts import bp, services, throttle
+from crm.accounts import bp, forgotten, services, throttle
 from crm.accounts.access import TENANT_ADMINS, roles_required
 from crm.accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
+    ForgotPasswordForm,
     LoginForm,
     SetPasswordForm,
     UserEditForm,
     UserNewForm,
 )
+from crm.accounts.mail import Delivery, send_invitation
 from crm.accounts.queries import audit_events, audit_filter_choices, tenant_users
 from crm.accounts.redirects import safe_next
 from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
+from crm.mail.transport import MailError
 from crm.models import AuditEvent, User
 from crm.tenancy import client_ip
 
@@ -100,6 +114,21 @@ def change_password():
     return render_template("accounts/change_password.html", form=form)
 
 
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """The same answer for every valid address: see ``crm.accounts.forgotten``."""
+    form = ForgotPasswordForm()
+    if form.is_submitted() and not forgotten.client_allowed(client_ip()):
+        abort(429)
+    if form.validate_on_submit():
+        email = form.email.data.strip()
+        response = make_response(render_template("accounts/forgot_sent.html"))
+        if forgotten.address_allowed(email):
+            forgotten.send_after_response(response, email)
+        return response
+    return render_form("accounts/forgot_password.html", form)
+
+
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     user = services.user_for_reset_token(db.session, token)
@@ -163,10 +192,10 @@ def user_new():
                 tenant_id=g.tenant.id,
                 cluster_id=form.cluster_id.data,
             )
-            token = services.issue_reset_token(db.session, user)
+            token = services.issue_reset_token(db.session, user, "invitation")
         if saved:
-            flash(f"{user.name} is added. Give them the link below to set a password.", "success")
-            return _reset_link_page(user, token)
+            flash(f"{user.name} is added.", "success")
+            return invite(user, token, back=url_for("accounts.users"))
     return render_form("accounts/user_form.html", form, user=None)
 
 
@@ -223,9 +252,47 @@ def user_reset_link(user_id: int):
     return _reset_link_page(user, token)
 
 
-def _reset_link_page(user: User, token: str):
+@bp.route("/<tenant>/users/<int:user_id>/invite", methods=["POST"])
+@roles_required(*TENANT_ADMINS)
+def user_invite(user_id: int):
+    user = get_tenant_user_or_404(user_id)
+    if not user.active:
+        flash("Reactivate the user before inviting them again.", "error")
+        return redirect(url_for("accounts.users"))
+    token = services.issue_reset_token(db.session, user, "invitation")
+    db.session.commit()
+    return invite(user, token, back=url_for("accounts.users"))
+
+
+def invite(user: User, token: str, back: str):
+    """Mail ``user`` their invitation (committed), then go ``back``; show the link
+    to hand over instead when it was not handed to an SMTP server."""
     link = services.reset_link(token)
-    return render_template("accounts/reset_link.html", user=user, link=link)
+    # The commit (or rollback) expires the row; it is read again in the user's
+    # own scope, which is not the request's when the alliance office invites (RLS).
+    scope = tenancy.scope_of_user(user.tenant_id)
+    try:
+        delivery = send_invitation(db.session, user, link)
+        db.session.commit()
+    except MailError as error:
+        db.session.rollback()
+        delivery = None
+        flash(f"The invitation could not be sent: {error.reply}", "error")
+    with tenancy.tenant_scope(scope):
+        db.session.refresh(user)
+    if delivery is Delivery.SENT:
+        flash(f"An invitation to set a password was sent to {user.email}.", "success")
+        return redirect(back)
+    if delivery is Delivery.OUTBOX:
+        flash("No mail server is set up: the invitation is in the outbox.", "info")
+    return _reset_link_page(user, token, kind="invitation")
+
+
+def _reset_link_page(user: User, token: str, kind: str = "reset"):
+    link = services.reset_link(token)
+    hours = services.link_max_age(kind) // 3600
+    valid_for = f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
+    return render_template("accounts/reset_link.html", user=user, link=link, valid_for=valid_for)
 
 
 @bp.route("/<tenant>/audit")

@@ -30,6 +30,8 @@ NAV = [
     ("Figures", "metrics.tenant_report", STAFF),
     ("Users", "accounts.users", TENANT_ADMINS),
     ("Audit log", "accounts.audit_log", TENANT_ADMINS),
+    ("Outbox", "mail.outbox", TENANT_ADMINS),
+    ("Mail settings", "mail.settings", TENANT_ADMINS),
     ("Alliance figures", "alliance.dashboard", ALLIANCE_ROLES),
     ("Associations", "tenants_admin.index", ALLIANCE_ADMINS),
 ]

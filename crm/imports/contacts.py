@@ -11,10 +11,11 @@ from crm import validation
 from crm.imports.organisations import OrganisationIndex
 from crm.imports.plan import ImportPlan, Progress
 from crm.imports.reading import normalise_name
-from crm.imports.writing import bulk_insert, bulk_update
-from crm.models import Contact, Tenant
+from crm.imports.writing import CHUNK, bulk_insert, bulk_update
+from crm.models import Contact, EmailConsent, Tenant
 from crm.models.base import utcnow
 from crm.models.contact import CONTACT_FIELDS
+from crm.models.mail import PURPOSES
 
 CONTACT_COLUMNS = ("organisation_id", *CONTACT_FIELDS)
 
@@ -36,6 +37,8 @@ def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
     seen: dict = {}
     primary_lines: dict[int, int] = {}
     demote: set[int] = set()
+    # (index of a new contact in plan.creates, or the id of a known one, {purpose: granted})
+    mail_answers: list[tuple[int | None, int | None, dict]] = []
     today = date.today()
     for i, (line, values, errors) in enumerate(rows):
         tick(i)
@@ -81,6 +84,7 @@ def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
             seen[k] = line
         new = {k: v for k, v in values.items() if k in CONTACT_COLUMNS and v is not None}
         new["organisation_id"] = org_id
+        said = {p: values[f"mail_{p}"] for p in PURPOSES if values.get(f"mail_{p}") is not None}
         if new.get("consent_given"):
             new.setdefault("consent_date", today)
             new.setdefault("consent_source", "import")
@@ -90,7 +94,11 @@ def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
                 "consent_given": False,
             }
             plan.creates.append(record | new)
+            if said:
+                mail_answers.append((len(plan.creates) - 1, None, said))
             continue
+        if said:
+            mail_answers.append((None, match.id, said))
         before = {c: getattr(match, c) for c in CONTACT_COLUMNS}
         after = before | new
         if after == before:
@@ -101,6 +109,8 @@ def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
         if record["b_id"] in demote:
             record["is_primary"] = False
     plan.extra["demote"] = sorted(demote)
+    plan.extra["mail_answers"] = mail_answers
+    plan.extra.setdefault("report", {})["email_consents"] = sum(len(a[2]) for a in mail_answers)
 
 
 def _person_key(org_id, first, last) -> tuple:
@@ -122,3 +132,52 @@ def write_contacts(session, tenant: Tenant, plan: ImportPlan, progress: Progress
     stamp = {"tenant_id": tenant.id, "created_at": now, "updated_at": now}
     bulk_update(session, table, tenant, plan.updates, common={"updated_at": now})
     bulk_insert(session, table, plan.creates, progress, 10, 90, common=stamp)
+    _write_mail_answers(session, tenant, plan, now, progress)
+
+
+def _write_mail_answers(session, tenant: Tenant, plan: ImportPlan, now, progress) -> None:
+    """Each row's e-mail consent answers (source "import"), set-based: the new
+    contacts' ids are read back by what was inserted (one query), the answers
+    already held in one query per chunk, then one bulk insert and one bulk
+    update. A blank cell leaves the answer as it is; an equal one keeps its date."""
+    answers = plan.extra.get("mail_answers", [])
+    if not answers:
+        return
+    created = {}
+    if any(index is not None for index, _, _ in answers):
+        query = select(Contact.id, *[getattr(Contact, c) for c in _IDENTITY]).where(
+            Contact.created_at == now
+        )
+        created = {tuple(row[1:]): row[0] for row in session.execute(query)}
+    wanted = {}  # (contact id, purpose) -> granted
+    for index, contact_id, said in answers:
+        if index is not None:
+            contact_id = created[tuple(plan.creates[index][c] for c in _IDENTITY)]
+        wanted.update({(contact_id, purpose): granted for purpose, granted in said.items()})
+    held = {}
+    ids = sorted({contact_id for contact_id, _ in wanted})
+    for i in range(0, len(ids), CHUNK):
+        query = select(
+            EmailConsent.contact_id, EmailConsent.purpose, EmailConsent.id, EmailConsent.granted
+        ).where(EmailConsent.contact_id.in_(ids[i : i + CHUNK]))
+        held.update({(c, p): (row_id, g) for c, p, row_id, g in session.execute(query)})
+    inserts = [
+        {"contact_id": c, "purpose": p, "granted": g}
+        for (c, p), g in wanted.items()
+        if (c, p) not in held
+    ]
+    updates = [
+        {"b_id": held[key][0], "granted": g}
+        for key, g in wanted.items()
+        if key in held and held[key][1] != g
+    ]
+    common = {"changed_at": now, "source": "import"}
+    table = EmailConsent.__table__
+    bulk_insert(
+        session, table, inserts, progress, 90, 95, common={"tenant_id": tenant.id, **common}
+    )
+    bulk_update(session, table, tenant, updates, common=common)
+
+
+# What identifies a contact just inserted (duplicates in one file are rejected).
+_IDENTITY = ("organisation_id", "first_name", "last_name", "email")

@@ -176,6 +176,9 @@ CONTACTS = Kind(
         _contacts("is_primary", "Primary contact", "bool"),
         _contacts("consent_given", "Consent given", "bool"),
         _contacts("consent_date", "Consent date", "date"),
+        # E-mail consent per purpose (crm.mail.consent): yes, no, or blank for "as it is".
+        _contacts("mail_membership", "E-mail: membership communications", "bool"),
+        _contacts("mail_newsletters", "E-mail: newsletters and events", "bool"),
     ),
     one_of=(("organisation_registration_id", "organisation_name"),),
     help="Contacts are attached to organisations already in the directory (by registration "

@@ -24,9 +24,12 @@ from crm.currencies import DEFAULT_CURRENCY, labelled_codes
 from crm.extensions import db
 from crm.forms import Form, labelled, select_choices
 from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
+from crm.mail import consent
 from crm.members.services import ORGANISATION_FIELDS
 from crm.models import ClusterMembership, Contact, Organisation
 from crm.models.contact import CONTACT_FIELDS, CONTACT_ROLES
+from crm.models.mail import CONSENT_SOURCES as MAIL_CONSENT_SOURCES
+from crm.models.mail import PURPOSES
 from crm.models.membership import DEFAULT_PERIOD_MONTHS
 from crm.validation import (
     Rule,
@@ -44,6 +47,8 @@ from crm.validation import (
     check_year,
     normalise_url,
 )
+
+MAIL_CONSENT_CHOICES = labelled({"granted": "Agreed", "refused": "Refused"}, "Not said")
 
 
 class OrganisationForm(Form):
@@ -218,10 +223,43 @@ class ContactForm(Form):
     consent_given = BooleanField("Consent to be contacted was given")
     consent_date = DateField("Consent date", validators=[Optional()])
     consent_source = SelectField("Consent given through", choices=labelled(CONSENT_SOURCES, "—"))
+    # What the person said about each purpose of e-mail (crm.mail.consent).
+    mail_membership = SelectField(
+        PURPOSES["membership"],
+        choices=MAIL_CONSENT_CHOICES,
+        default="",
+        description="Sent unless refused.",
+    )
+    mail_newsletters = SelectField(
+        PURPOSES["newsletters"],
+        choices=MAIL_CONSENT_CHOICES,
+        default="",
+        description="Sent only when agreed.",
+    )
     version = version_field()
 
     def contact_data(self) -> dict:
         return {name: self[name].data for name in (*CONTACT_FIELDS, "role")}
+
+    def mail_consents(self) -> dict[str, bool | None]:
+        """{purpose: True (agreed), False (refused) or None (not said)}, for the
+        purposes submitted: a post without them leaves the answers as they are."""
+        fields = {p: self[f"mail_{p}"] for p in PURPOSES}
+        return {p: consent.SAID[f.data or ""] for p, f in fields.items() if f.raw_data}
+
+    def show_mail_consents(self, said: dict, fill: bool) -> None:
+        """Say beside each e-mail consent field when and how the current answer
+        was given ({purpose: consent}); ``fill``: also preselect it."""
+        for purpose in PURPOSES:
+            answer, field = said.get(purpose), self[f"mail_{purpose}"]
+            if fill:
+                field.data = "" if answer is None else "granted" if answer.granted else "refused"
+            if answer is not None:
+                source = MAIL_CONSENT_SOURCES.get(answer.source, answer.source).lower()
+                field.description += (
+                    f" Now: {'agreed' if answer.granted else 'refused'} on "
+                    f"{answer.changed_at:%Y-%m-%d} ({source})."
+                )
 
 
 class ConfirmForm(Form):

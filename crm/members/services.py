@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from crm.conflicts import check_version, guard_unique, touch
 from crm.currencies import CURRENCIES, DEFAULT_CURRENCY
 from crm.identifiers import STORED_FORMS
+from crm.mail import consent as mail_consent
 from crm.models import (
     Activity,
     AssociationMembership,
@@ -366,6 +367,13 @@ def update_contact(session, contact: Contact, data: dict, *, version=None) -> Co
     return contact
 
 
+def set_mail_consents(session, tenant_id: int, contact: Contact, said: dict) -> None:
+    """Record what staff entered about each purpose of e-mail ({purpose: True,
+    False or None}); unchanged answers keep their date and source."""
+    for purpose, granted in said.items():
+        mail_consent.set_said(session, tenant_id, contact.id, purpose, granted, "form")
+
+
 def delete_contact(session, contact: Contact) -> None:
     """Delete the person; notes and meetings with them stay on the organisation's
     timeline, no longer naming them (the foreign key has no ON DELETE: a
@@ -414,6 +422,10 @@ def contact_data(session, tenant_id: int, contact: Contact) -> dict:
             "date": iso(contact.consent_date),
             "source": contact.consent_source,
         },
+        "email_consents": [
+            {"purpose": p, "granted": c.granted, "at": iso(c.changed_at), "source": c.source}
+            for p, c in sorted(mail_consent.of_contacts(session, [contact.id])[contact.id].items())
+        ],
         "organisation": {
             "id": org.id,
             "name": org.name,

@@ -25,6 +25,7 @@ from crm.downloads.exports import export_response
 from crm.duplicates import queries as duplicate_queries
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.mail import consent as mail_consent
 from crm.members import bp, new_member, queries, services
 from crm.members.access import contact_or_404 as _contact_or_404
 from crm.members.access import org_or_404 as _org_or_404
@@ -37,6 +38,8 @@ from crm.members.forms import (
     StatusForm,
     TermsForm,
 )
+from crm.models.mail import CONSENT_SOURCES as MAIL_CONSENT_SOURCES
+from crm.models.mail import PURPOSES
 from crm.renewals import queries as renewals
 from crm.validation import nuts_prefix
 
@@ -172,6 +175,9 @@ def show(org_id: int):
             else None
         ),
         contacts=contacts,
+        mail_consents=mail_consent.of_contacts(db.session, [c.id for c in contacts]),
+        purposes=PURPOSES,
+        consent_sources=MAIL_CONSENT_SOURCES,
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id, [m.id for m in merged]),
         merged=merged,
@@ -280,7 +286,8 @@ def contact_new(org_id: int):
     form = ContactForm()
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.create_contact(db.session, g.tenant.id, org, form.contact_data())
+            contact = services.create_contact(db.session, g.tenant.id, org, form.contact_data())
+            services.set_mail_consents(db.session, g.tenant.id, contact, form.mail_consents())
         if saved:
             name = f"{form.first_name.data} {form.last_name.data}"
             return _to_organisation(org.id, f"{name} is added.", "contacts")
@@ -313,11 +320,14 @@ def contact_edit(contact_id: int):
         flash("This contact was erased and cannot be edited.", "warning")
         return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
     form = ContactForm(obj=contact)
+    said = mail_consent.of_contacts(db.session, [contact.id])[contact.id]
+    form.show_mail_consents(said, fill=not form.is_submitted())
     if form.validate_on_submit():
         with saving(form, editing=contact) as saved:
             services.update_contact(
                 db.session, contact, form.contact_data(), version=form.version.data
             )
+            services.set_mail_consents(db.session, g.tenant.id, contact, form.mail_consents())
         if saved:
             return _to_organisation(org.id, f"{contact.full_name} is saved.", "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=contact)

@@ -1,11 +1,12 @@
 """Alliance admins manage associations and their administrators, never tenant records."""
 
-from flask import flash, render_template
+from flask import flash, render_template, url_for
 from sqlalchemy import select
 
 from crm.accounts import definer, services
 from crm.accounts.access import ALLIANCE_ADMINS, roles_required
 from crm.accounts.forms import TenantNewForm
+from crm.accounts.views import invite
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.models import Tenant
@@ -39,11 +40,10 @@ def tenant_new():
                 role="tenant_admin",
                 tenant_id=tenant.id,
             )
-            token = services.issue_reset_token(db.session, admin)
+            token = services.issue_reset_token(db.session, admin, "invitation")
         if saved:
             with tenant_scope(tenant.id):  # the new admin is visible in their association only
                 db.session.refresh(admin)
             flash(f"{tenant.name} is created.", "success")
-            link = services.reset_link(token)
-            return render_template("accounts/reset_link.html", user=admin, link=link)
+            return invite(admin, token, back=url_for("tenants_admin.index"))
     return render_form("tenants_admin/new.html", form)

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from crm.accounts import throttle
-from crm.models import JobRun
+from crm.accounts import forgotten, throttle
+from crm.models import JobRun, OutboxMessage
 from crm.profiles import services as profiles
 from crm.tenancy import tenant_scope
 from tests.factories import PASSWORD
@@ -15,10 +15,13 @@ from tests.factories import PASSWORD
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle(app):
-    """Failure counters outlive a test (process memory or Redis); start each test clean."""
+    """Failure counters and rate limits outlive a test (process memory or Redis);
+    start each test clean."""
     throttle.reset_all()
+    forgotten.reset_all()
     yield
     throttle.reset_all()
+    forgotten.reset_all()
 
 
 @pytest.fixture
@@ -32,6 +35,21 @@ def sign_in(app):
         return client
 
     return do
+
+
+def outbox_message(session, tenant) -> OutboxMessage:
+    """A message in the tenant's outbox, as the transport stores one without SMTP."""
+    with tenant_scope(tenant.id):
+        message = OutboxMessage(
+            sender="office@example.org",
+            recipient=f"someone@{tenant.slug}.example.org",
+            subject=f"Private to {tenant.slug}",
+            body="Dear someone,\n",
+            headers={},
+        )
+        session.add(message)
+        session.flush()
+    return message
 
 
 def job_run(session, tenant, kind="import") -> JobRun:
@@ -86,6 +104,7 @@ def two_tenants(make, session):
                 "tag_id": tag.id,
                 "payment_id": make.payment(membership).id,
                 "activity_id": make.activity(firm, contact=contact).id,
+                "message_id": outbox_message(session, tenant).id,
             },
         )
 

@@ -176,10 +176,11 @@ def test_definer_functions_pin_their_search_path(walled):
         settings = connection.execute(
             text(
                 "SELECT proname, prosecdef, proconfig FROM pg_proc WHERE proname IN "
-                "('auth_user_by_email', 'auth_user_by_id', 'tenant_user_counts', 'create_tenant')"
+                "('auth_user_by_email', 'auth_user_by_id', 'tenant_user_counts', 'create_tenant', "
+                "'set_tenant_mail_from')"
             )
         ).all()
-    assert len(settings) == 4
+    assert len(settings) == 5
     for name, definer, config in settings:
         assert definer and "search_path=pg_catalog, pg_temp" in config, name
 
@@ -232,6 +233,32 @@ def test_associations_are_created_by_the_function_in_the_alliance_scope_only(wal
         )
         assert tuple(row.one()) == ("wall-new", "ES")
         connection.rollback()  # nothing kept
+
+
+@pytest.mark.postgres
+def test_the_sender_is_set_by_the_function_for_the_scoped_association_only(walled):
+    a, b, app, metrics = walled
+    sender = "SELECT set_tenant_mail_from(:m)"
+    with app.connect() as connection:
+        connection.begin()
+        _set(connection, scope="alliance")  # no association named: refused
+        with pytest.raises(DBAPIError, match="association's scope"):
+            connection.execute(text(sender), {"m": "office@a.example"})
+        connection.rollback()
+    with app.connect() as connection:
+        connection.begin()
+        _set(connection, a)
+        assert connection.execute(text(sender), {"m": " office@a.example "}).scalar_one() == a
+        rows = connection.execute(
+            text("SELECT id, mail_from FROM tenants WHERE id IN (:a, :b)"), {"a": a, "b": b}
+        )
+        assert dict(rows.all()) == {a: "office@a.example", b: None}  # B untouched
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            connection.execute(
+                text("UPDATE tenants SET mail_from = 'x@b.example' WHERE id = :b"), {"b": b}
+            )
+        connection.rollback()
+    _refused(metrics, "SELECT set_tenant_mail_from('x@a.example')")
 
 
 # --- the metrics role ---------------------------------------------------------------
