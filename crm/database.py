@@ -41,7 +41,7 @@ APP_FUNCTIONS = (
     "auth_user_by_id(integer)",
     "tenant_user_counts()",
     "create_tenant(text, text, text)",
-    # Migration accountmail_1: an association's own sender address.
+    # Migration 0025: an association's own sender address.
     "set_tenant_mail_from(text)",
 )
 

@@ -7,16 +7,16 @@ the one association named by ``app.tenant_id`` (the request's tenant), that
 column only. Another association's row stays out of reach at the database too.
 The grant (EXECUTE to the app role) is in ``crm.database.role_statements``.
 
-Revision ID: accountmail_1
-Revises: 0020
+Revision ID: 0025
+Revises: 0024
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "accountmail_1"
-down_revision: str | None = "0020"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
