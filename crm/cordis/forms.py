@@ -24,3 +24,7 @@ class DismissForm(AcceptForm):
             Length(max=500),
         ],
     )
+
+
+class PartnersForm(Form):
+    """Add a project's CORDIS consortium partners (nothing to type: the CSRF token)."""
