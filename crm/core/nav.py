@@ -29,6 +29,7 @@ NAV = [
     ("Audit log", "accounts.audit_log", TENANT_ADMINS),
     ("Alliance figures", "alliance.dashboard", ALLIANCE_ROLES),
     ("Associations", "tenants_admin.index", ALLIANCE_ADMINS),
+    ("CORDIS data", "alliance.cordis", ALLIANCE_ADMINS),
 ]
 
 

@@ -20,7 +20,12 @@ from types import SimpleNamespace
 
 from crm.demo import data, numbers
 from crm.models import Base
-from crm.models.organisation import KINDS, derive_size_class
+from crm.models.organisation import (
+    DEFAULT_NACE_REVISION,
+    DEFAULT_NUTS_REVISION,
+    KINDS,
+    derive_size_class,
+)
 from crm.models.project import FUNDED_STATUSES, Project
 from crm.projects.partners import name_key
 
@@ -346,7 +351,8 @@ class Generator:
                 "organisations",
                 oid, tid, kind, name, None, None, None, country, None, city,
                 f"https://www.{site}.example", None, None, None, None, None, False, None, None,
-                False, False, True, pic, None, None, name_key(name), created, created,
+                False, False, True, pic, None, None, name_key(name), DEFAULT_NUTS_REVISION,
+                DEFAULT_NACE_REVISION, created, created,
             )  # fmt: skip
             pools.partners.append(oid)
             self.identity[oid] = (name, kind, country, None, city, None, pic, None, name)
@@ -412,7 +418,7 @@ class Generator:
             vat, country, nuts2, city, f"https://www.{base}.{data.TLD[country]}", nace,
             employees, turnover, balance, size_class, startup, founded, description,
             discoverable, archived, False, pic, None, None, None,
-            created, created,
+            DEFAULT_NUTS_REVISION, DEFAULT_NACE_REVISION, created, created,
         )  # fmt: skip
         for eco in ecos:
             batch.add("organisation_ecosystems", tid, oid, data.ECOSYSTEM_IDS[eco])

@@ -24,6 +24,12 @@ from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.members.services import ORGANISATION_FIELDS
 from crm.models import ClusterMembership, Contact, Organisation
 from crm.models.contact import CONTACT_FIELDS
+from crm.models.organisation import (
+    DEFAULT_NACE_REVISION,
+    DEFAULT_NUTS_REVISION,
+    NACE_REVISIONS,
+    NUTS_REVISIONS,
+)
 from crm.validation import (
     Rule,
     check_country,
@@ -64,6 +70,12 @@ class OrganisationForm(Form):
         validators=[Optional(), Rule(check_nuts2, "country")],
         description="Country letters and two characters, such as FR10 (Greece: EL).",
     )
+    nuts_revision = SelectField(
+        "NUTS revision",
+        choices=labelled(NUTS_REVISIONS),
+        default=DEFAULT_NUTS_REVISION,
+        validators=[DataRequired("Choose the NUTS revision.")],
+    )
     city = StringField("City", validators=[Optional(), Length(max=120)])
     registration_id = StringField(
         "Registration number",
@@ -96,8 +108,14 @@ class OrganisationForm(Form):
     website = StringField("Website", validators=[Optional(), Rule(check_url)])
     nace = StringField(
         "NACE code",
-        validators=[Optional(), Rule(check_nace)],
+        validators=[Optional(), Rule(check_nace, "nace_revision")],
         description="Section (C), division (26), group (26.1) or class (26.11).",
+    )
+    nace_revision = SelectField(
+        "NACE revision",
+        choices=labelled(NACE_REVISIONS),
+        default=DEFAULT_NACE_REVISION,
+        validators=[DataRequired("Choose the NACE revision.")],
     )
     employees = StringField(
         "Employees (headcount)",

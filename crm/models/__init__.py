@@ -9,6 +9,7 @@ from crm.models.cordis import (
     CordisLoad,
     CordisParticipant,
     CordisProject,
+    CordisUpload,
 )
 from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
@@ -40,6 +41,7 @@ __all__ = [
     "CordisLoad",
     "CordisParticipant",
     "CordisProject",
+    "CordisUpload",
     "Ecosystem",
     "ExportFile",
     "FlagshipArea",
