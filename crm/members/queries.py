@@ -11,6 +11,7 @@ ORM rows) names the tenant. Joins go through the models' relationships.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -168,7 +169,28 @@ def _search_condition(q: str):
         matches(Organisation.name, q),
         matches(Organisation.city, q, anywhere=False),
         matches(Organisation.registration_id, q, anywhere=False),
+        *_identifier_conditions(q),
     )
+
+
+_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
+def _identifier_conditions(q: str) -> list:
+    """A PIC, VAT number, LEI or registry number typed in the search box, in any
+    spelling (spaces, dots, dashes, lower case), finds its organisation: equality with
+    the stored compact form, only for a search shaped like one (no cost otherwise)."""
+    compact = _SEPARATORS.sub("", q).upper()
+    if not any(ch.isdigit() for ch in compact):
+        return []
+    conditions = [Organisation.registration_id == compact]
+    if re.fullmatch(r"\d{9}", compact):
+        conditions.append(Organisation.pic == compact)
+    if re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2,14}", compact):
+        conditions.append(Organisation.vat_id == compact)
+    if re.fullmatch(r"[0-9A-Z]{18}\d{2}", compact):
+        conditions.append(Organisation.lei == compact)
+    return conditions
 
 
 def _filtered(filters: DirectoryFilters, columns) -> Select:
