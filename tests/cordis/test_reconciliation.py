@@ -276,3 +276,19 @@ def test_consortium_partners_are_added_as_external_partners_once(fr, pl, session
     assert pl.client.post(url).status_code == 404
     with tenant_scope(pl.tenant_id):
         assert session.scalar(select(func.count()).where(Organisation.is_external)) == 0
+
+
+def test_the_page_reads_a_bounded_number_of_statements(fr, count_queries):
+    """One statement per list (plus the page's own), whatever each list holds."""
+
+    def statements() -> int:
+        with count_queries() as counter:
+            assert fr.client.get(fr.url).status_code == 200
+        return counter.count
+
+    few = statements()
+    accept = {"organisation_id": fr.ids.acme, "grant_key": "101070001"}
+    assert fr.client.post(f"{fr.url}/accept", data=accept).status_code == 302
+    # The consortium list went from nothing to a row, the unrecorded one lost one.
+    assert in_scope(fr.tenant_id, queries.partners_to_add, fr.tenant_id)
+    assert statements() == few
