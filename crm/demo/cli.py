@@ -42,9 +42,10 @@ def seed(
     for slug, batch in generator.projects().items():
         load_tenant(engine, generator.tenant_ids[slug], batch, counts)
     echo("  projects loaded")
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-demo-cordis-") as directory:
         counts.update(load_demo_cordis(owner_engine, generator, Path(directory)))
-    echo("  CORDIS sample loaded")
+    echo(f"  CORDIS sample written and loaded in {time.perf_counter() - started:.1f} s")
     users, logins = generator.users(hash_password(DEMO_PASSWORD))  # hashed once: argon2 is slow
     load_users(engine, users, counts)
     for slug, batch in generator.audit_events().items():
