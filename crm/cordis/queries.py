@@ -155,11 +155,13 @@ def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion
             _members(tenant_id), Organisation.pic.is_(None), Organisation.id.not_in(matched)
         )
     ).all()
+    # (country, name key) -> [(organisation, city key)]: every key computed once (a
+    # common name is shared by many members, and their cities were keyed again per row).
     wanted: dict[tuple[str, str], list] = defaultdict(list)
     for org in candidates:
         key = name_key(org.name)
         if key and org.city:
-            wanted[(org.country, key)].append(org)
+            wanted[(org.country, key)].append((org, name_key(org.city)))
     # A PIC the association already records names that organisation, not another.
     held = select(Organisation.pic).where(
         Organisation.tenant_id == tenant_id, Organisation.pic.is_not(None)
@@ -178,8 +180,9 @@ def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion
             .group_by(CP.country, CP.name_key, CP.city, CP.pic)
         ).all()
         for country, key, city, pic, cordis_name, grants in rows:
-            for org in wanted.get((country, key), ()):
-                if name_key(org.city) == name_key(city):
+            city_key = name_key(city)
+            for org, org_city in wanted.get((country, key), ()):
+                if org_city == city_key:
                     found.append(Suggestion(org.id, org.name, org.city, cordis_name, pic, grants))
     found.sort(key=lambda s: (s.organisation_name.lower(), s.organisation_id, s.pic or ""))
     return found[:limit]
