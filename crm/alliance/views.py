@@ -19,7 +19,7 @@ from crm.cordis.queries import last_load
 from crm.exports import FORMATS, download
 from crm.extensions import db
 from crm.forms import saving
-from crm.jobs import Unavailable, settled, start_run
+from crm.jobs import Unavailable, queue, settled, start_run
 from crm.metrics import jobs, report, snapshots
 from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import (
@@ -198,7 +198,7 @@ def cordis():
             ).id
         if saved:
             try:
-                start_run(
+                run = start_run(
                     "cordis",
                     uploads.load_upload_job,
                     upload_id,
@@ -211,6 +211,8 @@ def cordis():
                 db.session.commit()
                 flash(str(unavailable), "error")
             else:
+                if run.status == "finished" and queue() is None:  # loaded in-process
+                    uploads.refresh_figures(current_user.id)
                 flash("The export is being loaded: its progress is below.", "success")
             return redirect(url_for("alliance.cordis"))
         status = 422

@@ -16,7 +16,7 @@ from werkzeug.utils import secure_filename
 
 from crm.cordis.jobs import owner_engine
 from crm.cordis.loader import FILES, CordisFormatError, _kind_of, check_export, load_export
-from crm.jobs import run_progress
+from crm.jobs import Unavailable, queue, run_progress
 from crm.models import CordisUpload
 from crm.validation import RuleError
 
@@ -108,15 +108,19 @@ def load_upload_job(upload_id: int, run_id: int) -> dict:
         with engine.begin() as connection:
             connection.execute(delete(CordisUpload).where(CordisUpload.id == upload_id))
         engine.dispose()
-    _refresh_figures()
+    if queue() is not None:
+        # From the worker: queued behind the load. Run in-process (no Redis), the page
+        # starts it once the load returns (``refresh_figures``): a run started inside an
+        # in-process run would share and end its request's session.
+        refresh_figures()
     return report.as_dict()
 
 
-def _refresh_figures() -> None:
-    from crm.jobs import Unavailable
+def refresh_figures(user_id: int | None = None) -> None:
+    """The alliance refresh after a load (the coverage figures follow the data)."""
     from crm.metrics.jobs import start_refresh
 
     try:
-        start_refresh(None)
+        start_refresh(None, user_id)
     except Unavailable:  # the nightly refresh will catch up
         current_app.logger.warning("alliance refresh after a CORDIS load not started")
