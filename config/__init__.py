@@ -26,6 +26,8 @@ class Default:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # A CORDIS export uploaded on the alliance page (larger ones: `crm cordis load`).
+    CORDIS_UPLOAD_MAX_BYTES = 60 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     PAGE_SIZE = 50
     # Import files above this many rows run as a background job.

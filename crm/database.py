@@ -53,6 +53,8 @@ METRICS_COLUMNS = {
     "organisations": (
         "id", "tenant_id", "kind", "size_class", "country", "nuts2", "employees", "archived",
         "is_external", "updated_at",
+        # Matched to CORDIS's participants for the coverage figures (public identifiers).
+        "pic", "vat_id",
     ),
     "association_memberships": (
         "id", "tenant_id", "organisation_id", "status", "joined_on", "left_on", "paid_until",
@@ -73,6 +75,10 @@ METRICS_COLUMNS = {
     "partner_interests": (
         "id", "tenant_id", "request_tenant_id", "status", "created_at", "decided_at",
     ),
+    # CORDIS coverage (crm.metrics.sql._cordis_facts): public reference data, and which
+    # participations an association dismissed (no reason, no user).
+    "cordis_participants": ("grant_key", "pic", "vat_number", "sme"),
+    "cordis_dismissals": ("tenant_id", "organisation_id", "grant_key"),
 }  # fmt: skip
 
 

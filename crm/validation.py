@@ -23,7 +23,7 @@ from crm.identifiers import (  # noqa: F401  (the identifier rules, re-exported)
     check_ror,
     check_vat_id,
 )
-from crm.models.organisation import KINDS
+from crm.models.organisation import KINDS, NACE_REVISIONS, NUTS_REVISIONS
 
 # NUTS codes start with the country code, except Greece (EL) ... and the UK (UK).
 NUTS_COUNTRY = {"GR": "EL", "GB": "UK"}
@@ -34,7 +34,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?([/?#]\S*)?$", re.I)
 # A host name with a dot and no scheme, then an optional port and path.
 _BARE_HOST = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?([/?#]\S*)?$")
-_NACE = re.compile(r"^([A-U]|\d{2}(\.\d{1,2})?)$")
+_NACE = re.compile(r"^([A-V]|\d{2}(\.\d{1,2})?)$")
 
 Check = Callable[..., str | None]
 
@@ -146,11 +146,16 @@ def check_url(value: str | None) -> str | None:
     return None
 
 
-def check_nace(value: str | None) -> str | None:
+def check_nace(value: str | None, revision: str | None = None) -> str | None:
+    """A NACE section, division, group or class; section V (households as employers...)
+    exists only in Rev. 2.1 (Rev. 2 ends at U)."""
     if _blank(value):
         return None
-    if not _NACE.match(normalise_code(value)):
+    code = normalise_code(value)
+    if not _NACE.match(code):
         return "Enter a NACE section (C), division (26), group (26.1) or class (26.11)."
+    if code == "V" and (revision or "2") == "2":
+        return "Section V exists in NACE Rev. 2.1 only: choose that revision."
     return None
 
 
@@ -239,7 +244,9 @@ def organisation_errors(values: dict) -> dict[str, str]:
         "lei": lambda: check_lei(values["lei"]),
         "ror": lambda: check_ror(values["ror"], values.get("kind")),
         "website": lambda: check_url(values["website"]),
-        "nace": lambda: check_nace(values["nace"]),
+        "nace": lambda: check_nace(values["nace"], values.get("nace_revision")),
+        "nuts_revision": lambda: check_choice(values["nuts_revision"], NUTS_REVISIONS),
+        "nace_revision": lambda: check_choice(values["nace_revision"], NACE_REVISIONS),
         "employees": lambda: check_non_negative(
             values["employees"], integer=True, maximum=10_000_000
         ),

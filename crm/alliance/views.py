@@ -1,4 +1,5 @@
-"""The alliance office's pages: aggregate figures only, always small-cell suppressed.
+"""The alliance office's pages: aggregate figures only, always small-cell suppressed;
+and the CORDIS reference data's upload (public data, no tenant's records).
 
 Nothing here reads a tenant's records: every figure comes from the alliance
 snapshot (``crm.metrics.snapshots``), read through ``suppress=True``.
@@ -6,16 +7,20 @@ snapshot (``crm.metrics.snapshots``), read through ``suppress=True``.
 
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, redirect, render_template, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
+from crm.cordis import uploads
+from crm.cordis.forms import UploadForm
+from crm.cordis.queries import last_load
 from crm.exports import FORMATS, download
 from crm.extensions import db
-from crm.jobs import settled
+from crm.forms import saving
+from crm.jobs import Unavailable, queue, settled, start_run
 from crm.metrics import jobs, report, snapshots
 from crm.metrics.coverage import Coverage
 from crm.metrics.definitions import (
@@ -25,7 +30,7 @@ from crm.metrics.definitions import (
     METRICS,
     TRENDS,
 )
-from crm.models import JobRun
+from crm.models import CordisUpload, JobRun
 
 alliance_only = roles_required(*ALLIANCE_ROLES)
 
@@ -188,3 +193,64 @@ def status():
 def refresh():
     flash(*jobs.request_refresh(None, current_user.id))
     return redirect(url_for("alliance.dashboard"))
+
+
+# -- CORDIS reference data: the upload of an export and the load report -------------
+
+
+def _cordis_runs() -> list[JobRun]:
+    runs = db.session.scalars(
+        select(JobRun)
+        .where(JobRun.kind == "cordis", JobRun.tenant_id.is_(None))
+        .order_by(JobRun.id.desc())
+        .limit(5)
+    ).all()
+    return [settled(r) for r in runs]
+
+
+@bp.route("/cordis", methods=["GET", "POST"])
+@roles_required(*ALLIANCE_ADMINS)
+def cordis():
+    """Upload a CORDIS export (loaded in the background, with progress) and see what the
+    last load kept and left out."""
+    form = UploadForm()
+    status = 200
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            upload_id = uploads.store_upload(
+                db.session, request.files.getlist(form.files.name), current_user.id
+            ).id
+        if saved:
+            try:
+                run = start_run(
+                    "cordis",
+                    uploads.load_upload_job,
+                    upload_id,
+                    tenant_id=None,
+                    user_id=current_user.id,
+                    message="loading the uploaded CORDIS export",
+                )
+            except Unavailable as unavailable:
+                db.session.execute(delete(CordisUpload).where(CordisUpload.id == upload_id))
+                db.session.commit()
+                flash(str(unavailable), "error")
+            else:
+                if run.status == "finished" and queue() is None:  # loaded in-process
+                    uploads.refresh_figures(current_user.id)
+                flash("The export is being loaded: its progress is below.", "success")
+            return redirect(url_for("alliance.cordis"))
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    runs = _cordis_runs()
+    return (
+        render_template("alliance/cordis.html", form=form, load=last_load(), runs=runs),
+        status,
+    )
+
+
+@bp.route("/cordis/status.json")
+@roles_required(*ALLIANCE_ADMINS)
+def cordis_status():
+    runs = _cordis_runs()
+    return jsonify(report.run_json(runs[0] if runs else None, None))

@@ -1,7 +1,9 @@
-"""Forms of the reconciliation page: Accept and Dismiss one CORDIS participation."""
+"""Forms of the reconciliation page (Accept, Dismiss, add partners) and of the alliance
+page's upload of a CORDIS export."""
 
 from __future__ import annotations
 
+from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
@@ -23,4 +25,17 @@ class DismissForm(AcceptForm):
             DataRequired("Say why this participation is not to be recorded."),
             Length(max=500),
         ],
+    )
+
+
+class PartnersForm(Form):
+    """Add a project's CORDIS consortium partners (nothing to type: the CSRF token)."""
+
+
+class UploadForm(Form):
+    files = MultipleFileField(
+        "CORDIS export",
+        description="The zip as data.europa.eu publishes it (cordis-HORIZONprojects-csv.zip), "
+        "or its project.csv and organization.csv together.",
+        render_kw={"accept": ".zip,.csv"},
     )

@@ -324,6 +324,24 @@ def load_export(
     return report
 
 
+def check_export(paths: list[str | Path]) -> None:
+    """Raise CordisFormatError when ``paths`` is not a CORDIS export (a file or a column
+    missing), reading the two headers only: the upload page says so at once."""
+    with ExitStack() as stack:
+        sources = find_sources(paths, stack)
+        for kind, required, optional in (
+            ("project", PROJECT_COLUMNS, PROJECT_OPTIONAL),
+            ("organization", ORGANISATION_COLUMNS, ORGANISATION_OPTIONAL),
+        ):
+            source = sources[kind]
+            with source.open() as binary:
+                rows = _rows(source, binary, required, optional)
+                try:
+                    next(rows, None)
+                finally:
+                    rows.close()
+
+
 def _reporting(binary: IO[bytes], done: int, total: int, progress: Progress, what: str):
     def tick() -> None:
         try:

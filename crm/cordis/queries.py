@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, false, func, literal, select, union_all
+from sqlalchemy import and_, exists, false, func, literal, or_, select, true, union_all
+from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.models import CordisDismissal, CordisLoad, Organisation, Participation, Project
@@ -154,11 +155,13 @@ def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion
             _members(tenant_id), Organisation.pic.is_(None), Organisation.id.not_in(matched)
         )
     ).all()
+    # (country, name key) -> [(organisation, city key)]: every key computed once (a
+    # common name is shared by many members, and their cities were keyed again per row).
     wanted: dict[tuple[str, str], list] = defaultdict(list)
     for org in candidates:
         key = name_key(org.name)
         if key and org.city:
-            wanted[(org.country, key)].append(org)
+            wanted[(org.country, key)].append((org, name_key(org.city)))
     # A PIC the association already records names that organisation, not another.
     held = select(Organisation.pic).where(
         Organisation.tenant_id == tenant_id, Organisation.pic.is_not(None)
@@ -177,8 +180,9 @@ def name_suggestions(tenant_id: int, limit: int = LIST_LIMIT) -> list[Suggestion
             .group_by(CP.country, CP.name_key, CP.city, CP.pic)
         ).all()
         for country, key, city, pic, cordis_name, grants in rows:
-            for org in wanted.get((country, key), ()):
-                if name_key(org.city) == name_key(city):
+            city_key = name_key(city)
+            for org, org_city in wanted.get((country, key), ()):
+                if org_city == city_key:
                     found.append(Suggestion(org.id, org.name, org.city, cordis_name, pic, grants))
     found.sort(key=lambda s: (s.organisation_name.lower(), s.organisation_id, s.pic or ""))
     return found[:limit]
@@ -199,3 +203,83 @@ def participant_for(organisation: Organisation, grant_key: str) -> CordisPartici
     return db.session.scalar(
         select(CP).where(CP.grant_key == grant_key, match).order_by(CP.id).limit(1)
     )
+
+
+# -- consortium partners: CORDIS participants who are not the association's members ----
+
+
+def _not_a_member(tenant_id: int):
+    """The CORDIS participant matches none of the association's members (by PIC, or
+    by VAT number for a member without a PIC: the reconciliation's rules)."""
+    member = aliased(Organisation)
+    is_member = and_(
+        member.tenant_id == tenant_id,
+        member.archived == false(),
+        member.is_external == false(),
+    )
+    by_pic = exists().where(is_member, member.pic == CP.pic)
+    by_vat = exists().where(is_member, member.pic.is_(None), member.vat_id == CP.vat_number)
+    return and_(~by_pic, ~by_vat)
+
+
+def _in_project(tenant_id: int, project_id):
+    """The participant is in the project already: an organisation of it holds the PIC,
+    or an external partner without one has the same name key and country."""
+    org, part = aliased(Organisation), aliased(Participation)
+    return (
+        exists()
+        .where(
+            part.tenant_id == tenant_id,
+            part.project_id == project_id,
+            org.tenant_id == tenant_id,
+            org.id == part.organisation_id,
+            or_(
+                org.pic == CP.pic,
+                and_(
+                    org.pic.is_(None),
+                    org.is_external == true(),
+                    org.name_key == CP.name_key,
+                    org.country == CP.country,
+                ),
+            ),
+        )
+        .correlate_except(org, part)
+    )
+
+
+def partners_to_add(tenant_id: int, limit: int = LIST_LIMIT) -> list:
+    """Per recorded project whose grant CORDIS knows: how many of its CORDIS
+    participants are not members and not in the project yet (to add as external
+    partners). One statement."""
+    return db.session.execute(
+        select(
+            Project.id,
+            Project.acronym,
+            Project.grant_key,
+            func.count(CP.id).label("partners"),
+        )
+        .join(CP, CP.grant_key == Project.grant_key)
+        .where(
+            Project.tenant_id == tenant_id,
+            _not_a_member(tenant_id),
+            ~_in_project(tenant_id, Project.id),
+        )
+        .group_by(Project.id, Project.acronym, Project.grant_key)
+        .order_by(Project.acronym, Project.id)
+        .limit(limit)
+    ).all()
+
+
+def consortium_partners(tenant_id: int, project: Project) -> list[CordisParticipant]:
+    """The project's CORDIS participants that are not members and not in it yet."""
+    if not project.grant_key:
+        return []
+    return db.session.scalars(
+        select(CP)
+        .where(
+            CP.grant_key == project.grant_key,
+            _not_a_member(tenant_id),
+            ~_in_project(tenant_id, project.id),
+        )
+        .order_by(CP.id)
+    ).all()

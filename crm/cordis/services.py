@@ -8,6 +8,7 @@ a tampered form cannot reach another association's records.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from crm.models import CordisDismissal, CordisLink, Organisation, Participation,
 from crm.models.cordis import CordisProject
 from crm.models.reference import Programme
 from crm.projects import services as projects
+from crm.projects.partners import PartnerFields, name_key, record_external_partner
 from crm.validation import RuleError
 
 # CORDIS's roles (compared lower case) -> ours (crm.models.project.PARTICIPATION_ROLES).
@@ -183,3 +185,87 @@ def dismiss(
     session.add(dismissal)
     session.flush()
     return dismissal
+
+
+# CORDIS's activity types -> our kinds of organisation.
+KINDS = {"HES": "university", "REC": "research_org", "PRC": "firm", "PUB": "public_body"}
+
+
+@dataclass
+class PartnersAdded:
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # with the reason
+
+
+def _possible_members(session, participants: list) -> dict[tuple, str]:
+    """(country, name key, city key) -> the name of a member without a PIC that looks
+    like a participant: such a participant is left for a person to match (the
+    reconciliation's name suggestions), never recorded as an external partner."""
+    countries = {p.country for p in participants if p.country}
+    cities = {p.city for p in participants if p.city}
+    if not countries or not cities:
+        return {}
+    rows = session.execute(
+        select(Organisation.name, Organisation.country, Organisation.city).where(
+            Organisation.is_external.is_(False),
+            Organisation.pic.is_(None),
+            Organisation.country.in_(countries),
+            Organisation.city.in_(cities),
+        )
+    ).all()
+    return {(r.country, name_key(r.name), name_key(r.city)): r.name for r in rows}
+
+
+def add_consortium_partners(
+    session, tenant_id: int, project_id: int, *, user_id, allowed_ids=None
+) -> tuple[Project, PartnersAdded]:
+    """Record the CORDIS participants of the project's grant that are not members of the
+    association as external partners (found again by PIC, else name and country, as
+    ``crm.projects.partners`` does) with CORDIS's country, city, PIC and kind, and add
+    them to the consortium with CORDIS's role and EC contribution as budget share.
+
+    Idempotent: a participant already in the project is not offered again. The caller
+    checked that the user may change the project's consortium (``allowed_ids``: a
+    cluster manager's organisations)."""
+    project = session.scalar(select(Project).where(Project.id == project_id))
+    if project is None:
+        raise CordisError("Choose a project of your association.")
+    participants = queries.consortium_partners(tenant_id, project)
+    look_alike = _possible_members(session, participants)
+    has_coordinator = session.scalar(
+        select(Participation.id)
+        .where(Participation.project_id == project.id, Participation.role == "coordinator")
+        .limit(1)
+    )
+    done = PartnersAdded()
+    for cp in participants:
+        member = look_alike.get((cp.country, cp.name_key, name_key(cp.city)))
+        if member is not None:
+            done.skipped.append(f"{cp.name}: possibly your member {member} (record its PIC)")
+            continue
+        fields = PartnerFields(
+            name=cp.name[:200],
+            country=cp.country or "",
+            kind=KINDS.get((cp.activity_type or "").upper(), "other"),
+            city=cp.city,
+            pic=cp.pic,
+        )
+        role = ROLES.get((cp.role or "").replace("_", "").lower(), "partner")
+        if role == "coordinator" and has_coordinator:
+            role = "partner"
+        try:
+            with session.begin_nested():
+                org, _ = record_external_partner(session, tenant_id, fields, allowed_ids)
+                projects.add_participation(
+                    session, project, org.id, role, cp.ec_contribution, user_id=user_id,
+                    allowed_ids=allowed_ids,
+                )  # fmt: skip
+        except RuleError as error:
+            reasons = "; ".join(m for messages in error.errors.values() for m in messages)
+            done.skipped.append(f"{cp.name}: {reasons}")
+            continue
+        except IntegrityError:  # added by a concurrent request a moment ago
+            continue
+        has_coordinator = has_coordinator or role == "coordinator"
+        done.added.append(cp.name)
+    return project, done

@@ -10,11 +10,12 @@ from flask_login import current_user, login_required
 
 from crm.accounts.access import STAFF, TENANT_ROLES, roles_required
 from crm.cordis import bp, queries, services
-from crm.cordis.forms import AcceptForm, DismissForm
+from crm.cordis.forms import AcceptForm, DismissForm, PartnersForm
 from crm.extensions import db
 from crm.forms import saving
 from crm.models.cordis import CordisProject
 from crm.models.project import PARTICIPATION_ROLES, normalise_grant_number
+from crm.projects import access
 
 
 def staff_only(view):
@@ -30,6 +31,8 @@ def _page(dismiss_form: DismissForm | None = None, status: int = 200):
             unrecorded=queries.unrecorded(tenant_id),
             suggestions=queries.name_suggestions(tenant_id),
             unknown=queries.unknown_grants(tenant_id),
+            partners=queries.partners_to_add(tenant_id),
+            partners_form=PartnersForm(),
             limit=queries.LIST_LIMIT,
             accept_form=AcceptForm(),
             dismiss_form=dismiss_form or DismissForm(),
@@ -87,6 +90,28 @@ def dismiss():
         flash("Dismissed: it leaves the list.", "success")
         return redirect(url_for("cordis.index"))
     return _page(form, 422)
+
+
+@bp.route("/<tenant>/cordis/projects/<int:project_id>/partners", methods=["POST"])
+@staff_only
+def add_partners(project_id: int):
+    """Add the project's CORDIS participants that are not members as external partners."""
+    project = access.editable_project_or_404(project_id)
+    if not PartnersForm().validate():
+        flash("The partners cannot be added: reload the page.", "error")
+        return redirect(url_for("cordis.index"))
+    with saving() as saved:
+        _, done = services.add_consortium_partners(
+            db.session, g.tenant.id, project.id, user_id=current_user.id
+        )
+    if saved:
+        if done.added:
+            flash(f"Added as external partners: {', '.join(done.added)}.", "success")
+        else:
+            flash("No partner to add: CORDIS's other participants are in the project.", "info")
+        for reason in done.skipped[:20]:
+            flash(f"Not added: {reason}", "error")
+    return redirect(url_for("projects.show", project_id=project_id))
 
 
 @bp.route("/<tenant>/cordis/grant")

@@ -34,6 +34,7 @@ NAV = [
     ("Mail settings", "mail.settings", TENANT_ADMINS),
     ("Alliance figures", "alliance.dashboard", ALLIANCE_ROLES),
     ("Associations", "tenants_admin.index", ALLIANCE_ADMINS),
+    ("CORDIS data", "alliance.cordis", ALLIANCE_ADMINS),
 ]
 
 

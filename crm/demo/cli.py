@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -12,6 +14,7 @@ from sqlalchemy import create_engine, func, select
 
 from crm import database
 from crm.accounts.passwords import hash_password
+from crm.demo.cordis import load_demo_cordis
 from crm.demo.generate import DEMO_PASSWORD, TENANT_TABLE_ORDER, Generator
 from crm.demo.load import Ids, load_shared, load_tenant, load_users
 from crm.demo.requests import seed_requests
@@ -39,6 +42,10 @@ def seed(
     for slug, batch in generator.projects().items():
         load_tenant(engine, generator.tenant_ids[slug], batch, counts)
     echo("  projects loaded")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="crm-demo-cordis-") as directory:
+        counts.update(load_demo_cordis(owner_engine, generator, Path(directory)))
+    echo(f"  CORDIS sample written and loaded in {time.perf_counter() - started:.1f} s")
     users, logins = generator.users(hash_password(DEMO_PASSWORD))  # hashed once: argon2 is slow
     load_users(engine, users, counts)
     for slug, batch in generator.audit_events().items():
@@ -96,7 +103,8 @@ def seed_demo(scale: float, seed_value: int, if_empty: bool, today, metrics: boo
     elapsed = time.perf_counter() - started
     click.echo(f"done in {elapsed:.1f} s")
     click.echo("rows per table:")
-    for table in ["tenants", *TENANT_TABLE_ORDER, "users", "audit_events"]:
+    tables = ["tenants", *TENANT_TABLE_ORDER, "users", "audit_events"]
+    for table in [*tables, "cordis_projects", "cordis_participants"]:
         click.echo(f"  {table:<28}{counts.get(table, 0):>10,}")
     click.echo(f"  {'total':<28}{sum(counts.values()):>10,}")
     click.echo(f"demo logins (password {DEMO_PASSWORD}), one per role:")

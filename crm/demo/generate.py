@@ -20,7 +20,12 @@ from types import SimpleNamespace
 
 from crm.demo import data, numbers
 from crm.models import Base
-from crm.models.organisation import KINDS, derive_size_class
+from crm.models.organisation import (
+    DEFAULT_NACE_REVISION,
+    DEFAULT_NUTS_REVISION,
+    KINDS,
+    derive_size_class,
+)
 from crm.models.project import FUNDED_STATUSES, Project
 from crm.projects.partners import name_key
 from crm.renewals.services import add_months
@@ -48,6 +53,14 @@ BASE_LED_PROJECTS = 16_000
 BASE_PARTNERS = 4_000  # external partners across the alliance at scale 1
 MIN_PARTNERS = 12
 MIN_LED_PROJECTS = 6
+# Share of the members of each kind that record their PIC (clusters, universities and
+# research organisations take part in EU grants far more often than firms).
+PIC_SHARE = {
+    "cluster": 0.7, "university": 0.85, "research_org": 0.8, "public_body": 0.3,
+    "firm": 0.12, "investor": 0.1, "other": 0.1,
+}  # fmt: skip
+# Programmes whose grants CORDIS publishes (crm.cordis.queries.CORDIS_PROGRAMMES).
+CORDIS_PROGRAMMES = ("HE", "H2020", "EIC")
 
 # Insert order per tenant (parents first: the composite foreign keys are checked).
 TENANT_TABLE_ORDER = [
@@ -112,6 +125,8 @@ class Pools:
     cluster_members: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     cluster_ecosystem: dict[int, str] = field(default_factory=dict)
     partners: list[int] = field(default_factory=list)  # external partners
+    pics: set[str] = field(default_factory=set)  # PICs held (unique in the association)
+    with_pic: list[int] = field(default_factory=list)  # members with a PIC
 
 
 class Batch:
@@ -165,12 +180,19 @@ class Generator:
         self.shares = {a[0]: a[3] / total for a in data.ASSOCIATIONS}
         self.tenant_ids: dict[str, int] = {}
         self.pools: dict[str, Pools] = {}
+        self.pools_of: dict[int, Pools] = {}  # the same, by tenant id
         self.first_cluster: dict[str, int] = {}
         # Recent changes, replayed as audit events once the users exist:
         # tenant id -> (entity type, id, action, changes, when, acting role).
         self.recent: dict[int, list[tuple]] = defaultdict(list)
         self.user_ids: dict[tuple[int, str], int] = {}
         self.recent_since = today - timedelta(days=AUDIT_DAYS)
+        # For the demo's CORDIS export (crm.demo.cordis): what CORDIS would say about each
+        # organisation that may take part in an EU grant, and each grant recorded in a
+        # programme CORDIS publishes with its participations across associations.
+        self.identity: dict[int, tuple] = {}
+        self.cordis_grants: dict[str, dict] = {}
+        self.used_grants: set[tuple[str, str]] = set()
 
     def rng(self, *purpose) -> random.Random:
         return random.Random(":".join(str(p) for p in (self.seed, *purpose)))
@@ -193,12 +215,14 @@ class Generator:
         country = dict((a[0], a[2]) for a in data.ASSOCIATIONS)[slug]
         tid = self.tenant_ids[slug]
         share = self.shares[slug]
-        pools = self.pools[slug] = Pools(country)
+        pools = self.pools[slug] = self.pools_of[tid] = Pools(country)
         batch = Batch()
         lang = data.COUNTRIES[country]
         regions = list(data.REGIONS[country].items())
         weights = [4 if (country == "FI" and i == 0) else 1 for i in range(len(regions))]
         used_names: set[str] = set()
+        # Its own stream: giving PICs leaves every other draw as seeded.
+        self.pic_rng = self.rng("pics", slug)
 
         def place(near: str | None = None):
             if near and rng.random() < 0.7:
@@ -325,7 +349,8 @@ class Generator:
             keys.add((country, name_key(name)))
             pic = None
             if rng.random() < 0.85:
-                pic = str(rng.randrange(10**8, 10**9))
+                # Below 8xx xxx xxx: members' PICs and the demo CORDIS's are above.
+                pic = str(rng.randrange(10**8, 8 * 10**8))
                 if pic in pics:
                     pic = None
                 pics.add(pic)
@@ -337,9 +362,10 @@ class Generator:
                 oid, tid, kind, name, None, None, None, country, None, city,
                 f"https://www.{site}.example", None, None, None, None, None, False, None, None,
                 False, False, True, pic, None, None, name_key(name), None, None, None,
-                created, created,
+                DEFAULT_NUTS_REVISION, DEFAULT_NACE_REVISION, created, created,
             )  # fmt: skip
             pools.partners.append(oid)
+            self.identity[oid] = (name, kind, country, None, city, None, pic, None, name)
 
     def _figures(self, rng: random.Random, size: str):
         """Headcount, turnover and balance sheet consistent with the EU SME classes."""
@@ -374,6 +400,13 @@ class Generator:
         nace = rng.choice(data.NACE_BY_ECOSYSTEM[ecos[0]]) if kind == "firm" else None
         rng.randrange(10**8, 10**9)  # kept: the draws after it stay the same
         reg = numbers.registration_number(country, oid)
+        vat = numbers.vat_number(country, reg, oid) if kind == "firm" else None
+        pic = None
+        if self.pic_rng.random() < PIC_SHARE[kind]:
+            pic = f"9{oid:08d}"  # 9 digits, unique: the organisation's id
+            self.pools_of[tid].pics.add(pic)
+            self.pools_of[tid].with_pic.append(oid)
+
         if created.date() >= self.recent_since:
             self.recent[tid].append(
                 (
@@ -385,14 +418,17 @@ class Generator:
                     "secretariat",
                 )
             )
+        discoverable, archived = rng.random() < 0.6, rng.random() < 0.01
+        if not archived and (kind != "firm" or pic or vat):  # who may be found in CORDIS
+            sme = size_class in ("micro", "small", "medium")
+            self.identity[oid] = (legal, kind, country, nuts2, city, vat, pic, sme, name)
         batch.add(
             "organisations",
             oid, tid, kind, name, legal, reg,
-            numbers.vat_number(country, reg, oid) if kind == "firm" else None,
-            country, nuts2, city, f"https://www.{base}.{data.TLD[country]}", nace,
+            vat, country, nuts2, city, f"https://www.{base}.{data.TLD[country]}", nace,
             employees, turnover, balance, size_class, startup, founded, description,
-            rng.random() < 0.6, rng.random() < 0.01, False, None, None, None, None,
-            None, None, None, created, created,
+            discoverable, archived, False, pic, None, None, None, None, None, None,
+            DEFAULT_NUTS_REVISION, DEFAULT_NACE_REVISION, created, created,
         )  # fmt: skip
         for eco in ecos:
             batch.add("organisation_ecosystems", tid, oid, data.ECOSYSTEM_IDS[eco])
@@ -532,7 +568,7 @@ class Generator:
         weights = [self.shares[s] for s in slugs]
         programmes = list(data.PROGRAMMES)
         prog_weights = [data.PROGRAMMES[p][0] for p in programmes]
-        used_grants: set[str] = set()
+        used_grants = self.used_grants
         for slug in slugs:
             led = scaled(BASE_LED_PROJECTS, self.scale, self.shares[slug], MIN_LED_PROJECTS)
             for n in range(led):
@@ -698,6 +734,14 @@ class Generator:
         total_weight = sum(weighted) or 1.0
         shares_iter = iter(weighted)
         variants = ["{g}", "GA {g}", "GA No. {g}", "{dashed}", "{spaced}", "GAP-{g}"]
+        cordis = None
+        if grant and programme in CORDIS_PROGRAMMES and grant not in self.cordis_grants:
+            cordis = self.cordis_grants[grant] = {
+                "programme": programme, "acronym": acronym, "title": title, "status": status,
+                "start": start, "end": end, "total": total, "eu": eu, "lead": members[0],
+                "call": call_template.format(country="EU", **call_args) if call_template else "",
+                "participants": {},
+            }  # fmt: skip
         for k, (slug, cluster, roles) in enumerate(local):
             tid = self.tenant_ids[slug]
             batch = batches[slug]
@@ -738,6 +782,8 @@ class Generator:
             for oid, role in roles:
                 w = next(shares_iter)
                 share = _money(float(total) * w / total_weight) if w else None
+                if cordis is not None:
+                    cordis["participants"].setdefault(oid, (role, share))
                 batch.add(
                     "participations",
                     self.ids.next("participations"), tid, pid, oid, role, share, None, created,

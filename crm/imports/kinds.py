@@ -21,6 +21,7 @@ from crm.imports import contacts, organisations, projects
 from crm.imports.reading import fold
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS as ORGANISATION_KINDS
+from crm.models.organisation import NACE_REVISIONS, NUTS_REVISIONS
 from crm.models.project import PARTICIPATION_ROLES, PROJECT_STATUSES
 
 VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "data" / "import_vocabulary.json"
@@ -83,6 +84,8 @@ def _load_vocabulary() -> tuple[dict, dict]:
         "fee_tier": FEE_TIERS,
         "project_status": PROJECT_STATUSES,
         "role": PARTICIPATION_ROLES,
+        "nuts_revision": NUTS_REVISIONS,
+        "nace_revision": NACE_REVISIONS,
     }
     choices = {}
     for name, words in data["choices"].items():
@@ -137,8 +140,22 @@ ORGANISATIONS = Kind(
         _organisations("postcode", "Postcode", max_length=20),
         _organisations("city", "City", max_length=120),
         _organisations("nuts2", "NUTS-2 region", "code"),
+        _organisations(
+            "nuts_revision",
+            "NUTS revision",
+            "choice",
+            choices="nuts_revision",
+            hint="Empty cells are read as NUTS 2021.",
+        ),
         _organisations("website", "Website", max_length=250),
         _organisations("nace", "NACE code", "code"),
+        _organisations(
+            "nace_revision",
+            "NACE revision",
+            "choice",
+            choices="nace_revision",
+            hint="Empty cells are read as NACE Rev. 2.",
+        ),
         _organisations("employees", "Employees", "int"),
         _organisations("turnover_eur", "Turnover (EUR)", "decimal"),
         _organisations("balance_sheet_eur", "Balance-sheet total (EUR)", "decimal"),

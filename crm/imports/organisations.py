@@ -17,10 +17,19 @@ from crm.imports.reading import normalise_identifier, normalise_name
 from crm.imports.writing import bulk_insert, bulk_update
 from crm.models import Organisation, Tenant
 from crm.models.base import utcnow
-from crm.models.organisation import PROFILE_FIELDS, derive_size_class
+from crm.models.organisation import (
+    DEFAULT_NACE_REVISION,
+    DEFAULT_NUTS_REVISION,
+    PROFILE_FIELDS,
+    derive_size_class,
+)
 
 _UPPER = ("country", "nuts2", "nace")
-_BLANK_ORGANISATION = dict.fromkeys(PROFILE_FIELDS) | {"is_startup": False}
+_BLANK_ORGANISATION = dict.fromkeys(PROFILE_FIELDS) | {
+    "is_startup": False,
+    "nuts_revision": DEFAULT_NUTS_REVISION,
+    "nace_revision": DEFAULT_NACE_REVISION,
+}
 # Rows whose likely duplicates the dry run lists (the count of rows is not limited).
 MAX_DUPLICATE_WARNINGS = 1000
 

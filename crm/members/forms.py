@@ -31,6 +31,12 @@ from crm.models.contact import CONTACT_FIELDS, CONTACT_ROLES
 from crm.models.mail import CONSENT_SOURCES as MAIL_CONSENT_SOURCES
 from crm.models.mail import PURPOSES
 from crm.models.membership import DEFAULT_PERIOD_MONTHS
+from crm.models.organisation import (
+    DEFAULT_NACE_REVISION,
+    DEFAULT_NUTS_REVISION,
+    NACE_REVISIONS,
+    NUTS_REVISIONS,
+)
 from crm.validation import (
     Rule,
     check_country,
@@ -76,6 +82,12 @@ class OrganisationForm(Form):
     )
     street = StringField("Street and number", validators=[Optional(), Length(max=200)])
     postcode = StringField("Postcode", validators=[Optional(), Length(max=20)])
+    nuts_revision = SelectField(
+        "NUTS revision",
+        choices=labelled(NUTS_REVISIONS),
+        default=DEFAULT_NUTS_REVISION,
+        validators=[DataRequired("Choose the NUTS revision.")],
+    )
     city = StringField("City", validators=[Optional(), Length(max=120)])
     registration_id = StringField(
         "Registration number",
@@ -112,8 +124,14 @@ class OrganisationForm(Form):
     )
     nace = StringField(
         "NACE code",
-        validators=[Optional(), Rule(check_nace)],
+        validators=[Optional(), Rule(check_nace, "nace_revision")],
         description="Section (C), division (26), group (26.1) or class (26.11).",
+    )
+    nace_revision = SelectField(
+        "NACE revision",
+        choices=labelled(NACE_REVISIONS),
+        default=DEFAULT_NACE_REVISION,
+        validators=[DataRequired("Choose the NACE revision.")],
     )
     employees = StringField(
         "Employees (headcount)",

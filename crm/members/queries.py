@@ -11,6 +11,7 @@ ORM rows) names the tenant. Joins go through the models' relationships.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -198,7 +199,32 @@ def _search_condition(q: str):
     else:
         name = matches(Organisation.name, q)
         city = matches(Organisation.city, q, anywhere=False)
-    return or_(name, city, matches(Organisation.registration_id, q, anywhere=False))
+    return or_(
+        name,
+        city,
+        matches(Organisation.registration_id, q, anywhere=False),
+        *_identifier_conditions(q),
+    )
+
+
+_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
+def _identifier_conditions(q: str) -> list:
+    """A PIC, VAT number, LEI or registry number typed in the search box, in any
+    spelling (spaces, dots, dashes, lower case), finds its organisation: equality with
+    the stored compact form, only for a search shaped like one (no cost otherwise)."""
+    compact = _SEPARATORS.sub("", q).upper()
+    if not any(ch.isdigit() for ch in compact):
+        return []
+    conditions = [Organisation.registration_id == compact]
+    if re.fullmatch(r"\d{9}", compact):
+        conditions.append(Organisation.pic == compact)
+    if re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2,14}", compact):
+        conditions.append(Organisation.vat_id == compact)
+    if re.fullmatch(r"[0-9A-Z]{18}\d{2}", compact):
+        conditions.append(Organisation.lei == compact)
+    return conditions
 
 
 def _filtered(filters: DirectoryFilters, columns) -> Select:
@@ -557,9 +583,11 @@ EXPORT: Export = [
     ("vat_id", Organisation.vat_id),
     ("country", Organisation.country),
     ("nuts2", Organisation.nuts2),
+    ("nuts_revision", Organisation.nuts_revision),
     ("city", Organisation.city),
     ("website", Organisation.website),
     ("nace", Organisation.nace),
+    ("nace_revision", Organisation.nace_revision),
     ("employees", Organisation.employees),
     ("turnover_eur", Organisation.turnover_eur),
     ("balance_sheet_eur", Organisation.balance_sheet_eur),

@@ -32,7 +32,11 @@ from crm.models import (
 )
 from crm.models.contact import CONSENT_SOURCES, CONTACT_FIELDS, CONTACT_ROLES
 from crm.models.membership import DEFAULT_PERIOD_MONTHS, FEE_TIERS, MEMBERSHIP_STATUSES
-from crm.models.organisation import PROFILE_FIELDS
+from crm.models.organisation import (
+    DEFAULT_NACE_REVISION,
+    DEFAULT_NUTS_REVISION,
+    PROFILE_FIELDS,
+)
 from crm.profiles import services as profiles
 from crm.projects.partners import name_key
 from crm.validation import (
@@ -45,6 +49,7 @@ from crm.validation import (
 )
 
 ORGANISATION_FIELDS = (*PROFILE_FIELDS, "discoverable")
+REVISION_DEFAULTS = {"nuts_revision": DEFAULT_NUTS_REVISION, "nace_revision": DEFAULT_NACE_REVISION}
 NUMBER_FIELDS = ("employees", "turnover_eur", "balance_sheet_eur", "founded_year")
 ERASED_NAME = "Erased"
 
@@ -76,6 +81,8 @@ def _apply_organisation(org: Organisation, data: dict) -> None:
                 value = normalise_url(value)
             if key in ("is_startup", "discoverable"):
                 value = bool(value)
+            if key in REVISION_DEFAULTS and value is None:
+                value = REVISION_DEFAULTS[key]
             if key in NUMBER_FIELDS and value is not None:
                 value = int(round(parse_number(value)))
             setattr(org, key, value)

@@ -336,6 +336,33 @@ METRICS: tuple[Metric, ...] = (
         d1="Country",
         group="Partner search",
     ),
+    Metric(
+        "cordis_recorded_share",
+        "Members' CORDIS participations recorded",
+        "ratio",
+        "Of the members' participations in EU grants that CORDIS publishes, the share the "
+        "association records. Members (as in 'Members') are matched to CORDIS's participants "
+        "as the reconciliation page matches them: by PIC, and a member without a PIC by its "
+        "VAT number; each member counts once per grant. A participation is recorded when the "
+        "association has a project with the same grant number in which the member takes part. "
+        "Participations the association dismissed as not to be recorded are left out. It says "
+        "how far the association's project figures can be trusted.",
+        chart="none",
+        group="Official data (CORDIS)",
+    ),
+    Metric(
+        "sme_participation_rate_cordis",
+        "SME participation rate from CORDIS",
+        "ratio",
+        "The SME participation rate with CORDIS as the source instead of the recorded "
+        "projects: of the member SMEs (member firms whose size class is micro, small or "
+        "medium, and members that CORDIS flags as an SME in a participation matched by their "
+        "PIC), the share that CORDIS lists in at least one EU grant (matched by PIC, else VAT "
+        "number, as in 'Members' CORDIS participations recorded'). Shown beside the "
+        "self-reported 'SME participation rate'.",
+        chart="none",
+        group="Official data (CORDIS)",
+    ),
 )
 
 BY_KEY = {m.key: m for m in METRICS}
@@ -346,10 +373,12 @@ HEADLINES = (
     "projects_funded",
     "eu_contribution",
     "sme_participation_rate",
+    "sme_participation_rate_cordis",
     "success_rate",
     "cross_association",
     "cross_border",
     "cross_sector",
+    "cordis_recorded_share",
 )
 # Metrics compared country by country on the alliance office's comparison page.
 COUNTRY_COMPARISON = (
@@ -359,10 +388,12 @@ COUNTRY_COMPARISON = (
     "projects_funded",
     "eu_contribution",
     "sme_participation_rate",
+    "sme_participation_rate_cordis",
     "success_rate",
     "cross_association",
     "cross_border",
     "cross_sector",
+    "cordis_recorded_share",
 )
 # Lines drawn over the snapshots (trends).
 TRENDS = ("members", "projects_funded", "sme_participation_rate", "success_rate")

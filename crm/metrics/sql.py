@@ -90,7 +90,10 @@ def _network(tf) -> str:
 # a funded project, and one row per grant with how many associations and countries it
 # spans. Every metric then reads these instead of joining the big tables again.
 PARTS, MEMBERS, GRANTS = "tmp_metric_parts", "tmp_metric_members", "tmp_metric_grants"
-TEMP_TABLES = (GRANTS, MEMBERS, PARTS)
+# One row per member and CORDIS grant it takes part in (crm.cordis matching: by PIC,
+# else by VAT number), with whether the association records it.
+CORDIS = "tmp_metric_cordis"
+TEMP_TABLES = (CORDIS, GRANTS, MEMBERS, PARTS)
 # "Two or more distinct values" without COUNT(DISTINCT), which forces a sort per group:
 # the smallest and the largest differ (NULLs are ignored by both, as by COUNT).
 TWO_OR_MORE = "CASE WHEN MIN({0}) < MAX({0}) THEN 1 ELSE 0 END"
@@ -119,7 +122,7 @@ def _facts(q: Dialect, tf) -> list[str]:
     members = (
         f"CREATE TEMPORARY TABLE {MEMBERS} AS "
         "SELECT o.tenant_id AS tid, t.country AS tcountry, o.id, o.kind, o.size_class, "
-        "o.country, o.nuts2, o.employees, "
+        "o.country, o.nuts2, o.employees, o.pic, o.vat_id, "
         "CASE WHEN f.organisation_id IS NULL THEN 0 ELSE 1 END AS in_funded "
         "FROM organisations o JOIN tenants t ON t.id = o.tenant_id "
         f"JOIN ({_network(tf)}) m ON m.tenant_id = o.tenant_id AND m.id = o.id "
@@ -164,7 +167,39 @@ def _facts(q: Dialect, tf) -> list[str]:
         f"LEFT JOIN ({countries}) c "
         "ON c.programme_code = s.programme_code AND c.grant_key = s.grant_key"
     )
-    return [parts, members, grants]
+    return [parts, members, grants, _cordis_facts(tf)]
+
+
+def _cordis_facts(tf) -> str:
+    """Members' CORDIS participations, matched as the reconciliation matches them
+    (``crm.cordis.queries.matches``: an organisation with a PIC by it alone, else by its
+    VAT number), one row per member and grant: ``recorded`` when the association has a
+    project of that grant key in which the member takes part, ``pic_sme`` when CORDIS
+    flags the member an SME in a row matched by its PIC. A participation the association
+    dismissed (not to be recorded) is left out, unless it was recorded all the same."""
+    sme = "CASE WHEN cp.sme THEN 1 ELSE 0 END"
+    matched = (
+        f"SELECT m.tid, m.tcountry, m.id, cp.grant_key, {sme} AS pic_sme FROM {MEMBERS} m "
+        "JOIN cordis_participants cp ON cp.pic = m.pic WHERE m.pic IS NOT NULL "
+        f"UNION ALL SELECT m.tid, m.tcountry, m.id, cp.grant_key, 0 FROM {MEMBERS} m "
+        "JOIN cordis_participants cp ON cp.vat_number = m.vat_id "
+        "WHERE m.pic IS NULL AND m.vat_id IS NOT NULL"
+    )
+    recorded = (
+        f"SELECT DISTINCT tid, organisation_id, grant_key FROM {PARTS} WHERE grant_key IS NOT NULL"
+    )
+    return (
+        f"CREATE TEMPORARY TABLE {CORDIS} AS "
+        "SELECT x.tid, x.tcountry, x.id, x.grant_key, MAX(x.pic_sme) AS pic_sme, "
+        "CASE WHEN r.grant_key IS NULL THEN 0 ELSE 1 END AS recorded "
+        f"FROM ({matched}) x "
+        f"LEFT JOIN ({recorded}) r "
+        "ON r.tid = x.tid AND r.organisation_id = x.id AND r.grant_key = x.grant_key "
+        "LEFT JOIN cordis_dismissals d ON d.tenant_id = x.tid AND d.organisation_id = x.id "
+        f"AND d.grant_key = x.grant_key{tf('d')} "
+        "WHERE d.tenant_id IS NULL OR r.grant_key IS NOT NULL "
+        "GROUP BY x.tid, x.tcountry, x.id, x.grant_key, r.grant_key"
+    )
 
 
 def _from(table: str, extra: str = "", joins: str = "") -> str:
@@ -354,6 +389,19 @@ def base_queries(q: Dialect, tf) -> dict[str, str]:
             d1="e.code",
             ent="p.id",
             amount="COALESCE(p.eu_contribution, 0)",
+        ),
+        "cordis_recorded_share": sel_o(
+            _from(CORDIS), ent="o.id || ':' || o.grant_key", num="o.recorded", den="1"
+        ),
+        "sme_participation_rate_cordis": sel_o(
+            members(
+                f"AND ((o.kind = 'firm' AND o.size_class IN {SME}) OR c.pic_sme = 1)",
+                joins=f"LEFT JOIN (SELECT tid, id, MAX(pic_sme) AS pic_sme FROM {CORDIS} "
+                "GROUP BY tid, id) c ON c.tid = o.tid AND c.id = o.id ",
+            ),
+            ent=oid,
+            num="CASE WHEN c.id IS NULL THEN 0 ELSE 1 END",
+            den="1",
         ),
         "open_partner_requests": _select(
             "pr.tenant_id",

@@ -10,6 +10,7 @@ from crm.models.cordis import (
     CordisLoad,
     CordisParticipant,
     CordisProject,
+    CordisUpload,
 )
 from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
@@ -50,6 +51,7 @@ __all__ = [
     "CordisLoad",
     "CordisParticipant",
     "CordisProject",
+    "CordisUpload",
     "Ecosystem",
     "EmailConsent",
     "ExportFile",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -111,6 +112,10 @@ class CordisParticipant(Base):
     pic: Mapped[str | None]
     vat_number: Mapped[str | None]
     name: Mapped[str]
+    name_key: Mapped[str | None]
+    sme: Mapped[bool | None]
+    activity_type: Mapped[str | None]
+    city: Mapped[str | None]
     country: Mapped[str | None]
     role: Mapped[str | None]
     ec_contribution: Mapped[Decimal | None]
@@ -129,6 +134,20 @@ class CordisLoad(Base):
     rejected: Mapped[int] = mapped_column(Integer)
     # The rejected rows (file, line, reason), the first few hundred of them.
     report: Mapped[dict | None] = mapped_column(JSON)
+
+
+class CordisUpload(Base):
+    """An export uploaded on the alliance page, kept until its load job has read it
+    (the worker may run on another machine than the web process)."""
+
+    __tablename__ = "cordis_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # a zip
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CordisLink(TenantOwned, Base):

@@ -43,6 +43,11 @@ KINDS = {
     "other": "Other",
 }
 SIZE_CLASSES = {"micro": "Micro", "small": "Small", "medium": "Medium", "large": "Large"}
+# The classification a region or activity code is of: NUTS 2021 is in force (2024 from
+# 2024 on, 2016 in older records); NACE Rev. 2, and Rev. 2.1 from 2025 on.
+NUTS_REVISIONS = {"2016": "NUTS 2016", "2021": "NUTS 2021", "2024": "NUTS 2024"}
+NACE_REVISIONS = {"2": "NACE Rev. 2", "2.1": "NACE Rev. 2.1"}
+DEFAULT_NUTS_REVISION, DEFAULT_NACE_REVISION = "2021", "2"
 SME_CLASSES = ("micro", "small", "medium")
 
 # EU SME definition (Recommendation 2003/361/EC): headcount ceiling, then turnover
@@ -105,9 +110,11 @@ PROFILE_FIELDS = (
     "nuts2",
     "street",
     "postcode",
+    "nuts_revision",
     "city",
     "website",
     "nace",
+    "nace_revision",
     "employees",
     "turnover_eur",
     "balance_sheet_eur",
@@ -244,6 +251,13 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     # Set when this organisation was merged into another (it is archived then):
     # its pages redirect to that survivor (crm.merge).
     merged_into_id: Mapped[int | None] = mapped_column(Integer)
+    # Which classification ``nuts2`` and ``nace`` are codes of (NUTS_REVISIONS, NACE_REVISIONS).
+    nuts_revision: Mapped[str] = mapped_column(
+        String(4), default=DEFAULT_NUTS_REVISION, server_default=DEFAULT_NUTS_REVISION
+    )
+    nace_revision: Mapped[str] = mapped_column(
+        String(3), default=DEFAULT_NACE_REVISION, server_default=DEFAULT_NACE_REVISION
+    )
 
     ecosystems: Mapped[list[Ecosystem]] = relationship(
         secondary=organisation_ecosystems,

@@ -1,5 +1,7 @@
 // Project form: when a grant number is typed, fill the empty fields from CORDIS
-// (the form's data-cordis-grant-url answers JSON). What is typed is never replaced.
+// (the form's data-cordis-grant-url answers JSON), and the lists the person has not
+// touched (a status list starts at "proposal": a running grant must not stay one).
+// What is typed or chosen is never replaced.
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
@@ -9,6 +11,9 @@
     const note = document.createElement("small");
     note.setAttribute("role", "status");
     number.insertAdjacentElement("afterend", note);
+    const touched = function (event) { event.target.dataset.touched = "yes"; };
+    form.addEventListener("input", touched);
+    form.addEventListener("change", touched);
     number.addEventListener("change", function () {
       const value = number.value.trim();
       note.textContent = "";
@@ -25,7 +30,8 @@
           Object.entries(data.fields).forEach(function ([name, value]) {
             const field = form.elements.namedItem(name);
             if (!field || name === "grant_number" || value === "" || value === null) return;
-            if (field.value && field.value.trim() !== "") return;
+            if (field.dataset.touched) return;
+            if (field.tagName !== "SELECT" && field.value && field.value.trim() !== "") return;
             field.value = value;
             filled += 1;
           });

@@ -57,12 +57,13 @@ COUNTRIES = ["FR", "DE", "ES", "IT", "PL", "NL", "BE", "EL", "PT", "CZ", "FI", "
 
 
 def give_pics(owner_url: str, rng: random.Random, share: float) -> tuple[list, list]:
-    """PICs for ``share`` of the members (owner; RLS does not apply), or the ones an
-    earlier run gave; returns (pic, name, country, city, vat) of each member with
-    one, shuffled, and the recorded HE and H2020 grant keys."""
+    """PICs for ``share`` of the members (owner; RLS does not apply), or the ones the
+    members hold already (an earlier run's, or the demo's since it gives PICs); returns
+    (pic, name, country, city, vat) of each member with one, shuffled, and the recorded
+    HE and H2020 grant keys."""
     engine = create_engine(owner_url)
     with engine.begin() as connection:
-        given = "pic IS NOT NULL AND is_external = false"  # the demo's members have none
+        given = "pic IS NOT NULL AND is_external = false"
         if not connection.scalar(text(f"SELECT count(*) FROM organisations WHERE {given}")):
             rows = connection.execute(
                 text(

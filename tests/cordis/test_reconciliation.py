@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.cordis import queries, services
 from crm.cordis.loader import load_export
-from crm.models import CordisDismissal, CordisLink, Participation, Project
+from crm.models import CordisDismissal, CordisLink, Organisation, Participation, Project
 from crm.tenancy import tenant_scope
 from tests.cordis.conftest import SAMPLE, empty_cordis
 
@@ -233,3 +233,62 @@ def test_the_project_form_prefills_from_cordis(fr, make, signed_in):
     assert 'data-cordis-grant-url="/cordis-fr/cordis/grant"' in form and "js/cordis.js" in form
     outsider = signed_in(make.user(make.tenant(slug="cordis-other"), role="secretariat"))
     assert outsider.get(f"{fr.url}/grant?number=101070001").status_code == 404
+
+
+def test_consortium_partners_are_added_as_external_partners_once(fr, pl, session):
+    """ROBOFAB's other participants (a Polish university, a Greek one, Fraunhofer) are no
+    members of the French association: offered, added with CORDIS's country, city, PIC,
+    kind, role and EC contribution; a second time adds nothing."""
+    accept = {"organisation_id": fr.ids.acme, "grant_key": "101070001"}
+    assert fr.client.post(f"{fr.url}/accept", data=accept).status_code == 302
+    with tenant_scope(fr.tenant_id):
+        project_id = session.scalar(select(Project.id))
+    (offered,) = in_scope(fr.tenant_id, queries.partners_to_add, fr.tenant_id)
+    assert (offered.id, offered.grant_key, offered.partners) == (project_id, "101070001", 3)
+    assert "Add as external partners" in fr.client.get(fr.url).get_data(as_text=True)
+
+    url = f"{fr.url}/projects/{project_id}/partners"
+    page = fr.client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "Added as external partners" in page and "POLITECHNIKA LODZKA" in page
+    with tenant_scope(fr.tenant_id):
+        added = session.execute(
+            select(
+                Organisation.pic, Organisation.country, Organisation.city, Organisation.kind,
+                Organisation.is_external, Participation.role, Participation.budget_share,
+            )
+            .join(Participation, Participation.organisation_id == Organisation.id)
+            .where(Participation.project_id == project_id, Organisation.is_external.is_(True))
+            .order_by(Organisation.pic)
+        ).all()  # fmt: skip
+    assert added == [
+        ("999100002", "PL", "Łódź", "university", True, "partner", Decimal("900000")),
+        ("999100010", "GR", "Thessaloniki", "university", True, "partner", Decimal("800000")),
+        ("999100011", "DE", "München", "research_org", True, "partner", Decimal("1049875.50")),
+    ]
+    assert in_scope(fr.tenant_id, queries.partners_to_add, fr.tenant_id) == []
+    again = fr.client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "No partner to add" in again
+    with tenant_scope(fr.tenant_id):
+        assert session.scalar(select(func.count()).select_from(Participation)) == 4
+        assert session.scalar(select(func.count()).where(Organisation.is_external)) == 3
+    # The Polish association's university is in ROBOFAB too: for the Poles it is a
+    # member, never an external partner; and the French project is not theirs.
+    assert pl.client.post(url).status_code == 404
+    with tenant_scope(pl.tenant_id):
+        assert session.scalar(select(func.count()).where(Organisation.is_external)) == 0
+
+
+def test_the_page_reads_a_bounded_number_of_statements(fr, count_queries):
+    """One statement per list (plus the page's own), whatever each list holds."""
+
+    def statements() -> int:
+        with count_queries() as counter:
+            assert fr.client.get(fr.url).status_code == 200
+        return counter.count
+
+    few = statements()
+    accept = {"organisation_id": fr.ids.acme, "grant_key": "101070001"}
+    assert fr.client.post(f"{fr.url}/accept", data=accept).status_code == 302
+    # The consortium list went from nothing to a row, the unrecorded one lost one.
+    assert in_scope(fr.tenant_id, queries.partners_to_add, fr.tenant_id)
+    assert statements() == few

@@ -386,3 +386,54 @@ def test_scale_one_reaches_alliance_size():
     assert counts["partners"] >= BASE_PARTNERS - 13  # rounding per association
     assert counts["projects"] >= 20_000
     assert counts["participations"] >= 250_000
+
+
+def test_the_demo_cordis_sample_gives_every_reconciliation_list_content(
+    committed_app, database_urls
+):
+    """Members with PICs, a CORDIS sample of the demo's own grants loaded by the real
+    loader, and in every association: grants found in CORDIS and not recorded, recorded
+    grants CORDIS does not know, and possible matches by name."""
+    from crm.cordis import queries
+    from crm.identifiers import check_vat_id
+    from crm.tenancy import tenant_scope
+
+    assert seed(committed_app).exit_code == 0
+    with owner(database_urls) as c:
+        members = rows(
+            c, "SELECT tenant_id, pic, vat_id, country FROM organisations WHERE NOT is_external"
+        )
+        pics = [r[1] for r in members if r[1]]
+        assert 0.05 < len(pics) / len(members) < 0.5
+        assert all(len(p) == 9 and p.isdigit() for p in pics)
+        assert len({(r[0], r[1]) for r in members if r[1]}) == len(pics)  # unique per association
+        vats = [(r[2], r[3]) for r in members if r[2]]
+        assert vats and all(check_vat_id(v, country) is None for v, country in vats)
+        recorded = {
+            r[0] for r in rows(c, "SELECT grant_key FROM projects WHERE grant_key IS NOT NULL")
+        }
+        grants = {r[0] for r in rows(c, "SELECT grant_key FROM cordis_projects")}
+        held = set(pics)
+        # Each CORDIS grant is one the demo records, or one a member with a PIC is in.
+        unrecorded = grants - recorded
+        assert unrecorded and grants & recorded
+        in_unrecorded = {
+            r[0]
+            for r in rows(c, "SELECT grant_key, pic FROM cordis_participants")
+            if r[0] in unrecorded and r[1] in held
+        }
+        assert in_unrecorded == unrecorded
+        # The recorded ones carry the recorded facts.
+        same = rows(
+            c,
+            "SELECT count(*) FROM cordis_projects cp JOIN projects p ON p.grant_key = cp.grant_key"
+            " WHERE cp.start_date = p.start_date AND cp.total_cost = p.total_budget",
+        )
+        assert same[0][0] >= len(grants & recorded)
+        tenant_ids = [r[0] for r in rows(c, "SELECT id FROM tenants")]
+    with committed_app.app_context():
+        for tid in tenant_ids:
+            with tenant_scope(tid):
+                assert queries.unrecorded(tid), tid
+                assert queries.unknown_grants(tid), tid
+                assert queries.name_suggestions(tid), tid

@@ -188,3 +188,22 @@ def test_directory_filters_on_identifiers_and_exports_them(assoc, make):
     assert [(r["name"], r["pic"], r["lei"]) for r in rows] == [
         ("With PIC", "999888777", "529900T8BM49AURSDO55")
     ]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["999 888 777", "999-888-777", "fr 40 303 265 045", "529900t8bm49aursdo55", "732 829 320"],
+)
+def test_the_directory_search_finds_an_organisation_by_its_identifiers(assoc, make, typed):
+    make.org(
+        assoc.tenant,
+        name="Identified",
+        pic="999888777",
+        vat_id="FR40303265045",
+        lei="529900T8BM49AURSDO55",
+        registration_id="732829320",
+    )
+    make.org(assoc.tenant, name="Someone Else", pic="999888778")
+    page = assoc.client.get(f"{assoc.url}/members", query_string={"q": typed})
+    html = page.get_data(as_text=True)
+    assert "Identified" in html and "Someone Else" not in html, typed

@@ -110,7 +110,86 @@ def seed(session, rng_seed: int = 6) -> SimpleNamespace:
     add_external_partners(session, tenants, random.Random(rng_seed + 1))
     add_partner_requests(session, tenants, orgs, ecosystems, random.Random(rng_seed + 2))
     add_closed_cases(session, tenants)
-    return SimpleNamespace(tenants=tenants)
+    cordis_rows = add_cordis(session, tenants, random.Random(rng_seed + 3))
+    return SimpleNamespace(tenants=tenants, cordis_rows=cordis_rows)
+
+
+def add_cordis(session, tenants, rng) -> list[dict]:
+    """Identifiers on some organisations and the CORDIS participations that name them
+    (returned, for the owner to insert: the app role only reads CORDIS): most recorded
+    grants, grants not recorded (one twice), SME flags, dismissals; and rows that must not
+    count: external partners' PICs, archived members', and the VAT number of a member
+    whose PIC CORDIS does not know (a member with a PIC is matched by it alone)."""
+    from crm.models import CordisDismissal, Organisation
+
+    make = Factories(session)
+    rows: list[dict] = []
+
+    def row(grant_key, pic=None, vat=None, sme=False, country="FR"):
+        rows.append(
+            {
+                "grant_key": grant_key,
+                "pic": pic or f"7{len(rows):08d}",
+                "vat_number": vat,
+                "name": "CORDIS PARTICIPANT",
+                "country": country,
+                "sme": sme,
+            }
+        )
+
+    for tenant in tenants:
+        with tenant_scope(tenant.id):
+            orgs = session.scalars(
+                select(Organisation).where(Organisation.tenant_id == tenant.id)
+                .order_by(Organisation.id)
+            ).all()  # fmt: skip
+            recorded = defaultdict(set)
+            for project_id, org_id in session.execute(
+                select(Participation.project_id, Participation.organisation_id)
+            ):
+                key = session.get(Project, project_id).grant_key
+                if key:
+                    recorded[org_id].add(key)
+            for i, org in enumerate(orgs):
+                if org.is_external:  # their PICs are set already: CORDIS lists them
+                    for key in sorted(recorded[org.id]) or ["190000001"]:
+                        row(key, pic=org.pic, sme=True)
+                    continue
+                draw = rng.random()
+                if draw < 0.45:
+                    org.pic = f"8{tenant.id:03d}{i:05d}"
+                    if rng.random() < 0.3:
+                        org.vat_id = f"{tenant.country}P{tenant.id:03d}{i:05d}"
+                        row("190000002", vat=org.vat_id)  # another PIC: no match
+                elif draw < 0.7:
+                    org.vat_id = f"{tenant.country}V{tenant.id:03d}{i:05d}"
+                else:
+                    continue
+                session.flush()
+                sme = rng.random() < 0.5
+                ident = {"pic": org.pic} if org.pic else {"vat": org.vat_id}
+                for key in sorted(recorded[org.id]):
+                    if rng.random() < 0.8:
+                        row(key, sme=sme, **ident)
+                for _ in range(rng.randint(0, 3)):
+                    row(f"1900{rng.randint(10, 25):05d}", sme=sme, **ident)
+        # One unrecorded participation dismissed (it leaves the figure), and one recorded
+        # participation dismissed by mistake (it stays: it is recorded).
+        unrecorded = [
+            (o.id, r["grant_key"])
+            for o in orgs
+            for r in rows
+            if o.pic and r["pic"] == o.pic and r["grant_key"] not in recorded[o.id]
+        ]
+        taken = [(o.id, k) for o in orgs if o.pic for k in sorted(recorded[o.id])]
+        for org_id, key in unrecorded[:1] + taken[:1]:
+            make._add(
+                CordisDismissal(
+                    tenant_id=tenant.id, grant_key=key, organisation_id=org_id, reason="not ours"
+                ),
+                tenant.id,
+            )
+    return rows
 
 
 def add_partner_requests(session, tenants, orgs, ecosystems, rng) -> None:
@@ -241,6 +320,8 @@ def load_rows(owner_url: str) -> dict:
                     "ecosystems",
                     "partner_requests",
                     "partner_interests",
+                    "cordis_participants",
+                    "cordis_dismissals",
                 )
             }
     finally:
@@ -377,6 +458,8 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
                 add("cross_border", t, ent=g)
         elif len({orgs[pa["organisation_id"]]["country"] for pa in parts_of[p["id"]]}) >= 2:
             add("cross_border", t, ent=("p", p["id"]))
+    for metric, items in cordis_facts(rows, members).items():
+        out[metric] += items
     country_of = {t["id"]: t["country"] for t in rows["tenants"]}
     for r in rows["partner_requests"]:
         if r["closed_at"] is None and r["deadline"] >= date.today():
@@ -391,7 +474,43 @@ def facts(rows: dict) -> dict[str, list[tuple]]:
     return out
 
 
+def cordis_facts(rows: dict, members: list[dict]) -> dict[str, list[tuple]]:
+    """The CORDIS coverage metrics, member by member and grant by grant."""
+    recorded = set()
+    projects = {p["id"]: p for p in rows["projects"]}
+    for pa in rows["participations"]:
+        key = projects[pa["project_id"]]["grant_key"]
+        if key:
+            recorded.add((pa["organisation_id"], key))
+    dismissed = {(d["organisation_id"], d["grant_key"]) for d in rows["cordis_dismissals"]}
+    out = defaultdict(list)
+    for o in members:
+        if o["pic"]:
+            found = [r for r in rows["cordis_participants"] if r["pic"] == o["pic"]]
+        elif o["vat_id"]:
+            found = [r for r in rows["cordis_participants"] if r["vat_number"] == o["vat_id"]]
+        else:
+            found = []
+        grants = {
+            r["grant_key"]
+            for r in found
+            if (o["id"], r["grant_key"]) in recorded or (o["id"], r["grant_key"]) not in dismissed
+        }
+        t = o["tenant_id"]
+        for key in grants:
+            num = int((o["id"], key) in recorded)
+            out["cordis_recorded_share"].append((t, "", "", (o["id"], key), 0, num, 1))
+        flagged = o["pic"] and any(r["sme"] and r["grant_key"] in grants for r in found)
+        if (o["kind"] == "firm" and o["size_class"] in SME) or flagged:
+            out["sme_participation_rate_cordis"].append(
+                (t, "", "", o["id"], 0, int(bool(grants)), 1)
+            )
+    return out
+
+
 RATIOS = {
+    "cordis_recorded_share",
+    "sme_participation_rate_cordis",
     "sme_share",
     "sme_participation_rate",
     "success_rate",
@@ -505,9 +624,23 @@ def seeded(database_urls):
             ids = [t.id for t in result.tenants]
             db.session.commit()
             db.session.remove()
+        insert_cordis(database_urls["owner"], result.cordis_rows)
         return SimpleNamespace(tenant_ids=ids)
 
     return do
+
+
+def insert_cordis(owner_url: str, participants: list[dict]) -> None:
+    """CORDIS rows, as the owner (the loader's role): the app role only reads them."""
+    from crm.models.cordis import cordis_participants
+
+    engine = create_engine(owner_url)
+    try:
+        with engine.begin() as connection:
+            if participants:
+                connection.execute(cordis_participants.insert(), participants)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

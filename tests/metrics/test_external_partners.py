@@ -23,6 +23,9 @@ MEMBER_METRICS = {
     "joins_by_quarter",
     "lapses_by_quarter",
     "sme_participation_rate",
+    # CORDIS lists the external partners' PICs too: they must not count.
+    "cordis_recorded_share",
+    "sme_participation_rate_cordis",
 }
 
 
