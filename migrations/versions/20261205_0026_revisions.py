@@ -16,8 +16,8 @@ leave them out get the defaults; row-level security and grants of
   ``tenant_id``, no RLS): only the alliance admin's page writes it, and the
   loader (the owner) deletes it.
 
-Revision ID: cordis16_1
-Revises: 0019
+Revision ID: 0026
+Revises: 0025
 """
 
 from collections.abc import Sequence
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "cordis16_1"
-down_revision: str | None = "0019"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
