@@ -78,7 +78,21 @@ class Default:
         "export.xlsx": {"timeout": 600, "retries": 1, "retry_intervals": [30]},
         # A CORDIS load is all-or-nothing and idempotent, but a bad file fails again.
         "cordis": {"timeout": 1800, "retries": 0, "retry_intervals": []},
+        # A mailing retries its own failed recipients (MAILING_RETRY_DELAYS); a
+        # retried run never sends twice (crm/mailings/sending.py), so rq may retry
+        # a run that died. The limit covers the retry waits and 10,000 messages
+        # at the default rate.
+        "mailing.send": {"timeout": 3 * 3600, "retries": 1, "retry_intervals": [60]},
+        # The nightly renewal reminders of one association (crm/mailings/reminders.py).
+        "mailing.reminders": {"timeout": 1800, "retries": 1, "retry_intervals": [300]},
     }
+    # Mailings (docs/communications.md): messages a second per sending job (an
+    # association's mailing; None for no limit), recipients claimed and
+    # committed per batch, and the waits in seconds before each retry round of
+    # the recipients whose server answered "try again later" (4xx, lost connection).
+    MAILING_RATE_PER_SECOND = 10
+    MAILING_BATCH_SIZE = 50
+    MAILING_RETRY_DELAYS = [60, 300, 900]
     # An XLSX export of more rows than this is built by a background job (the
     # page shows its progress, then a download link); a CSV always streams.
     EXPORT_XLSX_INLINE_MAX_ROWS = 3000
@@ -129,6 +143,9 @@ class Testing(Default):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = True
+    # Mailing tests retry at once and send unpaced (the pacing has its own test).
+    MAILING_RETRY_DELAYS = [0, 0]
+    MAILING_RATE_PER_SECOND = None
 
 
 class Production(Default):

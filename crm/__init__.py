@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.core import bp as core
     from crm.downloads import bp as downloads
     from crm.imports import bp as imports
+    from crm.mailings import bp as mailings
     from crm.members import bp as members
     from crm.metrics import bp as metrics
     from crm.partner_requests import bp as partner_requests
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_requests)
     app.register_blueprint(downloads)
     app.register_blueprint(cordis)
+    app.register_blueprint(mailings)
 
 
 def _register_cli(app: Flask) -> None:

@@ -409,6 +409,12 @@ def directory_count(filters: DirectoryFilters) -> int:
     return _count(filters)
 
 
+def directory_organisation_ids(filters: DirectoryFilters) -> Select:
+    """The ids of the organisations the filtered directory holds, as a subquery
+    for other areas (a mailing's audience); no paging, no fuzzy fallback."""
+    return _filtered(filters, (Organisation.id,))
+
+
 def directory_export_rows(filters: DirectoryFilters):
     """Every row of the filtered directory (no paging), ecosystems aggregated in SQL;
     for a search that finds nothing, the closest names, as the directory shows them."""

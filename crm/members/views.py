@@ -25,6 +25,7 @@ from crm.accounts.access import STAFF, roles_required
 from crm.downloads.exports import export_response
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.mailings.queries import sent_to_organisation
 from crm.members import bp, queries, services
 from crm.members.forms import ConfirmForm, ContactForm, OrganisationForm, StatusForm, TermsForm
 from crm.models import Contact
@@ -159,6 +160,7 @@ def show(org_id: int):
             else None
         ),
         contacts=queries.contacts_of(org.id),
+        mail_sent=sent_to_organisation(org.id),
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id),
         confirm=ConfirmForm(),

@@ -14,6 +14,7 @@ from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
 from crm.models.mail import EmailConsent, OutboxMessage
+from crm.models.mailing import Mailing, MailingRecipient, ReminderLog, ReminderSettings
 from crm.models.membership import AssociationMembership, ClusterMembership, MembershipStatusChange
 from crm.models.metrics import MetricSnapshot, MetricValue
 from crm.models.organisation import Organisation, organisation_ecosystems
@@ -47,6 +48,8 @@ __all__ = [
     "FlagshipArea",
     "ImportBatch",
     "JobRun",
+    "Mailing",
+    "MailingRecipient",
     "MembershipStatusChange",
     "MetricSnapshot",
     "MetricValue",
@@ -57,6 +60,8 @@ __all__ = [
     "PartnerProfile",
     "PartnerRequest",
     "Programme",
+    "ReminderLog",
+    "ReminderSettings",
     "Project",
     "SharedContact",
     "ProjectStatusChange",

@@ -79,6 +79,7 @@ def two_tenants(make, session):
                 "user_id": users["secretariat"].id,
                 "run_id": run.id,
                 "batch_id": make.import_batch(tenant).id,
+                "mailing_id": make.mailing(tenant).id,
             },
         )
 

@@ -14,6 +14,7 @@ ID_NAMES = (
     "user_id",
     "run_id",
     "batch_id",
+    "mailing_id",
 )
 # Ids of rows shared between associations by design (partner requests and their
 # interests): another association's id is readable, so these routes get their own
