@@ -162,7 +162,7 @@ def _sent(condition, limit: int):
         select(
             func.coalesce(r.sent_at, Mailing.started_at, Mailing.created_at).label("when"),
             Mailing.id.label("mailing_id"),
-            Mailing.subject,
+            func.coalesce(r.subject, Mailing.subject).label("subject"),
             Mailing.name,
             r.status,
             r.email,
@@ -180,7 +180,8 @@ def _sent(condition, limit: int):
 
 def sent_to_contact(contact_id: int, limit: int = SENT_SHOWN) -> list:
     """Mail sent (or that failed) to one contact, newest first: rows with
-    ``when``, ``subject`` (the template), ``status``, ``by`` (None: the reminders)."""
+    ``when``, ``subject`` (as the contact got it), ``name`` (the mailing's),
+    ``status``, ``email``, ``by`` (the author; None for renewal reminders)."""
     return _sent(MailingRecipient.contact_id == contact_id, limit)
 
 

@@ -221,24 +221,25 @@ class Sender:
         outcomes, again = [], False
         for row in rows:
             self._pace()
+            subject = None
             try:
-                self.postman.send(self.tenant.id, compose(mailing, self.tenant, row))
+                message = compose(mailing, self.tenant, row)
+                subject = str(message["Subject"])
+                self.postman.send(self.tenant.id, message)
             except MailError as error:
                 retry = not error.permanent and not last_round
                 again |= retry
                 status = "queued" if retry else "failed"
-                reply = (
-                    error.reply
-                    if error.permanent or retry
-                    else NOT_DELIVERED.format(attempts=row.attempts, reply=error.reply)
-                )
-                outcomes.append((row.id, status, reply[:2000], None))
+                reply = error.reply
+                if not error.permanent and not retry:
+                    reply = NOT_DELIVERED.format(attempts=row.attempts, reply=error.reply)
+                outcomes.append((row.id, status, reply[:2000], None, subject))
                 self.counts["retried" if retry else "failed"] += 1
             except (ValueError, TypeError, merge.MergeError) as error:  # a malformed address
-                outcomes.append((row.id, "failed", f"not sent: {error}"[:2000], None))
+                outcomes.append((row.id, "failed", f"not sent: {error}"[:2000], None, subject))
                 self.counts["failed"] += 1
             else:
-                outcomes.append((row.id, "sent", None, utcnow()))
+                outcomes.append((row.id, "sent", None, utcnow(), subject))
                 self.counts["sent"] += 1
         self._record(outcomes)
         return again
@@ -246,11 +247,11 @@ class Sender:
     def _record(self, outcomes: list) -> None:
         """Each recipient's outcome, in one transaction per batch."""
         table = MailingRecipient.__table__
-        for recipient_id, status, error, sent_at in outcomes:
+        for recipient_id, status, error, sent_at, subject in outcomes:
             db.session.execute(
                 update(table)
                 .where(table.c.tenant_id == self.tenant.id, table.c.id == recipient_id)
-                .values(status=status, last_error=error, sent_at=sent_at)
+                .values(status=status, last_error=error, sent_at=sent_at, subject=subject)
             )
         db.session.commit()
 

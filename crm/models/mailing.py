@@ -96,6 +96,8 @@ class MailingRecipient(TenantOwned, Base):
     mailing_id: Mapped[int] = mapped_column(Integer)
     contact_id: Mapped[int] = mapped_column(Integer)
     email: Mapped[str] = mapped_column(String(254))
+    # The subject as this recipient got it (merged), for their timeline.
+    subject: Mapped[str | None] = mapped_column(String(SUBJECT_MAX))
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -104,6 +104,7 @@ def upgrade() -> None:
         sa.Column("mailing_id", sa.Integer(), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
