@@ -7,12 +7,8 @@ from datetime import date
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from crm.extensions import db
 from crm.mailings import jobs
-from crm.models import JobRun
-from crm.tenancy import all_tenants
 
 
 @click.command("send-reminders")
@@ -29,18 +25,15 @@ def send_reminders(today: str | None, background: bool) -> None:
         day = date.fromisoformat(today) if today else date.today()
     except ValueError as error:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from error
-    run_ids = jobs.send_all_reminders(day.isoformat(), in_process=not background)
-    with all_tenants():
-        runs = db.session.scalars(select(JobRun).where(JobRun.id.in_(run_ids))).all()
-        for run in runs:
-            result = run.result or {}
-            click.echo(
-                f"association {run.tenant_id}: {run.status}; "
-                f"{result.get('recipients', 0)} reminder(s), {result.get('lapsed', 0)} lapsed"
-                + (f"; {run.error}" if run.error else "")
-            )
-    db.session.commit()
-    click.echo(f"{len(run_ids)} association(s) with reminders on {day.isoformat()}")
+    runs = jobs.send_all_reminders(day.isoformat(), in_process=not background)
+    for run in runs:
+        result = run["result"]
+        click.echo(
+            f"association {run['tenant_id']}: run {run['run_id']} {run['status']}; "
+            f"{result.get('recipients', 0)} reminder(s), {result.get('lapsed', 0)} lapsed"
+            + (f"; {run['error']}" if run["error"] else "")
+        )
+    click.echo(f"{len(runs)} association(s) with reminders on {day.isoformat()}")
 
 
 @click.command("send-due-mailings")

@@ -50,9 +50,10 @@ def send_due_mailings() -> int:
     return started
 
 
-def send_all_reminders(today_iso: str | None = None, in_process: bool = False) -> list[int]:
-    """Start one reminders run per association that has reminders enabled; the
-    run ids. ``today_iso``: the day to act for (tests and operators)."""
+def send_all_reminders(today_iso: str | None = None, in_process: bool = False) -> list[dict]:
+    """Start one reminders run per association that has reminders enabled; each
+    run's tenant, id, status, result and error as it was started (in-process:
+    as it ended). ``today_iso``: the day to act for (tests and operators)."""
     today_iso = today_iso or date.today().isoformat()
     runs = []
     with job_context():
@@ -74,5 +75,14 @@ def send_all_reminders(today_iso: str | None = None, in_process: bool = False) -
                     in_process=in_process,
                     exclusive=True,  # two at once would race for the same log keys
                 )
-                runs.append(run.id)
+                runs.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "run_id": run.id,
+                        "status": run.status,
+                        "result": run.result or {},
+                        "error": run.error,
+                    }
+                )
+                db.session.commit()
     return runs
