@@ -5,44 +5,16 @@ Each is one statement (plus a count for a page)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
 
 from crm.extensions import db
 from crm.mailings import audience
+from crm.members.queries import Page
 from crm.models import AssociationMembership, Contact, Organisation, User
 from crm.models.mailing import Mailing, MailingRecipient
 
 PER_PAGE = 50
-
-
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-    pages: int = field(init=False)
-
-    def __post_init__(self):
-        self.pages = max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _page(query, count_query, page: int, per_page: int = PER_PAGE) -> Page:

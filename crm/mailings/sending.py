@@ -23,13 +23,13 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import and_, insert, literal, select, update
 
 from crm.extensions import db
 from crm.jobs import job_context, run_progress, run_started
 from crm.mail import transport, unsubscribe
 from crm.mail.transport import MailError
-from crm.mailings import audience, merge
+from crm.mailings import audience, merge, queries
 from crm.models import AssociationMembership, Contact, Organisation, Tenant
 from crm.models.base import utcnow
 from crm.models.mail import PURPOSES
@@ -107,16 +107,6 @@ def give_up_interrupted(session, mailing: Mailing) -> int:
     ).rowcount
 
 
-def status_counts(mailing_id: int) -> dict[str, int]:
-    """Recipients of the mailing by status (one GROUP BY)."""
-    rows = db.session.execute(
-        select(MailingRecipient.status, func.count())
-        .where(MailingRecipient.mailing_id == mailing_id)
-        .group_by(MailingRecipient.status)
-    )
-    return dict(rows.all())
-
-
 @dataclass
 class Sender:
     """Delivers one mailing's queued recipients, round after round."""
@@ -133,7 +123,7 @@ class Sender:
         rate = config["MAILING_RATE_PER_SECOND"]
         self.interval = 1.0 / rate if rate else 0.0
         self.next_at = time.monotonic()
-        self.total = sum(status_counts(self.mailing_id).values())
+        self.total = sum(queries.status_counts(self.mailing_id).values())
         with transport.Postman(db.session) as postman:
             self.postman = postman
             for round_number in range(len(delays) + 1):

@@ -18,22 +18,16 @@ from crm.mailings import reminders
 from crm.models import AssociationMembership, MembershipStatusChange, ReminderLog
 from crm.models.mailing import ReminderSettings
 from crm.tenancy import tenant_scope
-from tests.conftest import jobs_app
 from tests.factories import Factories
-from tests.smtp import running_server
+from tests.mailings.conftest import sending_app
 
 DUE = date(2027, 1, 31)
 
 
 @pytest.fixture
 def reminder_app(make_app, database_urls):
-    controller, inbox = running_server()
-    with jobs_app(make_app, database_urls, None, SMTP_URL=inbox.url) as app:
-        app.inbox = inbox
-        try:
-            yield app
-        finally:
-            controller.stop()
+    with sending_app(make_app, database_urls, None) as app:
+        yield app
 
 
 def _seed(app) -> dict:

@@ -22,10 +22,9 @@ from crm.mailings.jobs import send_due_mailings
 from crm.models import Contact, JobRun, Mailing, MailingRecipient
 from crm.tenancy import tenant_scope
 from tests.clients import client_as
-from tests.conftest import jobs_app
 from tests.factories import Factories
+from tests.mailings.conftest import sending_app
 from tests.mailings.support import seed
-from tests.smtp import running_server
 
 SLUG = "mail-send"
 BODY = (
@@ -40,13 +39,8 @@ def mail_app(make_app, database_urls, request):
     """A committed app sending to a real SMTP server; its jobs on the test Redis
     (a real worker) or in-process, as the param says."""
     redis_url = request.getfixturevalue("redis_url") if request.param == "rq" else None
-    controller, inbox = running_server()
-    with jobs_app(make_app, database_urls, redis_url, SMTP_URL=inbox.url) as app:
-        app.inbox = inbox
-        try:
-            yield app
-        finally:
-            controller.stop()
+    with sending_app(make_app, database_urls, redis_url) as app:
+        yield app
 
 
 def work(app) -> None:
@@ -263,18 +257,12 @@ def test_a_scheduled_mailing_goes_when_due_once(mail_app):
 
 
 def test_pacing_keeps_to_the_rate(make_app, database_urls):
-    controller, inbox = running_server()
-    try:
-        with jobs_app(
-            make_app, database_urls, None, SMTP_URL=inbox.url, MAILING_RATE_PER_SECOND=20
-        ) as app:
-            _, identity, _ = _seed(app, firms=5, per_firm=4, opted_out=0)
-            started = datetime.now(UTC)
-            _create_and_send(app, identity)
-            elapsed = (datetime.now(UTC) - started).total_seconds()
-    finally:
-        controller.stop()
-    assert len(inbox.messages) == 20
+    with sending_app(make_app, database_urls, None, MAILING_RATE_PER_SECOND=20) as app:
+        _, identity, _ = _seed(app, firms=5, per_firm=4, opted_out=0)
+        started = datetime.now(UTC)
+        _create_and_send(app, identity)
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+    assert len(app.inbox.messages) == 20
     assert elapsed >= 19 / 20  # 20 messages at 20 a second: 19 intervals at least
 
 
