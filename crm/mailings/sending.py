@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import and_, insert, literal, select, update
+from sqlalchemy import and_, bindparam, insert, literal, select, update
 
 from crm.extensions import db
 from crm.jobs import job_context, run_progress, run_started
@@ -235,14 +235,28 @@ class Sender:
         return again
 
     def _record(self, outcomes: list) -> None:
-        """Each recipient's outcome, in one transaction per batch."""
+        """Each recipient's outcome: one executemany UPDATE and one commit per batch."""
         table = MailingRecipient.__table__
-        for recipient_id, status, error, sent_at, subject in outcomes:
-            db.session.execute(
-                update(table)
-                .where(table.c.tenant_id == self.tenant.id, table.c.id == recipient_id)
-                .values(status=status, last_error=error, sent_at=sent_at, subject=subject)
-            )
+        db.session.execute(
+            update(table)
+            .where(table.c.tenant_id == self.tenant.id, table.c.id == bindparam("recipient_id"))
+            .values(
+                status=bindparam("new_status"),
+                last_error=bindparam("error"),
+                sent_at=bindparam("at"),
+                subject=bindparam("merged_subject"),
+            ),
+            [
+                {
+                    "recipient_id": recipient_id,
+                    "new_status": status,
+                    "error": error,
+                    "at": at,
+                    "merged_subject": subject,
+                }  # fmt: skip
+                for recipient_id, status, error, at, subject in outcomes
+            ],
+        )
         db.session.commit()
 
     def _pace(self) -> None:

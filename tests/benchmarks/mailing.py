@@ -26,6 +26,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
@@ -69,7 +70,7 @@ def seed(owner_url: str, recipients: int) -> int:
     engine = create_engine(owner_url)
     total = recipients + recipients // 50
     orgs = -(-total // PER_ORG)
-    now = text("now()")
+    now = datetime.now(UTC)
     with engine.begin() as connection:
         tenant_id = connection.execute(
             insert(Tenant)
