@@ -280,3 +280,47 @@ def test_contact_query_lists_what_was_sent(mail_app):
         assert len(sent_to_organisation(contact.organisation_id)) == 2
     with app.app_context(), tenant_scope(tenant_id + 1000):
         assert sent_to_contact(contact.id) == []  # another scope sees nothing
+
+
+def test_the_cron_schedule_dispatches_due_mailings_and_reminders_on_a_worker(
+    make_app, database_urls, redis_url
+):
+    """``rq cron crm.metrics.schedule``: its mailing jobs, enqueued as rq cron does,
+    run on a real worker (no app context of their own: the worker's app)."""
+    from rq.cron import CronScheduler
+
+    from crm.models import ReminderSettings
+
+    with sending_app(make_app, database_urls, redis_url) as app:
+        tenant_id, identity, _ = _seed(app, firms=1, per_firm=2, opted_out=0)
+        client = client_as(app, identity)
+        client.post(
+            f"/{SLUG}/mailings/new",
+            data={"name": "Due", "purpose": "membership", "subject": "S", "body": BODY},
+        )
+        with app.app_context(), tenant_scope(tenant_id):
+            db.session.execute(
+                update(Mailing).values(
+                    status="scheduled", scheduled_at=datetime.now(UTC) - timedelta(minutes=1)
+                )
+            )
+            db.session.add(
+                ReminderSettings(
+                    tenant_id=tenant_id, enabled=True, steps=[-7], subject="S", body="B"
+                )
+            )
+            db.session.commit()
+        connection = app.extensions["crm.redis"]
+        scheduler = CronScheduler(connection=connection)
+        scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
+        by_name = {cron_job.name: cron_job for cron_job in scheduler.get_jobs()}
+        by_name["mailings-dispatch-scheduled"].enqueue(connection)
+        by_name["mailings-nightly-renewal-reminders"].enqueue(connection)
+        work(app)
+        assert len(app.inbox.messages) == 3  # the firm's two contacts, the university's one
+        with app.app_context(), tenant_scope(tenant_id):
+            assert db.session.scalar(select(Mailing.status)) == "sent"
+            kinds = set(db.session.scalars(select(JobRun.kind)))
+            assert kinds == {"mailing.send", "mailing.reminders"}
+            statuses = set(db.session.scalars(select(JobRun.status)))
+            assert statuses == {"finished"}

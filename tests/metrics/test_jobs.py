@@ -264,7 +264,12 @@ def test_the_nightly_schedule_records_its_own_run(
     scheduler = CronScheduler(connection=redis_queue.connection)
     scheduler.load_config_from_file("crm.metrics.schedule")  # what `rq cron` does
     by_name = {cron_job.name: cron_job for cron_job in scheduler.get_jobs()}
-    assert set(by_name) == {"metrics-nightly-alliance-refresh", "jobs-sweep-abandoned-runs"}
+    assert set(by_name) == {
+        "metrics-nightly-alliance-refresh",
+        "jobs-sweep-abandoned-runs",
+        "mailings-nightly-renewal-reminders",  # tests/mailings/test_sending.py runs these two
+        "mailings-dispatch-scheduled",
+    }
     job = by_name["metrics-nightly-alliance-refresh"].enqueue(redis_queue.connection)
     assert job.timeout == Default.NIGHTLY_METRICS_TIMEOUT
     assert job.failure_ttl == Default.JOB_FAILURE_TTL
