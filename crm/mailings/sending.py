@@ -48,10 +48,11 @@ def send_job(mailing_id: int, tenant_id: int, run_id: int) -> dict:
         if mailing is None or mailing.status != "sending":
             return {"sent": 0, "failed": 0, "note": "nothing to send"}
         tenant = db.session.get(Tenant, tenant_id)
-        materialise(db.session, mailing)
-        give_up_interrupted(db.session, mailing)
         if mailing.started_at is None:
+            # Once: a resumed run sends to the audience as it was when sending began.
+            materialise(db.session, mailing)
             mailing.started_at = utcnow()
+        give_up_interrupted(db.session, mailing)
         db.session.commit()
         counts = Sender(mailing.id, tenant, run_id).run()
         mailing = db.session.get(Mailing, mailing_id, populate_existing=True)

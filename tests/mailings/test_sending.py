@@ -197,6 +197,9 @@ def test_an_unreachable_server_is_retried_then_failed_and_a_dead_senders_rows_ne
             .values(status="queued", attempts=0)
         )
         db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(status="sending"))
+        # Joined the audience after sending began: a resumed run does not add it.
+        firm = db.session.get(Contact, audience.contacts[0][0]).organisation
+        Factories(db.session).contact(firm, email="late@example.org")
         db.session.commit()
         services.start_sending(db.session, db.session.get(Mailing, mailing_id), None)
     work(app)
