@@ -12,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.conflicts import version_field
 from crm.forms import Form, labelled
 from crm.mailings.reminders import MAX_STEP_DAYS
 from crm.models.mail import PURPOSES
@@ -26,6 +27,8 @@ class MailingForm(Form):
     purpose = SelectField("What it is for", choices=labelled(PURPOSES), validators=[DataRequired()])
     subject = StringField("Subject", validators=[DataRequired()])
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    version = version_field()
+    version = version_field()
 
 
 class ScheduleForm(Form):
@@ -70,3 +73,4 @@ class ReminderSettingsForm(Form):
     )
     subject = StringField("Subject", validators=[DataRequired()])
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    version = version_field()

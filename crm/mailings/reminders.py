@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, exists, false, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from crm.conflicts import check_version
 from crm.extensions import db
 from crm.jobs import job_context, run_progress, run_started
 from crm.mail.consent import may_receive
@@ -83,8 +84,10 @@ def save_settings(
     lapse_after_days: int | None,
     subject: str,
     body: str,
+    version: int | None = None,
 ) -> ReminderSettings:
-    """Create or change the association's reminder settings (its admin decides)."""
+    """Create or change the association's reminder settings (its admin decides);
+    ``version``: the settings' when the form was opened."""
     steps = sorted(set(steps))
     if enabled and not steps:
         raise MailingError("Enter at least one day before or after.", "days_before")
@@ -98,6 +101,7 @@ def save_settings(
         if problem:
             raise MailingError(problem, name)
     settings = settings_of(session, tenant.id)
+    check_version(settings, version)
     if settings is None:
         settings = ReminderSettings(tenant_id=tenant.id)
         session.add(settings)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from crm import audit
+from crm.conflicts import check_version
 from crm.jobs import start_run
 from crm.mail import transport
 from crm.mailings import merge
@@ -64,7 +65,11 @@ def create_mailing(
     return mailing
 
 
-def update_mailing(session, tenant: Tenant, mailing: Mailing, fields: MailingFields) -> None:
+def update_mailing(
+    session, tenant: Tenant, mailing: Mailing, fields: MailingFields, *, version=None
+) -> None:
+    """``version``: the mailing's when the form was opened (a stale form is refused)."""
+    check_version(mailing, version)
     _editable(mailing)
     _apply(mailing, fields, tenant.name)
     session.flush()

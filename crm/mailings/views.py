@@ -101,7 +101,9 @@ def edit(mailing_id: int):
     form = MailingForm(obj=mailing)
     if form.validate_on_submit():
         with saving(form, editing=mailing) as saved:
-            services.update_mailing(db.session, g.tenant, mailing, _fields(form))
+            services.update_mailing(
+                db.session, g.tenant, mailing, _fields(form), version=form.version.data
+            )
         if saved:
             flash("The mailing is saved.", "success")
             return redirect(url_for("mailings.show", mailing_id=mailing.id))
@@ -268,16 +270,15 @@ def export_recipients(mailing_id: int, fmt: str):
 @login_required
 @roles_required(*TENANT_ADMINS)
 def reminder_settings():
-    current = reminders.settings_of(db.session, g.tenant.id) or reminders.default_settings(
-        g.tenant.id
-    )
+    saved_settings = reminders.settings_of(db.session, g.tenant.id)
+    current = saved_settings or reminders.default_settings(g.tenant.id)
     form = ReminderSettingsForm(obj=current)
     if request.method == "GET":
         form.days_before.data = ", ".join(str(-s) for s in sorted(current.steps) if s < 0)
         form.days_after.data = ", ".join(str(s) for s in sorted(current.steps) if s >= 0)
     if form.validate_on_submit():
         steps = [-d for d in form.days_before.days] + form.days_after.days
-        with saving(form) as saved:
+        with saving(form, editing=saved_settings) as saved:
             reminders.save_settings(
                 db.session,
                 g.tenant,
@@ -286,6 +287,7 @@ def reminder_settings():
                 lapse_after_days=form.lapse_after_days.data,
                 subject=form.subject.data,
                 body=form.body.data,
+                version=form.version.data,
             )
         if saved:
             flash("The renewal reminder settings are saved.", "success")

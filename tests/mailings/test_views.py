@@ -114,6 +114,17 @@ def test_cancel_and_edit_rules(site, session, smtp_server):
     _create(client)
     mailing = _mailing_of(session, tenant)
     mailing_id, version = mailing.id, mailing.version
+    stale = client.post(
+        f"/mail-assoc/mailings/{mailing_id}/edit",
+        data={
+            "name": "Mine",
+            "purpose": "membership",
+            "subject": "S",
+            "body": BODY,
+            "version": version - 1,
+        },  # fmt: skip
+    )
+    assert stale.status_code == 409  # opened before someone else's save: nothing overwritten
     edit = client.post(
         f"/mail-assoc/mailings/{mailing_id}/edit",
         data={
