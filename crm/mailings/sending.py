@@ -35,6 +35,7 @@ from crm.models.base import utcnow
 from crm.models.mail import PURPOSES
 from crm.models.mailing import Mailing, MailingRecipient
 from crm.tenancy import tenant_scope
+from crm.validation import check_email
 
 INTERRUPTED = "interrupted while sending: not sent again, so that nothing is sent twice"
 NOT_DELIVERED = "not delivered after {attempts} attempts: {reply}"
@@ -214,6 +215,10 @@ class Sender:
             self._pace()
             subject = None
             try:
+                # Caught here, not by a server: an address saved before the rule, or imported.
+                problem = check_email(row.email)
+                if problem:
+                    raise ValueError(f"invalid address: {problem}")
                 message = compose(mailing, self.tenant, row)
                 subject = str(message["Subject"])
                 self.postman.send(self.tenant.id, message)

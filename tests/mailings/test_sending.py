@@ -140,11 +140,18 @@ def test_refused_fails_alone_deferred_and_dropped_are_retried_then_failed(mail_a
     inbox.refuse.add(refused)
     inbox.defer.add(deferred)
     inbox.drop.add(dropped)
+    with app.app_context(), tenant_scope(tenant_id):  # saved before any rule checked it
+        table = Contact.__table__
+        invalid = "no-at-sign.example.org"
+        db.session.execute(update(table).where(table.c.email == emails[5]).values(email=invalid))
+        db.session.commit()
     _, mailing_id = _create_and_send(app, identity)
 
     delivered = [m["To"] for m in inbox.messages]
-    assert sorted(delivered) == sorted(set(emails) - {refused, deferred, dropped})
+    assert sorted(delivered) == sorted(set(emails) - {refused, deferred, dropped, emails[5]})
     recipients = _recipients(app, tenant_id, mailing_id)
+    assert recipients[invalid].status == "failed"
+    assert recipients[invalid].last_error.startswith("not sent: invalid address")
     assert recipients[refused].status == "failed"
     assert recipients[refused].attempts == 1  # a 5xx is not retried
     assert recipients[refused].last_error.startswith("550 5.1.1 No such user here")
