@@ -173,7 +173,8 @@ class Generator:
         for slug, name, country, _ in data.ASSOCIATIONS:
             tid = self.ids.next("tenants")
             self.tenant_ids[slug] = tid
-            batch.add("tenants", tid, slug, name, country, created)
+            # mail_from None: the demo associations send as the installation's MAIL_FROM.
+            batch.add("tenants", tid, slug, name, country, None, created)
         return batch
 
     # -- organisations and memberships of one association --------------------
