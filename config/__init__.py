@@ -87,9 +87,23 @@ class Default:
         # Bulk actions on selected rows (crm.bulk): tagging again changes nothing; a
         # status change run again reports the rows already changed as refused.
         "bulk": {"timeout": 1800, "retries": 1, "retry_intervals": [30]},
+        # A mailing retries its own failed recipients (MAILING_RETRY_DELAYS); a
+        # retried run never sends twice (crm/mailings/sending.py), so rq may retry
+        # a run that died. The limit covers the retry waits and 10,000 messages
+        # at the default rate.
+        "mailing.send": {"timeout": 3 * 3600, "retries": 1, "retry_intervals": [60]},
+        # The nightly renewal reminders of one association (crm/mailings/reminders.py).
+        "mailing.reminders": {"timeout": 1800, "retries": 1, "retry_intervals": [300]},
     }
     # A bulk action over more rows than this runs as a background job with progress.
     BULK_INLINE_MAX_ROWS = 300
+    # Mailings (docs/communications.md): messages a second per sending job (an
+    # association's mailing; None for no limit), recipients claimed and
+    # committed per batch, and the waits in seconds before each retry round of
+    # the recipients whose server answered "try again later" (4xx, lost connection).
+    MAILING_RATE_PER_SECOND = 10
+    MAILING_BATCH_SIZE = 50
+    MAILING_RETRY_DELAYS = [60, 300, 900]
     # An XLSX export of more rows than this is built by a background job (the
     # page shows its progress, then a download link); a CSV always streams.
     EXPORT_XLSX_INLINE_MAX_ROWS = 3000
@@ -140,6 +154,9 @@ class Testing(Default):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = True
+    # Mailing tests retry at once and send unpaced (the pacing has its own test).
+    MAILING_RETRY_DELAYS = [0, 0]
+    MAILING_RATE_PER_SECOND = None
 
 
 class Production(Default):

@@ -77,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.downloads import bp as downloads
     from crm.imports import bp as imports
     from crm.mail.views import bp as mail
+    from crm.mailings import bp as mailings
     from crm.members import bp as members
     from crm.merge import bp as merge
     from crm.metrics import bp as metrics
@@ -95,7 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(downloads)
     app.register_blueprint(cordis)
     app.register_blueprint(merge)
-    for blueprint in (contacts, segments, tags, bulk, renewals, activities, mail):
+    for blueprint in (contacts, segments, tags, bulk, renewals, activities, mail, mailings):
         app.register_blueprint(blueprint)
 
 

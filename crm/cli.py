@@ -54,6 +54,7 @@ from crm.cordis.cli import COMMANDS as CORDIS_COMMANDS  # noqa: E402
 from crm.demo.cli import COMMANDS as DEMO_COMMANDS  # noqa: E402
 from crm.downloads.cli import COMMANDS as DOWNLOAD_COMMANDS  # noqa: E402
 from crm.imports.cli import COMMANDS as IMPORT_COMMANDS  # noqa: E402
+from crm.mailings.cli import COMMANDS as MAILING_COMMANDS  # noqa: E402
 from crm.metrics.cli import COMMANDS as METRICS_COMMANDS  # noqa: E402
 from crm.profiles.cli import COMMANDS as PROFILE_COMMANDS  # noqa: E402
 
@@ -63,6 +64,7 @@ for _command in (
     + DEMO_COMMANDS
     + DOWNLOAD_COMMANDS
     + IMPORT_COMMANDS
+    + MAILING_COMMANDS
     + METRICS_COMMANDS
     + PROFILE_COMMANDS
 ):

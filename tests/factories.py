@@ -13,6 +13,7 @@ from crm.models import (
     AssociationMembership,
     ClusterMembership,
     Contact,
+    Mailing,
     Organisation,
     Participation,
     Payment,
@@ -125,6 +126,17 @@ class Factories:
                 **fields,
             ),
             org.tenant_id,
+        )
+
+    def mailing(self, tenant, status="draft", **fields) -> Mailing:
+        n = next(_seq)
+        fields.setdefault("name", f"Mailing {n}")
+        fields.setdefault("purpose", "membership")
+        fields.setdefault("subject", "News for {{ organisation }}")
+        fields.setdefault("body", "Dear {{ contact.first_name }},\n")
+        fields.setdefault("audience", {"kind": "directory", "args": {}})
+        return self._add(
+            Mailing(tenant_id=tenant.id, kind="mailing", status=status, **fields), tenant.id
         )
 
     def contact(self, org, **fields) -> Contact:

@@ -1,5 +1,6 @@
 """A real SMTP server in the test process (aiosmtpd): what it received, and
-addresses it refuses (550) or defers (451) when a test asks it to."""
+addresses it refuses (550), defers (451) or cuts the connection on, when a
+test asks it to."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Inbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: set[str] = set()  # 550: the address does not exist
         self.defer: set[str] = set()  # 451: try again later
+        self.drop: set[str] = set()  # the connection is cut when this address is named
         self.url = ""
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -25,6 +27,9 @@ class Inbox:
             return "550 5.1.1 No such user here"
         if address in self.defer:
             return "451 4.3.0 Try again later"
+        if address in self.drop:
+            server.transport.close()  # a server that goes away mid-conversation
+            return "421 4.4.2 Connection dropped"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -26,6 +26,7 @@ NAV = [
     ("Alliance partners", "profiles.index", TENANT_ROLES),
     ("Partner requests", "partner_requests.index", TENANT_ROLES),
     ("Notifications", "partner_requests.notifications", TENANT_ROLES),
+    ("Mailings", "mailings.index", STAFF),
     ("Import", "imports.index", STAFF),
     ("Figures", "metrics.tenant_report", STAFF),
     ("Users", "accounts.users", TENANT_ADMINS),

@@ -16,20 +16,21 @@ from crm.models.base import utcnow
 from crm.models.mail import OPT_OUT_PURPOSES, PURPOSES, EmailConsent
 
 
-def may_receive(purpose: str) -> ColumnElement[bool]:
-    """A condition on ``Contact``: this contact may be sent mail of ``purpose``."""
+def may_receive(purpose: str, contact=Contact) -> ColumnElement[bool]:
+    """A condition on ``Contact`` (or an alias of it, ``contact``): this contact
+    may be sent mail of ``purpose``."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
     said = select(EmailConsent.id).where(
-        EmailConsent.tenant_id == Contact.tenant_id,
-        EmailConsent.contact_id == Contact.id,
+        EmailConsent.tenant_id == contact.tenant_id,
+        EmailConsent.contact_id == contact.id,
         EmailConsent.purpose == purpose,
     )
     if purpose in OPT_OUT_PURPOSES:
         agreed = ~exists(said.where(EmailConsent.granted.is_(False)))
     else:
         agreed = exists(said.where(EmailConsent.granted.is_(True)))
-    return and_(Contact.email.is_not(None), Contact.erased_at.is_(None), agreed)
+    return and_(contact.email.is_not(None), contact.erased_at.is_(None), agreed)
 
 
 def record(

@@ -8,6 +8,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from crm.models.mail import PURPOSES
 
+# The public page that takes a token (built on the account-mail branch). Until it
+# is registered, links are built by hand at BASE_URL with the same path.
+ENDPOINT = "mail.unsubscribe"
+PATH = "/unsubscribe/{token}"
+# Where links point when BASE_URL is not set (development only: production
+# refuses to start without it): the address ``make run`` serves.
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="crm.unsubscribe")
@@ -39,3 +47,15 @@ def headers(url: str) -> dict[str, str]:
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def url(tenant_id: int, contact_id: int, purpose: str) -> str:
+    """The absolute one-click unsubscribe link for this contact and purpose, from
+    BASE_URL (never from a request's Host header): usable in a background job."""
+    from crm.links import external_url
+
+    value = token(tenant_id, contact_id, purpose)
+    base = current_app.config.get("BASE_URL")
+    if base and ENDPOINT in current_app.view_functions:
+        return external_url(ENDPOINT, token=value)
+    return (base or DEVELOPMENT_BASE_URL).rstrip("/") + PATH.format(token=value)

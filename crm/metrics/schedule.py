@@ -6,9 +6,11 @@ enqueues the alliance refresh (which also refreshes every tenant's snapshot)
 on the ``crm`` queue at 02:30 UTC; an ``rq worker crm -w crm.worker.Worker``
 runs it. Every five minutes it also enqueues ``crm.jobs.sweep``, which marks
 "abandoned" the runs whose process died or that the queue lost (a page that
-shows a run does the same for that run), and at 03:30 UTC
+shows a run does the same for that run), at 03:30 UTC
 ``crm.downloads.exports.purge_expired_exports``, which deletes the export files
-whose download link has expired. Importing this module registers the
+whose download link has expired, every day at 06:00 UTC each association's
+renewal reminders, and every minute the scheduled mailings whose time has come
+(crm/mailings/jobs.py). Importing this module registers the
 jobs with rq's cron registry, so
 only ``rq cron`` should import it. ``rq cron`` builds no app: the settings
 are read from ``config.Default`` (environment overrides do not reach them).
@@ -19,11 +21,14 @@ from rq import cron
 from config import Default
 from crm.downloads.exports import purge_expired_exports
 from crm.jobs import QUEUE_NAME, sweep
+from crm.mailings.jobs import send_all_reminders, send_due_mailings
 from crm.metrics.jobs import refresh_alliance
 
 NIGHTLY = "30 2 * * *"  # minute hour day month weekday, UTC
 SWEEP = "*/5 * * * *"
 PURGE_EXPORTS = "30 3 * * *"  # after the refresh, still at night in Europe
+REMINDERS = "0 6 * * *"  # renewal reminders: early morning, after the night's refresh
+EVERY_MINUTE = "* * * * *"  # scheduled mailings that are due
 
 cron.register(
     refresh_alliance,
@@ -53,4 +58,24 @@ cron.register(
     result_ttl=Default.JOB_RESULT_TTL,
     failure_ttl=Default.JOB_FAILURE_TTL,
     name="downloads-purge-expired-exports",
+)
+
+cron.register(
+    send_all_reminders,
+    QUEUE_NAME,
+    cron=REMINDERS,
+    job_timeout=600,
+    result_ttl=Default.JOB_RESULT_TTL,
+    failure_ttl=Default.JOB_FAILURE_TTL,
+    name="mailings-nightly-renewal-reminders",
+)
+
+cron.register(
+    send_due_mailings,
+    QUEUE_NAME,
+    cron=EVERY_MINUTE,
+    job_timeout=120,
+    result_ttl=600,
+    failure_ttl=Default.JOB_FAILURE_TTL,
+    name="mailings-dispatch-scheduled",
 )

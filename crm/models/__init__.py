@@ -16,6 +16,7 @@ from crm.models.export import ExportFile
 from crm.models.imports import ImportBatch
 from crm.models.job import JobRun
 from crm.models.mail import EmailConsent, OutboxMessage
+from crm.models.mailing import Mailing, MailingRecipient, ReminderLog, ReminderSettings
 from crm.models.membership import (
     AssociationMembership,
     ClusterMembership,
@@ -58,6 +59,8 @@ __all__ = [
     "FlagshipArea",
     "ImportBatch",
     "JobRun",
+    "Mailing",
+    "MailingRecipient",
     "MembershipStatusChange",
     "MetricSnapshot",
     "MetricValue",
@@ -69,6 +72,8 @@ __all__ = [
     "PartnerRequest",
     "Payment",
     "Programme",
+    "ReminderLog",
+    "ReminderSettings",
     "Project",
     "Segment",
     "SharedContact",

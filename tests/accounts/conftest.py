@@ -105,6 +105,7 @@ def two_tenants(make, session):
                 "payment_id": make.payment(membership).id,
                 "activity_id": make.activity(firm, contact=contact).id,
                 "message_id": outbox_message(session, tenant).id,
+                "mailing_id": make.mailing(tenant).id,
             },
         )
 

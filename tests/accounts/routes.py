@@ -19,6 +19,7 @@ ID_NAMES = (
     "payment_id",
     "activity_id",
     "message_id",
+    "mailing_id",
 )
 # Ids of rows shared between associations by design (partner requests and their
 # interests): another association's id is readable, so these routes get their own

@@ -17,9 +17,12 @@ from crm.models import (
     EmailConsent,
     ExportFile,
     FlagshipArea,
+    MailingRecipient,
     MembershipStatusChange,
     OutboxMessage,
     ProjectStatusChange,
+    ReminderLog,
+    ReminderSettings,
     Tenant,
 )
 from tests.factories import Factories
@@ -84,6 +87,25 @@ def _seed(session, slug: str) -> int:
         )
     )
     contact = make.contact(firm)
+    mailing = make.mailing(tenant)
+    session.add(
+        MailingRecipient(
+            tenant_id=tenant.id, mailing_id=mailing.id, contact_id=contact.id, email="c@x.org"
+        )
+    )
+    session.add(
+        ReminderSettings(tenant_id=tenant.id, steps=[-7], subject="s", body="b", enabled=True)
+    )
+    session.add(
+        ReminderLog(
+            tenant_id=tenant.id,
+            membership_id=membership.id,
+            step=-7,
+            paid_until=date(2024, 1, 1),
+            mailing_id=mailing.id,
+            done_on=date(2023, 12, 25),
+        )
+    )
     session.add(
         EmailConsent(
             tenant_id=tenant.id,

@@ -268,6 +268,8 @@ def test_the_nightly_schedule_records_its_own_run(
         "metrics-nightly-alliance-refresh",
         "jobs-sweep-abandoned-runs",
         "downloads-purge-expired-exports",
+        "mailings-nightly-renewal-reminders",  # tests/mailings/test_sending.py runs these two
+        "mailings-dispatch-scheduled",
     }
     job = by_name["metrics-nightly-alliance-refresh"].enqueue(redis_queue.connection)
     assert job.timeout == Default.NIGHTLY_METRICS_TIMEOUT
