@@ -8,8 +8,8 @@ steps (days before and after the paid-until date), text and lapse rule.
 ``reminder_log``: a step done for a membership's paid-until date, unique, so a
 reminder is never sent twice. All tenant-owned, under row-level security.
 
-Revision ID: mailings_1
-Revises: 0020
+Revision ID: 0027
+Revises: 0026
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "mailings_1"
-down_revision: str | None = "0020"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
