@@ -7,9 +7,10 @@ the subject for ``limit + 1`` rows and merges them by date in Python, so a page
 costs one statement per source whatever the data, and the newest ``limit`` of
 all sources are exactly the newest of what the sources returned.
 
-To add a source (the mailings' "mail sent", say): write a function that maps its
-rows to ``Entry`` (kind ``"mail"``) and append it to ``ORGANISATION_SOURCES``
-and/or ``CONTACT_SOURCES``; the page and its "show more" need nothing else.
+To add a source: write a function that maps its rows to an ``Entry`` and append
+it to ``ORGANISATION_SOURCES`` and/or ``CONTACT_SOURCES``; the page and its
+"show more" need nothing else. The mail sent (mailings and renewal reminders)
+comes from ``crm.mailings.queries`` that way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import and_, select
 
 from crm.extensions import db
+from crm.mailings.queries import sent_to_contact, sent_to_organisation
 from crm.models import (
     Activity,
     AssociationMembership,
@@ -39,7 +41,7 @@ MOST = 500  # the longest timeline one page shows
 @dataclass(frozen=True)
 class Entry:
     at: datetime  # when it happened, in UTC; a dated event counts from its day's start
-    kind: str  # note, call, meeting, status, payment (mail, once mailings plug in)
+    kind: str  # note, call, meeting, status, payment, mail
     title: str
     detail: str | None = None
     who: str | None = None  # who recorded it (a user's name)
@@ -144,8 +146,34 @@ def payments(org_id: int, limit: int) -> list[Entry]:
     ]
 
 
-ORGANISATION_SOURCES: list[Source] = [organisation_activities, status_changes, payments]
-CONTACT_SOURCES: list[Source] = [contact_activities]
+def _mail(rows) -> list[Entry]:
+    return [
+        Entry(
+            at=moment(row.when),
+            kind="mail",
+            title=f"E-mail: {row.subject}",
+            detail=f"{row.name} · to {row.email} · {row.status}",
+            who=row.by or "Renewal reminders",
+        )
+        for row in rows
+    ]
+
+
+def mail_to_organisation(org_id: int, limit: int) -> list[Entry]:
+    return _mail(sent_to_organisation(org_id, limit))
+
+
+def mail_to_contact(contact_id: int, limit: int) -> list[Entry]:
+    return _mail(sent_to_contact(contact_id, limit))
+
+
+ORGANISATION_SOURCES: list[Source] = [
+    organisation_activities,
+    status_changes,
+    payments,
+    mail_to_organisation,
+]
+CONTACT_SOURCES: list[Source] = [contact_activities, mail_to_contact]
 
 
 @dataclass(frozen=True)

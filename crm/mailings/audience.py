@@ -1,68 +1,113 @@
 """Who a mailing goes to: its stored audience resolved to contacts, in SQL.
 
-An audience is a dict of query arguments: the member directory's filters
-(``crm.members.queries.DirectoryFilters``), so "Mail these" from the directory
-passes the list as it is shown. A new kind of audience (a saved segment: its
-``segment`` argument) is one entry in ``SOURCES``: a function from the
-arguments to a SELECT of organisation ids. Contacts of those organisations
-who may receive the mailing's purpose (``crm.mail.consent.may_receive``) are
-its recipients; the others are counted as excluded, so the page says how many
-before anything is sent.
+An audience is a kind and its query arguments, stored on the mailing:
+
+- ``directory``: the member directory's filters (``DirectoryFilters``), so
+  "Mail these" from the directory passes the list as it is shown;
+- ``contacts``: the contacts list's filters: the matching contacts only;
+- ``segment``: a saved segment (``crm.segments``), resolved when the mailing is
+  counted or sent, so it follows the segment's filters;
+- ``renewal``: a renewal list (``crm.renewals.queries.memberships``).
+
+Each kind gives the organisations it names and, where the list is of contacts,
+the contacts too (``_resolve``). Of those, the contacts who may receive the
+mailing's purpose (``crm.mail.consent.may_receive``) are its recipients; the
+others are counted as excluded, so the page says how many before anything is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select, true
 from werkzeug.datastructures import MultiDict
 
+from crm import tenancy
 from crm.extensions import db
 from crm.mail.consent import may_receive
 from crm.members.queries import DirectoryFilters, directory_ids
 from crm.models import Contact, Organisation
+from crm.models.membership import AssociationMembership
+from crm.renewals import queries as renewals
+from crm.segments import queries as segments
 
 # Directory arguments that only order or page the list: not part of an audience.
 _NOT_AUDIENCE = ("sort", "dir", "page", "per_page")
 
 
-def _directory(args: dict) -> Select:
-    return directory_ids(DirectoryFilters.from_args(MultiDict(args)))
+@dataclass
+class _Resolved:
+    # Each names the tenant in its SQL: the sender inserts from these SELECTs,
+    # and automatic scoping covers ORM SELECTs only.
+    organisations: Select  # SELECT of organisation ids (a column named ``id``)
+    contacts: Select | None = None  # SELECT of contact ids, when the list is of contacts
 
 
-# Which organisations an audience names, by its kind. Segments (saved directory
-# filters) join here as ("segment", ...) once their table exists.
-SOURCES: dict[str, Callable[[dict], Select]] = {"directory": _directory}
+def _resolve(audience: dict, tenant_id: int) -> _Resolved:
+    kind, args = audience.get("kind", "directory"), audience.get("args") or {}
+    if kind == "segment":
+        segment = segments.segment_or_none(int(args.get("segment", 0)))
+        if segment is None:  # deleted since: nobody, rather than everybody
+            return _Resolved(select(Organisation.id).where(false()))
+        kind, args = ("contacts" if segment.source == "contacts" else "directory"), segment
+    if kind == "contacts":
+        organisations = segments.organisation_ids(tenant_id, args, source="contacts")
+        return _Resolved(
+            select(organisations.subquery().c.organisation_id.label("id")),
+            segments.contact_ids(tenant_id, args, source="contacts"),
+        )
+    if kind == "renewal":
+        selection = renewals.Selection.from_args(MultiDict(args))
+        chosen = renewals.memberships(tenant_id, selection.list_name, date.today(), selection.days)
+        return _Resolved(
+            chosen.with_only_columns(AssociationMembership.organisation_id.label("id"))
+        )
+    if not isinstance(args, MultiDict):
+        args = MultiDict(args if isinstance(args, dict) else (args.filters or {}))
+    directory = directory_ids(DirectoryFilters.from_args(args))
+    return _Resolved(directory.where(Organisation.tenant_id == tenant_id))
 
 
 def from_args(args) -> dict:
-    """The audience the new-mailing page was opened with (the directory's query
-    arguments), normalised through the directory's own parser."""
+    """The audience the new-mailing page was opened with: a segment, a renewal
+    list, the contacts list's or else the directory's query arguments, each
+    normalised through its own list's parser."""
+    if args.get("segment", "").isdigit():
+        return {"kind": "segment", "args": {"segment": args["segment"]}}
+    if args.get("renewal"):
+        selection = renewals.Selection.from_args(args)
+        return {"kind": "renewal", "args": {k: str(v) for k, v in selection.list_args().items()}}
+    if args.get("source") == "contacts":
+        kept, _ignored = segments.normalised("contacts", args)
+        return {"kind": "contacts", "args": kept}
     filters = DirectoryFilters.from_args(args)
     kept = {k: v for k, v in filters.args().items() if k not in _NOT_AUDIENCE}
     return {"kind": "directory", "args": {k: str(v) for k, v in kept.items()}}
 
 
-def organisation_ids(audience: dict) -> Select:
-    source = SOURCES.get(audience.get("kind", "directory"), _directory)
-    return source(audience.get("args") or {})
+def _tenant() -> int:
+    return tenancy.current_tenant_id()
+
+
+def organisation_ids(audience: dict, tenant_id: int | None = None) -> Select:
+    return _resolve(audience, tenant_id or _tenant()).organisations
 
 
 def contacts(audience: dict, purpose: str, tenant_id: int) -> Select:
     """(contact id, e-mail) of every recipient: the audience's contacts who may
     receive ``purpose``. The tenant is named in the SQL itself: the sender
     inserts from this SELECT, and automatic scoping covers ORM SELECTs only."""
-    orgs = (
-        organisation_ids(audience)
-        .where(Organisation.tenant_id == tenant_id)
-        .subquery("audience_orgs")
-    )
-    return (
+    resolved = _resolve(audience, tenant_id)
+    orgs = resolved.organisations.subquery("audience_orgs")
+    query = (
         select(Contact.id, Contact.email)
         .join(orgs, orgs.c.id == Contact.organisation_id)
         .where(Contact.tenant_id == tenant_id, may_receive(purpose))
     )
+    if resolved.contacts is not None:
+        query = query.where(Contact.id.in_(resolved.contacts))
+    return query
 
 
 @dataclass
@@ -75,7 +120,8 @@ class Summary:
 
 def summary(audience: dict, purpose: str) -> Summary:
     """The audience in figures: one statement."""
-    orgs = organisation_ids(audience).subquery("audience_orgs")
+    resolved = _resolve(audience, _tenant())
+    orgs = resolved.organisations.subquery("audience_orgs")
     receiving = may_receive(purpose)
     unreachable = or_(Contact.email.is_(None), Contact.erased_at.is_not(None))
     contact_counts = (
@@ -86,6 +132,7 @@ def summary(audience: dict, purpose: str) -> Summary:
         )
         .select_from(Contact)
         .join(orgs, orgs.c.id == Contact.organisation_id)
+        .where(Contact.id.in_(resolved.contacts) if resolved.contacts is not None else true())
         .subquery("contact_counts")
     )
     row = db.session.execute(
@@ -107,7 +154,19 @@ def summary(audience: dict, purpose: str) -> Summary:
 
 def describe(audience: dict) -> str:
     """The audience in words, for the mailing's page."""
-    args = audience.get("args") or {}
+    kind, args = audience.get("kind", "directory"), audience.get("args") or {}
+    if kind == "segment":
+        segment = segments.segment_or_none(int(args.get("segment", 0)))
+        return f"Segment “{segment.name}”" if segment else "A segment that was deleted: nobody"
+    if kind == "renewal":
+        selection = renewals.Selection.from_args(MultiDict(args))
+        label = renewals.LISTS[selection.list_name]
+        return f"Renewal list: {label}" + (
+            f" ({selection.days} days)" if selection.list_name == "due" else ""
+        )
+    if kind == "contacts":
+        described = ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))
+        return "Contacts list" + (f" filtered by {described}" if described else ": every contact")
     if not args:
         return "All member organisations in the directory"
     return "Directory filtered by " + ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))

@@ -51,6 +51,7 @@ from crm.models import (
 from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.segments.related import RelatedFilters
+from crm.tenancy import current_tenant_id
 from crm.validation import MAX_ID
 
 # Sort keys of the directory -> (label, the columns they sort by, before the id).
@@ -62,6 +63,13 @@ SORTS = {
     "kind": ("Kind", lambda: (Organisation.kind, Organisation.sort_name)),
     "region": ("Region", lambda: (Organisation.nuts2, Organisation.sort_name)),
     "created": ("Recently added", lambda: ()),  # ids grow with time
+}
+# The renewal lists (crm.renewals), which the directory can also filter by.
+RENEWAL_LISTS = {
+    "overdue": "Overdue",
+    "due": "Due soon",
+    "lapsed": "Lapsed",
+    "applicants": "Applicants",
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 # Who the directory lists: the association's members (its own organisations, the
@@ -95,6 +103,11 @@ class DirectoryFilters:
     archived: bool = False
     relation: str = "members"
     identifier: str = ""
+    # A renewal list (crm.renewals: overdue, due, lapsed, applicants) and, for
+    # "due", its horizon in days: the directory of exactly that list, so it can be
+    # tagged, saved as a segment or mailed like any directory view.
+    renewal: str = ""
+    renewal_days: int | None = None
     sort: str = "name"
     desc: bool = False
     page: int = 1
@@ -134,6 +147,8 @@ class DirectoryFilters:
             archived=args.get("archived") == "1",
             relation=choice("relation", RELATIONS) or "members",
             identifier=choice("identifier", IDENTIFIER_FILTERS),
+            renewal=choice("renewal", RENEWAL_LISTS),
+            renewal_days=integer("days", high=366),
             sort=sort if sort in SORTS else "name",
             desc=args.get("dir") == "desc",
             page=integer("page", 1, high=1_000_000),
@@ -157,6 +172,8 @@ class DirectoryFilters:
             "archived": "1" if self.archived else None,
             "relation": None if self.relation == "members" else self.relation,
             "identifier": self.identifier,
+            "renewal": self.renewal,
+            "days": self.renewal_days if self.renewal == "due" else None,
             "sort": None if self.sort == "name" else self.sort,
             "dir": "desc" if self.desc else None,
             **self.related.args(),
@@ -177,6 +194,7 @@ class DirectoryFilters:
             or self.archived
             or self.relation != "members"
             or self.identifier
+            or self.renewal
             or self.related.active
         )
 
@@ -227,6 +245,15 @@ def _identifier_conditions(q: str) -> list:
     return conditions
 
 
+def _renewal_list(filters: DirectoryFilters) -> Select:
+    """The organisation ids of one renewal list, by the renewal pages' own rule."""
+    from crm.renewals.queries import DEFAULT_DAYS, memberships
+
+    days = filters.renewal_days or DEFAULT_DAYS
+    chosen = memberships(current_tenant_id(), filters.renewal, date.today(), days)
+    return chosen.with_only_columns(AssociationMembership.organisation_id)
+
+
 def _filtered(filters: DirectoryFilters, columns) -> Select:
     query = select(*columns).select_from(Organisation)
     needs_membership = filters.status or any(
@@ -245,6 +272,8 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
     if filters.identifier:
         _, column, recorded = IDENTIFIER_FILTERS[filters.identifier]
         query = query.where(column.is_not(None) if recorded else column.is_(None))
+    if filters.renewal:
+        query = query.where(Organisation.id.in_(_renewal_list(filters)))
     if filters.status == NO_VALUE:
         query = query.where(AssociationMembership.id.is_(None))
     elif filters.status:

@@ -26,7 +26,6 @@ from crm.duplicates import queries as duplicate_queries
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.mail import consent as mail_consent
-from crm.mailings.queries import sent_to_organisation
 from crm.members import bp, new_member, queries, services
 from crm.members.access import contact_or_404 as _contact_or_404
 from crm.members.access import org_or_404 as _org_or_404
@@ -60,6 +59,7 @@ def labels():
         "FEE_TIERS": choices.FEE_TIERS,
         "CONSENT_SOURCES": choices.CONSENT_SOURCES,
         "CONTACT_ROLES": choices.CONTACT_ROLES,
+        "RENEWAL_LISTS": queries.RENEWAL_LISTS,
     }
 
 
@@ -179,7 +179,6 @@ def show(org_id: int):
         mail_consents=mail_consent.of_contacts(db.session, [c.id for c in contacts]),
         purposes=PURPOSES,
         consent_sources=MAIL_CONSENT_SOURCES,
-        mail_sent=sent_to_organisation(org.id),
         participations=queries.participations_of(org.id),
         audit=queries.audit_history(g.tenant.id, "organisations", org.id, [m.id for m in merged]),
         merged=merged,

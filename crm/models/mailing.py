@@ -88,7 +88,7 @@ class MailingRecipient(TenantOwned, Base):
         same_tenant_fk(["contact_id"], "contacts", ondelete="CASCADE"),
         # The sender's next batch, the progress counts and the status table.
         Index("ix_mailing_recipients_tenant_mailing_status", "tenant_id", "mailing_id", "status"),
-        # A contact's (and its organisation's) "Mail sent".
+        # The mail a contact (and its organisation) was sent: their timelines.
         Index("ix_mailing_recipients_tenant_contact", "tenant_id", "contact_id"),
     )
 

@@ -21,15 +21,10 @@ from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.exports import headers as export_headers
 from crm.extensions import db
-from crm.members.queries import Page, current_memberships, not_archived
+from crm.members.queries import RENEWAL_LISTS, Page, current_memberships, not_archived
 from crm.models import AssociationMembership, Contact, Organisation, Payment, User
 
-LISTS = {
-    "overdue": "Overdue",
-    "due": "Due soon",
-    "lapsed": "Lapsed",
-    "applicants": "Applicants",
-}
+LISTS = RENEWAL_LISTS
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 
@@ -100,8 +95,9 @@ class Selection:
             out["days"] = self.days
         return {**out, **changes}
 
-    def mailing_args(self) -> dict:
-        """The query arguments of ``mailings.new`` that select this list."""
+    def list_args(self) -> dict:
+        """The query arguments that select this list in the directory and on the
+        new-mailing page (``renewal``, and ``days`` for "due")."""
         out = {"renewal": self.list_name}
         if self.list_name == "due":
             out["days"] = self.days

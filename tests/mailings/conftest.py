@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from tests.conftest import jobs_app
+from tests.members.conftest import assoc  # noqa: F401
 from tests.smtp import running_server
 
 
