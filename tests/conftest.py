@@ -357,14 +357,14 @@ def _buffered(app):
     return wsgi
 
 
-@pytest.fixture
-def live_server(committed_app):
-    """The app served on 127.0.0.1 (a random port) in a background thread."""
+@contextmanager
+def serving(app):
+    """``app`` served on 127.0.0.1 (a random port) in a background thread: its URL."""
     import threading
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, _buffered(committed_app), threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -372,6 +372,13 @@ def live_server(committed_app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(committed_app):
+    """The committed app served on 127.0.0.1 (a random port) in a background thread."""
+    with serving(committed_app) as url:
+        yield url
 
 
 CHROMIUM_FLAGS = [

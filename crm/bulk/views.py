@@ -194,5 +194,4 @@ def bar():
 
     return {
         "bulk_form": bulk_form,
-        "mailings_enabled": "mailings.new" in current_app.view_functions,
     }

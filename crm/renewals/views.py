@@ -48,12 +48,7 @@ def index():
         lists=queries.LISTS,
         tab_args={key: queries.Selection(key, selection.days).args() for key in queries.LISTS},
         directory=url_for("members.directory", **selection.list_args()),
-        # Another area's page: linked only where it is installed.
-        mailing=(
-            url_for("mailings.new", **selection.list_args())
-            if "mailings.new" in current_app.view_functions
-            else None
-        ),
+        mailing=url_for("mailings.new", **selection.list_args()),
     )
 
 

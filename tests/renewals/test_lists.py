@@ -17,7 +17,7 @@ from crm.models import AssociationMembership
 from crm.renewals import queries
 from crm.tenancy import tenant_scope
 from tests.clients import client_as
-from tests.conftest import IsolatedClient, bound_to_rolled_back_connection, jobs_app
+from tests.conftest import jobs_app
 from tests.factories import Factories
 from tests.members.test_export_jobs import work
 
@@ -133,8 +133,9 @@ def test_the_page_labels_days_and_pages(app, assoc, make, monkeypatch):
     due = assoc.client.get(f"{assoc.url}/renewals?list=due&days=3").get_data(as_text=True)
     assert "Soon" in due and "1 day left" in due and "within the next 3 days" in due
     assert 'href="/assoc-fr/members/' in due and "Renew" in due
-    # The mailings page is another area's: no link while it is not installed.
-    assert "Mail these" not in due and "mailings" not in due
+    # The list is a mailing's audience, and a directory view, as it stands.
+    assert f'href="{assoc.url}/mailings/new?renewal=due&amp;days=3">Mail these' in due
+    assert f'href="{assoc.url}/members?renewal=due&amp;days=3" id="open-in-directory"' in due
 
 
 def test_list_statements_do_not_grow_with_data(assoc, make, count_queries):
@@ -154,20 +155,6 @@ def test_list_statements_do_not_grow_with_data(assoc, make, count_queries):
             paid = today + timedelta(days=n - 30)
             make.membership(make.org(assoc.tenant), status=status, paid_until=paid)
     assert [statements(path) for path in paths] == few
-
-
-def test_mail_these_links_the_mailing_page_when_it_exists(make_app):
-    """An app of its own, with a stand-in for the mailings page (rolled back after)."""
-    app = make_app()
-    app.add_url_rule("/<tenant>/mailings/new", "mailings.new", lambda tenant: "")
-    app.test_client_class = IsolatedClient
-    with bound_to_rolled_back_connection(app), app.app_context(), tenant_scope(None):
-        make = Factories(db.session)
-        tenant = make.tenant(slug="assoc-mail")
-        user = make.user(tenant, role="secretariat")
-        client = client_as(app, user.get_id())
-        page = client.get(f"/{tenant.slug}/renewals?list=due&days=14").get_data(as_text=True)
-    assert 'href="/assoc-mail/mailings/new?renewal=due&amp;days=14"' in page
 
 
 def _csv(response) -> list[dict]:
