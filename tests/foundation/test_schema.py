@@ -1,6 +1,8 @@
 """The schema: migrations are its only source, and its keys keep tenants apart."""
 
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -9,7 +11,7 @@ from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from crm import database
-from crm.models import Base, Ecosystem, FlagshipArea, Participation, Programme
+from crm.models import TENANT_TABLES, Base, Ecosystem, FlagshipArea, Participation, Programme
 
 
 def _diff(url: str) -> list:
@@ -162,3 +164,11 @@ def test_email_is_unique_whatever_its_case(make, session):
     make.user(email="Ana@Example.org")
     with pytest.raises(IntegrityError), session.begin_nested():
         make.user(email="ana@example.ORG")
+
+
+def test_the_security_guide_lists_every_tenant_table():
+    """docs/security.md's table of roles names each table under row-level security."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    [row] = [line for line in guide.splitlines() if line.startswith("| tenant tables")]
+    named = set(re.findall(r"`([a-z_]+)`", row.split("|")[1]))
+    assert set(TENANT_TABLES) - named == set()
