@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: a statement counter."""
+"""What the benchmark scripts share: a statement counter, page timing, the subject to measure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 
 @contextmanager
@@ -72,3 +72,22 @@ def time_pages(client, engine, scenarios, repeat: int, check=None):
                     timings[label].append(elapsed)
                     statements[label].add(counter["n"])
     return timings, statements
+
+
+# The association with the most current organisations: (id, slug, count).
+LARGEST_ASSOCIATION = text(
+    "SELECT t.id, t.slug, count(*) FROM organisations o JOIN tenants t "
+    "ON t.id = o.tenant_id WHERE NOT o.archived GROUP BY t.id, t.slug "
+    "ORDER BY count(*) DESC LIMIT 1"
+)
+
+
+def secretariat_of(connection, tenant_id: int):
+    """The first secretariat user of an association: (id, session_version), to sign in as."""
+    return connection.execute(
+        text(
+            "SELECT id, session_version FROM users WHERE tenant_id = :t "
+            "AND role = 'secretariat' ORDER BY id LIMIT 1"
+        ),
+        {"t": tenant_id},
+    ).one()

@@ -30,7 +30,7 @@ from contextlib import ExitStack
 
 from sqlalchemy import create_engine, event, text
 
-from tests.benchmarks.common import counted_statements
+from tests.benchmarks.common import LARGEST_ASSOCIATION, counted_statements, secretariat_of
 from tests.clients import client_as
 
 
@@ -39,20 +39,8 @@ def pick_subject(owner_url: str) -> dict:
     realistic query values."""
     engine = create_engine(owner_url)
     with engine.connect() as connection:
-        tenant_id, slug, total = connection.execute(
-            text(
-                "SELECT t.id, t.slug, count(*) FROM organisations o JOIN tenants t "
-                "ON t.id = o.tenant_id WHERE NOT o.archived GROUP BY t.id, t.slug "
-                "ORDER BY count(*) DESC LIMIT 1"
-            )
-        ).one()
-        user = connection.execute(
-            text(
-                "SELECT id, session_version FROM users WHERE tenant_id = :t "
-                "AND role = 'secretariat' ORDER BY id LIMIT 1"
-            ),
-            {"t": tenant_id},
-        ).one()
+        tenant_id, slug, total = connection.execute(LARGEST_ASSOCIATION).one()
+        user = secretariat_of(connection, tenant_id)
         # A word from a name in the middle of the list, as someone would type it.
         name = connection.execute(
             text(

@@ -20,27 +20,22 @@ import time
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import counted_statements, page_arguments, print_pages, time_pages
+from tests.benchmarks.common import (
+    LARGEST_ASSOCIATION,
+    counted_statements,
+    page_arguments,
+    print_pages,
+    secretariat_of,
+    time_pages,
+)
 from tests.clients import client_as
 
 
 def pick_subject(owner_url: str) -> dict:
     engine = create_engine(owner_url)
     with engine.connect() as connection:
-        tenant_id, slug, total = connection.execute(
-            text(
-                "SELECT t.id, t.slug, count(*) FROM organisations o JOIN tenants t "
-                "ON t.id = o.tenant_id WHERE NOT o.archived GROUP BY t.id, t.slug "
-                "ORDER BY count(*) DESC LIMIT 1"
-            )
-        ).one()
-        user = connection.execute(
-            text(
-                "SELECT id, session_version FROM users WHERE tenant_id = :t "
-                "AND role = 'secretariat' ORDER BY id LIMIT 1"
-            ),
-            {"t": tenant_id},
-        ).one()
+        tenant_id, slug, total = connection.execute(LARGEST_ASSOCIATION).one()
+        user = secretariat_of(connection, tenant_id)
         name, city = connection.execute(
             text(
                 "SELECT name, city FROM organisations WHERE tenant_id = :t AND city IS NOT NULL "

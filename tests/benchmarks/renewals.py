@@ -22,7 +22,7 @@ import statistics
 
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks.common import page_arguments, print_pages, time_pages
+from tests.benchmarks.common import page_arguments, print_pages, secretariat_of, time_pages
 from tests.clients import client_as
 
 
@@ -37,13 +37,7 @@ def pick_subject(owner_url: str) -> dict:
                 "ON t.id = m.tenant_id GROUP BY t.id, t.slug ORDER BY count(*) DESC LIMIT 1"
             )
         ).one()
-        user = connection.execute(
-            text(
-                "SELECT id, session_version FROM users WHERE tenant_id = :t "
-                "AND role = 'secretariat' ORDER BY id LIMIT 1"
-            ),
-            {"t": tenant_id},
-        ).one()
+        user = secretariat_of(connection, tenant_id)
         org_id, contact_id = connection.execute(
             text(
                 "SELECT m.organisation_id, c.id FROM payments p "
