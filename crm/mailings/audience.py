@@ -6,8 +6,9 @@ An audience is a kind and its query arguments, stored on the mailing:
   "Mail these" from the directory passes the list as it is shown;
 - ``contacts``: the contacts list's filters: the matching contacts only;
 - ``segment``: a saved segment (``crm.segments``), resolved when the mailing is
-  counted or sent, so it follows the segment's filters;
-- ``renewal``: a renewal list (``crm.renewals.queries.memberships``).
+  counted or sent, so it follows the segment's filters.
+
+A renewal list is the directory filtered by it (``renewal=overdue`` …).
 
 Each kind gives the organisations it names and, where the list is of contacts,
 the contacts too (``_resolve``). Of those, the contacts who may receive the
@@ -18,7 +19,6 @@ others are counted as excluded, so the page says how many before anything is sen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import Select, false, func, or_, select, true
 from werkzeug.datastructures import MultiDict
@@ -26,10 +26,8 @@ from werkzeug.datastructures import MultiDict
 from crm import tenancy
 from crm.extensions import db
 from crm.mail.consent import may_receive
-from crm.members.queries import DirectoryFilters, directory_ids
+from crm.members.queries import RENEWAL_LISTS, DirectoryFilters, directory_ids
 from crm.models import Contact, Organisation
-from crm.models.membership import AssociationMembership
-from crm.renewals import queries as renewals
 from crm.segments import queries as segments
 
 # Directory arguments that only order or page the list: not part of an audience.
@@ -57,12 +55,6 @@ def _resolve(audience: dict, tenant_id: int) -> _Resolved:
             select(organisations.subquery().c.organisation_id.label("id")),
             segments.contact_ids(tenant_id, args, source="contacts"),
         )
-    if kind == "renewal":
-        selection = renewals.Selection.from_args(MultiDict(args))
-        chosen = renewals.memberships(tenant_id, selection.list_name, date.today(), selection.days)
-        return _Resolved(
-            chosen.with_only_columns(AssociationMembership.organisation_id.label("id"))
-        )
     if not isinstance(args, MultiDict):
         args = MultiDict(args if isinstance(args, dict) else (args.filters or {}))
     directory = directory_ids(DirectoryFilters.from_args(args))
@@ -70,14 +62,11 @@ def _resolve(audience: dict, tenant_id: int) -> _Resolved:
 
 
 def from_args(args) -> dict:
-    """The audience the new-mailing page was opened with: a segment, a renewal
-    list, the contacts list's or else the directory's query arguments, each
-    normalised through its own list's parser."""
+    """The audience the new-mailing page was opened with: a segment, the contacts
+    list's or else the directory's query arguments (a renewal list is one of the
+    directory's filters), each normalised through its own list's parser."""
     if args.get("segment", "").isdigit():
         return {"kind": "segment", "args": {"segment": args["segment"]}}
-    if args.get("renewal"):
-        selection = renewals.Selection.from_args(args)
-        return {"kind": "renewal", "args": {k: str(v) for k, v in selection.list_args().items()}}
     if args.get("source") == "contacts":
         kept, _ignored = segments.normalised("contacts", args)
         return {"kind": "contacts", "args": kept}
@@ -158,15 +147,16 @@ def describe(audience: dict) -> str:
     if kind == "segment":
         segment = segments.segment_or_none(int(args.get("segment", 0)))
         return f"Segment “{segment.name}”" if segment else "A segment that was deleted: nobody"
-    if kind == "renewal":
-        selection = renewals.Selection.from_args(MultiDict(args))
-        label = renewals.LISTS[selection.list_name]
-        return f"Renewal list: {label}" + (
-            f" ({selection.days} days)" if selection.list_name == "due" else ""
-        )
     if kind == "contacts":
         described = ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))
         return "Contacts list" + (f" filtered by {described}" if described else ": every contact")
     if not args:
         return "All member organisations in the directory"
+    if set(args) <= {"renewal", "days"} and args.get("renewal") in RENEWAL_LISTS:
+        days = (
+            f" (within {args['days']} days)"
+            if args.get("renewal") == "due" and args.get("days")
+            else ""
+        )
+        return f"Renewal list: {RENEWAL_LISTS[args['renewal']]}{days}"
     return "Directory filtered by " + ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))

@@ -1,6 +1,6 @@
 """Every way into a mailing names exactly its list: a segment (of the directory
-or of the contacts list), the contacts list's filters, a renewal list, and the
-directory filtered by a renewal list. Checked against a plain computation."""
+or of the contacts list), the contacts list's filters, and a renewal list (a
+filter of the directory). Checked against a plain computation."""
 
 from __future__ import annotations
 
@@ -64,17 +64,17 @@ def test_each_audience_kind_names_its_list(app, make, session):
     assert _recipients(tenant, {"kind": "contacts", "args": {"role": "management"}}) == {
         "boss@uni.example"
     }
-    # A renewal list (overdue: active, paid-until past), the refusal respected.
-    assert _recipients(tenant, {"kind": "renewal", "args": {"renewal": "overdue"}}) == {
-        "a@overdue.example"
-    }
-    assert _recipients(tenant, {"kind": "renewal", "args": {"renewal": "applicants"}}) == {
-        "d@applicant.example"
-    }
-    # The directory filtered by a renewal list is the same list.
+    # A renewal list, a filter of the directory (overdue: active, paid-until past),
+    # the refusal respected.
     assert _recipients(tenant, {"kind": "directory", "args": {"renewal": "overdue"}}) == {
         "a@overdue.example"
     }
+    assert _recipients(tenant, {"kind": "directory", "args": {"renewal": "applicants"}}) == {
+        "d@applicant.example"
+    }
+    # A renewal list narrowed by another filter stays narrowed (no firm is a university).
+    narrowed = {"kind": "directory", "args": {"renewal": "overdue", "kind": "university"}}
+    assert _recipients(tenant, narrowed) == set()
     # A segment deleted since the mailing was written: nobody, never everybody.
     assert _recipients(tenant, {"kind": "segment", "args": {"segment": "999999"}}) == set()
 
@@ -105,6 +105,7 @@ def test_the_directory_shows_a_renewal_list(assoc, make, session):
 def test_mail_sent_is_on_the_timelines(assoc, make, session):
     people = _world(make, session, assoc.tenant)
     contact = people["overdue"]
+    contact_id, org_id, email = contact.id, contact.organisation_id, contact.email
     mailing = make.mailing(assoc.tenant, status="sent", subject="Your renewal")
     from crm.models import MailingRecipient
     from crm.models.base import utcnow
@@ -114,8 +115,8 @@ def test_mail_sent_is_on_the_timelines(assoc, make, session):
             MailingRecipient(
                 tenant_id=assoc.tenant.id,
                 mailing_id=mailing.id,
-                contact_id=contact.id,
-                email=contact.email,
+                contact_id=contact_id,
+                email=email,
                 subject="Your renewal, Overdue Firm",
                 status="sent",
                 sent_at=utcnow(),
@@ -123,9 +124,7 @@ def test_mail_sent_is_on_the_timelines(assoc, make, session):
         )
         session.flush()
         assert session.scalars(select(Activity)).all() == []
-    org_page = assoc.client.get(f"{assoc.url}/members/{contact.organisation_id}").get_data(
-        as_text=True
-    )
-    contact_page = assoc.client.get(f"{assoc.url}/contacts/{contact.id}").get_data(as_text=True)
+    org_page = assoc.client.get(f"{assoc.url}/members/{org_id}").get_data(as_text=True)
+    contact_page = assoc.client.get(f"{assoc.url}/contacts/{contact_id}").get_data(as_text=True)
     for page in (org_page, contact_page):
         assert "E-mail: Your renewal, Overdue Firm" in page

@@ -35,8 +35,9 @@ def _seed(app) -> tuple[str, str]:
         ahead = make.org(tenant, name="Madrid Optics")
         make.membership(ahead, paid_until=today + timedelta(days=200))
         make.contact(ahead, first_name="Luis", email="luis@example.es")
+        identity = tenant.slug, user.email  # read before the commit expires them (RLS)
         db.session.commit()
-        return tenant.slug, user.email
+        return identity
 
 
 def test_secretariat_reminds_the_overdue_members(make_app, database_urls, redis_url, browser):
