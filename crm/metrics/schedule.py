@@ -30,52 +30,40 @@ PURGE_EXPORTS = "30 3 * * *"  # after the refresh, still at night in Europe
 REMINDERS = "0 6 * * *"  # renewal reminders: early morning, after the night's refresh
 EVERY_MINUTE = "* * * * *"  # scheduled mailings that are due
 
-cron.register(
-    refresh_alliance,
-    QUEUE_NAME,
-    cron=NIGHTLY,
-    job_timeout=Default.NIGHTLY_METRICS_TIMEOUT,
-    result_ttl=Default.JOB_RESULT_TTL,
-    failure_ttl=Default.JOB_FAILURE_TTL,
-    name="metrics-nightly-alliance-refresh",
-)
+# (job, when, seconds it may run, seconds its result is kept, name)
+SCHEDULE = [
+    (
+        refresh_alliance,
+        NIGHTLY,
+        Default.NIGHTLY_METRICS_TIMEOUT,
+        Default.JOB_RESULT_TTL,
+        "metrics-nightly-alliance-refresh",
+    ),
+    (sweep, SWEEP, 120, 3600, "jobs-sweep-abandoned-runs"),
+    (
+        purge_expired_exports,
+        PURGE_EXPORTS,
+        600,
+        Default.JOB_RESULT_TTL,
+        "downloads-purge-expired-exports",
+    ),
+    (
+        send_all_reminders,
+        REMINDERS,
+        600,
+        Default.JOB_RESULT_TTL,
+        "mailings-nightly-renewal-reminders",
+    ),
+    (send_due_mailings, EVERY_MINUTE, 120, 600, "mailings-dispatch-scheduled"),
+]
 
-cron.register(
-    sweep,
-    QUEUE_NAME,
-    cron=SWEEP,
-    job_timeout=120,
-    result_ttl=3600,
-    failure_ttl=Default.JOB_FAILURE_TTL,
-    name="jobs-sweep-abandoned-runs",
-)
-
-cron.register(
-    purge_expired_exports,
-    QUEUE_NAME,
-    cron=PURGE_EXPORTS,
-    job_timeout=600,
-    result_ttl=Default.JOB_RESULT_TTL,
-    failure_ttl=Default.JOB_FAILURE_TTL,
-    name="downloads-purge-expired-exports",
-)
-
-cron.register(
-    send_all_reminders,
-    QUEUE_NAME,
-    cron=REMINDERS,
-    job_timeout=600,
-    result_ttl=Default.JOB_RESULT_TTL,
-    failure_ttl=Default.JOB_FAILURE_TTL,
-    name="mailings-nightly-renewal-reminders",
-)
-
-cron.register(
-    send_due_mailings,
-    QUEUE_NAME,
-    cron=EVERY_MINUTE,
-    job_timeout=120,
-    result_ttl=600,
-    failure_ttl=Default.JOB_FAILURE_TTL,
-    name="mailings-dispatch-scheduled",
-)
+for job, when, timeout, result_ttl, name in SCHEDULE:
+    cron.register(
+        job,
+        QUEUE_NAME,
+        cron=when,
+        job_timeout=timeout,
+        result_ttl=result_ttl,
+        failure_ttl=Default.JOB_FAILURE_TTL,
+        name=name,
+    )
