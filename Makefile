@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run serve test chromium lint worker cron clean
+.PHONY: install run serve test chromium lint worker cron clean messages translations
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,17 @@ worker: install
 
 cron: install
 	$(BIN)/rq cron crm.metrics.schedule --url "$(REDIS_URL)"
+
+# Translations (docs/translating.md): extract the marked texts and merge them into every
+# catalogue; then compile (the app also compiles a missing or older .mo when it starts).
+messages: install
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --no-location --sort-output \
+	  --project "Cluster Alliance CRM" --output-file crm/translations/messages.pot crm templates
+	$(BIN)/pybabel update --input-file crm/translations/messages.pot --output-dir crm/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+
+translations: install
+	$(BIN)/pybabel compile --directory crm/translations --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from crm import http, logs
+from crm import http, i18n, logs
 from crm.dialects import engine_options, tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     http.install(app)  # before the blueprints: their rules bind the id converter
     logs.install(app)
+    i18n.install(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -128,6 +128,12 @@ def change_password(session, user: User, current_password: str, new_password: st
     set_password(session, user, new_password)
 
 
+def set_language(session, user: User, language: str | None) -> None:
+    """The interface language ``user`` chose (None: the association's)."""
+    user.language = language
+    session.flush()
+
+
 # --- one-time reset links -------------------------------------------------
 
 

@@ -35,6 +35,7 @@ from crm.accounts.redirects import safe_next
 from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
+from crm.i18n import LANGUAGES
 from crm.mail.transport import MailError
 from crm.models import AuditEvent, User
 from crm.tenancy import client_ip
@@ -112,6 +113,22 @@ def change_password():
             flash("Your password is changed; your other sessions are signed out.", "success")
             return redirect(url_for("core.home"))
     return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language():
+    """The language switcher: kept on the user's account, or in the session
+    before sign-in. Back to the page it was used on."""
+    language = request.form.get("language", "")
+    if language not in LANGUAGES:
+        abort(400)
+    if current_user.is_authenticated:
+        tenancy.activate(db.session, tenancy.scope_of_user(current_user.tenant_id))
+        services.set_language(db.session, db.session.get(User, current_user.id), language)
+        db.session.commit()
+    else:
+        session["language"] = language
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

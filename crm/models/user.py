@@ -56,6 +56,8 @@ class User(UserMixin, Timestamps, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     # What the user has seen of the partner requests' news (the count in the navigation).
     notifications_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The interface language the user chose; empty: the association's (``crm.i18n``).
+    language: Mapped[str | None] = mapped_column(String(8))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
