@@ -19,6 +19,8 @@ from flask_babel import Babel, force_locale, get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm import formats
+
 __all__ = ["_", "_l", "ngettext", "force_locale", "current_language", "LANGUAGES"]
 
 _l = lazy_gettext
@@ -138,6 +140,7 @@ def install(app: Flask) -> None:
         locale_selector=select_language,
         timezone_selector=select_time_zone,
     )
+    formats.install(app)
     app.jinja_env.globals.update(
         current_language=current_language, text_direction=text_direction, LANGUAGES=LANGUAGES
     )
