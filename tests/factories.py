@@ -49,7 +49,11 @@ class Factories:
                 self.session, slug=slug, name=name or f"Association {n}", country=country
             )
 
-    def user(self, tenant=None, role="secretariat", cluster=None, email=None, active=True) -> User:
+    def user(
+        self, tenant=None, role="secretariat", cluster=None, email=None, active=True, language="en"
+    ) -> User:
+        """English unless ``language`` says otherwise (None: the association's), so that
+        tests read the interface's English text whatever the association's country."""
         n = next(_seq)
         user = User(
             email=email or f"user{n}@example.org",
@@ -59,6 +63,7 @@ class Factories:
             tenant_id=tenant.id if tenant else None,
             cluster_id=cluster.id if cluster else None,
             active=active,
+            language=language,
         )
         return self._add(user, scope_of_user(user.tenant_id))  # RLS on users
 

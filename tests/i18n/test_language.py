@@ -17,7 +17,7 @@ def _lang(response) -> str:
 
 def test_a_secretariat_sees_its_association_language_until_it_chooses(make, session, signed_in):
     polish = make.tenant(country="PL")
-    user = make.user(polish)
+    user = make.user(polish, language=None)
     session.commit()
     user_id = user.id
     client = signed_in(user)
