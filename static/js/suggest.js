@@ -63,7 +63,7 @@
 
     function ask() {
       const q = input.value.trim();
-      if (q === asked) return;
+      if (q === asked) { show(items); return; } // closed with Escape: the same list again
       asked = q;
       if (!q) { show([]); return; }
       const url = input.dataset.suggest + "?q=" + encodeURIComponent(q);
