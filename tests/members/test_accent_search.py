@@ -189,3 +189,17 @@ def test_accent_free_search_reads_the_folded_index_under_rls(assoc, accented, se
         plan = _plan(session, lambda: queries.suggestions("lodzz"))
         assert "ix_organisations_name_knn" in plan, plan
         assert re.search(r"Order By: \(search_name <->> 'lodzz'", plan), plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [("lodzkaa", "Lodz"), ("wroclwski", "Wroclaw"), ("krakw", "Krakow")],
+)
+def test_closest_names_are_accent_free_for_short_words_too(assoc, accented, typed, found):
+    """A typo typed without accents still finds the accented names closest to it."""
+    html = assoc.client.get(f"{assoc.url}/members", query_string={"q": typed}).get_data(
+        as_text=True
+    )
+    assert "these are the closest names" in html
+    assert WORDS[found] in html and "Other Association" not in html
