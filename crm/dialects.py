@@ -9,7 +9,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
 from crm.duplicates.names import similarity
-from crm.folding import fold, like_pattern
+from crm.folding import fold
 
 
 def engine_options(config) -> dict:
@@ -95,19 +95,24 @@ def _lowered_sqlite(element, compiler, **kw):
     return f"unicode_lower({compiler.process(element.clauses, **kw)})"
 
 
-def matches(column, text: str, *, anywhere: bool = True, folded: bool = False):
+def matches(column, text: str, *, anywhere: bool = True):
     """``column`` holds ``text`` (anywhere, or at its start), case aside; ``%``,
-    ``_`` and ``\\`` in ``text`` are taken literally. ``folded``: the column is
-    already lower case (a generated ``lower(...)`` column)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    target = column if folded else lowered(column)
-    return target.like(f"%{escaped}%" if anywhere else f"{escaped}%", escape="\\")
+    ``_`` and ``\\`` in ``text`` are taken literally. Names and cities are searched
+    accent-free through ``folded_matches``; this serves e-mails and identifiers."""
+    return lowered(column).like(_like_pattern(text.lower(), anywhere=anywhere), escape="\\")
 
 
 def folded_matches(column, text: str, *, anywhere: bool = True):
     """``column``, a folded search column (``crm_fold``: migration search_1), holds
     ``text`` folded alike (anywhere, or at its start): case and accents aside.
     A search that folds to nothing (punctuation alone) matches nothing."""
-    if not fold(text):
+    folded = fold(text)
+    if not folded:
         return false()
-    return column.like(like_pattern(text, anywhere=anywhere), escape="\\")
+    return column.like(_like_pattern(folded, anywhere=anywhere), escape="\\")
+
+
+def _like_pattern(text: str, *, anywhere: bool = True) -> str:
+    """A LIKE pattern (escape ``\\``) for ``text`` taken literally, anywhere or at the start."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if anywhere else f"{escaped}%"

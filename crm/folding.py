@@ -21,9 +21,3 @@ def fold(*parts: str | None) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NOT_WORD.sub(" ", text).strip()
-
-
-def like_pattern(text: str, *, anywhere: bool = True) -> str:
-    """A LIKE pattern (escape ``\\``) for the folded ``text``, anywhere or at the start."""
-    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%" if anywhere else f"{escaped}%"
