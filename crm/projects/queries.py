@@ -139,7 +139,16 @@ def organisation_choices(
         query = query.where(or_(*offered))
     listed = query
     if search:
-        listed = query.where(folded_matches(Organisation.search_name, search))
+        # The matches' ids from the name index alone (it INCLUDEs the folded name), in
+        # the same order; only the listed rows are read from the table.
+        matched = (
+            query.with_only_columns(Organisation.id)
+            .where(folded_matches(Organisation.search_name, search))
+            .order_by(Organisation.sort_name, Organisation.id)
+            .limit(limit + 1)
+            .subquery("matched")
+        )
+        listed = query.join(matched, matched.c.id == Organisation.id)
     rows = db.session.execute(
         listed.order_by(func.lower(Organisation.name), Organisation.id).limit(limit + 1)
     ).all()
