@@ -103,7 +103,7 @@ def matches(column, text: str, *, anywhere: bool = True):
 
 
 def folded_matches(column, text: str, *, anywhere: bool = True):
-    """``column``, a folded search column (``crm_fold``: migration search_1), holds
+    """``column``, a folded search column (``crm_fold``: migration 0029), holds
     ``text`` folded alike (anywhere, or at its start): case and accents aside.
     A search that folds to nothing (punctuation alone) matches nothing."""
     folded = fold(text)

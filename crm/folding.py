@@ -1,6 +1,6 @@
 """Folding text for accent-free search, in one place: the query is folded by ``fold``
 in Python, and the searched columns by the same rule in the database
-(``crm_fold``: PostgreSQL's SQL function of migration search_1, the Python one
+(``crm_fold``: PostgreSQL's SQL function of migration 0029, the Python one
 registered on SQLite), so "Łódź" and "lodz", "Pérez" and "perez" fold alike on both."""
 
 from __future__ import annotations

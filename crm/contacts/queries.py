@@ -162,7 +162,7 @@ def _archived_organisations() -> Select:
 def _search_condition(q: str):
     """A substring of "first last", of the e-mail, or of the organisation's name,
     case and accents aside (the folded ``search_name`` columns, migration
-    search_1); the organisations come as one hashed set from the directory's name
+    0029); the organisations come as one hashed set from the directory's name
     index (it INCLUDEs the folded name). Row-level security keeps LIKE out of
     index conditions, so this is a filter over the contacts' index-only scan
     (which INCLUDEs the folded name too)."""

@@ -203,7 +203,7 @@ class DirectoryFilters:
 
 def _search_condition(q: str):
     """Name (substring), city or registration id (prefix), case and accents aside:
-    the folded columns ``search_name`` and ``search_city`` (migration search_1)
+    the folded columns ``search_name`` and ``search_city`` (migration 0029)
     against the folded query, the same on PostgreSQL and SQLite.
 
     On PostgreSQL, row-level security keeps operators that are not leakproof,
@@ -377,7 +377,7 @@ def _closest(filters: DirectoryFilters, columns) -> Select:
     first, at most FUZZY_LIMIT and none further than FUZZY_MAX_DISTANCE.
 
     A nearest-neighbour scan of the GiST trigram index ``(tenant_id,
-    search_name)`` (the folded name, migration search_1): an ORDER BY is not a
+    search_name)`` (the folded name, migration 0029): an ORDER BY is not a
     filter, so row-level security lets the index drive it, and only the closest
     rows are read.
     """

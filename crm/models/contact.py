@@ -100,7 +100,7 @@ class Contact(TenantOwned, Versioned, Timestamps, Base):
     consent_date: Mapped[date | None] = mapped_column(Date)
     consent_source: Mapped[str | None] = mapped_column(String(20))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # "first last" folded for the accent-free search (``crm.folding``; migration search_1).
+    # "first last" folded for the accent-free search (``crm.folding``; migration 0029).
     search_name: Mapped[str | None] = mapped_column(
         Text, Computed("crm_fold(first_name || ' ' || last_name)"), deferred=True
     )

@@ -234,7 +234,7 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
         String(120), Computed("lower(city)"), deferred=True
     )
     # Name and city folded for the accent-free search (``crm.folding``; migration
-    # search_1): "Łódź" is "lodz" here.
+    # 0029): "Łódź" is "lodz" here.
     search_name: Mapped[str | None] = mapped_column(Text, Computed("crm_fold(name)"), deferred=True)
     search_city: Mapped[str | None] = mapped_column(Text, Computed("crm_fold(city)"), deferred=True)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -202,7 +202,7 @@ def test_closest_names_rank_the_closest_first(assoc, make, session):
 @pytest.mark.postgres
 def test_closest_names_come_from_the_trigram_index_under_rls(assoc, data, session):
     """As the application role (RLS on), the nearest-neighbour scan of migration
-    search_1's GiST index on the folded name drives the ORDER BY: only the closest rows are read."""
+    0029's GiST index on the folded name drives the ORDER BY: only the closest rows are read."""
     from crm.members import queries
 
     statements = []

@@ -17,16 +17,16 @@ the directory's name index now INCLUDEs the folded name and city instead of
 neighbour GiST trigram index (an ORDER BY, which RLS lets an index drive) moves
 to the folded name, for the closest-names fallback and the suggestions.
 
-Revision ID: search_1
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "search_1"
-down_revision: str | None = "0027"
+revision: str = "0029"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
