@@ -4,7 +4,9 @@ pg_trgm's similarity on SQLite."""
 
 from __future__ import annotations
 
-from sqlalchemy import String, event, false
+import sqlite3
+
+from sqlalchemy import Engine, String, event, false
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -46,7 +48,6 @@ def tune_sqlite(engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
-        sqlite_functions(dbapi_connection, None)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -58,9 +59,13 @@ def tune_sqlite(engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+@event.listens_for(Engine, "connect")
 def sqlite_functions(dbapi_connection, _record) -> None:
-    """The functions the schema and the queries call on SQLite (a ``connect`` listener;
-    the migrations' engine has it too: the generated search columns call ``crm_fold``)."""
+    """The functions the schema and the queries call, on every SQLite connection of
+    the process whichever engine opens it (the app's, the metrics', the owner's of
+    jobs and migrations): the generated search columns call ``crm_fold``."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
     dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
     dbapi_connection.create_function("crm_fold", 1, _fold, deterministic=True)
     # pg_trgm's similarity, so duplicate detection runs the same SQL (crm.duplicates).

@@ -3,11 +3,11 @@
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, event, pool
+from sqlalchemy import create_engine, pool
 
 import config as settings
+import crm.dialects  # noqa: F401  (SQLite connections get the schema's functions)
 from crm.database import include_in_autogenerate
-from crm.dialects import sqlite_functions
 from crm.models import Base
 
 config = context.config
@@ -37,8 +37,6 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = create_engine(database_url(), poolclass=pool.NullPool)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", sqlite_functions)
     with engine.connect() as connection:
         _run(connection)
 
