@@ -164,7 +164,9 @@ def outcome(project_id: int):
         if saved:
             status = PROJECT_STATUSES[project.status].lower()
             return _to_project(project, f"{project.acronym} is now {status}.")
-    return render_form("projects/outcome.html", form, project=project)
+    return render_form(
+        "projects/outcome.html", form, project=project, statuses=PROJECT_STATUSES
+    )
 
 
 # --- the consortium -------------------------------------------------------------
