@@ -255,7 +255,7 @@ def add_consortium_partners(
             role = "partner"
         try:
             with session.begin_nested():
-                org, _ = record_external_partner(session, tenant_id, fields, allowed_ids)
+                org, _reused = record_external_partner(session, tenant_id, fields, allowed_ids)
                 projects.add_participation(
                     session, project, org.id, role, cp.ec_contribution, user_id=user_id,
                     allowed_ids=allowed_ids,

@@ -101,7 +101,7 @@ def add_partners(project_id: int):
         flash("The partners cannot be added: reload the page.", "error")
         return redirect(url_for("cordis.index"))
     with saving() as saved:
-        _, done = services.add_consortium_partners(
+        _added, done = services.add_consortium_partners(
             db.session, g.tenant.id, project.id, user_id=current_user.id
         )
     if saved:

@@ -115,7 +115,7 @@ def add_suggestion(project_id: int):
         else:
             allowed = access.allowed_organisations()
             with saving(form, rename={"organisation_id": "profile_id"}) as saved:
-                org, _ = record_external_partner(
+                org, _reused = record_external_partner(
                     db.session,
                     g.tenant.id,
                     PartnerFields(
