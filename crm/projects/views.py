@@ -345,7 +345,9 @@ def cluster_proposal():
     cluster = access.own_cluster_or_404()
     form = _project_form(ClusterProposalForm)
     member_ids = queries.cluster_member_ids(cluster.id)
-    members, _more = queries.organisation_choices(member_ids, limit=len(member_ids), externals=False)
+    members, _more = queries.organisation_choices(
+        member_ids, limit=len(member_ids), externals=False
+    )
     form.member_ids.choices = select_choices(members)
     if form.validate_on_submit():
         with saving(form) as saved:
