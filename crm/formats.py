@@ -7,6 +7,7 @@ machine-readable values: these are for pages and e-mails only."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import cache
 
@@ -58,11 +59,14 @@ def money(value, currency: str = "EUR", cents: bool = False) -> str:
 
 
 def percent(value, digits: int = 1) -> str:
-    """A share (0.235) as ``23,5 %``."""
+    """A share (0.235) as ``23,5 %`` in Spanish, ``23,5%`` in Polish."""
     if value is None or value == "":
         return EMPTY
-    pattern = f"#,##0.{'0' * digits}%" if digits else "#,##0%"
-    return format_percent(value, format=pattern, locale=_locale())
+    locale = _locale()
+    pattern = locale.percent_formats[None].pattern.split(";")[0]
+    if digits:  # the locale's own pattern ("#,##0 %"), with that many decimals
+        pattern = re.sub(r"0(?![0#,.])", "0." + "0" * digits, pattern, count=1)
+    return format_percent(value, format=pattern, locale=locale)
 
 
 def date(value, format: str = "medium") -> str:

@@ -141,6 +141,8 @@ def install(app: Flask) -> None:
         timezone_selector=select_time_zone,
     )
     formats.install(app)
+    # `{% do x.update(...) %}`: never `{% set _ = ... %}`, which would hide gettext's `_`.
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
         current_language=current_language, text_direction=text_direction, LANGUAGES=LANGUAGES
     )

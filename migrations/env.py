@@ -3,10 +3,11 @@
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, event, pool
 
 import config as settings
 from crm.database import include_in_autogenerate
+from crm.dialects import sqlite_functions
 from crm.models import Base
 
 config = context.config
@@ -36,6 +37,8 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = create_engine(database_url(), poolclass=pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", sqlite_functions)
     with engine.connect() as connection:
         _run(connection)
 

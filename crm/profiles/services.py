@@ -13,10 +13,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from crm import audit
+from crm.folding import fold
 from crm.i18n import _
 from crm.models import Organisation, Participation, PartnerProfile, Project
 from crm.models.project import FUNDED_STATUSES
-from crm.profiles.folding import fold, nace_section
+from crm.profiles.folding import nace_section
 from crm.tenancy import current_tenant_id
 from crm.validation import RuleError
 

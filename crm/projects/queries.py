@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
-from crm.dialects import matches
+from crm.dialects import folded_matches
 from crm.exports import Export, columns
 from crm.extensions import db
 from crm.i18n import _, _l
@@ -123,7 +123,7 @@ def organisation_choices(
     ``only_ids`` narrows the members to those ids; ``externals`` adds the
     tenant's external partners (labelled, whatever ``only_ids``: a cluster
     manager may put any of them in a consortium); ``search`` keeps names
-    containing it (case-insensitive); ``selected`` is listed too, so a
+    containing it (case and accents aside: ``crm.folding``); ``selected`` is listed too, so a
     re-shown form keeps the choice. At most ``limit`` rows are read (one more,
     to know whether there are more): an association of 20,000 organisations
     is never sent as one list.
@@ -142,7 +142,16 @@ def organisation_choices(
         query = query.where(or_(*offered))
     listed = query
     if search:
-        listed = query.where(matches(Organisation.name, search))
+        # The matches' ids from the name index alone (it INCLUDEs the folded name), in
+        # the same order; only the listed rows are read from the table.
+        matched = (
+            query.with_only_columns(Organisation.id)
+            .where(folded_matches(Organisation.search_name, search))
+            .order_by(Organisation.sort_name, Organisation.id)
+            .limit(limit + 1)
+            .subquery("matched")
+        )
+        listed = query.join(matched, matched.c.id == Organisation.id)
     rows = db.session.execute(
         listed.order_by(func.lower(Organisation.name), Organisation.id).limit(limit + 1)
     ).all()
