@@ -288,8 +288,9 @@ def test_dashboard_figures_are_read_and_rendered_once_per_snapshot(
     admin = signed_in(make.user(None, role="alliance_admin"))
     _fake_snapshot(session, 3)
 
-    def figures():  # the page less its CSRF tokens (they carry the time)
-        return re.sub(r'value="[^"]*"', "", admin.get("/alliance/").get_data(as_text=True))
+    def figures():  # the page less its CSRF tokens and the snapshot's age (they carry the time)
+        page = admin.get("/alliance/").get_data(as_text=True)
+        return re.sub(r'value="[^"]*"|data-age="[^<]*', "", page)
 
     with count_queries() as first:
         page = figures()
@@ -326,3 +327,16 @@ def test_refresh_button_only_for_the_tenant_admin(app, make, signed_in):
     refresh = f'action="/{tenant.slug}/figures/refresh"'
     assert refresh in admin.get(f"/{tenant.slug}/figures").get_data(as_text=True)
     assert refresh not in secretariat.get(f"/{tenant.slug}/figures").get_data(as_text=True)
+
+
+def test_dashboard_figures_are_rendered_per_language(app, make, session, signed_in):
+    """The figures kept per snapshot are kept per language too: a Polish reader
+    never gets the English rendering (nor the other way round)."""
+    english = signed_in(make.user(None, role="alliance_admin"))
+    polish = signed_in(make.user(None, role="alliance_analyst", language="pl"))
+    _fake_snapshot(session, 3)
+    first = english.get("/alliance/").get_data(as_text=True)
+    assert "50.0%" in first and "50,0%" not in first
+    page = polish.get("/alliance/").get_data(as_text=True)
+    assert "50,0%" in page and "50.0%" not in page
+    assert "50.0%" in english.get("/alliance/").get_data(as_text=True)
