@@ -12,7 +12,12 @@ from decimal import Decimal
 from functools import cache
 
 from babel import Locale
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+)
 from flask import Flask
 from flask_babel import format_date, format_time, get_locale
 
@@ -56,6 +61,14 @@ def money(value, currency: str = "EUR", cents: bool = False) -> str:
         locale=locale,
         currency_digits=False,
     )
+
+
+def compact_money(value, currency: str = "EUR") -> str:
+    """A large sum for a headline tile: ``€1.06B``, ``1,06 mld €``, ``33,7 млн. €``."""
+    if value is None or value == "":
+        return EMPTY
+    digits = 2 if abs(value) >= 10**9 else 1
+    return format_compact_currency(value, currency, locale=_locale(), fraction_digits=digits)
 
 
 def percent(value, digits: int = 1) -> str:

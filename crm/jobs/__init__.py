@@ -42,6 +42,7 @@ from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db, redis_connection
+from crm.i18n import DEFAULT_LANGUAGE, force_locale, user_language
 from crm.models import JobRun, Tenant
 from crm.models.base import utcnow
 from crm.tenancy import current_tenant_id, set_database_tenant, tenant_scope
@@ -269,7 +270,7 @@ def perform(func: Callable[..., Any], args: tuple, run_id: int, tenant_id: int |
             current_app.logger.warning("run %s is no longer active: not run", run_id)
             return None
         try:
-            with heartbeat(run_id, tenant_id):
+            with heartbeat(run_id, tenant_id), force_locale(_language_of(run_id)):
                 result = func(*args, run_id)
         except Exception as exc:
             current = get_current_job()
@@ -294,6 +295,17 @@ def perform(func: Callable[..., Any], args: tuple, run_id: int, tenant_id: int |
             result=result if isinstance(result, dict) else None,
         )
         return result
+
+
+def _language_of(run_id: int) -> str:
+    """The language of whoever started the run: its messages and files speak it."""
+    from crm.models import User
+
+    run = db.session.get(JobRun, run_id)
+    user = db.session.get(User, run.user_id) if run is not None and run.user_id else None
+    if user is None:
+        return DEFAULT_LANGUAGE
+    return user_language(user, db.session.get(Tenant, user.tenant_id) if user.tenant_id else None)
 
 
 @contextmanager

@@ -236,9 +236,7 @@ class Cell:
         """The value for a headline tile: large sums of euros in millions or billions."""
         if self.value is None or BY_KEY[self.metric].unit != "eur" or abs(self.value) < 10**6:
             return self.display
-        if abs(self.value) >= 10**9:
-            return f"€{self.value / 10**9:,.2f}\u00a0bn"  # no break before the unit
-        return f"€{self.value / 10**6:,.1f}\u00a0m"
+        return formats.compact_money(self.value)
 
     @property
     def number(self) -> float | None:

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from crm.extensions import db
@@ -304,17 +305,20 @@ def test_dashboard_figures_are_read_and_rendered_once_per_snapshot(
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"),
+    ("language", "value", "shown"),
     [
-        (Decimal("1060736083"), "€1.06\u00a0bn"),
-        (Decimal("12345678"), "€12.3\u00a0m"),
-        (Decimal("999999"), "full"),
-        (None, "full"),
+        ("en", Decimal("1060736083"), "€1.06B"),
+        ("en", Decimal("12345678"), "€12.3M"),
+        ("pl", Decimal("1060736083"), "1,06\xa0mld\xa0€"),
+        ("es", Decimal("12345678"), "12,3\xa0M\xa0€"),
+        ("en", Decimal("999999"), "full"),
+        ("en", None, "full"),
     ],
 )
-def test_headline_tiles_shorten_large_sums_of_euros(value, shown):
-    cell = snapshots.Cell("eu_contribution", "", "", value, "full", value is None)
-    assert cell.headline == shown
+def test_headline_tiles_shorten_large_sums_of_euros(app, language, value, shown):
+    with app.test_request_context(), force_locale(language):
+        cell = snapshots.Cell("eu_contribution", "", "", value, "full", value is None)
+        assert cell.headline == shown
     count = snapshots.Cell("members", "", "", Decimal("2000000"), "2,000,000", False)
     assert count.headline == "2,000,000"
 
