@@ -302,7 +302,7 @@ def _language_of(run_id: int) -> str:
     from crm.models import User
 
     run = db.session.get(JobRun, run_id)
-    user = db.session.get(User, run.user_id) if run is not None and run.user_id else None
+    user = db.session.get(User, run.requested_by_id) if run and run.requested_by_id else None
     if user is None:
         return DEFAULT_LANGUAGE
     return user_language(user, db.session.get(Tenant, user.tenant_id) if user.tenant_id else None)
