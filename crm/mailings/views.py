@@ -280,10 +280,10 @@ def cancel(mailing_id: int):
     return _back(
         mailing,
         ngettext(
-            "The mailing is cancelled; %(num)s recipient will not get it.",
-            "The mailing is cancelled; %(num)s recipients will not get it.",
+            "The mailing is cancelled; %(count)s recipient will not get it.",
+            "The mailing is cancelled; %(count)s recipients will not get it.",
             skipped,
-            num=number(skipped),
+            count=number(skipped),
         ),
     )
 
