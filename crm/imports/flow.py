@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 
 from crm import audit
+from crm.formats import number as format_number
 from crm.i18n import _, _l, ngettext
 from crm.imports import reading, staging
 from crm.imports.kinds import KINDS_BY_KEY, MAX_AMOUNT, Field, Kind, match_choice
@@ -137,7 +138,7 @@ def _convert(f: Field, raw, decimal_mark: str, programmes: dict[str, str]):
                             _(
                                 "“%(value)s” is too large (at most %(most)s).",
                                 value=_shown(raw),
-                                most=number(MAX_AMOUNT),
+                                most=format_number(MAX_AMOUNT),
                             ),
                         )
                 return number, None
