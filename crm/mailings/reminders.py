@@ -310,11 +310,11 @@ def reminders_job(tenant_id: int, today_iso: str, run_id: int) -> dict:
     """The job (kind "mailing.reminders"): one association's reminders for a day."""
     today = date.fromisoformat(today_iso)
     with job_context(), tenant_scope(tenant_id):
-        run_started(run_id, f"renewal reminders of {today_iso}")
+        run_started(run_id, _("renewal reminders of %(day)s", day=today_iso))
         tenant = db.session.get(Tenant, tenant_id)
         outcome = prepare(db.session, tenant, today)
         db.session.commit()
-        run_progress(run_id, 50, f"{outcome.recipients} reminders to send")
+        run_progress(run_id, 50, _("%(count)s reminders to send", count=outcome.recipients))
         for mailing_id in outcome.mailing_ids:
             start_sending(db.session, db.session.get(Mailing, mailing_id), None)
         return outcome.as_dict()
