@@ -4,6 +4,12 @@ The association's own currencies come first in forms; every code here is
 accepted. A copy in the repository, as the domain reference asks: no network.
 """
 
+from babel import UnknownLocaleError
+from babel.numbers import get_currency_name
+from flask_babel import get_locale
+from flask_babel.speaklater import LazyString
+
+# English names, for the codes CLDR does not name.
 CURRENCIES = {
     "EUR": "Euro",
     "BGN": "Bulgarian lev",
@@ -164,6 +170,20 @@ CURRENCIES = {
 DEFAULT_CURRENCY = "EUR"
 
 
-def labelled_codes() -> dict[str, str]:
-    """``{code: "EUR — Euro"}`` in the order above (European ones first)."""
-    return {code: f"{code} — {name}" for code, name in CURRENCIES.items()}
+def currency_name(code: str) -> str:
+    """The currency's name in the reader's language (CLDR, through Babel); in English,
+    and where CLDR has none, the name above."""
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return CURRENCIES.get(code, code)
+    try:
+        name = get_currency_name(code, locale=locale)
+    except UnknownLocaleError:
+        name = code
+    return CURRENCIES.get(code, code) if name == code else name
+
+
+def labelled_codes() -> dict[str, LazyString]:
+    """``{code: "EUR — Euro"}`` in the order above (European ones first); the names are
+    read in the reader's language when shown (these are built at import time)."""
+    return {code: LazyString(lambda c=code: f"{c} — {currency_name(c)}") for code in CURRENCIES}

@@ -93,14 +93,20 @@ def owner_url(config) -> str:
     return config["MIGRATION_DATABASE_URL"] or config["SQLALCHEMY_DATABASE_URI"]
 
 
+POSTGRESQL_ONLY_INDEXES = {"ix_organisations_name_knn"}
+
+
 def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     """Leave alone the expression indexes that live in migrations only.
 
     The directory's sort and trigram indexes (migration 0004) differ between
     PostgreSQL and SQLite, so the models do not declare them; PostgreSQL
     reflects them all the same, and autogenerate must not propose dropping them.
+    The trigram index on the folded name (migration 0029) is PostgreSQL's only.
     """
     if type_ == "index" and reflected and compare_to is None:
+        if name in POSTGRESQL_ONLY_INDEXES:
+            return False
         return all(isinstance(e, Column) for e in obj.expressions)
     return True
 

@@ -4,11 +4,14 @@ pg_trgm's similarity on SQLite."""
 
 from __future__ import annotations
 
-from sqlalchemy import String, event
+import sqlite3
+
+from sqlalchemy import Engine, String, event, false
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
 from crm.duplicates.names import similarity
+from crm.folding import fold
 
 
 def engine_options(config) -> dict:
@@ -38,15 +41,13 @@ def timeout_options(statement: float, idle: float) -> str:
 
 def tune_sqlite(engine) -> None:
     """Enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and
-    give SQLite a ``lower`` for every alphabet (``unicode_lower``) and pg_trgm's
+    give SQLite a ``lower`` for every alphabet (``unicode_lower``), the search's
+    folding (``crm_fold``, which the generated search columns read) and pg_trgm's
     ``similarity``."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
-        dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
-        # pg_trgm's similarity, so duplicate detection runs the same SQL (crm.duplicates).
-        dbapi_connection.create_function("similarity", 2, similarity, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -56,6 +57,23 @@ def tune_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+@event.listens_for(Engine, "connect")
+def sqlite_functions(dbapi_connection, _record) -> None:
+    """The functions the schema and the queries call, on every SQLite connection of
+    the process whichever engine opens it (the app's, the metrics', the owner's of
+    jobs and migrations): the generated search columns call ``crm_fold``."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
+    dbapi_connection.create_function("crm_fold", 1, _fold, deterministic=True)
+    # pg_trgm's similarity, so duplicate detection runs the same SQL (crm.duplicates).
+    dbapi_connection.create_function("similarity", 2, similarity, deterministic=True)
+
+
+def _fold(value):
+    return fold(value) if isinstance(value, str) else value
 
 
 def _lower(value):
@@ -82,10 +100,24 @@ def _lowered_sqlite(element, compiler, **kw):
     return f"unicode_lower({compiler.process(element.clauses, **kw)})"
 
 
-def matches(column, text: str, *, anywhere: bool = True, folded: bool = False):
+def matches(column, text: str, *, anywhere: bool = True):
     """``column`` holds ``text`` (anywhere, or at its start), case aside; ``%``,
-    ``_`` and ``\\`` in ``text`` are taken literally. ``folded``: the column is
-    already lower case (a generated ``lower(...)`` column)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    target = column if folded else lowered(column)
-    return target.like(f"%{escaped}%" if anywhere else f"{escaped}%", escape="\\")
+    ``_`` and ``\\`` in ``text`` are taken literally. Names and cities are searched
+    accent-free through ``folded_matches``; this serves e-mails and identifiers."""
+    return lowered(column).like(_like_pattern(text.lower(), anywhere=anywhere), escape="\\")
+
+
+def folded_matches(column, text: str, *, anywhere: bool = True):
+    """``column``, a folded search column (``crm_fold``: migration 0029), holds
+    ``text`` folded alike (anywhere, or at its start): case and accents aside.
+    A search that folds to nothing (punctuation alone) matches nothing."""
+    folded = fold(text)
+    if not folded:
+        return false()
+    return column.like(_like_pattern(folded, anywhere=anywhere), escape="\\")
+
+
+def _like_pattern(text: str, *, anywhere: bool = True) -> str:
+    """A LIKE pattern (escape ``\\``) for ``text`` taken literally, anywhere or at the start."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if anywhere else f"{escaped}%"

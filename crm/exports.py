@@ -29,7 +29,7 @@ def neutralise(value):
 
 
 def headers(export: Export) -> list[str]:
-    return [header for header, _ in export]
+    return [str(header) for header, _ in export]  # a header may be a lazy translation
 
 
 def columns(export: Export) -> list:

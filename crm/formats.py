@@ -7,11 +7,17 @@ machine-readable values: these are for pages and e-mails only."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import cache
 
 from babel import Locale
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+)
 from flask import Flask
 from flask_babel import format_date, format_time, get_locale
 
@@ -57,12 +63,23 @@ def money(value, currency: str = "EUR", cents: bool = False) -> str:
     )
 
 
-def percent(value, digits: int = 1) -> str:
-    """A share (0.235) as ``23,5 %``."""
+def compact_money(value, currency: str = "EUR") -> str:
+    """A large sum for a headline tile: ``€1.06B``, ``1,06 mld €``, ``33,7 млн. €``."""
     if value is None or value == "":
         return EMPTY
-    pattern = f"#,##0.{'0' * digits}%" if digits else "#,##0%"
-    return format_percent(value, format=pattern, locale=_locale())
+    digits = 2 if abs(value) >= 10**9 else 1
+    return format_compact_currency(value, currency, locale=_locale(), fraction_digits=digits)
+
+
+def percent(value, digits: int = 1) -> str:
+    """A share (0.235) as ``23,5 %`` in Spanish, ``23,5%`` in Polish."""
+    if value is None or value == "":
+        return EMPTY
+    locale = _locale()
+    pattern = locale.percent_formats[None].pattern.split(";")[0]
+    if digits:  # the locale's own pattern ("#,##0 %"), with that many decimals
+        pattern = re.sub(r"0(?![0#,.])", "0." + "0" * digits, pattern, count=1)
+    return format_percent(value, format=pattern, locale=locale)
 
 
 def date(value, format: str = "medium") -> str:

@@ -85,13 +85,21 @@ def _user_tenant():
     return tenant
 
 
+def user_language(user, tenant) -> str:
+    """``user``'s interface language: their choice, else their association's
+    (``tenant``), else English (the alliance office)."""
+    if user.language in LANGUAGES:
+        return user.language
+    return DEFAULT_LANGUAGE if user.is_alliance else tenant_language(tenant)
+
+
 def select_language() -> str:
     if not has_request_context():
         return DEFAULT_LANGUAGE
     if current_user.is_authenticated:
         if current_user.language in LANGUAGES:
             return current_user.language
-        return DEFAULT_LANGUAGE if current_user.is_alliance else tenant_language(_user_tenant())
+        return user_language(current_user, None if current_user.is_alliance else _user_tenant())
     chosen = session.get("language")
     if chosen in LANGUAGES:
         return chosen
@@ -141,6 +149,8 @@ def install(app: Flask) -> None:
         timezone_selector=select_time_zone,
     )
     formats.install(app)
+    # `{% do x.update(...) %}`: never `{% set _ = ... %}`, which would hide gettext's `_`.
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
         current_language=current_language, text_direction=text_direction, LANGUAGES=LANGUAGES
     )

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import config as settings
+import crm.dialects  # noqa: F401  (SQLite connections get the schema's functions)
 from crm.database import include_in_autogenerate
 from crm.models import Base
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import delete, select
 
+from crm import formats
 from crm.accounts.access import ALLIANCE_ADMINS, ALLIANCE_ROLES, roles_required
 from crm.alliance import bp
 from crm.cordis import uploads
@@ -20,6 +21,7 @@ from crm.cordis.queries import last_load
 from crm.exports import FORMATS, download
 from crm.extensions import db
 from crm.forms import saving
+from crm.i18n import _, current_language
 from crm.jobs import Unavailable, queue, settled, start_run
 from crm.metrics import jobs, report, snapshots
 from crm.metrics.coverage import Coverage
@@ -63,18 +65,19 @@ def dashboard():
     )
 
 
-# Rendered figures of the latest snapshots, per process (app.extensions): at most this many.
-FIGURES_KEPT = 2
+# Rendered figures of the latest snapshots, per process and language (app.extensions):
+# at most this many.
+FIGURES_KEPT = 8
 
 
 def figures_html(snapshot) -> Markup:
     """The dashboard's figures of ``snapshot``: headlines, trends, every metric's
     chart and table, coverage. A stored snapshot never changes (a refresh writes a
     new one), and every alliance user sees the same suppressed figures, so they
-    are read and rendered once per snapshot and process, not on every request."""
+    are read and rendered once per snapshot, language and process, not on every request."""
     rendered = current_app.extensions.setdefault("crm.alliance_figures", {})
     # With its time: SQLite hands a rolled-back id out again (tests do that).
-    key = (snapshot.id, snapshot.taken_at)
+    key = (snapshot.id, snapshot.taken_at, current_language())
     if key not in rendered:
         cells = snapshots.read_cells(snapshot, suppress=True)
         labels = report.label_maps()
@@ -114,8 +117,10 @@ def _trend_view(trend: dict) -> list[dict]:
                     "type": "line",
                     "stacked": False,
                     "unit": metric.unit,
-                    "labels": [t.strftime("%Y-%m-%d %H:%M") for t, _ in points],
-                    "datasets": [{"label": metric.title, "data": [c.number for _, c in points]}],
+                    "labels": [formats.datetime(t) for t, _cell in points],
+                    "datasets": [
+                        {"label": str(metric.title), "data": [c.number for _t, c in points]}
+                    ],
                 },
             }
         )
@@ -154,7 +159,7 @@ def downloads(path: str):
 def countries_csv(fmt: str):
     snapshot = snapshots.latest_snapshot(None)
     table = snapshots.country_table(snapshot, COUNTRY_COMPARISON)
-    headers = ["Country"] + [BY_KEY[k].title for k in COUNTRY_COMPARISON]
+    headers = [_("Country")] + [str(BY_KEY[k].title) for k in COUNTRY_COMPARISON]
     rows = [
         [country] + [report.csv_value(cells[k]) if k in cells else "" for k in COUNTRY_COMPARISON]
         for country, cells in table.items()
@@ -172,9 +177,9 @@ def metric_csv(metric: str, fmt: str):
 @alliance_only
 def trends_csv(fmt: str):
     trend = snapshots.trends(None, TRENDS)
-    headers = ["Snapshot", "Metric", "Value"]
+    headers = [_("Snapshot"), _("Metric"), _("Value")]
     rows = [
-        [taken.isoformat(), BY_KEY[key].title, report.csv_value(cell)]
+        [taken.isoformat(), str(BY_KEY[key].title), report.csv_value(cell)]
         for key, points in trend.items()
         for taken, cell in points
     ]
@@ -184,7 +189,7 @@ def trends_csv(fmt: str):
 @bp.route("/status.json")
 @alliance_only
 def status():
-    latest, _ = _runs()
+    latest, _failed = _runs()
     return jsonify(report.run_json(latest, snapshots.latest_snapshot(None)))
 
 
@@ -237,7 +242,7 @@ def cordis():
             else:
                 if run.status == "finished" and queue() is None:  # loaded in-process
                     uploads.refresh_figures(current_user.id)
-                flash("The export is being loaded: its progress is below.", "success")
+                flash(_("The export is being loaded: its progress is below."), "success")
             return redirect(url_for("alliance.cordis"))
         status = 422
     elif form.is_submitted():

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, func, literal_column, or_, select, true
+from sqlalchemy import Select, false, func, or_, select, true
 
-from crm.dialects import matches
+from crm.dialects import folded_matches, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
@@ -159,20 +159,18 @@ def _archived_organisations() -> Select:
     return select(Organisation.id).where(Organisation.archived == true())
 
 
-# As the search writes it: "first last" holds a substring of either name.
-FULL_NAME = Contact.first_name + literal_column("' '") + Contact.last_name
-
-
 def _search_condition(q: str):
-    """A substring of "first last", of the e-mail, or of the organisation's name;
-    the organisations come as one hashed set from the directory's name index (it
-    carries ``lower(name)``, migration 0004). Row-level security keeps LIKE out
-    of index conditions, so this is a filter over the contacts' index-only scan."""
+    """A substring of "first last", of the e-mail, or of the organisation's name,
+    case and accents aside (the folded ``search_name`` columns, migration
+    0029); the organisations come as one hashed set from the directory's name
+    index (it INCLUDEs the folded name). Row-level security keeps LIKE out of
+    index conditions, so this is a filter over the contacts' index-only scan
+    (which INCLUDEs the folded name too)."""
     named = select(Organisation.id).where(
-        Organisation.archived == false(), matches(Organisation.name, q)
+        Organisation.archived == false(), folded_matches(Organisation.search_name, q)
     )
     return or_(
-        matches(FULL_NAME, q),
+        folded_matches(Contact.search_name, q),
         matches(Contact.email, q),
         Contact.organisation_id.in_(named),
     )

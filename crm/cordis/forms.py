@@ -8,6 +8,7 @@ from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
 from crm.forms import Form
+from crm.i18n import _l
 from crm.validation import MAX_ID
 
 
@@ -20,9 +21,9 @@ class AcceptForm(Form):
 
 class DismissForm(AcceptForm):
     reason = TextAreaField(
-        "Reason",
+        _l("Reason"),
         validators=[
-            DataRequired("Say why this participation is not to be recorded."),
+            DataRequired(_l("Say why this participation is not to be recorded.")),
             Length(max=500),
         ],
     )
@@ -34,8 +35,10 @@ class PartnersForm(Form):
 
 class UploadForm(Form):
     files = MultipleFileField(
-        "CORDIS export",
-        description="The zip as data.europa.eu publishes it (cordis-HORIZONprojects-csv.zip), "
-        "or its project.csv and organization.csv together.",
+        _l("CORDIS export"),
+        description=_l(
+            "The zip as data.europa.eu publishes it (cordis-HORIZONprojects-csv.zip), "
+            "or its project.csv and organization.csv together."
+        ),
         render_kw={"accept": ".zip,.csv"},
     )

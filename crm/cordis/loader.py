@@ -29,6 +29,7 @@ from typing import IO
 from sqlalchemy import Engine, delete, insert, or_, select
 
 from crm.countries import countries
+from crm.i18n import _
 from crm.models.cordis import (
     CordisLoad,
     cordis_participants,
@@ -169,14 +170,17 @@ def find_sources(paths: list[str | Path], stack: ExitStack) -> dict[str, Source]
             kind = _kind_of(path)
             if kind is None:
                 raise CordisFormatError(
-                    f"{path.name}: not a CORDIS file (expected project.csv or organization.csv)."
+                    _(
+                        "%(name)s: not a CORDIS file (expected project.csv or organization.csv).",
+                        name=path.name,
+                    )
                 )
             found[kind] = _file_source(path)
         else:
-            raise CordisFormatError(f"{raw}: no such file or folder.")
+            raise CordisFormatError(_("%(path)s: no such file or folder.", path=raw))
     missing = [FILES[k] for k in FILES if k not in found]
     if missing:
-        raise CordisFormatError("The CORDIS export lacks " + " and ".join(missing) + ".")
+        raise CordisFormatError(_("The CORDIS export lacks %(files)s.", files=", ".join(missing)))
     return found
 
 
@@ -207,15 +211,19 @@ def _read(source: Source, text, required: dict, optional: dict) -> Iterator:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise CordisFormatError(f"{source.name} is empty.") from None
+        raise CordisFormatError(_("%(name)s is empty.", name=source.name)) from None
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise CordisFormatError(f"{source.name} cannot be read as CORDIS CSV: {exc}") from None
+        raise CordisFormatError(
+            _("%(name)s cannot be read as CORDIS CSV: %(error)s", name=source.name, error=exc)
+        ) from None
     missing = [name for name in required if name not in header]
     if missing:
         raise CordisFormatError(
-            f"{source.name} is not a CORDIS export: the columns "
-            + ", ".join(missing)
-            + " are missing."
+            _(
+                "%(name)s is not a CORDIS export: the columns %(columns)s are missing.",
+                name=source.name,
+                columns=", ".join(missing),
+            )
         )
     wanted = {**required, **optional}
     positions = [(header.index(name), column) for name, column in wanted.items() if name in header]
@@ -228,7 +236,12 @@ def _read(source: Source, text, required: dict, optional: dict) -> Iterator:
             yield reader.line_num, values
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CordisFormatError(
-            f"{source.name}, near line {reader.line_num}: cannot be read ({exc})."
+            _(
+                "%(name)s, near line %(line)s: cannot be read (%(error)s).",
+                name=source.name,
+                line=reader.line_num,
+                error=exc,
+            )
         ) from None
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from crm.cordis import queries
+from crm.i18n import _
 from crm.models import CordisDismissal, CordisLink, Organisation, Participation, Project
 from crm.models.cordis import CordisProject
 from crm.models.reference import Programme
@@ -40,7 +41,7 @@ class CordisError(RuleError):
 def _organisation(session, organisation_id: int) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.id == organisation_id))
     if org is None:
-        raise CordisError("Choose an organisation of your association.")
+        raise CordisError(_("Choose an organisation of your association."))
     return org
 
 
@@ -98,7 +99,9 @@ def _project_for(session, tenant_id: int, cordis: CordisProject, user_id, today)
         )
         created = project is None
         if created and session.get(Programme, cordis.programme_code) is None:
-            raise CordisError(f"The programme {cordis.programme_code} is not one of ours.")
+            raise CordisError(
+                _("The programme %(code)s is not one of ours.", code=cordis.programme_code)
+            )
         try:
             with session.begin_nested():
                 if created:
@@ -137,7 +140,9 @@ def accept(
     participant = queries.participant_for(org, grant_key)
     cordis = session.get(CordisProject, grant_key) if participant is not None else None
     if cordis is None:
-        raise CordisError(f"CORDIS does not list {org.name} in grant {grant_key}.")
+        raise CordisError(
+            _("CORDIS does not list %(name)s in grant %(grant)s.", name=org.name, grant=grant_key)
+        )
     project = _project_for(session, tenant_id, cordis, user_id, today)
     recorded = session.scalar(
         select(Participation).where(
@@ -167,7 +172,7 @@ def dismiss(
     org = _organisation(session, organisation_id)
     reason = (reason or "").strip()
     if not reason:
-        raise CordisError("Say why this participation is not to be recorded.", "reason")
+        raise CordisError(_("Say why this participation is not to be recorded."), "reason")
     existing = session.scalar(
         select(CordisDismissal).where(
             CordisDismissal.organisation_id == org.id, CordisDismissal.grant_key == grant_key
@@ -229,7 +234,7 @@ def add_consortium_partners(
     cluster manager's organisations)."""
     project = session.scalar(select(Project).where(Project.id == project_id))
     if project is None:
-        raise CordisError("Choose a project of your association.")
+        raise CordisError(_("Choose a project of your association."))
     participants = queries.consortium_partners(tenant_id, project)
     look_alike = _possible_members(session, participants)
     has_coordinator = session.scalar(
@@ -255,7 +260,7 @@ def add_consortium_partners(
             role = "partner"
         try:
             with session.begin_nested():
-                org, _ = record_external_partner(session, tenant_id, fields, allowed_ids)
+                org, _reused = record_external_partner(session, tenant_id, fields, allowed_ids)
                 projects.add_participation(
                     session, project, org.id, role, cp.ec_contribution, user_id=user_id,
                     allowed_ids=allowed_ids,

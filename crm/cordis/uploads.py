@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 
 from crm.cordis.jobs import owner_engine
 from crm.cordis.loader import FILES, CordisFormatError, _kind_of, check_export, load_export
+from crm.i18n import _
 from crm.jobs import Unavailable, queue, run_progress
 from crm.models import CordisUpload
 from crm.validation import RuleError
@@ -30,8 +31,11 @@ def _as_zip(files: list[FileStorage], limit: int) -> tuple[str, bytes]:
         total += len(data)
         if total > limit:
             raise RuleError(
-                f"The upload is larger than {limit // (1024 * 1024)} MB: load it with "
-                "flask crm cordis load on the server.",
+                _(
+                    "The upload is larger than %(size)s MB: load it with "
+                    "flask crm cordis load on the server.",
+                    size=limit // (1024 * 1024),
+                ),
                 "files",
             )
         contents.append((Path(storage.filename or "upload").name, data))
@@ -43,7 +47,11 @@ def _as_zip(files: list[FileStorage], limit: int) -> tuple[str, bytes]:
             kind = _kind_of(Path(name))
             if kind is None or zipfile.is_zipfile(io.BytesIO(data)):
                 raise RuleError(
-                    f"{name}: upload the export's zip, or its project.csv and organization.csv.",
+                    _(
+                        "%(name)s: upload the export's zip, or its project.csv and "
+                        "organization.csv.",
+                        name=name,
+                    ),
                     "files",
                 )
             archive.writestr(FILES[kind], data)
@@ -73,7 +81,7 @@ def store_upload(session, files: list[FileStorage], user_id: int | None) -> Cord
     files = [f for f in files if f and f.filename]
     if not files:
         raise RuleError(
-            "Choose the export's zip, or its project.csv and organization.csv.", "files"
+            _("Choose the export's zip, or its project.csv and organization.csv."), "files"
         )
     name, content = _as_zip(files, current_app.config["CORDIS_UPLOAD_MAX_BYTES"])
     _checked(name, content)
@@ -97,7 +105,7 @@ def load_upload_job(upload_id: int, run_id: int) -> dict:
                 )
             ).one_or_none()
         if row is None:
-            raise CordisFormatError("The upload is gone: upload the export again.")
+            raise CordisFormatError(_("The upload is gone: upload the export again."))
         with tempfile.TemporaryDirectory(prefix="crm-cordis-") as directory:
             report = load_export(
                 engine,

@@ -13,8 +13,9 @@ from crm.cordis import bp, queries, services
 from crm.cordis.forms import AcceptForm, DismissForm, PartnersForm
 from crm.extensions import db
 from crm.forms import saving
+from crm.i18n import _
 from crm.models.cordis import CordisProject
-from crm.models.project import PARTICIPATION_ROLES, normalise_grant_number
+from crm.models.project import PARTICIPATION_ROLES, PROJECT_STATUSES, normalise_grant_number
 from crm.projects import access
 
 
@@ -37,6 +38,7 @@ def _page(dismiss_form: DismissForm | None = None, status: int = 200):
             accept_form=AcceptForm(),
             dismiss_form=dismiss_form or DismissForm(),
             ROLES=PARTICIPATION_ROLES,
+            statuses=PROJECT_STATUSES,
         ),
         status,
     )
@@ -53,7 +55,7 @@ def index():
 def accept():
     form = AcceptForm()
     if not form.validate():
-        flash("That participation cannot be accepted: reload the page.", "error")
+        flash(_("That participation cannot be accepted: reload the page."), "error")
         return redirect(url_for("cordis.index"))
     with saving() as saved:
         project, added = services.accept(
@@ -66,7 +68,12 @@ def accept():
         )
         project_id, acronym = project.id, project.acronym
     if saved:
-        flash(f"Recorded in {acronym}." if added else f"{acronym} already records it.", "success")
+        message = (
+            _("Recorded in %(acronym)s.", acronym=acronym)
+            if added
+            else _("%(acronym)s already records it.", acronym=acronym)
+        )
+        flash(message, "success")
         return redirect(url_for("projects.show", project_id=project_id))
     return redirect(url_for("cordis.index"))
 
@@ -87,7 +94,7 @@ def dismiss():
             user_id=current_user.id,
         )
     if saved:
-        flash("Dismissed: it leaves the list.", "success")
+        flash(_("Dismissed: it leaves the list."), "success")
         return redirect(url_for("cordis.index"))
     return _page(form, 422)
 
@@ -98,19 +105,22 @@ def add_partners(project_id: int):
     """Add the project's CORDIS participants that are not members as external partners."""
     project = access.editable_project_or_404(project_id)
     if not PartnersForm().validate():
-        flash("The partners cannot be added: reload the page.", "error")
+        flash(_("The partners cannot be added: reload the page."), "error")
         return redirect(url_for("cordis.index"))
     with saving() as saved:
-        _, done = services.add_consortium_partners(
+        _added, done = services.add_consortium_partners(
             db.session, g.tenant.id, project.id, user_id=current_user.id
         )
     if saved:
         if done.added:
-            flash(f"Added as external partners: {', '.join(done.added)}.", "success")
+            flash(
+                _("Added as external partners: %(names)s.", names=", ".join(done.added)),
+                "success",
+            )
         else:
-            flash("No partner to add: CORDIS's other participants are in the project.", "info")
+            flash(_("No partner to add: CORDIS's other participants are in the project."), "info")
         for reason in done.skipped[:20]:
-            flash(f"Not added: {reason}", "error")
+            flash(_("Not added: %(reason)s", reason=reason), "error")
     return redirect(url_for("projects.show", project_id=project_id))
 
 

@@ -31,10 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from crm.dialects import matches
+from crm.dialects import folded_matches, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
+from crm.folding import fold
 from crm.models import (
     AssociationMembership,
     AuditEvent,
@@ -76,6 +77,7 @@ NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 # default), the external partners recorded for consortia, or both.
 RELATIONS = {"members": "Members", "external": "External partners", "all": "All"}
 MAX_PER_PAGE = 200
+MAX_SEARCH = 100  # characters of a search kept
 # The identifier filter: recorded (or not) -> (label, column, recorded?).
 IDENTIFIER_FILTERS = {
     "pic": ("With a PIC", Organisation.pic, True),
@@ -137,7 +139,7 @@ class DirectoryFilters:
         region = "".join(ch for ch in (args.get("region") or "").upper() if ch.isalnum())[:4]
         sort = args.get("sort") or "name"
         return cls(
-            q=(args.get("q") or "").strip()[:100],
+            q=(args.get("q") or "").strip()[:MAX_SEARCH],
             kind=choice("kind", KINDS),
             status=choice("status", [*MEMBERSHIP_STATUSES, NO_VALUE]),
             size=choice("size", [*SIZE_CLASSES, NO_VALUE]),
@@ -200,26 +202,19 @@ class DirectoryFilters:
 
 
 def _search_condition(q: str):
-    """Name (substring), city or registration id (prefix), case-insensitive.
+    """Name (substring), city or registration id (prefix), case and accents aside:
+    the folded columns ``search_name`` and ``search_city`` (migration 0029)
+    against the folded query, the same on PostgreSQL and SQLite.
 
     On PostgreSQL, row-level security keeps operators that are not leakproof,
     such as LIKE, out of index conditions: this is a filter over the tenant's
-    rows, read from an index-only scan of the name sort index, which carries
-    ``sort_name`` and ``sort_city`` (``lower(name)``, ``lower(city)``) and the
-    registration id (migration 0022). Typos are handled by ``_closest``
-    when nothing matches. SQLite: the same LIKE, with a ``lower`` for every
-    alphabet (``crm.dialects.matches``; SQLite's own, in the generated columns,
-    folds A-Z only).
+    rows, read from an index-only scan of the name sort index, which INCLUDEs
+    the folded name and city and the registration id. Typos are handled by
+    ``_closest`` when nothing matches.
     """
-    if _dialect() == "postgresql":
-        name = matches(Organisation.sort_name, q, folded=True)
-        city = matches(Organisation.sort_city, q, anywhere=False, folded=True)
-    else:
-        name = matches(Organisation.name, q)
-        city = matches(Organisation.city, q, anywhere=False)
     return or_(
-        name,
-        city,
+        folded_matches(Organisation.search_name, q),
+        folded_matches(Organisation.search_city, q, anywhere=False),
         matches(Organisation.registration_id, q, anywhere=False),
         *_identifier_conditions(q),
     )
@@ -362,8 +357,9 @@ FUZZY_MAX_DISTANCE = 0.4  # word similarity of at least 0.6, pg_trgm's default t
 
 
 def _fuzzy_search(filters: DirectoryFilters, dialect: str) -> bool:
-    """Whether a search that finds nothing falls back to the closest names."""
-    return dialect == "postgresql" and len(filters.q) >= 3
+    """Whether a search that finds nothing falls back to the closest names (pg_trgm:
+    PostgreSQL only), whatever its length."""
+    return dialect == "postgresql" and bool(fold(filters.q))
 
 
 def _rows_of(ids, columns) -> Select:
@@ -381,13 +377,11 @@ def _closest(filters: DirectoryFilters, columns) -> Select:
     first, at most FUZZY_LIMIT and none further than FUZZY_MAX_DISTANCE.
 
     A nearest-neighbour scan of the GiST trigram index ``(tenant_id,
-    lower(name))`` of migration 0004: an ORDER BY is not a filter, so
-    row-level security lets the index drive it, and only the closest rows
-    are read.
+    search_name)`` (the folded name, migration 0029): an ORDER BY is not a
+    filter, so row-level security lets the index drive it, and only the closest
+    rows are read.
     """
-    distance = literal(filters.q.lower()).op("<<->", return_type=Float)(
-        func.lower(Organisation.name)
-    )
+    distance = literal(fold(filters.q)).op("<<->", return_type=Float)(Organisation.search_name)
     ids = (
         _filtered(replace(filters, q=""), [Organisation.id, distance.label("distance")])
         .order_by(distance)
@@ -598,6 +592,28 @@ def directory_page(filters: DirectoryFilters) -> DirectoryPage:
         rows, total, page=page, per_page=per_page,
         more_before=page > 1, more_after=page * per_page < total,
     )  # fmt: skip
+
+
+SUGGESTIONS = 8
+
+
+def suggestions(q: str) -> tuple[list, bool]:
+    """What the directory's search box suggests as ``q`` is typed: up to SUGGESTIONS
+    current members (id, name, city) that the search finds, by name, from the same
+    index-only scan as the directory; when it finds none (PostgreSQL), the closest
+    names. Returns the rows and whether they are the closest names: one statement,
+    two when nothing matches."""
+    filters = DirectoryFilters(q=q, per_page=SUGGESTIONS)
+    columns = (Organisation.id, Organisation.name, Organisation.city)
+    ids = (
+        _ordered(_filtered(filters, [Organisation.id]), filters)
+        .limit(SUGGESTIONS)
+        .subquery("suggested_ids")
+    )
+    rows = db.session.execute(_ordered(_rows_of(ids, columns), filters)).all()
+    if rows or not _fuzzy_search(filters, _dialect()):
+        return rows, False
+    return db.session.execute(_closest(filters, columns).limit(SUGGESTIONS)).all(), True
 
 
 _oe = organisation_ecosystems.c

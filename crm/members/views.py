@@ -11,6 +11,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -88,6 +89,28 @@ def directory():
         relations=queries.RELATIONS,
         identifier_filters={k: label for k, (label, _, _) in queries.IDENTIFIER_FILTERS.items()},
         region_prefix=nuts_prefix(g.tenant.country) or "",
+    )
+
+
+@bp.route("/<tenant>/members/suggestions")
+@staff_only
+def suggestions():
+    """The directory search box's suggestions as JSON (``static/js/suggest.js``)."""
+    q = (request.args.get("q") or "").strip()
+    if not q or len(q) > queries.MAX_SEARCH:
+        return jsonify(error=f"q must be 1 to {queries.MAX_SEARCH} characters"), 400
+    rows, closest = queries.suggestions(q)
+    return jsonify(
+        closest=closest,
+        suggestions=[
+            {
+                "id": r.id,
+                "name": r.name,
+                "city": r.city,
+                "url": url_for("members.show", org_id=r.id),
+            }
+            for r in rows
+        ],
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from crm.i18n import _, ngettext
 from crm.metrics.sql import RESULTS, TENANT
 
 # Tables whose changes say that an association's data were updated (every record the
@@ -66,17 +67,28 @@ class Coverage:
         the alliance office) which associations have nothing in it, up to five."""
         tids = [t for t in self.metrics.get(metric, []) if t in self.associations]
         total = len(self.associations)
-        text_ = f"based on {len(tids)} of {total} associations"
+        # Clauses, each translated whole, joined by semicolons.
+        clauses = [
+            ngettext(
+                "based on %(count)s of %(num)s association",
+                "based on %(count)s of %(num)s associations",
+                total,
+                count=len(tids),
+            )
+        ]
         days = sorted(d for t in tids if (d := self.associations[t]["updated"]))
-        if days:
-            span = days[0] if days[0] == days[-1] else f"{days[0]} to {days[-1]}"
-            text_ += f"; data last updated {span}"
+        if days and days[0] == days[-1]:
+            clauses.append(_("data last updated %(day)s", day=days[0]))
+        elif days:
+            clauses.append(
+                _("data last updated %(first)s to %(last)s", first=days[0], last=days[-1])
+            )
         missing = sorted(
             f"{a['name']} ({a['country']})" for t, a in self.associations.items() if t not in tids
         )
         if names and missing and len(missing) <= 5:
-            text_ += f"; nothing from {', '.join(missing)}"
-        return text_
+            clauses.append(_("nothing from %(names)s", names=", ".join(missing)))
+        return "; ".join(clauses)
 
     def rows(self) -> list[dict]:
         """One row per association: name, country, last update, figures it is in."""

@@ -14,6 +14,7 @@ from rq import get_current_job
 
 from crm import jobs
 from crm.extensions import db
+from crm.i18n import _
 from crm.metrics import snapshots
 from crm.models import JobRun, Tenant
 from crm.tenancy import tenant_scope
@@ -68,10 +69,10 @@ def request_refresh(tenant_id: int | None, user_id: int | None) -> tuple[str, st
     if run.joined:
         return "A refresh is already under way; its progress is shown below.", "info"
     if run.status == "failed":
-        return "The refresh failed; the error is shown below.", "error"
+        return _("The refresh failed; the error is shown below."), "error"
     if run.status == "finished":
-        return "The figures were refreshed.", "success"
-    return "Refresh started.", "info"
+        return _("The figures were refreshed."), "success"
+    return _("Refresh started."), "info"
 
 
 def _nightly() -> dict | None:

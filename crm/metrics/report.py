@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from crm.exports import download
 from crm.extensions import db
+from crm.i18n import _
 from crm.metrics import snapshots
 from crm.metrics.definitions import BY_KEY, Metric
 from crm.metrics.snapshots import SUPPRESSED, Cell
@@ -27,7 +28,7 @@ def label_maps() -> dict[str, dict[str, str]]:
     """Readable names of dimension values, per dimension label (one small query)."""
     rows = db.session.execute(select(Ecosystem.code, Ecosystem.name))
     ecosystems = {code: name for code, name in rows}
-    sizes = {**SIZE_CLASSES, "unknown": "Unknown"}
+    sizes = {**SIZE_CLASSES, "unknown": _("Unknown")}
     return {
         "Kind": dict(KINDS),
         "Size class": sizes,
@@ -67,8 +68,8 @@ def table(metric: Metric, cells: list[Cell], labels: dict) -> list[dict]:
     rows = sorted(cells, key=lambda c: (order.get(c.d1, 0), c.d2))
     return [
         {
-            "d1": _label(labels, metric.d1, c.d1),
-            "d2": _label(labels, metric.d2, c.d2),
+            "d1": str(_label(labels, metric.d1, c.d1)),
+            "d2": str(_label(labels, metric.d2, c.d2)),
             "display": c.display,
             "cell": c,
         }
@@ -79,20 +80,20 @@ def table(metric: Metric, cells: list[Cell], labels: dict) -> list[dict]:
 def chart(metric: Metric, cells: list[Cell], labels: dict) -> dict:
     """Chart.js-ready data: suppressed cells are null (nothing to read off the chart)."""
     keys = ordered_keys(metric, cells)
-    names = [_label(labels, metric.d1, k) for k in keys]
+    names = [str(_label(labels, metric.d1, k)) for k in keys]  # JSON for the chart
     if metric.chart == "stacked":
         series = sorted({c.d2 for c in cells})
         lookup = {(c.d1, c.d2): c for c in cells}
         datasets = [
             {
-                "label": _label(labels, metric.d2, s),
+                "label": str(_label(labels, metric.d2, s)),
                 "data": [_number(lookup.get((k, s))) for k in keys],
             }
             for s in series
         ]
     else:
         lookup = {c.d1: c for c in cells}
-        datasets = [{"label": metric.title, "data": [_number(lookup.get(k)) for k in keys]}]
+        datasets = [{"label": str(metric.title), "data": [_number(lookup.get(k)) for k in keys]}]
     return {
         "type": "bar",
         "stacked": metric.chart == "stacked",
@@ -119,11 +120,11 @@ def csv_value(cell: Cell) -> str | Decimal | int:
 
 
 def value_heading(metric: Metric) -> str:
-    return {"ratio": "Share (%)", "eur": "EUR", "sum": "Total"}.get(metric.unit, "Count")
+    return {"ratio": _("Share (%)"), "eur": "EUR", "sum": _("Total")}.get(metric.unit, _("Count"))
 
 
 def csv_rows(metric: Metric, cells: list[Cell], labels: dict) -> tuple[list[str], list[list]]:
-    headers = [h for h in (metric.d1, metric.d2) if h] + [value_heading(metric)]
+    headers = [h for h in (metric.d1_label, metric.d2_label) if h] + [value_heading(metric)]
     rows = []
     for row in table(metric, cells, labels):
         dims = [row["d1"]] if metric.d1 else []

@@ -18,8 +18,9 @@ from decimal import Decimal
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import aliased
 
-from crm import crosstenant
+from crm import crosstenant, formats
 from crm.extensions import db
+from crm.i18n import _l
 from crm.metrics import coverage, disclosure
 from crm.metrics.definitions import BY_KEY, METRICS
 from crm.metrics.disclosure import SUPPRESSED
@@ -34,7 +35,7 @@ from crm.metrics.sql import (
 )
 from crm.models import MetricSnapshot, MetricValue, Tenant
 
-HIDDEN_BESIDE = "<5 others"  # shown beside an association's own figure (read_cells)
+HIDDEN_BESIDE = _l("<5 others")  # shown beside an association's own figure (read_cells)
 # Advisory lock namespace of the metrics refreshes (PostgreSQL): one refresh of
 # a scope at a time; a second waits, then writes its own complete snapshot.
 LOCK_NAMESPACE = 4_242_006
@@ -235,9 +236,7 @@ class Cell:
         """The value for a headline tile: large sums of euros in millions or billions."""
         if self.value is None or BY_KEY[self.metric].unit != "eur" or abs(self.value) < 10**6:
             return self.display
-        if abs(self.value) >= 10**9:
-            return f"€{self.value / 10**9:,.2f}\u00a0bn"  # no break before the unit
-        return f"€{self.value / 10**6:,.1f}\u00a0m"
+        return formats.compact_money(self.value)
 
     @property
     def number(self) -> float | None:
@@ -248,9 +247,10 @@ class Cell:
 
 
 def fmt(unit: str, value: Decimal) -> str:
+    """A value as the reader's language writes it (pages only; downloads keep numbers)."""
     if unit == "eur":
-        return f"€{value:,.0f}"
-    return f"{int(value):,}"
+        return formats.money(value)
+    return formats.number(int(value))
 
 
 def make_cell(metric, d1, d2, value, n, base, suppress: bool, sum_base=None) -> Cell:
@@ -266,7 +266,7 @@ def make_cell(metric, d1, d2, value, n, base, suppress: bool, sum_base=None) -> 
         )
         share = disclosure.percent(num, den)
         value = Decimal(num) / Decimal(den)
-        display = f"{share}%"
+        display = formats.percent(share / 100, disclosure.SHARE_PLACES)
     else:
         if suppress:
             value = (
@@ -370,7 +370,7 @@ def read_cells(
         sum_base = _decimal(row.sum_base) if suppress else None
         cell = make_cell(row.metric, d1, row.d2, row.value, row.n, row.base, suppress, sum_base)
         if beside is not None and not cell.suppressed and _few_others(row, own.get(row[:3])):
-            cell = Cell(row.metric, d1, row.d2, None, HIDDEN_BESIDE, True)
+            cell = Cell(row.metric, d1, row.d2, None, str(HIDDEN_BESIDE), True)
         if level == COUNTRY:
             cell.d2 = row.d1
         out[row.metric].append(cell)

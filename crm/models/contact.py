@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    Computed,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk
@@ -61,7 +72,7 @@ class Contact(TenantOwned, Versioned, Timestamps, Base):
             "last_name",
             "first_name",
             "id",
-            postgresql_include=["organisation_id", "role", "email"],
+            postgresql_include=["organisation_id", "role", "email", "search_name"],
             postgresql_where=text("erased_at IS NULL"),
             sqlite_where=text("erased_at IS NULL"),
         ),
@@ -89,6 +100,10 @@ class Contact(TenantOwned, Versioned, Timestamps, Base):
     consent_date: Mapped[date | None] = mapped_column(Date)
     consent_source: Mapped[str | None] = mapped_column(String(20))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "first last" folded for the accent-free search (``crm.folding``; migration 0029).
+    search_name: Mapped[str | None] = mapped_column(
+        Text, Computed("crm_fold(first_name || ' ' || last_name)"), deferred=True
+    )
 
     organisation: Mapped[Organisation] = relationship(
         back_populates="contacts",

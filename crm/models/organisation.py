@@ -170,7 +170,7 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
             "sort_name",
             "id",
             # The search's columns: its filter reads this index alone.
-            postgresql_include=["is_external", "sort_city", "registration_id"],
+            postgresql_include=["is_external", "search_name", "search_city", "registration_id"],
             postgresql_where=text("archived = false"),
             sqlite_where=text("archived = false"),
         ),
@@ -233,6 +233,10 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
     sort_city: Mapped[str | None] = mapped_column(
         String(120), Computed("lower(city)"), deferred=True
     )
+    # Name and city folded for the accent-free search (``crm.folding``; migration
+    # 0029): "Łódź" is "lodz" here.
+    search_name: Mapped[str | None] = mapped_column(Text, Computed("crm_fold(name)"), deferred=True)
+    search_city: Mapped[str | None] = mapped_column(Text, Computed("crm_fold(city)"), deferred=True)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     # An external partner: recorded for consortia only, never a member of the

@@ -31,16 +31,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.i18n import _l
 from crm.models.base import Base, same_tenant_fk, utcnow
 
 # An interest's life: the requester accepts or declines a pending one; the
 # interested association withdraws it (or its consent to publish, which
 # withdraws every pending interest of that organisation).
 INTEREST_STATUSES = {
-    "pending": "Awaiting an answer",
-    "accepted": "Accepted",
-    "declined": "Declined",
-    "withdrawn": "Withdrawn",
+    "pending": _l("Awaiting an answer"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "withdrawn": _l("Withdrawn"),
 }
 REQUEST_TEXT_MAX = 4000
 

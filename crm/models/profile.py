@@ -75,7 +75,7 @@ class PartnerProfile(Base):
     programme_codes: Mapped[str] = mapped_column(String(300), default="|")
     # Programme code -> number of funded projects the organisation took part in.
     programmes: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Name, city, capabilities and keywords folded by ``crm.profiles.folding.fold``.
+    # Name, city, capabilities and keywords folded by ``crm.folding.fold``.
     search_text: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

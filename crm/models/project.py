@@ -24,26 +24,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk, utcnow
 from crm.models.organisation import Organisation
 from crm.models.reference import Ecosystem, FlagshipArea
 
 PROJECT_STATUSES = {
-    "proposal": "Proposal (in preparation)",
-    "submitted": "Submitted",
-    "funded": "Funded",
-    "rejected": "Rejected",
-    "running": "Running",
-    "closed": "Closed",
+    "proposal": _l("Proposal (in preparation)"),
+    "submitted": _l("Submitted"),
+    "funded": _l("Funded"),
+    "rejected": _l("Rejected"),
+    "running": _l("Running"),
+    "closed": _l("Closed"),
 }
 FUNDED_STATUSES = ("funded", "running", "closed")
 # An organisation's role in a project's consortium (not a user's role: crm.models.user).
 PARTICIPATION_ROLES = {
-    "coordinator": "Coordinator",
-    "partner": "Partner (beneficiary)",
-    "associated_partner": "Associated partner",
-    "third_party": "Third party",
-    "subcontractor": "Subcontractor",
+    "coordinator": _l("Coordinator"),
+    "partner": _l("Partner (beneficiary)"),
+    "associated_partner": _l("Associated partner"),
+    "third_party": _l("Third party"),
+    "subcontractor": _l("Subcontractor"),
 }
 # What people type about a project (forms and imports), besides its grant agreement
 # number, which is set with its normalised key (``Project.set_grant_number``).

@@ -6,6 +6,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.forms import Form, labelled, optional_id
+from crm.i18n import _l
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.models.partner_request import REQUEST_TEXT_MAX, PartnerInterest, PartnerRequest
 
@@ -17,20 +18,20 @@ class RequestForm(Form):
         model = PartnerRequest
 
     organisation_id = SelectField(
-        "Posted for", coerce=optional_id, choices=[], validators=[DataRequired()]
+        _l("Posted for"), coerce=optional_id, choices=[], validators=[DataRequired()]
     )
-    title = StringField("Title", validators=[DataRequired()])
-    programme_code = SelectField("Programme", choices=[], validators=[DataRequired()])
-    call_identifier = StringField("Call identifier", validators=[Optional()])
-    topic = StringField("Topic", validators=[Optional()])
-    deadline = DateField("Answer by", validators=[DataRequired()])
-    roles_sought = StringField("Roles sought", validators=[Optional()])
-    kinds = SelectMultipleField("Kinds of organisation sought", choices=labelled(KINDS))
-    size_classes = SelectMultipleField("Size classes sought", choices=labelled(SIZE_CLASSES))
-    ecosystems = SelectMultipleField("Industrial ecosystems", choices=[])
-    countries = SelectMultipleField("Countries sought", choices=[])
+    title = StringField(_l("Title"), validators=[DataRequired()])
+    programme_code = SelectField(_l("Programme"), choices=[], validators=[DataRequired()])
+    call_identifier = StringField(_l("Call identifier"), validators=[Optional()])
+    topic = StringField(_l("Topic"), validators=[Optional()])
+    deadline = DateField(_l("Answer by"), validators=[DataRequired()])
+    roles_sought = StringField(_l("Roles sought"), validators=[Optional()])
+    kinds = SelectMultipleField(_l("Kinds of organisation sought"), choices=labelled(KINDS))
+    size_classes = SelectMultipleField(_l("Size classes sought"), choices=labelled(SIZE_CLASSES))
+    ecosystems = SelectMultipleField(_l("Industrial ecosystems"), choices=[])
+    countries = SelectMultipleField(_l("Countries sought"), choices=[])
     description = TextAreaField(
-        "Description", validators=[DataRequired(), Length(max=REQUEST_TEXT_MAX)]
+        _l("Description"), validators=[DataRequired(), Length(max=REQUEST_TEXT_MAX)]
     )
 
 
@@ -39,16 +40,16 @@ class InterestForm(Form):
         model = PartnerInterest
 
     organisation_id = SelectField(
-        "On behalf of", coerce=optional_id, choices=[], validators=[DataRequired()]
+        _l("On behalf of"), coerce=optional_id, choices=[], validators=[DataRequired()]
     )
     contact = SelectField(
-        "Contact person to share if accepted", choices=[], validators=[DataRequired()]
+        _l("Contact person to share if accepted"), choices=[], validators=[DataRequired()]
     )
-    message = TextAreaField("Message", validators=[Optional()])
+    message = TextAreaField(_l("Message"), validators=[Optional()])
 
 
 class DecisionForm(Form):
-    contact = SelectField("Contact person to share", choices=[], validators=[Optional()])
+    contact = SelectField(_l("Contact person to share"), choices=[], validators=[Optional()])
 
 
 class ActionForm(Form):

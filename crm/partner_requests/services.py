@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from crm import audit
+from crm.i18n import _
 from crm.models import (
     Contact,
     Organisation,
@@ -27,6 +28,13 @@ from crm.models.base import utcnow
 from crm.models.partner_request import bars
 from crm.tenancy import current_tenant_id
 from crm.validation import RuleError
+
+
+def no_longer_open(state: str) -> str:
+    """Why a closed or expired request takes no more interest, in a whole sentence."""
+    if state == "closed":
+        return _("This request is closed: it no longer takes expressions of interest.")
+    return _("This request is expired: it no longer takes expressions of interest.")
 
 
 def _tenant() -> int:
@@ -58,9 +66,9 @@ def post_request(
     user may act for); visible alliance-wide until its deadline."""
     tenant_id = _tenant()
     if org.tenant_id != tenant_id or org.is_external or org.archived:
-        raise RuleError("Choose one of the association's organisations.", "organisation_id")
+        raise RuleError(_("Choose one of the association's organisations."), "organisation_id")
     if fields.deadline < today:
-        raise RuleError("The deadline has passed: choose today or a later date.", "deadline")
+        raise RuleError(_("The deadline has passed: choose today or a later date."), "deadline")
     request = PartnerRequest(
         tenant_id=tenant_id,
         organisation_id=org.id,
@@ -158,11 +166,9 @@ def express_interest(
     ``person`` is the contact to share if the requester accepts."""
     tenant_id = _tenant()
     if request.tenant_id == tenant_id:
-        raise RuleError("This is your own association's request.")
+        raise RuleError(_("This is your own association's request."))
     if request.state(today) != "open":
-        raise RuleError(
-            f"This request is {request.state(today)}: it no longer takes expressions of interest."
-        )
+        raise RuleError(no_longer_open(request.state(today)))
     if org.tenant_id != tenant_id or not _published(session, tenant_id, org.id):
         raise PermissionError("only the association's own published organisations")
     taken = session.scalar(
@@ -173,7 +179,9 @@ def express_interest(
         )
     )
     if taken is not None:
-        raise RuleError(f"{org.name} has already expressed interest.", "organisation_id")
+        raise RuleError(
+            _("%(name)s has already expressed interest.", name=org.name), "organisation_id"
+        )
     interest = PartnerInterest.answering(
         request, tenant_id, org.id, org, message=message or None, created_by=user_id
     )
@@ -210,7 +218,7 @@ def decide(session, interest: PartnerInterest, accept: bool, person: Contact | U
     if interest.request_tenant_id != tenant_id:
         raise PermissionError("an association answers interests in its own requests only")
     if accept and person is None:
-        raise RuleError("Choose the contact person to share.", "contact")
+        raise RuleError(_("Choose the contact person to share."), "contact")
     status = "accepted" if accept else "declined"
     won = session.execute(
         decision(interest.id, status).execution_options(synchronize_session=False)

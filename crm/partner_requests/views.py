@@ -17,6 +17,7 @@ from crm.accounts.access import TENANT_ROLES, roles_required
 from crm.countries import countries
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.members.queries import MAX_ID, organisation_or_none
 from crm.models import Contact, Ecosystem, PartnerRequest
 from crm.partner_requests import bp, queries, services
@@ -49,7 +50,7 @@ def _person(value: str, contacts: list[Contact]):
 
 
 def _contact_choices(contacts: list[Contact], names: dict[int, str]) -> list[tuple[str, str]]:
-    me = (ME, f"Me: {current_user.name} <{current_user.email}>")
+    me = (ME, _("Me: %(name)s <%(email)s>", name=current_user.name, email=current_user.email))
     return [me] + [
         (f"c{c.id}", f"{c.full_name} ({names.get(c.organisation_id, '')}) <{c.email}>")
         for c in contacts
@@ -96,7 +97,11 @@ def new():
     form.ecosystems.choices = _ecosystems()
     form.countries.choices = sorted(countries().items(), key=lambda kv: kv[1])
     if request.method == "GET" and project is not None:
-        form.title.data = f"Partners sought for {project.acronym}: {project.title}"[:200]
+        form.title.data = _(
+            "Partners sought for %(acronym)s: %(title)s",
+            acronym=project.acronym,
+            title=project.title,
+        )[:200]
         form.programme_code.data = project.programme_code
         form.call_identifier.data = project.call_id
         coordinator = next((o for p, o in consortium
@@ -106,7 +111,7 @@ def new():
         org = organisation_or_none(form.organisation_id.data)
         with saving(form) as saved:
             if org is None or not queries.may_act_for(org.id):
-                raise RuleError("Choose one of the offered organisations.", "organisation_id")
+                raise RuleError(_("Choose one of the offered organisations."), "organisation_id")
             posted = services.post_request(
                 db.session,
                 org,
@@ -127,7 +132,7 @@ def new():
                 date.today(),
             )
         if saved:
-            flash("Your partner request is posted to the alliance.", "success")
+            flash(_("Your partner request is posted to the alliance."), "success")
             return redirect(url_for("partner_requests.show", request_id=posted.id))
     return render_form("partner_requests/form.html", form, project=project)
 
@@ -191,7 +196,7 @@ def interest(request_id: int):
     form = _interest_form(InterestForm())
     state = found.state(date.today())
     if state != "open":
-        flash(f"This request is {state}: it no longer takes expressions of interest.", "error")
+        flash(services.no_longer_open(state), "error")
         return _show(found, interest_form=form, refused=True)
     if form.validate_on_submit():
         org = organisation_or_none(form.organisation_id.data)
@@ -201,7 +206,7 @@ def interest(request_id: int):
         contacts = queries.shareable_contacts([org.id])
         person = _person(form.contact.data, contacts)
         if person is None:
-            form.contact.errors.append("Choose yourself or a contact of this organisation.")
+            form.contact.errors.append(_("Choose yourself or a contact of this organisation."))
         else:
             with saving(form) as saved:
                 services.express_interest(
@@ -209,8 +214,12 @@ def interest(request_id: int):
                     date.today(),
                 )  # fmt: skip
             if saved:
-                flash(f"Your interest for {org.name} is sent to {found.organisation_name}.",
-                      "success")  # fmt: skip
+                message = _(
+                    "Your interest for %(organisation)s is sent to %(requester)s.",
+                    organisation=org.name,
+                    requester=found.organisation_name,
+                )
+                flash(message, "success")
                 return redirect(url_for("partner_requests.show", request_id=found.id))
     return _show(found, interest_form=form)
 
@@ -235,9 +244,16 @@ def decide(request_id: int, interest_id: int, answer: str):
             done = services.decide(db.session, chosen, accept, person)
         if saved:
             if done:
-                flash(f"{chosen.organisation_name}: {chosen.status_label.lower()}.", "success")
+                flash(
+                    _(
+                        "%(organisation)s: %(status)s.",
+                        organisation=chosen.organisation_name,
+                        status=str(chosen.status_label).lower(),
+                    ),
+                    "success",
+                )
             else:
-                flash("This interest was already answered (or withdrawn).", "error")
+                flash(_("This interest was already answered (or withdrawn)."), "error")
             return redirect(url_for("partner_requests.show", request_id=found.id))
     return _show(found, decision_form=form)
 
@@ -259,7 +275,7 @@ def withdraw_interest(request_id: int, interest_id: int):
         abort(404)
     if ActionForm().validate_on_submit():
         if services.withdraw_interest(db.session, chosen):
-            flash("Your interest is withdrawn.", "success")
+            flash(_("Your interest is withdrawn."), "success")
         db.session.commit()
     return redirect(url_for("partner_requests.show", request_id=found.id))
 
@@ -271,7 +287,9 @@ def close(request_id: int):
     found = _own_request_or_404(request_id)
     if ActionForm().validate_on_submit():
         if services.close_request(db.session, found):
-            flash("The request is closed: it no longer takes expressions of interest.", "success")
+            flash(
+                _("The request is closed: it no longer takes expressions of interest."), "success"
+            )
         db.session.commit()
     return redirect(url_for("partner_requests.show", request_id=found.id))
 

@@ -1,26 +1,6 @@
-"""Folding text for the accent-free search: the same Python function folds the
-stored ``search_text`` and the query, so SQLite and PostgreSQL agree
-("Łódź" and "lodz", "Pérez" and "perez" fold alike)."""
+"""NACE sections of partner profiles (the accent-free folding is ``crm.folding``)."""
 
 from __future__ import annotations
-
-import re
-import unicodedata
-
-# Letters NFKD does not split into a base letter and a mark.
-_LETTERS = str.maketrans(
-    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i", "ħ": "h"}
-)
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def fold(*parts: str | None) -> str:
-    """Lower case, no accents, words separated by one space."""
-    text = " ".join(p for p in parts if p).casefold().translate(_LETTERS)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _NOT_WORD.sub(" ", text).strip()
-
 
 # NACE Rev. 2 sections by their first division.
 _SECTIONS = (

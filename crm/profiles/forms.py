@@ -7,23 +7,24 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.choices import PARTICIPATION_ROLES
 from crm.forms import Form, labelled
+from crm.i18n import _l
 from crm.profiles.services import CAPABILITIES_MAX, KEYWORDS_MAX
 
 
 class PublishForm(Form):
     capabilities = TextAreaField(
-        "What the organisation offers to partners",
+        _l("What the organisation offers to partners"),
         validators=[Optional(), Length(max=CAPABILITIES_MAX)],
     )
     keywords = StringField(
-        "Keywords (comma separated)", validators=[Optional(), Length(max=KEYWORDS_MAX)]
+        _l("Keywords (comma separated)"), validators=[Optional(), Length(max=KEYWORDS_MAX)]
     )
 
 
 class AddSuggestionForm(Form):
     profile_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])
     role = SelectField(
-        "Role",
+        _l("Role"),
         choices=labelled(PARTICIPATION_ROLES),
         default="partner",
         validators=[DataRequired()],

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, literal, or_, select
 
 from crm.extensions import MAX_PAGE, bounded_arg, db
+from crm.folding import fold
 from crm.members.queries import Page
 from crm.models import PartnerProfile
 from crm.models.organisation import KINDS, SIZE_CLASSES
-from crm.profiles.folding import fold
 from crm.tenancy import current_tenant_id
 
 MAX_WORDS = 8

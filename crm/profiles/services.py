@@ -13,9 +13,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from crm import audit
+from crm.folding import fold
+from crm.i18n import _
 from crm.models import Organisation, Participation, PartnerProfile, Project
 from crm.models.project import FUNDED_STATUSES
-from crm.profiles.folding import fold, nace_section
+from crm.profiles.folding import nace_section
 from crm.tenancy import current_tenant_id
 from crm.validation import RuleError
 
@@ -96,9 +98,9 @@ def publish(
     consent; ``org`` was loaded in the scope. Marks it visible to the alliance."""
     tenant_id = _tenant(org)
     if org.archived:
-        raise RuleError("An archived organisation cannot be published.")
+        raise RuleError(_("An archived organisation cannot be published."))
     if org.is_external:
-        raise RuleError("An external partner is not the association's to publish.")
+        raise RuleError(_("An external partner is not the association's to publish."))
     capabilities = (capabilities or "").strip()[:CAPABILITIES_MAX] or None
     keywords = (keywords or "").strip()[:KEYWORDS_MAX] or None
     profile = profile_of(session, org.id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from crm.extensions import db
+from crm.i18n import _, ngettext
 from crm.models import Organisation, PartnerProfile, Project
 from crm.models.organisation import KINDS
 from crm.profiles.folding import nace_section
@@ -78,7 +79,11 @@ def _nace_points(nace: str | None, naces: set[str]) -> tuple[int, str | None]:
             best = max(best, 2)
         elif nace_section(nace) and nace_section(nace) == nace_section(other):
             best = max(best, 1)
-    labels = {3: "Same NACE class", 2: "Same NACE division", 1: "Same NACE section"}
+    labels = {
+        3: _("Same NACE class as a consortium member (%(nace)s)", nace=nace),
+        2: _("Same NACE division as a consortium member (%(nace)s)", nace=nace),
+        1: _("Same NACE section as a consortium member (%(nace)s)", nace=nace),
+    }
     return best, labels.get(best)
 
 
@@ -91,17 +96,31 @@ def score(profile: PartnerProfile, consortium: Consortium) -> Suggestion:
 
     shared = sorted(consortium.ecosystems & set(profile.ecosystems))
     if shared:
-        add(3 * len(shared), "Ecosystems in common: " + ", ".join(shared))
+        add(3 * len(shared), _("Ecosystems in common: %(names)s", names=", ".join(shared)))
     points, label = _nace_points(profile.nace, consortium.naces)
     if points:
-        add(points, f"{label} as a consortium member ({profile.nace})")
+        add(points, label)
     if profile.kind in RESEARCH_KINDS and profile.kind in consortium.missing_kinds:
-        add(3, f"{KINDS[profile.kind]}: the consortium has no university or research organisation")
+        add(
+            3,
+            _(
+                "%(kind)s: the consortium has no university or research organisation",
+                kind=KINDS[profile.kind],
+            ),
+        )
     elif profile.kind == "firm" and "firm" in consortium.missing_kinds:
-        add(2, "Firm: the consortium has none")
+        add(2, _("Firm: the consortium has none"))
     funded = (profile.programmes or {}).get(consortium.programme, 0)
     if funded:
-        add(2 + min(funded, 3), f"{funded} funded project(s) in {consortium.programme}")
+        add(
+            2 + min(funded, 3),
+            ngettext(
+                "%(num)s funded project in %(programme)s",
+                "%(num)s funded projects in %(programme)s",
+                funded,
+                programme=consortium.programme,
+            ),
+        )
     return suggestion
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from crm.accounts.access import STAFF, TENANT_ROLES, roles_required
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.members.queries import MAX_ID, organisation_or_none
 from crm.models import Ecosystem, Programme
 from crm.profiles import bp, search, services, suggestions
@@ -64,7 +65,10 @@ def publish(org_id: int):
         with saving(form) as saved:
             services.publish(db.session, org, form.capabilities.data, form.keywords.data)
         if saved:
-            flash(f"The partner profile of {org.name} is published to the alliance.", "success")
+            flash(
+                _("The partner profile of %(name)s is published to the alliance.", name=org.name),
+                "success",
+            )
             return redirect(url_for("members.show", org_id=org.id))
     return render_form("profiles/publish.html", form, org=org, profile=profile)
 
@@ -76,7 +80,7 @@ def withdraw(org_id: int):
     org = _member_or_404(org_id)
     if PublishForm().validate_on_submit():
         if services.withdraw(db.session, org):
-            flash(f"The partner profile of {org.name} is withdrawn.", "success")
+            flash(_("The partner profile of %(name)s is withdrawn.", name=org.name), "success")
         db.session.commit()
     return redirect(url_for("members.show", org_id=org.id))
 
@@ -111,11 +115,11 @@ def add_suggestion(project_id: int):
     if form.validate_on_submit():
         profile = suggestions.published_profile(form.profile_id.data, g.tenant.id)
         if profile is None:
-            form.profile_id.errors.append("This partner profile is no longer published.")
+            form.profile_id.errors.append(_("This partner profile is no longer published."))
         else:
             allowed = access.allowed_organisations()
             with saving(form, rename={"organisation_id": "profile_id"}) as saved:
-                org, _ = record_external_partner(
+                org, _reused = record_external_partner(
                     db.session,
                     g.tenant.id,
                     PartnerFields(
@@ -136,6 +140,6 @@ def add_suggestion(project_id: int):
                     allowed_ids=allowed,
                 )
             if saved:
-                flash(f"{profile.name} is added to the consortium.", "success")
+                flash(_("%(name)s is added to the consortium.", name=profile.name), "success")
                 return redirect(url_for("projects.show", project_id=project.id))
     return _suggestions_page(project, form)

@@ -22,6 +22,7 @@ from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.conflicts import version_field
 from crm.countries import check_known_country, countries
 from crm.forms import Form, QuickSelect, labelled, optional_id, select_choices
+from crm.i18n import _, _l
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
 from crm.projects.queries import ProjectFilters
@@ -30,11 +31,14 @@ from crm.validation import MAX_ID, Rule, check_url
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
 
-def _money(label: str, description: str | None = None) -> DecimalField:
+def _money(label, description=None) -> DecimalField:
     return DecimalField(
         label,
         places=2,
-        validators=[Optional(), NumberRange(max=10**12 - 1, message="That amount is too large.")],
+        validators=[
+            Optional(),
+            NumberRange(max=10**12 - 1, message=_l("That amount is too large.")),
+        ],
         description=description,
     )
 
@@ -47,28 +51,30 @@ class ProjectFields(Form):
     class Meta:
         model = Project
 
-    programme_code = SelectField("Programme", validators=[DataRequired()])
-    call_id = StringField("Call id", validators=[Optional(), Length(max=80)])
+    programme_code = SelectField(_l("Programme"), validators=[DataRequired()])
+    call_id = StringField(_l("Call id"), validators=[Optional(), Length(max=80)])
     grant_number = StringField(
-        "Grant agreement number",
+        _l("Grant agreement number"),
         validators=[Optional(), Length(max=40)],
-        description="Matched across associations after normalising case, spaces and prefixes.",
+        description=_l("Matched across associations after normalising case, spaces and prefixes."),
     )
-    acronym = StringField("Acronym", validators=[DataRequired(), Length(max=40)])
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    start_date = DateField("Start date", validators=[Optional()])
-    end_date = DateField("End date", validators=[Optional()])
-    total_budget = _money("Total budget (EUR)")
+    acronym = StringField(_l("Acronym"), validators=[DataRequired(), Length(max=40)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    start_date = DateField(_l("Start date"), validators=[Optional()])
+    end_date = DateField(_l("End date"), validators=[Optional()])
+    total_budget = _money(_l("Total budget (EUR)"))
     eu_contribution = _money(
-        "EU contribution received (EUR)", "Leave empty for proposals and rejected projects."
+        _l("EU contribution received (EUR)"), _l("Leave empty for proposals and rejected projects.")
     )
-    flagship_ids = SelectMultipleField("Recovery flagship areas", coerce=int)
-    ecosystem_ids = SelectMultipleField("Ecosystems", coerce=int)
-    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
+    flagship_ids = SelectMultipleField(_l("Recovery flagship areas"), coerce=int)
+    ecosystem_ids = SelectMultipleField(_l("Ecosystems"), coerce=int)
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10_000)])
 
     def fill_choices(self) -> None:
         """The reference lists (three statements), read when the form is built."""
-        self.programme_code.choices = select_choices([("", "— choose —"), *choices.programmes()])
+        self.programme_code.choices = select_choices(
+            [("", _l("— choose —")), *choices.programmes()]
+        )
         self.ecosystem_ids.choices = select_choices(choices.ecosystems())
         self.flagship_ids.choices = select_choices(choices.flagships())
 
@@ -96,12 +102,14 @@ class ProjectFields(Form):
 
 
 class ProjectForm(ProjectFields):
-    status = SelectField("Status", choices=labelled(PROJECT_STATUSES), validators=[DataRequired()])
+    status = SelectField(
+        _l("Status"), choices=labelled(PROJECT_STATUSES), validators=[DataRequired()]
+    )
     status_changed_on = DateField(
-        "Status since",
+        _l("Status since"),
         default=_today,
-        validators=[InputRequired(message="Give the date of the status.")],
-        description="The date the project reached this status (kept in its history).",
+        validators=[InputRequired(message=_l("Give the date of the status."))],
+        description=_l("The date the project reached this status (kept in its history)."),
     )
     version = version_field()
 
@@ -118,18 +126,18 @@ class ProjectForm(ProjectFields):
 
 class ClusterProposalForm(ProjectFields):
     status = SelectField(
-        "Status",
+        _l("Status"),
         choices=select_choices((s, PROJECT_STATUSES[s]) for s in ("proposal", "submitted")),
         validators=[DataRequired()],
     )
     status_changed_on = ProjectForm.status_changed_on
     cluster_role = SelectField(
-        "The cluster's role", choices=labelled(PARTICIPATION_ROLES), default="coordinator"
+        _l("The cluster's role"), choices=labelled(PARTICIPATION_ROLES), default="coordinator"
     )
     # Choices are the cluster's members; an id that is not among them is
     # refused by the service with a field error (validate_choice off for a clear message).
     member_ids = SelectMultipleField(
-        "Member organisations taking part", coerce=int, validate_choice=False
+        _l("Member organisations taking part"), coerce=int, validate_choice=False
     )
 
     def project_data(self) -> dict:
@@ -141,12 +149,12 @@ class OutcomeForm(Form):
         model = Project
 
     status = SelectField(
-        "New status", choices=labelled(OUTCOME_STATUSES), validators=[DataRequired()]
+        _l("New status"), choices=labelled(OUTCOME_STATUSES), validators=[DataRequired()]
     )
     changed_on = DateField(
-        "Date", default=_today, validators=[InputRequired(message="Give the date.")]
+        _l("Date"), default=_today, validators=[InputRequired(message=_l("Give the date."))]
     )
-    eu_contribution = _money("EU contribution received (EUR)", "For funded projects.")
+    eu_contribution = _money(_l("EU contribution received (EUR)"), _l("For funded projects."))
     version = version_field()
 
 
@@ -156,10 +164,12 @@ class ParticipationForm(Form):
 
     # validate_choice off: a tampered id gets the service's clear message.
     organisation_id = SelectField(
-        "Organisation", coerce=optional_id, validate_choice=False, validators=[Optional()]
+        _l("Organisation"), coerce=optional_id, validate_choice=False, validators=[Optional()]
     )
-    role = SelectField("Role", choices=labelled(PARTICIPATION_ROLES), validators=[DataRequired()])
-    budget_share = _money("Budget share (EUR)")
+    role = SelectField(
+        _l("Role"), choices=labelled(PARTICIPATION_ROLES), validators=[DataRequired()]
+    )
+    budget_share = _money(_l("Budget share (EUR)"))
 
 
 class PartnerForm(Form):
@@ -167,25 +177,25 @@ class PartnerForm(Form):
     carry a ``partner_`` prefix so the picker's own fields never clash."""
 
     partner_name = StringField(
-        "Name", validators=[DataRequired("Enter the partner's name."), Length(max=200)]
+        _l("Name"), validators=[DataRequired(_l("Enter the partner's name.")), Length(max=200)]
     )
     partner_country = SelectField(
-        "Country",
-        validators=[DataRequired("Choose the partner's country."), Rule(check_known_country)],
+        _l("Country"),
+        validators=[DataRequired(_l("Choose the partner's country.")), Rule(check_known_country)],
     )
-    partner_city = StringField("City", validators=[Optional(), Length(max=120)])
-    partner_kind = SelectField("Kind", choices=labelled(KINDS), default="firm")
+    partner_city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    partner_kind = SelectField(_l("Kind"), choices=labelled(KINDS), default="firm")
     partner_pic = StringField(
         "PIC",
         validators=[Optional(), Rule(check_pic)],
-        description="The EU Participant Identification Code: 9 digits (optional).",
+        description=_l("The EU Participant Identification Code: 9 digits (optional)."),
     )
-    partner_website = StringField("Website", validators=[Optional(), Rule(check_url)])
+    partner_website = StringField(_l("Website"), validators=[Optional(), Rule(check_url)])
 
     def fill_choices(self) -> None:
         self.partner_country.choices = select_choices(
             [
-                ("", "— choose —"),
+                ("", _l("— choose —")),
                 *((code, f"{name} ({code})") for code, name in countries().items()),
             ]
         )
@@ -219,22 +229,24 @@ class ProjectFilterForm(Form):
         csrf = False
 
     programme = SelectField(
-        "Programme", validators=[Optional()], validate_choice=False, widget=QuickSelect()
+        _l("Programme"), validators=[Optional()], validate_choice=False, widget=QuickSelect()
     )
     status = SelectField(
-        "Status",
-        choices=labelled(PROJECT_STATUSES, "any"),
+        _l("Status"),
+        choices=labelled(PROJECT_STATUSES, _l("any")),
         validators=[Optional()],
         widget=QuickSelect(),
     )
-    year = IntegerField("Start year", validators=[Optional(), NumberRange(1950, 2100)])
+    year = IntegerField(_l("Start year"), validators=[Optional(), NumberRange(1950, 2100)])
     ecosystem = SelectField(
-        "Ecosystem", coerce=optional_id, validators=[Optional()], widget=QuickSelect()
+        _l("Ecosystem"), coerce=optional_id, validators=[Optional()], widget=QuickSelect()
     )
     cluster = SelectField(
-        "Cluster", coerce=optional_id, validators=[Optional()], widget=QuickSelect()
+        _l("Cluster"), coerce=optional_id, validators=[Optional()], widget=QuickSelect()
     )
-    organisation = IntegerField("Organisation id", validators=[Optional(), NumberRange(1, MAX_ID)])
+    organisation = IntegerField(
+        _l("Organisation id"), validators=[Optional(), NumberRange(1, MAX_ID)]
+    )
 
 
 def list_filters(args) -> tuple[ProjectFilterForm, ProjectFilters]:
@@ -242,10 +254,10 @@ def list_filters(args) -> tuple[ProjectFilterForm, ProjectFilters]:
     the filters it gives: none when a value is not valid (never an error). The
     list page and its background export read the same filters."""
     form = ProjectFilterForm(args)
-    form.programme.choices = select_choices([("", "any"), *choices.programmes()])
-    form.ecosystem.choices = select_choices([(None, "any"), *choices.ecosystems()])
+    form.programme.choices = select_choices([("", _("any")), *choices.programmes()])
+    form.ecosystem.choices = select_choices([(None, _("any")), *choices.ecosystems()])
     form.cluster.choices = select_choices(
-        [(None, "any"), *choices.clusters(keep=[form.cluster.data])]
+        [(None, _("any")), *choices.clusters(keep=[form.cluster.data])]
     )
     if not form.validate():
         return form, ProjectFilters()

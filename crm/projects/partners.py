@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from crm.countries import check_known_country
+from crm.i18n import _
 from crm.identifiers import check_pic, normalise_pic  # noqa: F401  (used by importers of this module)
 from crm.models import Organisation
 from crm.models.organisation import KINDS
@@ -120,10 +121,12 @@ class PartnerFields:
 def partner_errors(fields: PartnerFields) -> dict[str, list[str]]:
     """Every field error, with the same words in the form and in the import."""
     checks = {
-        "name": "Enter the partner's name." if not (fields.name or "").strip() else None,
-        "country": ("Choose the partner's country." if not (fields.country or "").strip() else None)
+        "name": _("Enter the partner's name.") if not (fields.name or "").strip() else None,
+        "country": (
+            _("Choose the partner's country.") if not (fields.country or "").strip() else None
+        )
         or check_known_country(fields.country),
-        "kind": None if fields.kind in KINDS else "Choose the kind of organisation.",
+        "kind": None if fields.kind in KINDS else _("Choose the kind of organisation."),
         "pic": check_pic(fields.pic),
         "website": check_url(fields.website),
     }
@@ -175,8 +178,10 @@ def record_external_partner(
         existing.is_external or allowed_ids is None or existing.id in allowed_ids
     ):
         raise RuleError(
-            "This PIC is recorded for a member of the association outside your cluster: "
-            "ask the secretariat to add it.",
+            _(
+                "This PIC is recorded for a member of the association outside your cluster: "
+                "ask the secretariat to add it."
+            ),
             "pic",
         )
     if existing is not None:

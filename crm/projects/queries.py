@@ -10,9 +10,10 @@ from datetime import date
 from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
-from crm.dialects import matches
+from crm.dialects import folded_matches
 from crm.exports import Export, columns
 from crm.extensions import db
+from crm.i18n import _, _l
 from crm.models import (
     ClusterMembership,
     Organisation,
@@ -104,7 +105,9 @@ CHOICES_LIMIT = 100
 
 def choice_label(name: str, is_external: bool, country: str | None) -> str:
     """How the picker names an organisation: external partners are labelled."""
-    return f"{name} — external partner, {country}" if is_external else name
+    if is_external:
+        return _("%(name)s — external partner, %(country)s", name=name, country=country)
+    return name
 
 
 def organisation_choices(
@@ -120,7 +123,7 @@ def organisation_choices(
     ``only_ids`` narrows the members to those ids; ``externals`` adds the
     tenant's external partners (labelled, whatever ``only_ids``: a cluster
     manager may put any of them in a consortium); ``search`` keeps names
-    containing it (case-insensitive); ``selected`` is listed too, so a
+    containing it (case and accents aside: ``crm.folding``); ``selected`` is listed too, so a
     re-shown form keeps the choice. At most ``limit`` rows are read (one more,
     to know whether there are more): an association of 20,000 organisations
     is never sent as one list.
@@ -139,7 +142,16 @@ def organisation_choices(
         query = query.where(or_(*offered))
     listed = query
     if search:
-        listed = query.where(matches(Organisation.name, search))
+        # The matches' ids from the name index alone (it INCLUDEs the folded name), in
+        # the same order; only the listed rows are read from the table.
+        matched = (
+            query.with_only_columns(Organisation.id)
+            .where(folded_matches(Organisation.search_name, search))
+            .order_by(Organisation.sort_name, Organisation.id)
+            .limit(limit + 1)
+            .subquery("matched")
+        )
+        listed = query.join(matched, matched.c.id == Organisation.id)
     rows = db.session.execute(
         listed.order_by(func.lower(Organisation.name), Organisation.id).limit(limit + 1)
     ).all()
@@ -201,19 +213,19 @@ _cluster = aliased(Organisation)
 # (tenant, id) and (tenant, project, organisation) indexes: an outer join
 # would hash every organisation of the association for a few dozen clusters.
 EXPORT: Export = [
-    ("id", Project.id),
-    ("programme", Project.programme_code),
-    ("call id", Project.call_id),
-    ("grant number", Project.grant_number),
-    ("acronym", Project.acronym),
-    ("title", Project.title),
-    ("status", Project.status),
-    ("start", Project.start_date),
-    ("end", Project.end_date),
-    ("total budget", Project.total_budget),
-    ("EU contribution", Project.eu_contribution),
+    (_l("id"), Project.id),
+    (_l("programme"), Project.programme_code),
+    (_l("call id"), Project.call_id),
+    (_l("grant number"), Project.grant_number),
+    (_l("acronym"), Project.acronym),
+    (_l("title"), Project.title),
+    (_l("status"), Project.status),
+    (_l("start"), Project.start_date),
+    (_l("end"), Project.end_date),
+    (_l("total budget"), Project.total_budget),
+    (_l("EU contribution"), Project.eu_contribution),
     (
-        "cluster",
+        _l("cluster"),
         func.coalesce(
             select(_cluster.name)
             .where(_cluster.tenant_id == Project.tenant_id, _cluster.id == Project.cluster_id)
@@ -223,7 +235,7 @@ EXPORT: Export = [
         ),
     ),
     (
-        "participants",
+        _l("participants"),
         select(func.count())
         .where(Participation.tenant_id == Project.tenant_id, Participation.project_id == Project.id)
         .correlate(Project)

@@ -13,6 +13,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from crm import formats
+from crm.i18n import _
+
 # Statuses whose projects cannot have received EU money (nothing was granted).
 NO_EU_CONTRIBUTION_STATUSES = ("proposal", "rejected")
 COORDINATOR = "coordinator"
@@ -31,7 +34,11 @@ def check_dates(start: date | None, end: date | None) -> list[str]:
     """The end date must come after the start date (either may be unknown)."""
     if start is not None and end is not None and end <= start:
         return [
-            f"The end date ({end.isoformat()}) must be after the start date ({start.isoformat()})."
+            _(
+                "The end date (%(end)s) must be after the start date (%(start)s).",
+                end=end.isoformat(),
+                start=start.isoformat(),
+            )
         ]
     return []
 
@@ -41,9 +48,9 @@ def check_amounts(total_budget, eu_contribution) -> list[str]:
     errors = []
     total, eu = _amount(total_budget), _amount(eu_contribution)
     if total is not None and total < 0:
-        errors.append("The total budget cannot be negative.")
+        errors.append(_("The total budget cannot be negative."))
     if eu is not None and eu < 0:
-        errors.append("The EU contribution cannot be negative.")
+        errors.append(_("The EU contribution cannot be negative."))
     return errors
 
 
@@ -51,10 +58,18 @@ def check_eu_contribution(status: str | None, eu_contribution) -> list[str]:
     """A proposal or a rejected project reports no EU contribution received."""
     eu = _amount(eu_contribution)
     if status in NO_EU_CONTRIBUTION_STATUSES and eu is not None and eu != 0:
-        label = "a proposal" if status == "proposal" else "a rejected project"
+        if status == "proposal":
+            return [
+                _(
+                    "The project is a proposal: it has received no EU contribution, "
+                    "so leave the EU contribution empty."
+                )
+            ]
         return [
-            f"The project is {label}: it has received no EU contribution, "
-            "so leave the EU contribution empty."
+            _(
+                "The project is a rejected project: it has received no EU contribution, "
+                "so leave the EU contribution empty."
+            )
         ]
     return []
 
@@ -63,7 +78,7 @@ def check_budget_share(share) -> list[str]:
     """One participant's budget share is zero or more."""
     value = _amount(share)
     if value is not None and value < 0:
-        return ["A budget share cannot be negative."]
+        return [_("A budget share cannot be negative.")]
     return []
 
 
@@ -75,13 +90,17 @@ def check_budget_shares(total_budget, shares: Iterable) -> list[str]:
     values = [_amount(share) for share in shares]
     errors = []
     if any(value is not None and value < 0 for value in values):
-        errors.append("A budget share cannot be negative.")
+        errors.append(_("A budget share cannot be negative."))
     total = _amount(total_budget)
     summed = sum((value for value in values if value is not None), Decimal(0))
     if total is not None and summed > total:
         errors.append(
-            f"The participants' budget shares add up to {summed:,.2f}, "
-            f"above the project's total budget of {total:,.2f}."
+            _(
+                "The participants' budget shares add up to %(summed)s, "
+                "above the project's total budget of %(total)s.",
+                summed=formats.number(summed, 2),
+                total=formats.number(total, 2),
+            )
         )
     return errors
 
@@ -90,7 +109,12 @@ def check_single_coordinator(roles: Iterable[str | None]) -> list[str]:
     """At most one coordinator among the tenant's participants."""
     count = sum(1 for role in roles if role == COORDINATOR)
     if count > 1:
-        return [f"A project has at most one coordinator; {count} participants are coordinators."]
+        return [
+            _(
+                "A project has at most one coordinator; %(count)s participants are coordinators.",
+                count=count,
+            )
+        ]
     return []
 
 
@@ -103,9 +127,12 @@ def check_unique_organisations(organisation_ids: Iterable, names: dict | None = 
     errors = []
     for org_id, count in counts.items():
         if count > 1:
-            who = (names or {}).get(org_id) or f"Organisation {org_id}"
+            who = (names or {}).get(org_id) or _("Organisation %(id)s", id=org_id)
             errors.append(
-                f"{who} already takes part in this project (an organisation at most once)."
+                _(
+                    "%(name)s already takes part in this project (an organisation at most once).",
+                    name=who,
+                )
             )
     return errors
 

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import select
 
 from crm.conflicts import check_version, guard_unique
+from crm.i18n import _
 from crm.models import Ecosystem, FlagshipArea, Organisation, Participation, Project
 from crm.models.project import (
     PARTICIPATION_ROLES,
@@ -32,7 +33,7 @@ class ProjectError(RuleError):
 
 def _race_lost() -> ProjectError:
     """What a save that lost a race says when the rules, read again, find nothing."""
-    return ProjectError("Someone changed this consortium meanwhile: check it and try again.")
+    return ProjectError(_("Someone changed this consortium meanwhile: check it and try again."))
 
 
 def _collect(pairs) -> dict[str, list[str]]:
@@ -55,7 +56,7 @@ def project_errors(fields: dict, shares=()) -> dict[str, list[str]]:
                 rules.check_eu_contribution(fields.get("status"), fields.get("eu_contribution")),
             ),
             ("total_budget", rules.check_budget_shares(fields.get("total_budget"), shares)),
-            ("status", [] if fields.get("status") in PROJECT_STATUSES else ["Unknown status."]),
+            ("status", [] if fields.get("status") in PROJECT_STATUSES else [_("Unknown status.")]),
         ]
     )
 
@@ -171,13 +172,20 @@ def record_outcome(
         eu = None  # nothing was granted: an amount recorded earlier goes
     errors = _collect(
         [
-            ("status", [] if status in PROJECT_STATUSES else ["Unknown status."]),
+            ("status", [] if status in PROJECT_STATUSES else [_("Unknown status.")]),
             ("eu_contribution", rules.check_amounts(None, eu)),
             ("eu_contribution", rules.check_eu_contribution(status, eu)),
         ]
     )
     if not errors and status == project.status:
-        errors = {"status": [f"The project is already {PROJECT_STATUSES[status].lower()}."]}
+        errors = {
+            "status": [
+                _(
+                    "The project is already %(status)s.",
+                    status=str(PROJECT_STATUSES[status]).lower(),
+                )
+            ]
+        }
     _raise_if(errors)
     project.eu_contribution = eu
     _record_status(session, project, status, changed_on, user_id)
@@ -188,9 +196,9 @@ def record_outcome(
 def _organisation(session, organisation_id, allowed_ids=None) -> Organisation:
     """The tenant's organisation (scoped query): within ``allowed_ids`` if given,
     or one of the tenant's external partners."""
-    message = "Choose an organisation of your association."
+    message = _("Choose an organisation of your association.")
     if allowed_ids is not None:
-        message = "Choose your cluster, one of its members or an external partner."
+        message = _("Choose your cluster, one of its members or an external partner.")
     org = None
     if organisation_id is not None:
         org = session.scalar(select(Organisation).where(Organisation.id == organisation_id))
@@ -209,7 +217,9 @@ def _participation_errors(project: Project, participants, names) -> dict[str, li
             ("role", rules.check_single_coordinator(p[1] for p in participants)),
             (
                 "role",
-                [] if all(p[1] in PARTICIPATION_ROLES for p in participants) else ["Unknown role."],
+                []
+                if all(p[1] in PARTICIPATION_ROLES for p in participants)
+                else [_("Unknown role.")],
             ),
             (
                 "budget_share",
@@ -315,12 +325,12 @@ def log_cluster_proposal(
     member_ids = list(dict.fromkeys(member_ids or []))
     strangers = [i for i in member_ids if i not in members]
     if strangers:
-        raise ProjectError("Choose only current members of your cluster.", "member_ids")
+        raise ProjectError(_("Choose only current members of your cluster."), "member_ids")
     participants = [(cluster_id, cluster_role, None)] + [(i, "partner", None) for i in member_ids]
     errors = project_errors(fields)
     errors.update(
         _collect(
-            [("cluster_role", [] if cluster_role in PARTICIPATION_ROLES else ["Unknown role."])]
+            [("cluster_role", [] if cluster_role in PARTICIPATION_ROLES else [_("Unknown role.")])]
         )
     )
     _raise_if(errors)

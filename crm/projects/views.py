@@ -19,6 +19,7 @@ from crm.downloads.exports import export_response
 from crm.exports import FORMATS
 from crm.extensions import db
 from crm.forms import optional_id, render_form, saving, select_choices
+from crm.i18n import _
 from crm.models import Organisation, Project
 from crm.projects import access, bp, partners, queries, services
 from crm.projects.forms import (
@@ -97,7 +98,7 @@ def new():
                 changed_on=form.status_changed_on.data,
             )
         if saved:
-            return _to_project(project, f"{project.acronym} is recorded.")
+            return _to_project(project, _("%(acronym)s is recorded.", acronym=project.acronym))
     return render_form("projects/form.html", form, project=None)
 
 
@@ -139,7 +140,7 @@ def edit(project_id: int):
                 version=form.version.data,
             )
         if saved:
-            return _to_project(project, f"{project.acronym} is updated.")
+            return _to_project(project, _("%(acronym)s is updated.", acronym=project.acronym))
     return render_form("projects/form.html", form, project=project)
 
 
@@ -162,9 +163,11 @@ def outcome(project_id: int):
                 version=form.version.data,
             )
         if saved:
-            status = PROJECT_STATUSES[project.status].lower()
-            return _to_project(project, f"{project.acronym} is now {status}.")
-    return render_form("projects/outcome.html", form, project=project)
+            status = str(PROJECT_STATUSES[project.status]).lower()
+            return _to_project(
+                project, _("%(acronym)s is now %(status)s.", acronym=project.acronym, status=status)
+            )
+    return render_form("projects/outcome.html", form, project=project, statuses=PROJECT_STATUSES)
 
 
 # --- the consortium -------------------------------------------------------------
@@ -184,7 +187,7 @@ def _participation_page(project: Project, form, partner_form, search: str = ""):
     listed, more = queries.organisation_choices(
         allowed, search=search, selected=form.organisation_id.data
     )
-    form.organisation_id.choices = select_choices([(None, "— choose —"), *listed])
+    form.organisation_id.choices = select_choices([(None, _("— choose —")), *listed])
     page = render_template(
         "projects/participation.html",
         form=form,
@@ -226,7 +229,7 @@ def participation_new(project_id: int):
                 allowed_ids=access.allowed_organisations(),
             )
         if saved:
-            return _to_project(project, "The participant is added.")
+            return _to_project(project, _("The participant is added."))
     return _participation_page(project, form, _partner_form(), search)
 
 
@@ -256,9 +259,9 @@ def partner_new(project_id: int):
             return jsonify(errors={k: v for k, v in errors.items() if v}), 422
         return _participation_page(project, ParticipationForm(formdata=None), form)
     message = (
-        f"Existing external partner reused: {organisation.name}."
+        _("Existing external partner reused: %(name)s.", name=organisation.name)
         if reused
-        else f"{organisation.name} is recorded as an external partner."
+        else _("%(name)s is recorded as an external partner.", name=organisation.name)
     )
     if _wants_json():
         label = queries.choice_label(
@@ -291,7 +294,7 @@ def participation_edit(project_id: int, participation_id: int):
                 version=form.version.data,
             )
         if saved:
-            return _to_project(project, "The participant is updated.")
+            return _to_project(project, _("The participant is updated."))
     organisation = db.session.scalar(
         select(Organisation).where(Organisation.id == participation.organisation_id)
     )
@@ -314,7 +317,7 @@ def participation_remove(project_id: int, participation_id: int):
     participation = access.participation_or_404(project, participation_id)
     services.remove_participation(db.session, participation)
     db.session.commit()
-    return _to_project(project, "The participant is removed.")
+    return _to_project(project, _("The participant is removed."))
 
 
 # --- the cluster manager's area -------------------------------------------------
@@ -342,7 +345,9 @@ def cluster_proposal():
     cluster = access.own_cluster_or_404()
     form = _project_form(ClusterProposalForm)
     member_ids = queries.cluster_member_ids(cluster.id)
-    members, _ = queries.organisation_choices(member_ids, limit=len(member_ids), externals=False)
+    members, _more = queries.organisation_choices(
+        member_ids, limit=len(member_ids), externals=False
+    )
     form.member_ids.choices = select_choices(members)
     if form.validate_on_submit():
         with saving(form) as saved:
@@ -357,5 +362,7 @@ def cluster_proposal():
                 changed_on=form.status_changed_on.data,
             )
         if saved:
-            return _to_project(project, f"The proposal {project.acronym} is logged.")
+            return _to_project(
+                project, _("The proposal %(acronym)s is logged.", acronym=project.acronym)
+            )
     return render_form("projects/proposal.html", form, cluster=cluster)

@@ -13,7 +13,8 @@
         .then(function (r) { return r.json(); })
         .then(function (run) {
           bar.value = run.progress;
-          text.textContent = run.status + " · " + run.progress + "%" + (run.message ? " · " + run.message : "");
+          const label = JSON.parse(box.dataset.labels || "{}")[run.status] || run.status;
+          text.textContent = label + " · " + run.progress + "%" + (run.message ? " · " + run.message : "");
           if (run.status !== "queued" && run.status !== "running") {  // ended, however
             window.location.reload();
           } else {

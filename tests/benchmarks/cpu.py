@@ -188,6 +188,10 @@ def main() -> None:
                                                max(5, args.repeat // 5))),
             ("directory", measure(browser, pids, "/fenaeic/members", args.repeat)),
             ("directory search", measure(browser, pids, "/fenaeic/members?q=cluster", args.repeat)),
+            ("directory search, no accents", measure(browser, pids, "/fenaeic/members?q=perez",
+                                                     args.repeat)),
+            ("search suggestions (JSON)", measure(
+                browser, pids, "/fenaeic/members/suggestions?q=pere", args.repeat)),
             ("organisation page", measure(browser, pids, f"/fenaeic/members/{org}", args.repeat)),
             ("project list", measure(browser, pids, "/fenaeic/projects", args.repeat)),
         ]  # fmt: skip

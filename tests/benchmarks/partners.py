@@ -87,7 +87,7 @@ def pick_subject(owner_url: str) -> dict:
 
 
 def _fold(value: str) -> str:
-    from crm.profiles.folding import fold
+    from crm.folding import fold
 
     return fold(value)
 

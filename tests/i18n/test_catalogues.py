@@ -37,7 +37,10 @@ def _extracted() -> set[str]:
         pattern = "**.py" if method == "python" else "**.html"
         keywords = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
         for _file, _line, message, _comments, _context in extract_from_dir(
-            directory, method_map=[(pattern, method)], keywords=keywords
+            directory,
+            method_map=[(pattern, method)],
+            options_map={"**.html": {"extensions": "jinja2.ext.do"}},
+            keywords=keywords,
         ):
             ids.add(message[0] if isinstance(message, tuple) else message)
     return ids

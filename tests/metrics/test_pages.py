@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from crm.extensions import db
@@ -288,8 +289,9 @@ def test_dashboard_figures_are_read_and_rendered_once_per_snapshot(
     admin = signed_in(make.user(None, role="alliance_admin"))
     _fake_snapshot(session, 3)
 
-    def figures():  # the page less its CSRF tokens (they carry the time)
-        return re.sub(r'value="[^"]*"', "", admin.get("/alliance/").get_data(as_text=True))
+    def figures():  # the page less its CSRF tokens and the snapshot's age (they carry the time)
+        page = admin.get("/alliance/").get_data(as_text=True)
+        return re.sub(r'value="[^"]*"|data-age="[^<]*', "", page)
 
     with count_queries() as first:
         page = figures()
@@ -303,17 +305,20 @@ def test_dashboard_figures_are_read_and_rendered_once_per_snapshot(
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"),
+    ("language", "value", "shown"),
     [
-        (Decimal("1060736083"), "€1.06\u00a0bn"),
-        (Decimal("12345678"), "€12.3\u00a0m"),
-        (Decimal("999999"), "full"),
-        (None, "full"),
+        ("en", Decimal("1060736083"), "€1.06B"),
+        ("en", Decimal("12345678"), "€12.3M"),
+        ("pl", Decimal("1060736083"), "1,06\xa0mld\xa0€"),
+        ("es", Decimal("12345678"), "12,3\xa0M\xa0€"),
+        ("en", Decimal("999999"), "full"),
+        ("en", None, "full"),
     ],
 )
-def test_headline_tiles_shorten_large_sums_of_euros(value, shown):
-    cell = snapshots.Cell("eu_contribution", "", "", value, "full", value is None)
-    assert cell.headline == shown
+def test_headline_tiles_shorten_large_sums_of_euros(app, language, value, shown):
+    with app.test_request_context(), force_locale(language):
+        cell = snapshots.Cell("eu_contribution", "", "", value, "full", value is None)
+        assert cell.headline == shown
     count = snapshots.Cell("members", "", "", Decimal("2000000"), "2,000,000", False)
     assert count.headline == "2,000,000"
 
@@ -326,3 +331,16 @@ def test_refresh_button_only_for_the_tenant_admin(app, make, signed_in):
     refresh = f'action="/{tenant.slug}/figures/refresh"'
     assert refresh in admin.get(f"/{tenant.slug}/figures").get_data(as_text=True)
     assert refresh not in secretariat.get(f"/{tenant.slug}/figures").get_data(as_text=True)
+
+
+def test_dashboard_figures_are_rendered_per_language(app, make, session, signed_in):
+    """The figures kept per snapshot are kept per language too: a Polish reader
+    never gets the English rendering (nor the other way round)."""
+    english = signed_in(make.user(None, role="alliance_admin"))
+    polish = signed_in(make.user(None, role="alliance_analyst", language="pl"))
+    _fake_snapshot(session, 3)
+    first = english.get("/alliance/").get_data(as_text=True)
+    assert "50.0%" in first and "50,0%" not in first
+    page = polish.get("/alliance/").get_data(as_text=True)
+    assert "50,0%" in page and "50.0%" not in page
+    assert "50.0%" in english.get("/alliance/").get_data(as_text=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from crm.folding import fold
 from crm.models import AuditEvent, Organisation, PartnerProfile
 from crm.profiles import services
-from crm.profiles.folding import fold, nace_section
+from crm.profiles.folding import nace_section
 from crm.tenancy import tenant_scope
 from tests.profiles.conftest import publish
 

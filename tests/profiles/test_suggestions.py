@@ -29,7 +29,7 @@ def test_suggestions_rank_and_explain(alliance, make, session, signed_in):
     # and funded experience in HE.
     assert text.index("Politechnika Łódzka") < text.index("Pérez Robotics")
     assert "the consortium has no university or research organisation" in text
-    assert "1 funded project(s) in HE" in text
+    assert "1 funded project in HE" in text
     assert "Same NACE division as a consortium member (28.99)" in text
     assert "Secret Hydrogen" not in text
 
