@@ -16,6 +16,7 @@ import enum
 from flask import current_app, render_template
 
 from crm import tenancy
+from crm.i18n import _, _l, force_locale, tenant_language
 from crm.mail import transport
 from crm.models import Tenant, User
 
@@ -37,18 +38,19 @@ def send_reset_link(session, user: User, link: str) -> Delivery:
 
 
 SUBJECTS = {
-    "invitation": "Your account at {place}",
-    "reset": "Set a new password for {place}",
+    "invitation": _l("Your account at %(place)s"),
+    "reset": _l("Set a new password for %(place)s"),
 }
 
 
 def _deliver(session, user: User, kind: str, link: str) -> Delivery:
     tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
-    place = tenant.name if tenant else "the Cluster Alliance CRM"
-    body = render_template(f"accounts/mail/{kind}.txt", user=user, tenant=tenant, link=link)
-    message = transport.compose(
-        transport.sender_for(tenant), user.email, SUBJECTS[kind].format(place=place), body
-    )
+    # In the recipient's language, whoever triggered it (an admin, or nobody signed in).
+    with force_locale(user.language or tenant_language(tenant)):
+        place = tenant.name if tenant else _("the Cluster Alliance CRM")
+        body = render_template(f"accounts/mail/{kind}.txt", user=user, tenant=tenant, link=link)
+        subject = str(SUBJECTS[kind]) % {"place": place}
+    message = transport.compose(transport.sender_for(tenant), user.email, subject, body)
     if tenant is None and not current_app.config.get("SMTP_URL"):
         current_app.logger.warning(
             "no SMTP_URL: the %s mail for alliance user %s was not sent", kind, user.id

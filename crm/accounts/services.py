@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from crm import audit, tenancy
 from crm.accounts import definer
 from crm.accounts.passwords import hash_password, verify_password
+from crm.i18n import _
 from crm.links import external_url
 from crm.models import Organisation, Tenant, User
 from crm.models.base import utcnow
@@ -102,9 +103,11 @@ def _user_event(session, action, user: User | None, summary, actor: User | None 
 
 def check_new_password(user_email: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", "new_password")
+        raise AccountError(
+            _("Use at least %(num)s characters.", num=MIN_PASSWORD_LENGTH), "new_password"
+        )
     if password.strip().lower() == user_email.strip().lower():
-        raise AccountError("The password cannot be your e-mail address.", "new_password")
+        raise AccountError(_("The password cannot be your e-mail address."), "new_password")
 
 
 def set_password(session, user: User, new_password: str) -> None:
@@ -124,7 +127,7 @@ def end_sessions(session, user: User) -> None:
 def change_password(session, user: User, current_password: str, new_password: str) -> None:
     """The user changes their own password; assumes ``user`` is the signed-in user."""
     if not verify_password(user.password_hash, current_password):
-        raise AccountError("This is not your current password.", "current_password")
+        raise AccountError(_("This is not your current password."), "current_password")
     set_password(session, user, new_password)
 
 
@@ -202,17 +205,17 @@ def tenant_cluster(session, tenant_id: int, cluster_id: int | None) -> Organisat
 
 def _check_role(role: str, tenant_id: int | None, cluster: Organisation | None, cluster_id):
     if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}.", "role")
+        raise AccountError(_("Unknown role %(role)s.", role=role), "role")
     if role in ALLIANCE_ROLES and tenant_id is not None:
-        raise AccountError("Alliance roles do not belong to an association.", "role")
+        raise AccountError(_("Alliance roles do not belong to an association."), "role")
     if role in TENANT_ROLES and tenant_id is None:
-        raise AccountError("This role needs an association.", "role")
+        raise AccountError(_("This role needs an association."), "role")
     if role == "cluster_manager" and cluster is None:
         if cluster_id is None:
-            raise AccountError("A cluster manager needs a cluster.", "cluster_id")
-        raise AccountError("Choose a cluster of this association.", "cluster_id")
+            raise AccountError(_("A cluster manager needs a cluster."), "cluster_id")
+        raise AccountError(_("Choose a cluster of this association."), "cluster_id")
     if role != "cluster_manager" and cluster_id is not None:
-        raise AccountError("Only cluster managers are bound to a cluster.", "cluster_id")
+        raise AccountError(_("Only cluster managers are bound to a cluster."), "cluster_id")
 
 
 def create_user(
@@ -226,7 +229,7 @@ def create_user(
     email = email.strip()
     # Asked past the wall: the address may be taken in another association.
     if definer.user_by_email(session, email) is not None:
-        raise AccountError("A user with this e-mail address already exists.", "email")
+        raise AccountError(_("A user with this e-mail address already exists."), "email")
     cluster = tenant_cluster(session, tenant_id, cluster_id) if tenant_id else None
     _check_role(role, tenant_id, cluster, cluster_id)
     if password is not None:
@@ -267,8 +270,10 @@ def _keep_an_admin(session, user: User, new_role: str, staying_active: bool) -> 
     loses_admin = loses_admin and (new_role != "tenant_admin" or not staying_active)
     if loses_admin and _other_active_admins(session, user) == 0:
         raise AccountError(
-            "This is the association's last active administrator; "
-            "make someone else administrator first.",
+            _(
+                "This is the association's last active administrator; "
+                "make someone else administrator first."
+            ),
             "role",
         )
 
@@ -310,7 +315,7 @@ def create_tenant(session, *, slug: str, name: str, country: str) -> Tenant:
     """
     slug = slug.strip().lower()
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise AccountError("This short name is taken.", "slug")
+        raise AccountError(_("This short name is taken."), "slug")
     values = {"slug": slug, "name": name.strip(), "country": country.strip().upper()}
     with tenancy.alliance_scope():
         tenant = definer.insert_tenant(session, **values)

@@ -35,7 +35,7 @@ from crm.accounts.redirects import safe_next
 from crm.exports import download
 from crm.extensions import db, login_manager
 from crm.forms import render_form, saving
-from crm.i18n import LANGUAGES
+from crm.i18n import LANGUAGES, _, ngettext
 from crm.mail.transport import MailError
 from crm.models import AuditEvent, User
 from crm.tenancy import client_ip
@@ -73,7 +73,7 @@ def login():
         db.session.commit()
         if user is None:
             throttle.record_failure(email, address)
-            flash("Wrong e-mail or password, or the account is deactivated.", "error")
+            flash(_("Wrong e-mail or password, or the account is deactivated."), "error")
             return render_template("accounts/login.html", form=form), 401
         throttle.clear(email, address)
         session.clear()  # a fresh session at login: no fixation
@@ -92,7 +92,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -110,7 +110,7 @@ def change_password():
             )
         if saved:
             login_user(user)  # this session carries on with the new session version
-            flash("Your password is changed; your other sessions are signed out.", "success")
+            flash(_("Your password is changed; your other sessions are signed out."), "success")
             return redirect(url_for("core.home"))
     return render_template("accounts/change_password.html", form=form)
 
@@ -160,7 +160,7 @@ def reset_password(token: str):
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
-            flash("Your password is set. Please sign in.", "success")
+            flash(_("Your password is set. Please sign in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form, user=user)
 
@@ -211,7 +211,7 @@ def user_new():
             )
             token = services.issue_reset_token(db.session, user, "invitation")
         if saved:
-            flash(f"{user.name} is added.", "success")
+            flash(_("%(name)s is added.", name=user.name), "success")
             return invite(user, token, back=url_for("accounts.users"))
     return render_form("accounts/user_form.html", form, user=None)
 
@@ -231,7 +231,7 @@ def user_edit(user_id: int):
                 cluster_id=form.cluster_id.data,
             )
         if saved:
-            flash(f"{user.name} is updated.", "success")
+            flash(_("%(name)s is updated.", name=user.name), "success")
             return redirect(url_for("accounts.users"))
     return render_form("accounts/user_form.html", form, user=user)
 
@@ -243,7 +243,7 @@ def user_deactivate(user_id: int):
     with saving() as saved:
         services.deactivate_user(db.session, user)
     if saved:
-        flash(f"{user.name} is deactivated and signed out everywhere.", "success")
+        flash(_("%(name)s is deactivated and signed out everywhere.", name=user.name), "success")
     return redirect(url_for("accounts.users"))
 
 
@@ -253,7 +253,7 @@ def user_reactivate(user_id: int):
     user = get_tenant_user_or_404(user_id)
     services.reactivate_user(db.session, user)
     db.session.commit()
-    flash(f"{user.name} can sign in again.", "success")
+    flash(_("%(name)s can sign in again.", name=user.name), "success")
     return redirect(url_for("accounts.users"))
 
 
@@ -262,7 +262,7 @@ def user_reactivate(user_id: int):
 def user_reset_link(user_id: int):
     user = get_tenant_user_or_404(user_id)
     if not user.active:
-        flash("Reactivate the user before issuing a password link.", "error")
+        flash(_("Reactivate the user before issuing a password link."), "error")
         return redirect(url_for("accounts.users"))
     token = services.issue_reset_token(db.session, user)
     db.session.commit()
@@ -274,7 +274,7 @@ def user_reset_link(user_id: int):
 def user_invite(user_id: int):
     user = get_tenant_user_or_404(user_id)
     if not user.active:
-        flash("Reactivate the user before inviting them again.", "error")
+        flash(_("Reactivate the user before inviting them again."), "error")
         return redirect(url_for("accounts.users"))
     token = services.issue_reset_token(db.session, user, "invitation")
     db.session.commit()
@@ -294,21 +294,26 @@ def invite(user: User, token: str, back: str):
     except MailError as error:
         db.session.rollback()
         delivery = None
-        flash(f"The invitation could not be sent: {error.reply}", "error")
+        flash(_("The invitation could not be sent: %(reply)s", reply=error.reply), "error")
     with tenancy.tenant_scope(scope):
         db.session.refresh(user)
     if delivery is Delivery.SENT:
-        flash(f"An invitation to set a password was sent to {user.email}.", "success")
+        flash(
+            _("An invitation to set a password was sent to %(email)s.", email=user.email), "success"
+        )
         return redirect(back)
     if delivery is Delivery.OUTBOX:
-        flash("No mail server is set up: the invitation is in the outbox.", "info")
+        flash(_("No mail server is set up: the invitation is in the outbox."), "info")
     return _reset_link_page(user, token, kind="invitation")
 
 
 def _reset_link_page(user: User, token: str, kind: str = "reset"):
     link = services.reset_link(token)
     hours = services.link_max_age(kind) // 3600
-    valid_for = f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
+    if hours % 24 == 0 and hours > 24:
+        valid_for = ngettext("%(num)s day", "%(num)s days", hours // 24)
+    else:
+        valid_for = ngettext("%(num)s hour", "%(num)s hours", hours)
     return render_template("accounts/reset_link.html", user=user, link=link, valid_for=valid_for)
 
 
@@ -317,9 +322,9 @@ def _reset_link_page(user: User, token: str, kind: str = "reset"):
 def audit_log():
     form = AuditFilterForm(request.args)
     actions, entity_types, people = audit_filter_choices(g.tenant.id)
-    form.action.choices = _choices("any", [(a, a.replace("_", " ")) for a in actions])
-    form.entity_type.choices = _choices("any", [(e, e.replace("_", " ")) for e in entity_types])
-    form.user.choices = _choices("anyone", [(u.id, u.email) for u in people], blank=None)
+    form.action.choices = _choices(_("any"), [(a, a.replace("_", " ")) for a in actions])
+    form.entity_type.choices = _choices(_("any"), [(e, e.replace("_", " ")) for e in entity_types])
+    form.user.choices = _choices(_("anyone"), [(u.id, u.email) for u in people], blank=None)
     filters = {}
     if form.validate():
         filters = {
@@ -358,7 +363,16 @@ def _audit_csv(query):
     """The filtered log as CSV in one query: who did it by an outer join on
     users (by id, so an alliance admin's events name them too), plain tuples,
     streamed as they come."""
-    headers = ["when", "action", "record type", "record id", "by", "summary", "changes", "ip"]
+    headers = [
+        _("when"),
+        _("action"),
+        _("record type"),
+        _("record id"),
+        _("by"),
+        _("summary"),
+        _("changes"),
+        _("ip"),
+    ]
     return download("csv", f"audit-{g.tenant.slug}", headers, partial(_audit_rows, query))
 
 

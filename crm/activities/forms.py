@@ -8,6 +8,7 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.forms import Form, labelled, optional_id
+from crm.i18n import _l
 from crm.models import Activity
 from crm.models.activity import ACTIVITY_KINDS
 
@@ -20,18 +21,18 @@ class ActivityForm(Form):
     class Meta:
         model = Activity
 
-    kind = SelectField("Kind", choices=labelled(ACTIVITY_KINDS), default="note")
+    kind = SelectField(_l("Kind"), choices=labelled(ACTIVITY_KINDS), default="note")
     subject = StringField(
-        "Subject", validators=[DataRequired("Say what it was about."), Length(max=200)]
+        _l("Subject"), validators=[DataRequired(_l("Say what it was about.")), Length(max=200)]
     )
-    body = TextAreaField("Notes", validators=[Optional(), Length(max=20_000)])
+    body = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20_000)])
     occurred_at = DateTimeLocalField(
-        "When (UTC)",
+        _l("When (UTC)"),
         format="%Y-%m-%dT%H:%M",
         default=_now,
-        validators=[DataRequired("Enter when it happened.")],
+        validators=[DataRequired(_l("Enter when it happened."))],
     )
-    contact_id = SelectField("With", coerce=optional_id, choices=[], validate_choice=False)
+    contact_id = SelectField(_l("With"), coerce=optional_id, choices=[], validate_choice=False)
 
     def offer_contacts(self, contacts) -> None:
         """The organisation's contacts (already loaded for the page), erased ones left out."""

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from crm.i18n import _
 from crm.models import Activity, Contact, Organisation
 from crm.models.activity import ACTIVITY_KINDS
 from crm.validation import RuleError
@@ -33,14 +34,14 @@ def add_activity(
 ) -> Activity:
     """Record an activity about ``org``, optionally with one of its contacts."""
     if kind not in ACTIVITY_KINDS:
-        raise ActivityError("Choose note, call or meeting.", "kind")
+        raise ActivityError(_("Choose note, call or meeting."), "kind")
     if contact_id is not None:
         # Scoped to the tenant, and one of this organisation's people only.
         found = session.scalar(
             select(Contact.id).where(Contact.id == contact_id, Contact.organisation_id == org.id)
         )
         if found is None:
-            raise ActivityError("Choose one of this organisation's contacts.", "contact_id")
+            raise ActivityError(_("Choose one of this organisation's contacts."), "contact_id")
     activity = Activity(
         tenant_id=tenant_id,
         organisation_id=org.id,

@@ -22,6 +22,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import and_, select
 
 from crm.extensions import db
+from crm.formats import date as format_date
+from crm.formats import money
+from crm.i18n import _
 from crm.mailings.queries import sent_to_contact, sent_to_organisation
 from crm.models import (
     Activity,
@@ -77,7 +80,11 @@ def _activities(where, limit: int) -> list[Entry]:
         Entry(
             at=moment(activity.occurred_at),
             kind=activity.kind,
-            title=f"{ACTIVITY_KINDS[activity.kind]}: {activity.subject}",
+            title=_(
+                "%(kind)s: %(subject)s",
+                kind=ACTIVITY_KINDS[activity.kind],
+                subject=activity.subject,
+            ),
             detail=activity.body,
             who=who,
             activity_id=activity.id,
@@ -109,9 +116,10 @@ def status_changes(org_id: int, limit: int) -> list[Entry]:
         Entry(
             at=moment(row.effective_on),
             kind="status",
-            title=(
-                f"Membership: {MEMBERSHIP_STATUSES.get(row.from_status, 'none')} → "
-                f"{MEMBERSHIP_STATUSES[row.to_status]}"
+            title=_(
+                "Membership: %(before)s → %(after)s",
+                before=MEMBERSHIP_STATUSES.get(row.from_status, _("none")),
+                after=MEMBERSHIP_STATUSES[row.to_status],
             ),
             detail=row.reason,
             who=who,
@@ -135,9 +143,12 @@ def payments(org_id: int, limit: int) -> list[Entry]:
         Entry(
             at=moment(row.paid_on),
             kind="payment",
-            title=f"Payment: {row.amount:,.2f} {row.currency} ({PAYMENT_METHODS[row.method]})",
-            detail=f"Covers {row.period_from} to {row.period_to}"
-            + (f"; reference {row.reference}" if row.reference else ""),
+            title=_(
+                "Payment: %(amount)s (%(method)s)",
+                amount=money(row.amount, row.currency, cents=True),
+                method=PAYMENT_METHODS[row.method],
+            ),
+            detail=_covers(row),
             who=who,
             dated=True,
             payment_id=row.id,
@@ -146,14 +157,30 @@ def payments(org_id: int, limit: int) -> list[Entry]:
     ]
 
 
+def _covers(payment) -> str:
+    period = {"start": format_date(payment.period_from), "end": format_date(payment.period_to)}
+    if payment.reference:
+        return _(
+            "Covers %(start)s to %(end)s; reference %(reference)s",
+            **period,
+            reference=payment.reference,
+        )
+    return _("Covers %(start)s to %(end)s", **period)
+
+
 def _mail(rows) -> list[Entry]:
     return [
         Entry(
             at=moment(row.when),
             kind="mail",
-            title=f"E-mail: {row.subject}",
-            detail=f"{row.name} · to {row.email} · {row.status}",
-            who=row.by or "Renewal reminders",
+            title=_("E-mail: %(subject)s", subject=row.subject),
+            detail=_(
+                "%(name)s · to %(email)s · %(status)s",
+                name=row.name,
+                email=row.email,
+                status=row.status,
+            ),
+            who=row.by or _("Renewal reminders"),
         )
         for row in rows
     ]

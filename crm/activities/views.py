@@ -11,6 +11,7 @@ from crm.activities import bp, services
 from crm.activities.forms import ActivityForm
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.members import queries as members
 from crm.members.access import contact_or_404, org_or_404, staff_only
 from crm.members.forms import ConfirmForm
@@ -73,7 +74,7 @@ def delete(activity_id: int):
     if ConfirmForm().validate_on_submit():
         services.delete_activity(db.session, activity)
         db.session.commit()
-        flash("The entry is deleted from the timeline.", "success")
+        flash(_("The entry is deleted from the timeline."), "success")
     # Back to the page it was deleted from: the contact's, or the organisation's.
     if request.form.get("back") == "contact" and contact_id is not None:
         return redirect(url_for("members.contact_show", contact_id=contact_id, _anchor="timeline"))

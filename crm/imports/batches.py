@@ -15,6 +15,8 @@ from flask import current_app
 from sqlalchemy import case, func, select, update
 
 from crm.extensions import db
+from crm.formats import number
+from crm.i18n import _l, ngettext
 from crm.imports import flow, reading, staging
 from crm.imports.kinds import KINDS_BY_KEY, suggest_mapping
 from crm.imports.plan import ImportPlan
@@ -26,6 +28,15 @@ from crm.models.base import utcnow
 # A batch's columns and encoding can change until it is being imported.
 EDITABLE = ("uploaded", "checked", "failed")
 BUSY = ("checking", "committing")
+# A batch's status as the pages name it.
+STATUS_LABELS = {
+    "uploaded": _l("uploaded"),
+    "checking": _l("checking"),
+    "checked": _l("checked"),
+    "committing": _l("importing"),
+    "committed": _l("imported"),
+    "failed": _l("failed"),
+}
 
 
 class MappingRefused(Exception):
@@ -37,7 +48,7 @@ class MappingRefused(Exception):
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:,.1f} MB"
+    return f"{number(size / 1024 / 1024, 1)} MB"
 
 
 # -- upload and reading ----------------------------------------------------------
@@ -80,12 +91,29 @@ def upload(tenant: Tenant, user_id: int | None, kind: str, filename: str, data: 
 
 
 def _over_quota(used: int, quota: int, size: int | None = None) -> str:
-    this = f"This file needs {_megabytes(size)}, and the" if size else "The"
-    return (
-        f"{this} association's imports already take {_megabytes(used)} of the "
-        f"{_megabytes(quota)} they may keep. Delete old imports (or wait until they are "
-        f"deleted, {current_app.config['IMPORT_RETENTION_DAYS']} days after their upload) "
-        "and upload the file again."
+    days = current_app.config["IMPORT_RETENTION_DAYS"]
+    sizes = {"used": _megabytes(used), "quota": _megabytes(quota)}
+    if size:
+        return ngettext(
+            "This file needs %(size)s, and the association's imports already take %(used)s "
+            "of the %(quota)s they may keep. Delete old imports (or wait until they are "
+            "deleted, %(num)s day after their upload) and upload the file again.",
+            "This file needs %(size)s, and the association's imports already take %(used)s "
+            "of the %(quota)s they may keep. Delete old imports (or wait until they are "
+            "deleted, %(num)s days after their upload) and upload the file again.",
+            days,
+            size=_megabytes(size),
+            **sizes,
+        )
+    return ngettext(
+        "The association's imports already take %(used)s of the %(quota)s they may keep. "
+        "Delete old imports (or wait until they are deleted, %(num)s day after their "
+        "upload) and upload the file again.",
+        "The association's imports already take %(used)s of the %(quota)s they may keep. "
+        "Delete old imports (or wait until they are deleted, %(num)s days after their "
+        "upload) and upload the file again.",
+        days,
+        **sizes,
     )
 
 
@@ -177,13 +205,17 @@ def begin_phase(batch: ImportBatch, phase: str) -> None:
 INTERRUPTED = {
     "checking": (
         "uploaded",
-        "The check of this file was interrupted before it finished. Nothing was imported; "
-        "choose the columns again to check it again.",
+        _l(
+            "The check of this file was interrupted before it finished. Nothing was "
+            "imported; choose the columns again to check it again."
+        ),
     ),
     "committing": (
         "checked",
-        "The import was interrupted before it finished. Nothing was imported (all rows "
-        "go in together, or none); you can start it again.",
+        _l(
+            "The import was interrupted before it finished. Nothing was imported (all rows "
+            "go in together, or none); you can start it again."
+        ),
     ),
 }
 
@@ -195,7 +227,7 @@ def put_back(batch: ImportBatch, status: str) -> str:
     back, message = INTERRUPTED[status]
     batch.status = back
     db.session.flush()
-    return message
+    return str(message)
 
 
 def recover(batch: ImportBatch) -> str | None:

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from crm import validation
+from crm.i18n import _
 from crm.imports.organisations import OrganisationIndex
 from crm.imports.plan import ImportPlan, Progress
 from crm.imports.reading import normalise_name
@@ -45,7 +46,7 @@ def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
         label = f"{values.get('first_name') or ''} {values.get('last_name') or ''}".strip()
         email_error = validation.check_email(values.get("email"))
         if email_error:
-            errors = [*errors, f"E-mail: {email_error}"]
+            errors = [*errors, _("E-mail: %(error)s", error=email_error)]
         org_id = None
         if not errors:
             org_id, org_error = orgs.resolve(
@@ -63,16 +64,25 @@ def plan_contacts(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
         keys.append(("person", _person_key(org_id, values["first_name"], values["last_name"])))
         duplicate = next((seen[k] for k in keys if k in seen), None)
         if duplicate is not None:
-            what = "e-mail" if keys[0][0] == "email" and keys[0] in seen else "name"
-            plan.reject(line, f"Duplicate of line {duplicate} (same {what}).", label)
+            same_email = keys[0][0] == "email" and keys[0] in seen
+            reason = (
+                _("Duplicate of line %(line)s (same e-mail).", line=duplicate)
+                if same_email
+                else _("Duplicate of line %(line)s (same name).", line=duplicate)
+            )
+            plan.reject(line, reason, label)
             continue
         match = (by_email.get(email) if email else None) or by_person.get(keys[-1][1])
         if values.get("is_primary"):
             if org_id in primary_lines:
                 plan.reject(
                     line,
-                    f"Line {primary_lines[org_id]} already names the primary contact of "
-                    f"{orgs.names.get(org_id, 'this organisation')} (one per organisation).",
+                    _(
+                        "Line %(line)s already names the primary contact of %(organisation)s "
+                        "(one per organisation).",
+                        line=primary_lines[org_id],
+                        organisation=orgs.names.get(org_id) or _("this organisation"),
+                    ),
                     label,
                 )
                 continue

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 
 from crm import audit
+from crm.formats import number as format_number
+from crm.i18n import _, _l, ngettext
 from crm.imports import reading, staging
 from crm.imports.kinds import KINDS_BY_KEY, MAX_AMOUNT, Field, Kind, match_choice
 from crm.imports.plan import ImportPlan, Progress
@@ -47,21 +49,28 @@ def mapping_errors(kind: Kind, mapping: dict[str, str], headers: list[str]) -> l
     errors = []
     for key, header in mapping.items():
         if key not in kind.by_key:
-            errors.append(f"Unknown field {key!r}.")
+            errors.append(_("Unknown field %(field)s.", field=repr(key)))
         elif header not in headers:
-            errors.append(f'The file has no column "{header}".')
+            errors.append(_('The file has no column "%(header)s".', header=header))
     used = [h for h in mapping.values() if h]
     for header in {h for h in used if used.count(h) > 1}:
-        errors.append(f'The column "{header}" is chosen for more than one field.')
+        errors.append(
+            _('The column "%(header)s" is chosen for more than one field.', header=header)
+        )
     for f in kind.fields:
         if f.required and not mapping.get(f.key):
             errors.append(
-                f"Required column missing: no column of the file is chosen for “{f.label}”."
+                _(
+                    "Required column missing: no column of the file is chosen for “%(field)s”.",
+                    field=f.label,
+                )
             )
     for group in kind.one_of:
         if not any(mapping.get(key) for key in group):
-            labels = " or ".join(f"“{kind.by_key[k].label}”" for k in group)
-            errors.append(f"Required column missing: choose a column for {labels}.")
+            labels = _either(f"“{kind.by_key[k].label}”" for k in group)
+            errors.append(
+                _("Required column missing: choose a column for %(fields)s.", fields=labels)
+            )
     return errors
 
 
@@ -84,12 +93,22 @@ def file_decimal_mark(kind: Kind, table: Table, mapping: dict[str, str]) -> str:
 
 
 _NOT_A = {
-    "int": "a whole number",
-    "year": "a year",
-    "decimal": "a number",
-    "date": "a date (such as 2025-12-31 or 31/12/2025)",
-    "bool": "yes or no",
+    "int": _l("“%(value)s” is not a whole number."),
+    "year": _l("“%(value)s” is not a year."),
+    "decimal": _l("“%(value)s” is not a number."),
+    "date": _l("“%(value)s” is not a date (such as 2025-12-31 or 31/12/2025)."),
+    "bool": _l("“%(value)s” is not yes or no."),
 }
+
+
+def _either(labels) -> str:
+    """“A” or “B”: the fields of which one must be given."""
+    return _(" or ").join(str(label) for label in labels)
+
+
+def _cell_error(f: Field, message: str) -> str:
+    """A cell's error, after its field's label: "Employees: “12,5” is not a whole number."."""
+    return _("%(field)s: %(error)s", field=f.label, error=message)
 
 
 def _shown(raw) -> str:
@@ -114,31 +133,47 @@ def _convert(f: Field, raw, decimal_mark: str, programmes: dict[str, str]):
                     # Rounded as the column stores it, so a re-import compares equal.
                     number = number.quantize(CENT, rounding=ROUND_HALF_UP)
                     if abs(number) > MAX_AMOUNT:
-                        return None, (
-                            f"{f.label}: “{_shown(raw)}” is too large (at most {MAX_AMOUNT:,})."
+                        return None, _cell_error(
+                            f,
+                            _(
+                                "“%(value)s” is too large (at most %(most)s).",
+                                value=_shown(raw),
+                                most=format_number(MAX_AMOUNT),
+                            ),
                         )
                 return number, None
             if kind in ("int", "year"):
                 number = reading.parse_decimal(raw, decimal_mark)
                 if number != number.to_integral_value():
-                    return None, f"{f.label}: “{_shown(raw)}” is not a whole number."
+                    return None, _cell_error(f, str(_NOT_A["int"]) % {"value": _shown(raw)})
                 return int(number), None
             if kind == "date":
                 return reading.parse_date(raw), None
             return reading.parse_bool(raw), None
         except ValueError:
-            return None, f"{f.label}: “{_shown(raw)}” is not {_NOT_A[kind]}."
+            return None, _cell_error(f, str(_NOT_A[kind]) % {"value": _shown(raw)})
     text = raw if isinstance(raw, str) else cell_text(raw)
     if kind == "choice":
         code = match_choice(text, f.choices or {})
         if code is None:
-            return None, f"{f.label}: “{_shown(raw)}” is not one of: {', '.join(f.choices or {})}."
+            return None, _cell_error(
+                f,
+                _(
+                    "“%(value)s” is not one of: %(choices)s.",
+                    value=_shown(raw),
+                    choices=", ".join(f.choices or {}),
+                ),
+            )
         return code, None
     if kind == "programme":
         code = programmes.get(reading.fold(text))
         if code is None:
-            return None, (
-                f"{f.label}: “{_shown(raw)}” is not a known programme code (such as HE, ERDF)."
+            return None, _cell_error(
+                f,
+                _(
+                    "“%(value)s” is not a known programme code (such as HE, ERDF).",
+                    value=_shown(raw),
+                ),
             )
         return code, None
     if kind == "code":
@@ -146,7 +181,9 @@ def _convert(f: Field, raw, decimal_mark: str, programmes: dict[str, str]):
     elif kind == "email":
         text = text.lower()
     if f.max_length and len(text) > f.max_length:
-        return None, f"{f.label} is longer than {f.max_length} characters."
+        return None, _(
+            "%(field)s is longer than %(most)s characters.", field=f.label, most=f.max_length
+        )
     return text, None
 
 
@@ -163,13 +200,13 @@ def converted_rows(
             if error:
                 errors.append(error)
             elif value is None and f.required:
-                errors.append(f"{f.label} is empty.")
+                errors.append(_("%(field)s is empty.", field=f.label))
             values[f.key] = value
         for group in kind.one_of:
             mapped = [k for k in group if k in values]
             if mapped and all(values[k] is None for k in mapped):
-                labels = " or ".join(kind.by_key[k].label for k in group)
-                errors.append(f"Give the {labels.lower()}.")
+                labels = _either(kind.by_key[k].label for k in group)
+                errors.append(_("Give the %(fields)s.", fields=labels.lower()))
         yield line, values, errors
 
 
@@ -192,7 +229,7 @@ def build_plan(
 ) -> ImportPlan:
     """Read the stored file and decide, row by row, what the import would do."""
     kind = KINDS_BY_KEY[batch.kind]
-    progress(2, "reading the file")
+    progress(2, _("reading the file"))
     table = staging.table_of(batch)
     mapping = {k: v for k, v in (batch.mapping or {}).items() if v}
     problems = mapping_errors(kind, mapping, table.headers)
@@ -203,11 +240,11 @@ def build_plan(
         kind=kind.key,
         rows=len(table.rows),
         decimal_mark=decimal_mark,
-        labels={f.key: f.label for f in kind.fields},
+        labels={f.key: str(f.label) for f in kind.fields},
     )
     programmes = programme_index(session) if kind.key in ("projects", "participations") else {}
     rows = converted_rows(kind, table, mapping, decimal_mark, programmes)
-    tick = _percent_steps(len(table.rows), progress, 5, 95, "checking rows")
+    tick = _percent_steps(len(table.rows), progress, 5, 95, _("checking rows"))
     kind.planner(session, tenant, rows, plan, tick)
     return plan
 
@@ -237,8 +274,13 @@ def commit(
     if plan.rejected:
         _store_report(batch, plan, "checked")
         raise ImportRejected(
-            f"{len(plan.rejected)} row(s) are now rejected (the data changed since the dry "
-            "run). Nothing was imported."
+            ngettext(
+                "%(num)s row is now rejected (the data changed since the dry run). "
+                "Nothing was imported.",
+                "%(num)s rows are now rejected (the data changed since the dry run). "
+                "Nothing was imported.",
+                len(plan.rejected),
+            )
         )
     plan.extra["user_id"] = user_id
     sync_database_tenant(session)
@@ -252,7 +294,7 @@ def commit(
         entity_type="import_batches",
         entity_id=batch.id,
         summary=(
-            f"Imported {KINDS_BY_KEY[batch.kind].label.lower()} from {batch.filename[:120]}: "
+            f"Imported {batch.kind} from {batch.filename[:120]}: "
             f"{len(plan.creates)} created, {len(plan.updates)} updated, "
             f"{plan.unchanged} unchanged"
         ),

@@ -7,6 +7,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from crm.forms import Form as FlaskForm  # every form refuses control characters
+from crm.i18n import _l
 from crm.imports.kinds import KINDS, Kind
 from crm.imports.reading import CHOSEN_ENCODINGS
 
@@ -14,12 +15,16 @@ NOT_IMPORTED = ""
 
 
 class UploadForm(FlaskForm):
-    kind = SelectField("What the file holds", choices=[SelectChoice(k.key, k.label) for k in KINDS])
+    kind = SelectField(
+        _l("What the file holds"), choices=[SelectChoice(k.key, k.label) for k in KINDS]
+    )
     file = FileField(
-        "File",
-        validators=[FileRequired("Choose a CSV file or an Excel workbook (.xlsx).")],
-        description="CSV (comma, semicolon or tab; UTF-8 or a Windows code page), Excel "
-        "(.xlsx or .xls) or OpenDocument (.ods); the first row names the columns.",
+        _l("File"),
+        validators=[FileRequired(_l("Choose a CSV file or an Excel workbook (.xlsx)."))],
+        description=_l(
+            "CSV (comma, semicolon or tab; UTF-8 or a Windows code page), Excel "
+            "(.xlsx or .xls) or OpenDocument (.ods); the first row names the columns."
+        ),
     )
 
 
@@ -27,7 +32,7 @@ class EncodingForm(FlaskForm):
     """Read a text file again in another encoding (when its names come out wrong)."""
 
     encoding = SelectField(
-        "Text encoding", choices=[SelectChoice(k, v) for k, v in CHOSEN_ENCODINGS.items()]
+        _l("Text encoding"), choices=[SelectChoice(k, v) for k, v in CHOSEN_ENCODINGS.items()]
     )
 
 
@@ -41,11 +46,11 @@ def mapping_form(kind: Kind, headers: list[str], mapping: dict[str, str], formda
     class Form(MappingForm):
         pass
 
-    choices = [SelectChoice(NOT_IMPORTED, "— not imported —")] + [
+    choices = [SelectChoice(NOT_IMPORTED, _l("— not imported —"))] + [
         SelectChoice(h, h) for h in headers
     ]
     for f in kind.fields:
-        label = f.label + (" *" if f.required else "")
+        label = str(f.label) + (" *" if f.required else "")
         setattr(
             Form,
             f"map_{f.key}",

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from rq import get_current_job
 
 from crm.extensions import db
+from crm.formats import number
+from crm.i18n import _
 from crm.imports import flow
 from crm.imports.reading import ImportFileError
 from crm.jobs import job_context, run_failed, run_finished, run_progress, run_started
@@ -28,7 +30,7 @@ def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
     if phase not in PHASES:
         raise ValueError(f"unknown import phase {phase!r}")
     with job_context(), tenant_scope(tenant_id):
-        run_started(run_id, "checking rows" if phase == "dry_run" else "committing")
+        run_started(run_id, _("checking rows") if phase == "dry_run" else _("committing"))
         batch = db.session.get(ImportBatch, batch_id)
         tenant = db.session.get(Tenant, tenant_id)
         if batch is None or tenant is None:
@@ -54,7 +56,7 @@ def run_import(batch_id: int, tenant_id: int, phase: str, run_id: int) -> None:
             return
         except Exception as error:
             db.session.rollback()
-            _fail(batch_id, run_id, error, "an unexpected error occurred.")
+            _fail(batch_id, run_id, error, _("an unexpected error occurred."))
             raise
         report = plan.report()
         report.pop("rejected")
@@ -117,11 +119,11 @@ def _fail(batch_id: int, run_id: int, error: BaseException, message: str) -> Non
 
 
 def _summary(phase: str, report: dict) -> str:
-    verb = "checked" if phase == "dry_run" else "imported"
-    return (
-        f"{report['rows']:,} rows {verb}: {report['created']:,} to create, "
-        f"{report['updated']:,} to update, {report['rejected_count']:,} rejected"
-        if phase == "dry_run"
-        else f"{report['rows']:,} rows {verb}: {report['created']:,} created, "
-        f"{report['updated']:,} updated"
-    )
+    counts = {key: number(report[key]) for key in ("rows", "created", "updated", "rejected_count")}
+    if phase == "dry_run":
+        return _(
+            "%(rows)s rows checked: %(created)s to create, %(updated)s to update, "
+            "%(rejected_count)s rejected",
+            **counts,
+        )
+    return _("%(rows)s rows imported: %(created)s created, %(updated)s updated", **counts)

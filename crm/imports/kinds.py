@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from crm.i18n import _l
 from crm.imports import contacts, organisations, projects
 from crm.imports.reading import fold
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
@@ -117,62 +118,64 @@ def _fields(kind: str) -> Callable[..., Field]:
 _organisations = _fields("organisations")
 ORGANISATIONS = Kind(
     "organisations",
-    "Organisations",
+    _l("Organisations"),
     (
-        _organisations("name", "Name", required=True, max_length=200),
+        _organisations("name", _l("Name"), required=True, max_length=200),
         _organisations(
             "kind",
-            "Kind",
+            _l("Kind"),
             "choice",
-            hint="Empty cells are read as “firm”.",
+            hint=_l("Empty cells are read as “firm”."),
             choices="organisation_kind",
         ),
-        _organisations("legal_name", "Legal name", max_length=250),
-        _organisations("registration_id", "Registration id", "code", max_length=40),
-        _organisations("vat_id", "VAT number", "code", max_length=20),
+        _organisations("legal_name", _l("Legal name"), max_length=250),
+        _organisations("registration_id", _l("Registration id"), "code", max_length=40),
+        _organisations("vat_id", _l("VAT number"), "code", max_length=20),
         _organisations("pic", "PIC", "code", max_length=11),
         _organisations("lei", "LEI", "code", max_length=24),
-        _organisations("ror", "ROR id", max_length=40),
+        _organisations("ror", _l("ROR id"), max_length=40),
         _organisations(
-            "country", "Country", "code", hint="Empty cells take the association's country."
+            "country", _l("Country"), "code", hint=_l("Empty cells take the association's country.")
         ),
-        _organisations("street", "Street and number", max_length=200),
-        _organisations("postcode", "Postcode", max_length=20),
-        _organisations("city", "City", max_length=120),
-        _organisations("nuts2", "NUTS-2 region", "code"),
+        _organisations("street", _l("Street and number"), max_length=200),
+        _organisations("postcode", _l("Postcode"), max_length=20),
+        _organisations("city", _l("City"), max_length=120),
+        _organisations("nuts2", _l("NUTS-2 region"), "code"),
         _organisations(
             "nuts_revision",
-            "NUTS revision",
+            _l("NUTS revision"),
             "choice",
             choices="nuts_revision",
-            hint="Empty cells are read as NUTS 2021.",
+            hint=_l("Empty cells are read as NUTS 2021."),
         ),
-        _organisations("website", "Website", max_length=250),
-        _organisations("nace", "NACE code", "code"),
+        _organisations("website", _l("Website"), max_length=250),
+        _organisations("nace", _l("NACE code"), "code"),
         _organisations(
             "nace_revision",
-            "NACE revision",
+            _l("NACE revision"),
             "choice",
             choices="nace_revision",
-            hint="Empty cells are read as NACE Rev. 2.",
+            hint=_l("Empty cells are read as NACE Rev. 2."),
         ),
-        _organisations("employees", "Employees", "int"),
-        _organisations("turnover_eur", "Turnover (EUR)", "decimal"),
-        _organisations("balance_sheet_eur", "Balance-sheet total (EUR)", "decimal"),
-        _organisations("founded_year", "Year founded", "year"),
-        _organisations("is_startup", "Start-up", "bool"),
-        _organisations("description", "Description"),
+        _organisations("employees", _l("Employees"), "int"),
+        _organisations("turnover_eur", _l("Turnover (EUR)"), "decimal"),
+        _organisations("balance_sheet_eur", _l("Balance-sheet total (EUR)"), "decimal"),
+        _organisations("founded_year", _l("Year founded"), "year"),
+        _organisations("is_startup", _l("Start-up"), "bool"),
+        _organisations("description", _l("Description")),
         # The association membership (crm.imports.memberships): created when the
         # organisation has none, else its terms updated and a status change recorded.
         _organisations(
-            "membership_status", "Membership status", "choice", choices="membership_status"
+            "membership_status", _l("Membership status"), "choice", choices="membership_status"
         ),
-        _organisations("member_since", "Member since", "date"),
-        _organisations("fee_tier", "Fee tier", "choice", choices="fee_tier"),
-        _organisations("paid_until", "Paid until", "date"),
+        _organisations("member_since", _l("Member since"), "date"),
+        _organisations("fee_tier", _l("Fee tier"), "choice", choices="fee_tier"),
+        _organisations("paid_until", _l("Paid until"), "date"),
     ),
-    help="Rows are matched to existing organisations by registration id, else by name and "
-    "city. Membership columns record or update each organisation's membership.",
+    help=_l(
+        "Rows are matched to existing organisations by registration id, else by name and "
+        "city. Membership columns record or update each organisation's membership."
+    ),
     planner=organisations.plan_organisations,
     writer=organisations.write_organisations,
 )
@@ -180,26 +183,28 @@ ORGANISATIONS = Kind(
 _contacts = _fields("contacts")
 CONTACTS = Kind(
     "contacts",
-    "Contacts",
+    _l("Contacts"),
     (
-        _contacts("first_name", "First name", required=True, max_length=100),
-        _contacts("last_name", "Last name", required=True, max_length=100),
-        _contacts("email", "E-mail", "email", max_length=254),
-        _contacts("phone", "Phone", max_length=40),
-        _contacts("job_title", "Job title", max_length=120),
-        _contacts("organisation_registration_id", "Organisation registration id", "code"),
-        _contacts("organisation_name", "Organisation name"),
-        _contacts("organisation_city", "Organisation city"),
-        _contacts("is_primary", "Primary contact", "bool"),
-        _contacts("consent_given", "Consent given", "bool"),
-        _contacts("consent_date", "Consent date", "date"),
+        _contacts("first_name", _l("First name"), required=True, max_length=100),
+        _contacts("last_name", _l("Last name"), required=True, max_length=100),
+        _contacts("email", _l("E-mail"), "email", max_length=254),
+        _contacts("phone", _l("Phone"), max_length=40),
+        _contacts("job_title", _l("Job title"), max_length=120),
+        _contacts("organisation_registration_id", _l("Organisation registration id"), "code"),
+        _contacts("organisation_name", _l("Organisation name")),
+        _contacts("organisation_city", _l("Organisation city")),
+        _contacts("is_primary", _l("Primary contact"), "bool"),
+        _contacts("consent_given", _l("Consent given"), "bool"),
+        _contacts("consent_date", _l("Consent date"), "date"),
         # E-mail consent per purpose (crm.mail.consent): yes, no, or blank for "as it is".
-        _contacts("mail_membership", "E-mail: membership communications", "bool"),
-        _contacts("mail_newsletters", "E-mail: newsletters and events", "bool"),
+        _contacts("mail_membership", _l("E-mail: membership communications"), "bool"),
+        _contacts("mail_newsletters", _l("E-mail: newsletters and events"), "bool"),
     ),
     one_of=(("organisation_registration_id", "organisation_name"),),
-    help="Contacts are attached to organisations already in the directory (by registration "
-    "id or name) and matched to existing contacts by e-mail.",
+    help=_l(
+        "Contacts are attached to organisations already in the directory (by registration "
+        "id or name) and matched to existing contacts by e-mail."
+    ),
     planner=contacts.plan_contacts,
     writer=contacts.write_contacts,
 )
@@ -207,22 +212,24 @@ CONTACTS = Kind(
 _projects = _fields("projects")
 PROJECTS = Kind(
     "projects",
-    "Projects",
+    _l("Projects"),
     (
-        _projects("programme_code", "Programme", "programme", required=True),
-        _projects("acronym", "Acronym", required=True, max_length=40),
-        _projects("title", "Title", required=True, max_length=300),
-        _projects("grant_number", "Grant agreement number", "code", max_length=40),
-        _projects("call_id", "Call id", max_length=80),
-        _projects("status", "Status", "choice", required=True, choices="project_status"),
-        _projects("start_date", "Start date", "date"),
-        _projects("end_date", "End date", "date"),
-        _projects("total_budget", "Total budget (EUR)", "decimal", money=True),
-        _projects("eu_contribution", "EU contribution (EUR)", "decimal", money=True),
-        _projects("description", "Description"),
+        _projects("programme_code", _l("Programme"), "programme", required=True),
+        _projects("acronym", _l("Acronym"), required=True, max_length=40),
+        _projects("title", _l("Title"), required=True, max_length=300),
+        _projects("grant_number", _l("Grant agreement number"), "code", max_length=40),
+        _projects("call_id", _l("Call id"), max_length=80),
+        _projects("status", _l("Status"), "choice", required=True, choices="project_status"),
+        _projects("start_date", _l("Start date"), "date"),
+        _projects("end_date", _l("End date"), "date"),
+        _projects("total_budget", _l("Total budget (EUR)"), "decimal", money=True),
+        _projects("eu_contribution", _l("EU contribution (EUR)"), "decimal", money=True),
+        _projects("description", _l("Description")),
     ),
-    help="Projects are matched to existing ones by programme and grant agreement number "
-    "(normalised), else by programme and acronym.",
+    help=_l(
+        "Projects are matched to existing ones by programme and grant agreement number "
+        "(normalised), else by programme and acronym."
+    ),
     planner=projects.plan_projects,
     writer=projects.write_projects,
 )
@@ -230,51 +237,53 @@ PROJECTS = Kind(
 _participations = _fields("participations")
 PARTICIPATIONS = Kind(
     "participations",
-    "Project participations",
+    _l("Project participations"),
     (
-        _participations("project_grant_number", "Project grant number", "code"),
-        _participations("project_acronym", "Project acronym"),
+        _participations("project_grant_number", _l("Project grant number"), "code"),
+        _participations("project_acronym", _l("Project acronym")),
         _participations(
             "programme_code",
-            "Programme",
+            _l("Programme"),
             "programme",
-            hint="Only needed when a grant number or acronym is used in two programmes.",
+            hint=_l("Only needed when a grant number or acronym is used in two programmes."),
         ),
-        _participations("organisation_registration_id", "Organisation registration id", "code"),
-        _participations("organisation_name", "Organisation name"),
-        _participations("organisation_city", "Organisation city"),
-        _participations("role", "Role", "choice", required=True, choices="role"),
-        _participations("budget_share", "Budget share (EUR)", "decimal", money=True),
+        _participations("organisation_registration_id", _l("Organisation registration id"), "code"),
+        _participations("organisation_name", _l("Organisation name")),
+        _participations("organisation_city", _l("Organisation city")),
+        _participations("role", _l("Role"), "choice", required=True, choices="role"),
+        _participations("budget_share", _l("Budget share (EUR)"), "decimal", money=True),
         # An organisation not recorded yet becomes an external partner when the
         # row gives its country (crm.projects.partners).
         _participations(
             "participant_country",
-            "Participant country (external partners)",
+            _l("Participant country (external partners)"),
             "code",
-            hint="For a participant not recorded yet: it is created as an external partner.",
+            hint=_l("For a participant not recorded yet: it is created as an external partner."),
         ),
         _participations(
             "participant_pic",
-            "Participant PIC",
+            _l("Participant PIC"),
             "code",
-            hint="The EU Participant Identification Code (9 digits).",
+            hint=_l("The EU Participant Identification Code (9 digits)."),
         ),
         _participations(
             "participant_kind",
-            "Participant kind (external partners)",
+            _l("Participant kind (external partners)"),
             "choice",
             choices="organisation_kind",
-            hint="Empty cells are read as “other”.",
+            hint=_l("Empty cells are read as “other”."),
         ),
     ),
     one_of=(
         ("project_grant_number", "project_acronym"),
         ("organisation_registration_id", "organisation_name"),
     ),
-    help="Each row names a project (grant number or acronym) and an organisation "
-    "(registration id or name) already recorded in this association; a participant not "
-    "recorded yet is created as an external partner when the row gives its country (and "
-    "optionally its PIC).",
+    help=_l(
+        "Each row names a project (grant number or acronym) and an organisation "
+        "(registration id or name) already recorded in this association; a participant not "
+        "recorded yet is created as an external partner when the row gives its country (and "
+        "optionally its PIC)."
+    ),
     planner=projects.plan_participations,
     writer=projects.write_participations,
 )
@@ -291,6 +300,12 @@ _UNIT = re.compile(
 )
 
 
+def _label_words(f: Field) -> tuple[str, str]:
+    """A field's label as a header may write it: in English (the source text of the
+    lazy label) and in the user's language, so matching does not depend on who uploads."""
+    return getattr(f.label, "_args", (f.label,))[0], str(f.label)
+
+
 def suggest_mapping(kind: Kind, headers: list[str]) -> dict[str, str]:
     """field key -> header, for the headers whose (folded) name is a known synonym.
 
@@ -304,7 +319,7 @@ def suggest_mapping(kind: Kind, headers: list[str]) -> dict[str, str]:
         folded.setdefault(fold(_UNIT.sub("", h)) or fold(h), h)
     candidates = []  # (rank, field order, field key, header)
     for order, f in enumerate(kind.fields):
-        words = (f.key, f.label, *f.synonyms)
+        words = (f.key, *_label_words(f), *f.synonyms)
         for rank, word in enumerate(words):
             header = folded.get(fold(word))
             if header is not None:
@@ -320,7 +335,7 @@ def suggest_mapping(kind: Kind, headers: list[str]) -> dict[str, str]:
     for f in kind.fields:
         if not f.required or f.key in mapping:
             continue
-        words = {fold(w) for w in (f.key, f.label, *f.synonyms)}
+        words = {fold(w) for w in (f.key, *_label_words(f), *f.synonyms)}
         for other, header in list(mapping.items()):
             if fold(header) in words and not kind.by_key[other].required:
                 del mapping[other]

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from crm.i18n import _
 from crm.imports.writing import bulk_insert, bulk_update
 from crm.models import AssociationMembership, MembershipStatusChange, Organisation, Tenant
 
@@ -51,13 +52,13 @@ class MembershipPlanner:
     def errors(self, membership: dict, org_id: int | None) -> list[str]:
         out = []
         if org_id in self.external:
-            out.append("An external partner has no membership of the association.")
+            out.append(_("An external partner has no membership of the association."))
         existing = self.by_org.get(org_id)
         if existing is None and membership["membership_status"] is None:
-            out.append("Membership status is empty: a new membership needs one.")
+            out.append(_("Membership status is empty: a new membership needs one."))
         start, paid = membership["member_since"], membership["paid_until"]
         if start and paid and paid < start:
-            out.append("Paid until: the membership cannot be paid until before it starts.")
+            out.append(_("Paid until: the membership cannot be paid until before it starts."))
         return out
 
     def changes(self, membership: dict, org_id: int | None) -> dict | None:

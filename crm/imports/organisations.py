@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm import validation
 from crm.duplicates.queries import DuplicateIndex
+from crm.i18n import _
 from crm.identifiers import STORED_FORMS, normalise_registration_id
 from crm.imports import memberships
 from crm.imports.plan import ImportPlan, Progress
@@ -89,7 +90,7 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
         checked.setdefault("kind", match.kind if match else "firm")
         checked["country"] = country
         errors = errors + [
-            f"{plan.labels.get(k, k)}: {message}"
+            _("%(field)s: %(error)s", field=plan.labels.get(k, k), error=message)
             for k, message in validation.organisation_errors(checked).items()
         ]
         if membership is not None:
@@ -103,23 +104,28 @@ def plan_organisations(session, tenant: Tenant, rows, plan: ImportPlan, tick) ->
         pic = checked.get("pic")
         holder = by_pic.get(pic) if pic else None
         if holder is not None and (match is None or holder[1] != match.id):
-            plan.reject(line, f"PIC {pic} is already recorded ({holder[0]}).", label)
+            plan.reject(
+                line,
+                _("PIC %(pic)s is already recorded (%(where)s).", pic=pic, where=holder[0]),
+                label,
+            )
             continue
         # In-file duplicates: the same registration id, or the same name and city
         # where one of the two rows has no registration id to tell them apart.
         earlier = seen.get(("reg", reg)) if reg else None
-        what = "registration id"
+        duplicate = _("Duplicate of line %(line)s (same registration id).")
         if earlier is None and name_city in seen:
             other_line, other_reg = seen[name_city]
             if not (reg and other_reg):
-                earlier, what = other_line, "name and city"
+                earlier = other_line
+                duplicate = _("Duplicate of line %(line)s (same name and city).")
         if earlier is not None:
-            plan.reject(line, f"Duplicate of line {earlier} (same {what}).", label)
+            plan.reject(line, duplicate % {"line": earlier}, label)
             continue
         if reg:
             seen[("reg", reg)] = line
         if pic:
-            by_pic[pic] = (f"line {line}", match.id if match is not None else None)
+            by_pic[pic] = (_("line %(line)s", line=line), match.id if match is not None else None)
         seen.setdefault(name_city, (line, reg))
         new = dict(checked)
         if match is not None and values.get("country") is None:
@@ -229,13 +235,16 @@ class OrganisationIndex:
             if len(ids) == 1:
                 return ids[0], None
             if len(ids) > 1:
-                return None, (
-                    f"{len(ids)} organisations have the registration id {registration_id}."
+                return None, _(
+                    "%(num)s organisations have the registration id %(id)s.",
+                    num=len(ids),
+                    id=registration_id,
                 )
             if not name:
-                return None, (
-                    f"No organisation with the registration id {registration_id} in the "
-                    "directory (import the organisations first)."
+                return None, _(
+                    "No organisation with the registration id %(id)s in the directory "
+                    "(import the organisations first).",
+                    id=registration_id,
                 )
         candidates = self.by_name.get(normalise_name(name), [])
         if city:
@@ -243,12 +252,21 @@ class OrganisationIndex:
         if len(candidates) == 1:
             return candidates[0][0], None
         if not candidates:
-            return None, (
-                f"No organisation named “{name}”"
-                + (f" in {city}" if city else "")
-                + " in the directory (import the organisations first)."
+            if city:
+                return None, _(
+                    "No organisation named “%(name)s” in %(city)s in the directory "
+                    "(import the organisations first).",
+                    name=name,
+                    city=city,
+                )
+            return None, _(
+                "No organisation named “%(name)s” in the directory "
+                "(import the organisations first).",
+                name=name,
             )
-        return None, (
-            f"{len(candidates)} organisations are named “{name}”: add the registration id "
-            "or the city to say which."
+        return None, _(
+            "%(num)s organisations are named “%(name)s”: add the registration id "
+            "or the city to say which.",
+            num=len(candidates),
+            name=name,
         )

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import insert, select
 
+from crm.i18n import _
 from crm.imports import reading, writing
 from crm.imports.organisations import OrganisationIndex
 from crm.imports.plan import ImportPlan, Progress, same
@@ -78,8 +79,13 @@ def plan_projects(session, tenant: Tenant, rows, plan: ImportPlan, tick) -> None
             continue
         duplicate = next((seen[k] for k in keys if k in seen), None)
         if duplicate is not None:
-            what = "grant number" if keys[0][0] == "grant" and keys[0] in seen else "acronym"
-            plan.reject(line, f"Duplicate of line {duplicate} (same programme and {what}).", label)
+            same_grant = keys[0][0] == "grant" and keys[0] in seen
+            reason = (
+                _("Duplicate of line %(line)s (same programme and grant number).", line=duplicate)
+                if same_grant
+                else _("Duplicate of line %(line)s (same programme and acronym).", line=duplicate)
+            )
+            plan.reject(line, reason, label)
             continue
         for k in keys:
             seen[k] = line
@@ -156,22 +162,34 @@ class ProjectIndex:
 
     def resolve(self, grant_number, acronym, programme) -> tuple[int | None, str | None]:
         if grant_number:
-            found, what = (
-                self.by_grant.get(normalise_grant_number(grant_number), []),
-                (f"the grant number {grant_number}"),
-            )
+            found = self.by_grant.get(normalise_grant_number(grant_number), [])
         else:
-            found, what = (
-                self.by_acronym.get(normalise_name(acronym), []),
-                (f"the acronym “{acronym}”"),
-            )
+            found = self.by_acronym.get(normalise_name(acronym), [])
         if programme:
             found = [f for f in found if f[1] == programme]
         if len(found) == 1:
             return found[0][0], None
+        if grant_number and not found:
+            return None, _(
+                "No project with the grant number %(grant)s (import or create the project first).",
+                grant=grant_number,
+            )
         if not found:
-            return None, f"No project with {what} (import or create the project first)."
-        return None, f"{len(found)} projects have {what}: add the programme to say which."
+            return None, _(
+                "No project with the acronym “%(acronym)s” (import or create the project first).",
+                acronym=acronym,
+            )
+        if grant_number:
+            return None, _(
+                "%(num)s projects have the grant number %(grant)s: add the programme to say which.",
+                num=len(found),
+                grant=grant_number,
+            )
+        return None, _(
+            "%(num)s projects have the acronym “%(acronym)s”: add the programme to say which.",
+            num=len(found),
+            acronym=acronym,
+        )
 
 
 class PartnerIndex:
@@ -294,8 +312,13 @@ def plan_participations(session, tenant: Tenant, rows, plan: ImportPlan, tick) -
         if key in seen:
             plan.reject(
                 line,
-                f"Duplicate of line {seen[key]}: {orgs.names.get(org_id)} takes part in "
-                f"{projects.acronyms.get(project_id)} at most once.",
+                _(
+                    "Duplicate of line %(line)s: %(organisation)s takes part in %(project)s "
+                    "at most once.",
+                    line=seen[key],
+                    organisation=orgs.names.get(org_id),
+                    project=projects.acronyms.get(project_id),
+                ),
                 label,
             )
             continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 import unicodedata
 import zipfile
 from collections import Counter
@@ -30,24 +31,52 @@ from functools import lru_cache
 
 import python_calamine
 
+
+# This module runs in the app and, alone, in the parsing child (``parse_child``),
+# which loads neither the app nor Babel: there its messages stay in English.
+def _(text: str, **variables) -> str:
+    """``text`` in the user's language where the app runs (a request, a job)."""
+    babel = sys.modules.get("flask_babel")
+    if babel is not None:
+        return babel.gettext(text, **variables)
+    return text % variables if variables else text
+
+
+def _l(text: str) -> str:
+    """Marks a text defined at import time; ``_`` translates it where it is shown."""
+    return text
+
+
+def _number(value, digits: int | None = None) -> str:
+    formats = sys.modules.get("crm.formats")
+    if formats is not None:
+        return formats.number(value, digits)
+    return f"{value:,.{digits}f}" if digits is not None else f"{value:,}"
+
+
 DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+DELIMITER_NAMES = {
+    ",": _l("comma-separated"),
+    ";": _l("semicolon-separated"),
+    "\t": _l("tab-separated"),
+    "|": _l("separated by vertical bars"),
+}
 _SNIFF_LINES = 50
 # Bytes that never appear in a text export; finding them means it is not one.
 _BINARY_SIGNATURES = {
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"\x1f\x8b": "a gzip archive",
-    b"Rar!": "a RAR archive",
-    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"%PDF": _l("a PDF document"),
+    b"\x89PNG": _l("a PNG image"),
+    b"\xff\xd8\xff": _l("a JPEG image"),
+    b"GIF8": _l("a GIF image"),
+    b"\x1f\x8b": _l("a gzip archive"),
+    b"Rar!": _l("a RAR archive"),
+    b"7z\xbc\xaf": _l("a 7-Zip archive"),
 }
 _ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 WORKBOOK_FORMATS = {
-    "xlsx": "Excel workbook",
-    "xls": "Excel 97-2003 workbook",
-    "ods": "OpenDocument spreadsheet",
+    "xlsx": _l("Excel workbook"),
+    "xls": _l("Excel 97-2003 workbook"),
+    "ods": _l("OpenDocument spreadsheet"),
 }
 
 
@@ -108,6 +137,10 @@ class ImportFileError(ValueError):
     """The file cannot be read as a table; the message says why, for the user."""
 
 
+def _not_a_workbook() -> str:  # one message, said in three places
+    return _("This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read.")
+
+
 @dataclass
 class Table:
     """A file read as rows: ``rows`` are ``(line_number, cells)``; line 1 is the header."""
@@ -124,9 +157,10 @@ class Table:
 def describe(file_format: str, encoding: str | None, delimiter: str | None) -> str:
     """How a file was read, for the user: "CSV, Windows-1250, semicolon-separated"."""
     if file_format in WORKBOOK_FORMATS:
-        return f"{WORKBOOK_FORMATS[file_format]} (first sheet)"
-    separated = DELIMITER_NAMES.get(delimiter or "", delimiter)
-    return f"CSV, {encoding or 'unknown encoding'}, {separated}-separated"
+        return _("%(format)s (first sheet)", format=_(WORKBOOK_FORMATS[file_format]))
+    named = DELIMITER_NAMES.get(delimiter or "")
+    separated = _(named) if named else _("separated by “%(delimiter)s”", delimiter=delimiter)
+    return f"CSV, {encoding or _('unknown encoding')}, {separated}"
 
 
 # -- format and encoding ------------------------------------------------------
@@ -145,7 +179,7 @@ def read_table(
     in the one ``decode`` detects, ``legacy`` being the 8-bit encoding expected.
     """
     if not data or not data.strip():
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     if data.startswith(_ZIP):
         check_archive(data, limits)
     if data.startswith((_ZIP, _OLE2)):
@@ -153,8 +187,11 @@ def read_table(
     for signature, what in _BINARY_SIGNATURES.items():
         if data.startswith(signature):
             raise ImportFileError(
-                f"This file is {what}, not a spreadsheet. Upload a CSV file or an Excel "
-                "workbook (.xlsx)."
+                _(
+                    "This file is %(what)s, not a spreadsheet. Upload a CSV file or an Excel "
+                    "workbook (.xlsx).",
+                    what=_(what),
+                )
             )
     text, encoding = decode(data, encoding, legacy)
     return _read_csv(text, encoding, max_rows, limits)
@@ -164,7 +201,7 @@ def read_table(
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:,.0f} MB"
+    return f"{_number(size / 1024 / 1024, 0)} MB"
 
 
 def check_archive(data: bytes, limits: Limits) -> None:
@@ -177,25 +214,30 @@ def check_archive(data: bytes, limits: Limits) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError) as error:
-        raise ImportFileError(
-            "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
-        ) from error
+        raise ImportFileError(_not_a_workbook()) from error
     with archive:
         members = archive.infolist()
         total = sum(member.file_size for member in members)
         if total > limits.decompressed_bytes:
             raise ImportFileError(
-                f"This workbook unpacks to {_megabytes(total)}, more than an import may "
-                f"hold ({_megabytes(limits.decompressed_bytes)}). Split it into smaller "
-                "files, or save it as CSV."
+                _(
+                    "This workbook unpacks to %(size)s, more than an import may hold "
+                    "(%(limit)s). Split it into smaller files, or save it as CSV.",
+                    size=_megabytes(total),
+                    limit=_megabytes(limits.decompressed_bytes),
+                )
             )
         for member in members:
             ratio = member.file_size // max(1, member.compress_size)
             if member.file_size > _RATIO_FLOOR and ratio > limits.compression_ratio:
                 raise ImportFileError(
-                    "This workbook is compressed beyond what a spreadsheet gives "
-                    f"({member.filename} unpacks {ratio:,} times larger): it cannot be "
-                    "imported. Save it again from your spreadsheet program."
+                    _(
+                        "This workbook is compressed beyond what a spreadsheet gives "
+                        "(%(member)s unpacks %(ratio)s times larger): it cannot be "
+                        "imported. Save it again from your spreadsheet program.",
+                        member=member.filename,
+                        ratio=_number(ratio),
+                    )
                 )
         for member in members:
             if _SHEET_MEMBER.fullmatch(member.filename):
@@ -207,9 +249,7 @@ def _check_dimension(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: 
         with archive.open(member) as stream:
             head = stream.read(_DIMENSION_WINDOW)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
-        raise ImportFileError(
-            "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
-        ) from error
+        raise ImportFileError(_not_a_workbook()) from error
     found = _DIMENSION.search(head)
     if found is None:
         return
@@ -219,9 +259,14 @@ def _check_dimension(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: 
     check_size(rows - 1, columns, limits)
     if rows * columns > limits.cells:
         raise ImportFileError(
-            f"The sheet states {rows:,} rows of {columns:,} columns, more cells than an "
-            f"import may hold ({limits.cells:,}). Delete the empty rows and columns after "
-            "the table, or copy the table into a new workbook."
+            _(
+                "The sheet states %(rows)s rows of %(columns)s columns, more cells than an "
+                "import may hold (%(limit)s). Delete the empty rows and columns after "
+                "the table, or copy the table into a new workbook.",
+                rows=_number(rows),
+                columns=_number(columns),
+                limit=_number(limits.cells),
+            )
         )
 
 
@@ -237,14 +282,22 @@ def check_size(rows: int, columns: int, limits: Limits) -> None:
     """Refuse ``rows`` data rows or ``columns`` columns past the limits."""
     if rows > limits.rows:
         raise ImportFileError(
-            f"The file has {rows:,} rows, more than an import may hold ({limits.rows:,}). "
-            "Split it into smaller files, or delete the empty rows after the table."
+            _(
+                "The file has %(rows)s rows, more than an import may hold (%(limit)s). "
+                "Split it into smaller files, or delete the empty rows after the table.",
+                rows=_number(rows),
+                limit=_number(limits.rows),
+            )
         )
     if columns > limits.columns:
         raise ImportFileError(
-            f"The file has {columns:,} columns, more than an import may hold "
-            f"({limits.columns:,}). Delete the columns that are not imported, or the empty "
-            "columns after the table."
+            _(
+                "The file has %(columns)s columns, more than an import may hold "
+                "(%(limit)s). Delete the columns that are not imported, or the empty "
+                "columns after the table.",
+                columns=_number(columns),
+                limit=_number(limits.columns),
+            )
         )
 
 
@@ -254,8 +307,13 @@ def _check_row(line: int, cells: list, rows: int, limits: Limits) -> None:
     for cell in cells:
         if isinstance(cell, str) and len(cell) > limits.cell_chars:
             raise ImportFileError(
-                f"Line {line}: a cell holds {len(cell):,} characters, more than an import "
-                f"takes ({limits.cell_chars:,})."
+                _(
+                    "Line %(line)s: a cell holds %(size)s characters, more than an import "
+                    "takes (%(limit)s).",
+                    line=line,
+                    size=_number(len(cell)),
+                    limit=_number(limits.cell_chars),
+                )
             )
 
 
@@ -279,8 +337,10 @@ def decode(
         candidates = list(dict.fromkeys(["UTF-8", legacy, *_LEGACY]))
     if b"\x00" in data[:4096] and candidates != ["UTF-16"]:
         raise ImportFileError(
-            "This file is not a spreadsheet or text export (it holds binary data). "
-            "Upload a CSV file or an Excel workbook (.xlsx)."
+            _(
+                "This file is not a spreadsheet or text export (it holds binary data). "
+                "Upload a CSV file or an Excel workbook (.xlsx)."
+            )
         )
     # The first encoding that reads the file is kept whole; the others only
     # leave their score, so one copy of a large file is held, not four.
@@ -298,11 +358,19 @@ def decode(
         else:
             others.append((_misreadings(text), label))
     if first is None and encoding is not None:
-        raise ImportFileError(f"The file cannot be read as {encoding}: choose another encoding.")
+        raise ImportFileError(
+            _(
+                "The file cannot be read as %(encoding)s: choose another encoding.",
+                encoding=encoding,
+            )
+        )
     if first is None:
         raise ImportFileError(
-            "The file's text encoding could not be recognised (it is none of "
-            f'{", ".join(candidates)}). Save it again as "CSV UTF-8" and upload it again.'
+            _(
+                "The file's text encoding could not be recognised (it is none of "
+                '%(encodings)s). Save it again as "CSV UTF-8" and upload it again.',
+                encodings=", ".join(candidates),
+            )
         )
     text, label = first
     better = _clearly_better(_misreadings(text), others) if others else None
@@ -310,8 +378,10 @@ def decode(
         text, label = data.decode(ENCODINGS[better]), better
     if _looks_binary(text):
         raise ImportFileError(
-            "This file is not a spreadsheet or text export (it holds control "
-            "characters). Upload a CSV file or an Excel workbook (.xlsx)."
+            _(
+                "This file is not a spreadsheet or text export (it holds control "
+                "characters). Upload a CSV file or an Excel workbook (.xlsx)."
+            )
         )
     return text, label
 
@@ -407,7 +477,9 @@ def _read_csv(text: str, encoding: str, max_rows: int | None, limits: Limits) ->
                 complete = False
                 break
     except csv.Error as error:
-        raise ImportFileError(f"Line {line}: the CSV file is malformed ({error}).") from error
+        raise ImportFileError(
+            _("Line %(line)s: the CSV file is malformed (%(error)s).", line=line, error=error)
+        ) from error
     row_count = len(rows) if complete else None
     return _checked(Table("csv", headers or [], rows, encoding, delimiter, row_count))
 
@@ -426,20 +498,22 @@ def _read_workbook(data: bytes, max_rows: int | None, limits: Limits = NO_LIMITS
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.CalamineError as error:
         raise ImportFileError(
-            "This file is a ZIP archive but not an Excel workbook (.xlsx) that can be read."
+            _not_a_workbook()
             if data.startswith(_ZIP)
             # Excel also writes a workbook protected by a password in this container.
-            else "This file is a Word document or a workbook protected by a password, not "
-            "a spreadsheet that can be read. Save it without a password, as .xlsx or CSV."
+            else _(
+                "This file is a Word document or a workbook protected by a password, not "
+                "a spreadsheet that can be read. Save it without a password, as .xlsx or CSV."
+            )
         ) from error
     try:
         if not workbook.sheet_names:
-            raise ImportFileError("The workbook has no sheet.")
+            raise ImportFileError(_("The workbook has no sheet."))
         try:
             sheet = workbook.get_sheet_by_index(0)
         except python_calamine.CalamineError as error:
             raise ImportFileError(
-                f"The workbook's first sheet cannot be read ({error})."
+                _("The workbook's first sheet cannot be read (%(error)s).", error=error)
             ) from error
         # The sheet as calamine sized it, whatever its <dimension> said.
         check_size(sheet.height - 1, sheet.width, limits)
@@ -485,11 +559,15 @@ def _checked(table: Table) -> Table:
     while table.headers and not table.headers[-1]:
         table.headers.pop()
     if not table.headers:
-        raise ImportFileError("The file has no header row: the first line must name the columns.")
+        raise ImportFileError(
+            _("The file has no header row: the first line must name the columns.")
+        )
     if len([h for h in table.headers if h]) < 2 and table.file_format == "csv":
         raise ImportFileError(
-            "Only one column was found. The file must be a table whose columns are separated "
-            "by commas, semicolons or tabs, with a header row."
+            _(
+                "Only one column was found. The file must be a table whose columns are "
+                "separated by commas, semicolons or tabs, with a header row."
+            )
         )
     seen: dict[str, int] = {}
     for index, header in enumerate(table.headers):
@@ -498,11 +576,14 @@ def _checked(table: Table) -> Table:
         key = normalise_header(table.headers[index])
         if key in seen:
             raise ImportFileError(
-                f'Two columns have the same name, "{table.headers[index]}"; rename one of them.'
+                _(
+                    'Two columns have the same name, "%(name)s"; rename one of them.',
+                    name=table.headers[index],
+                )
             )
         seen[key] = index
     if not table.rows:
-        raise ImportFileError("The file has a header row but no data rows.")
+        raise ImportFileError(_("The file has a header row but no data rows."))
     return table
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from crm.formats import number
+from crm.i18n import _, ngettext
 from crm.imports.parse_child import peak_rss
 from crm.imports.reading import ImportFileError, Limits, Table
 from crm.models import ImportBatch
@@ -110,14 +112,18 @@ def stage(data: bytes, encoding: str | None = None, legacy: str = "Windows-1252"
         raise FileRefused(outcome["error"], peak)
     if returncode == -signal.SIGXCPU:
         raise FileRefused(
-            "The file takes longer to read than an import may take. Split it into smaller "
-            "files, or save it as CSV.",
+            _(
+                "The file takes longer to read than an import may take. Split it into smaller "
+                "files, or save it as CSV."
+            ),
             peak,
         )
     raise FileRefused(
-        "The file needs more memory than an import may use "
-        f"({config['IMPORT_PARSE_MEMORY_BYTES'] // (1024 * 1024):,} MB): split it into "
-        "smaller files, or save it as CSV.",
+        _(
+            "The file needs more memory than an import may use (%(size)s MB): split it into "
+            "smaller files, or save it as CSV.",
+            size=number(config["IMPORT_PARSE_MEMORY_BYTES"] // (1024 * 1024)),
+        ),
         peak,
     )
 
@@ -149,8 +155,13 @@ def _outcome(stderr: bytes) -> dict:
 def require_file(batch: ImportBatch) -> None:
     if batch.file_deleted_at is not None:
         raise ImportFileError(
-            f"The file of this import was deleted {current_app.config['IMPORT_RETENTION_DAYS']} "
-            "days after its upload. Upload it again."
+            ngettext(
+                "The file of this import was deleted %(num)s day after its upload. "
+                "Upload it again.",
+                "The file of this import was deleted %(num)s days after its upload. "
+                "Upload it again.",
+                current_app.config["IMPORT_RETENTION_DAYS"],
+            )
         )
 
 

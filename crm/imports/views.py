@@ -9,7 +9,9 @@ from sqlalchemy import select
 from crm.accounts.access import STAFF, roles_required
 from crm.exports import download
 from crm.extensions import db
+from crm.formats import number
 from crm.forms import render_form
+from crm.i18n import _
 from crm.imports import batches, bp, flow, reading
 from crm.imports.forms import EncodingForm, UploadForm, chosen_mapping, mapping_form
 from crm.imports.jobs import run_import
@@ -53,6 +55,7 @@ def index():
         form,
         batches=recent,
         kinds=KINDS_BY_KEY,
+        status_labels=batches.STATUS_LABELS,
         used=batches.stored_bytes(),
         quota=current_app.config["IMPORT_QUOTA_BYTES"],
         retention_days=current_app.config["IMPORT_RETENTION_DAYS"],
@@ -67,7 +70,8 @@ def mapping(batch_id: int):
     kind = KINDS_BY_KEY[batch.kind]
     if batch.status not in batches.EDITABLE:
         flash(
-            "This import is already under way or done; upload the file again to change it.", "error"
+            _("This import is already under way or done; upload the file again to change it."),
+            "error",
         )
         return redirect(url_for("imports.show", batch_id=batch.id))
     form = mapping_form(kind, batch.headers or [], batch.mapping or {})
@@ -110,10 +114,10 @@ def change_encoding(batch_id: int):
     batch = get_batch_or_404(batch_id)
     form = EncodingForm()
     if batch.status not in batches.EDITABLE or not batches.encoding_guessed(batch):
-        flash("This file's encoding cannot be changed now.", "error")
+        flash(_("This file's encoding cannot be changed now."), "error")
         return redirect(url_for("imports.show", batch_id=batch.id))
     if not form.validate_on_submit():
-        flash("Choose one of the listed encodings.", "error")
+        flash(_("Choose one of the listed encodings."), "error")
         return redirect(url_for("imports.mapping", batch_id=batch.id))
     try:
         table = batches.read_as(batch, form.encoding.data)
@@ -122,7 +126,13 @@ def change_encoding(batch_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"The file is now read as {table.encoding}: check the first rows below.", "info")
+        flash(
+            _(
+                "The file is now read as %(encoding)s: check the first rows below.",
+                encoding=table.encoding,
+            ),
+            "info",
+        )
     return redirect(url_for("imports.mapping", batch_id=batch_id))
 
 
@@ -137,6 +147,7 @@ def show(batch_id: int):
         batch=batch,
         kind=KINDS_BY_KEY[batch.kind],
         run=batches.run_of(batch),
+        status_labels=batches.STATUS_LABELS,
         report=report,
         rejected=rejected[:REJECTED_SHOWN],
         rejected_more=max(0, batch.rejected_count - REJECTED_SHOWN),
@@ -151,11 +162,12 @@ def delete_file(batch_id: int):
     batch = get_batch_or_404(batch_id)
     if batches.delete_file(batch):
         db.session.commit()
-        flash("The file is deleted; the import's counts stay.", "success")
+        flash(_("The file is deleted; the import's counts stay."), "success")
     else:
         db.session.rollback()
         flash(
-            "This file cannot be deleted now (it is being imported, or already deleted).", "error"
+            _("This file cannot be deleted now (it is being imported, or already deleted)."),
+            "error",
         )
     return redirect(url_for("imports.show", batch_id=batch_id)), 303
 
@@ -166,16 +178,18 @@ def commit(batch_id: int):
     batch = get_batch_or_404(batch_id)
     if batch.status != "checked" or batch.rejected_count:
         flash(
-            "Only a checked file with no rejected rows can be imported: fix the rejected rows "
-            "and upload the file again. Nothing was imported."
+            _(
+                "Only a checked file with no rejected rows can be imported: fix the rejected "
+                "rows and upload the file again. Nothing was imported."
+            )
             if batch.status == "checked"
-            else "This import cannot be committed now (it is not checked, or it is done).",
+            else _("This import cannot be committed now (it is not checked, or it is done)."),
             "error",
         )
         return redirect(url_for("imports.show", batch_id=batch.id)), 303
     if not batches.claim_for_commit(batch):
         db.session.rollback()
-        flash("This import is already being committed.", "error")
+        flash(_("This import is already being committed."), "error")
         return redirect(url_for("imports.show", batch_id=batch.id)), 303
     if batches.in_background(batch):
         return _start_job(batch, "commit")
@@ -190,8 +204,12 @@ def commit(batch_id: int):
     else:
         db.session.commit()
         flash(
-            f"Imported: {len(plan.creates):,} created, {len(plan.updates):,} updated, "
-            f"{plan.unchanged:,} unchanged.",
+            _(
+                "Imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+                created=number(len(plan.creates)),
+                updated=number(len(plan.updates)),
+                unchanged=number(plan.unchanged),
+            ),
             "success",
         )
     return redirect(url_for("imports.show", batch_id=batch.id)), 303
@@ -213,13 +231,16 @@ def _start_job(batch: ImportBatch, phase: str):
             phase,
             tenant_id=g.tenant.id,
             user_id=current_user.id,
-            message="waiting for the worker",
+            message=_("waiting for the worker"),
             on_created=lambda run: setattr(batch, "job_run_id", run.id),
         )
     except Unavailable as unavailable:
         batches.put_back(batch, busy)
         db.session.commit()
-        flash(f"{unavailable} Your file is kept: no need to upload it again.", "error")
+        flash(
+            _("%(reason)s Your file is kept: no need to upload it again.", reason=unavailable),
+            "error",
+        )
     return redirect(url_for("imports.show", batch_id=batch_id))
 
 
@@ -248,6 +269,6 @@ def rejected_rows(batch_id: int):
     return download(
         "csv",
         f"import-{batch.id}-rejected",
-        ["Line", "Row", "Reason"],
+        [_("Line"), _("Row"), _("Reason")],
         ([r["line"], r.get("label", ""), r["reason"]] for r in rows),
     )

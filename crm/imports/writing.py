@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import String, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from crm.i18n import _
 from crm.imports.plan import Progress
 from crm.models import Tenant
 
@@ -47,7 +48,7 @@ def bulk_insert(
             connection.execute(insert(table), chunk)
         progress(
             start + (end - start) * min(len(records), i + CHUNK) // len(records),
-            f"writing {table.name}",
+            _("writing %(table)s", table=table.name),
         )
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
@@ -42,14 +43,14 @@ from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db, redis_connection
-from crm.i18n import DEFAULT_LANGUAGE, force_locale, user_language
-from crm.models import JobRun, Tenant
+from crm.i18n import _l, force_locale, tenant_language
+from crm.models import JobRun, Tenant, User
 from crm.models.base import utcnow
 from crm.tenancy import current_tenant_id, set_database_tenant, tenant_scope
 
 QUEUE_NAME = "crm"
 ACTIVE = ("queued", "running")
-UNAVAILABLE = (
+UNAVAILABLE = _l(
     "Background work is unavailable just now (the job queue does not answer), so "
     "nothing was started. Please try again in a few minutes."
 )
@@ -61,7 +62,7 @@ class Unavailable(Exception):
     """The queue did not take the job: the run (``run``) is marked failed with the reason."""
 
     def __init__(self, run: JobRun):
-        super().__init__(UNAVAILABLE)
+        super().__init__(str(UNAVAILABLE))
         self.run = run
 
 
@@ -269,8 +270,9 @@ def perform(func: Callable[..., Any], args: tuple, run_id: int, tenant_id: int |
         if not run_started(run_id):
             current_app.logger.warning("run %s is no longer active: not run", run_id)
             return None
+        token = _job_language.set(run_language(run_id))
         try:
-            with heartbeat(run_id, tenant_id), force_locale(_language_of(run_id)):
+            with heartbeat(run_id, tenant_id), force_locale(_job_language.get()):
                 result = func(*args, run_id)
         except Exception as exc:
             current = get_current_job()
@@ -286,6 +288,8 @@ def perform(func: Callable[..., Any], args: tuple, run_id: int, tenant_id: int |
             else:
                 run_failed(run_id, exc)
             raise
+        finally:
+            _job_language.reset(token)
         _set_run(
             run_id,
             _only_active=True,
@@ -295,17 +299,6 @@ def perform(func: Callable[..., Any], args: tuple, run_id: int, tenant_id: int |
             result=result if isinstance(result, dict) else None,
         )
         return result
-
-
-def _language_of(run_id: int) -> str:
-    """The language of whoever started the run: its messages and files speak it."""
-    from crm.models import User
-
-    run = db.session.get(JobRun, run_id)
-    user = db.session.get(User, run.requested_by_id) if run and run.requested_by_id else None
-    if user is None:
-        return DEFAULT_LANGUAGE
-    return user_language(user, db.session.get(Tenant, user.tenant_id) if user.tenant_id else None)
 
 
 @contextmanager
@@ -484,7 +477,7 @@ def job_context() -> Iterator[None]:
     limits (JOB_STATEMENT_TIMEOUT, JOB_IDLE_IN_TRANSACTION_TIMEOUT) also when it runs
     in a web or shell process, whose connections carry the web limits."""
     app = job_app()
-    with app.app_context():
+    with app.app_context(), force_locale(_job_language.get()):
         limits = None
         if not app.config.get("JOB_PROCESS"):
             limits = (
@@ -497,6 +490,32 @@ def job_context() -> Iterator[None]:
         finally:
             _job_limits.reset(token)
             db.session.remove()
+
+
+# The language of the run being performed (``run_language``): a job's nested
+# app context speaks it too.
+_job_language: ContextVar[str] = ContextVar("crm_job_language", default="en")
+
+
+def run_language(run_id: int) -> str:
+    """The language of whoever started the run, else of its association: they read
+    what the job writes for people (progress, reports, messages). Read in a short
+    transaction of its own, like the run's state, so the job's session starts fresh."""
+    statement = (
+        select(User.language, Tenant.language, Tenant.country)
+        .select_from(JobRun)
+        .outerjoin(User, User.id == JobRun.requested_by_id)
+        .outerjoin(Tenant, Tenant.id == JobRun.tenant_id)
+        .where(JobRun.id == run_id)
+    )
+    with db.engine.begin() as connection:
+        set_database_tenant(connection, current_tenant_id())  # RLS on job_runs
+        row = connection.execute(statement).first()
+    if row is None or row[0]:
+        return row[0] if row else tenant_language(None)
+    _user_language, language, country = row
+    association = SimpleNamespace(language=language, country=country) if country else None
+    return tenant_language(association)
 
 
 # The (statement, idle) limits in ms that a job's transactions take, when its

@@ -4,16 +4,21 @@ from wtforms import EmailField, StringField
 from wtforms.validators import Email, Length, Optional
 
 from crm.forms import Form
+from crm.i18n import _l
 
-ADDRESS_EXAMPLE = "Enter an e-mail address such as office@cluster.example.org."
+ADDRESS_EXAMPLE = _l(
+    "Enter an e-mail address such as %(example)s.", example="office@cluster.example.org"
+)
 
 
 class SenderForm(Form):
     mail_from = EmailField(
-        "Sender address",
+        _l("Sender address"),
         validators=[Optional(), Email(ADDRESS_EXAMPLE), Length(max=320)],
-        description="Members receive the association's mail from this address. "
-        "Leave it empty to use the installation's address.",
+        description=_l(
+            "Members receive the association's mail from this address. "
+            "Leave it empty to use the installation's address."
+        ),
     )
 
 
@@ -21,7 +26,7 @@ class OutboxSearchForm(Form):
     class Meta:
         csrf = False  # a GET search, changes nothing
 
-    q = StringField("Recipient", validators=[Optional(), Length(max=320)])
+    q = StringField(_l("Recipient"), validators=[Optional(), Length(max=320)])
 
 
 class ActionForm(Form):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from crm import audit
 from crm.accounts import definer
+from crm.i18n import _
 from crm.mail import consent, transport
 from crm.models import Contact, Tenant
 from crm.models.mail import EmailConsent
@@ -35,14 +36,16 @@ def set_sender(session, tenant: Tenant, address: str | None) -> None:
 def send_test_message(session, tenant: Tenant, to: str) -> None:
     """A message from the association's sender to ``to`` (the admin asking);
     raises ``MailError`` with the server's answer."""
-    body = (
-        f"This is a test message from {tenant.name} in the Cluster Alliance CRM.\n\n"
-        f"It was sent from {transport.sender_for(tenant)}: if it arrived, members "
-        "will receive the association's mail from that address too.\n"
+    sender = transport.sender_for(tenant)
+    body = _(
+        "This is a test message from %(association)s in the Cluster Alliance CRM.\n\n"
+        "It was sent from %(sender)s: if it arrived, members will receive the "
+        "association's mail from that address too.\n",
+        association=tenant.name,
+        sender=sender,
     )
-    message = transport.compose(
-        transport.sender_for(tenant), to, f"Test message from {tenant.name}", body
-    )
+    subject = _("Test message from %(association)s", association=tenant.name)
+    message = transport.compose(sender, to, subject, body)
     transport.send(session, tenant.id, message)
     audit.record(
         session, "mail_test_sent", tenant_id=tenant.id, entity_type="tenants",

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from crm.accounts.access import TENANT_ADMINS, roles_required
 from crm.extensions import csrf, db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.mail import queries, services
 from crm.mail.forms import ActionForm, OutboxSearchForm, SenderForm
 from crm.mail.transport import MailError
@@ -106,7 +107,7 @@ def settings():
         with saving(form) as saved:
             services.set_sender(db.session, g.tenant, form.mail_from.data)
         if saved:
-            flash("The sender address is saved.", "success")
+            flash(_("The sender address is saved."), "success")
             return redirect(url_for("mail.settings"))
     return render_form("mail/settings.html", form, test_form=ActionForm())
 
@@ -121,10 +122,10 @@ def send_test():
         db.session.commit()
     except MailError as error:
         db.session.rollback()
-        flash(f"The test message could not be sent: {error.reply}", "error")
+        flash(_("The test message could not be sent: %(reply)s", reply=error.reply), "error")
         return redirect(url_for("mail.settings"))
     if current_app.config.get("SMTP_URL"):
-        flash(f"A test message was sent to {current_user.email}.", "success")
+        flash(_("A test message was sent to %(email)s.", email=current_user.email), "success")
     else:
-        flash("No mail server is set up: the test message is in the outbox.", "info")
+        flash(_("No mail server is set up: the test message is in the outbox."), "info")
     return redirect(url_for("mail.settings"))

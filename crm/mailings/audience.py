@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm import tenancy
 from crm.extensions import db
+from crm.i18n import _, ngettext
 from crm.mail.consent import may_receive
 from crm.members.queries import RENEWAL_LISTS, DirectoryFilters, directory_ids
 from crm.models import Contact, Organisation
@@ -146,17 +147,25 @@ def describe(audience: dict) -> str:
     kind, args = audience.get("kind", "directory"), audience.get("args") or {}
     if kind == "segment":
         segment = segments.segment_or_none(int(args.get("segment", 0)))
-        return f"Segment “{segment.name}”" if segment else "A segment that was deleted: nobody"
+        if segment is None:
+            return _("A segment that was deleted: nobody")
+        return _("Segment “%(name)s”", name=segment.name)
     if kind == "contacts":
         described = ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))
-        return "Contacts list" + (f" filtered by {described}" if described else ": every contact")
+        if described:
+            return _("Contacts list filtered by %(filters)s", filters=described)
+        return _("Contacts list: every contact")
     if not args:
-        return "All member organisations in the directory"
+        return _("All member organisations in the directory")
     if set(args) <= {"renewal", "days"} and args.get("renewal") in RENEWAL_LISTS:
-        days = (
-            f" (within {args['days']} days)"
-            if args.get("renewal") == "due" and args.get("days")
-            else ""
-        )
-        return f"Renewal list: {RENEWAL_LISTS[args['renewal']]}{days}"
-    return "Directory filtered by " + ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))
+        name = RENEWAL_LISTS[args["renewal"]]
+        if args.get("renewal") == "due" and str(args.get("days") or "").isdigit():
+            return ngettext(
+                "Renewal list: %(list)s (within %(num)s day)",
+                "Renewal list: %(list)s (within %(num)s days)",
+                int(args["days"]),
+                list=name,
+            )
+        return _("Renewal list: %(list)s", list=name)
+    filters = ", ".join(f"{k} = {v}" for k, v in sorted(args.items()))
+    return _("Directory filtered by %(filters)s", filters=filters)

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from crm.conflicts import version_field
 from crm.forms import Form, labelled
+from crm.i18n import _, _l
 from crm.mailings.reminders import MAX_STEP_DAYS
 from crm.models.mail import PURPOSES
 from crm.models.mailing import BODY_MAX, Mailing, ReminderSettings
@@ -23,16 +24,20 @@ class MailingForm(Form):
     class Meta:
         model = Mailing
 
-    name = StringField("Name (for you; recipients do not see it)", validators=[DataRequired()])
-    purpose = SelectField("What it is for", choices=labelled(PURPOSES), validators=[DataRequired()])
-    subject = StringField("Subject", validators=[DataRequired()])
-    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    name = StringField(_l("Name (for you; recipients do not see it)"), validators=[DataRequired()])
+    purpose = SelectField(
+        _l("What it is for"), choices=labelled(PURPOSES), validators=[DataRequired()]
+    )
+    subject = StringField(_l("Subject"), validators=[DataRequired()])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=BODY_MAX)])
     version = version_field()
     version = version_field()
 
 
 class ScheduleForm(Form):
-    when = DateTimeLocalField("Send at (UTC)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    when = DateTimeLocalField(
+        _l("Send at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
 
 
 class ActionForm(Form):
@@ -45,7 +50,10 @@ def _days(value: str | None) -> list[int]:
     for part in parts:
         if not part.isdigit() or not 0 <= int(part) <= MAX_STEP_DAYS:
             raise ValidationError(
-                f"Enter whole numbers of days from 0 to {MAX_STEP_DAYS}, like 30, 7."
+                _(
+                    "Enter whole numbers of days from 0 to %(most)s, like 30, 7.",
+                    most=MAX_STEP_DAYS,
+                )
             )
         days.append(int(part))
     return days
@@ -64,13 +72,13 @@ class ReminderSettingsForm(Form):
     class Meta:
         model = ReminderSettings
 
-    enabled = BooleanField("Send renewal reminders")
-    days_before = DaysField("Days before the paid-until date", validators=[Optional()])
-    days_after = DaysField("Days after the paid-until date", validators=[Optional()])
+    enabled = BooleanField(_l("Send renewal reminders"))
+    days_before = DaysField(_l("Days before the paid-until date"), validators=[Optional()])
+    days_after = DaysField(_l("Days after the paid-until date"), validators=[Optional()])
     lapse_after_days = IntegerField(
-        "Lapse an unpaid membership this many days after its paid-until date",
+        _l("Lapse an unpaid membership this many days after its paid-until date"),
         validators=[Optional(), NumberRange(min=1, max=MAX_STEP_DAYS * 2)],
     )
-    subject = StringField("Subject", validators=[DataRequired()])
-    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    subject = StringField(_l("Subject"), validators=[DataRequired()])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=BODY_MAX)])
     version = version_field()

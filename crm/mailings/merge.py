@@ -18,16 +18,18 @@ from types import SimpleNamespace
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from crm.i18n import _, _l
+
 # What a template may use, as shown on the form.
 FIELDS = {
-    "organisation": "the organisation's name",
-    "contact.first_name": "the contact's first name",
-    "contact.last_name": "the contact's last name",
-    "contact.full_name": "first and last name",
-    "contact.email": "the contact's e-mail address",
-    "renewal_date": "the membership's paid-until date (YYYY-MM-DD), empty when none",
-    "amount_due": "the amount due for the renewal, empty until payments record it",
-    "association": "your association's name",
+    "organisation": _l("the organisation's name"),
+    "contact.first_name": _l("the contact's first name"),
+    "contact.last_name": _l("the contact's last name"),
+    "contact.full_name": _l("first and last name"),
+    "contact.email": _l("the contact's e-mail address"),
+    "renewal_date": _l("the membership's paid-until date (YYYY-MM-DD), empty when none"),
+    "amount_due": _l("the amount due for the renewal, empty until payments record it"),
+    "association": _l("your association's name"),
 }
 
 
@@ -86,13 +88,19 @@ def render(template: str, context: dict) -> str:
     try:
         return _compiled(template).render(context)
     except SecurityError as error:
-        raise MergeError(f"This template uses something not allowed: {error}") from error
+        raise MergeError(
+            _("This template uses something not allowed: %(error)s", error=error)
+        ) from error
     except UndefinedError as error:
-        raise MergeError(f"Unknown merge field: {error}. Use one of the fields listed.") from error
+        raise MergeError(
+            _("Unknown merge field: %(error)s. Use one of the fields listed.", error=error)
+        ) from error
     except TemplateSyntaxError as error:
-        raise MergeError(f"Template error on line {error.lineno}: {error.message}") from error
+        raise MergeError(
+            _("Template error on line %(line)s: %(error)s", line=error.lineno, error=error.message)
+        ) from error
     except (TemplateError, TypeError, ValueError, ArithmeticError) as error:
-        raise MergeError(f"This template cannot be rendered: {error}") from error
+        raise MergeError(_("This template cannot be rendered: %(error)s", error=error)) from error
 
 
 def check(template: str, association: str = "Your association") -> str | None:

@@ -9,6 +9,7 @@ import math
 from sqlalchemy import and_, func, select
 
 from crm.extensions import db
+from crm.i18n import _l
 from crm.mailings import audience
 from crm.members.queries import Page
 from crm.models import AssociationMembership, Contact, Organisation, User
@@ -90,7 +91,14 @@ def recipient_export_rows(mailing_id: int):
     )
 
 
-RECIPIENT_EXPORT_HEADERS = ["email", "organisation", "status", "attempts", "sent_at", "answer"]
+RECIPIENT_EXPORT_HEADERS = [
+    _l("email"),
+    _l("organisation"),
+    _l("status"),
+    _l("attempts"),
+    _l("sent_at"),
+    _l("answer"),
+]
 
 
 def status_counts(mailing_id: int) -> dict[str, int]:

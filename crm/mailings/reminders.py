@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from crm.conflicts import check_version
 from crm.extensions import db
+from crm.i18n import _, _l
 from crm.jobs import job_context, run_progress, run_started
 from crm.mail.consent import may_receive
 from crm.mailings import merge
@@ -41,8 +42,9 @@ from crm.tenancy import tenant_scope
 CATCH_UP_DAYS = 7
 MAX_STEP_DAYS = 365
 DEFAULT_STEPS = [-30, -7, 14]
-DEFAULT_SUBJECT = "{{ association }}: membership of {{ organisation }} due for renewal"
-DEFAULT_BODY = (
+# Offered in the admin's language: the merge fields ({{ ... }}) stay as they are.
+DEFAULT_SUBJECT = _l("{{ association }}: membership of {{ organisation }} due for renewal")
+DEFAULT_BODY = _l(
     "Dear {{ contact.first_name }},\n\n"
     "The membership of {{ organisation }} in {{ association }} is paid until "
     "{{ renewal_date }}.\nPlease renew it so that your organisation stays a member.\n\n"
@@ -70,8 +72,8 @@ def default_settings(tenant_id: int) -> ReminderSettings:
         enabled=False,
         steps=list(DEFAULT_STEPS),
         lapse_after_days=30,
-        subject=DEFAULT_SUBJECT,
-        body=DEFAULT_BODY,
+        subject=str(DEFAULT_SUBJECT),
+        body=str(DEFAULT_BODY),
     )
 
 
@@ -90,10 +92,10 @@ def save_settings(
     ``version``: the settings' when the form was opened."""
     steps = sorted(set(steps))
     if enabled and not steps:
-        raise MailingError("Enter at least one day before or after.", "days_before")
+        raise MailingError(_("Enter at least one day before or after."), "days_before")
     if lapse_after_days is not None and steps and lapse_after_days <= max(steps):
         raise MailingError(
-            "Lapse after the last reminder: more days than the last day after.",
+            _("Lapse after the last reminder: more days than the last day after."),
             "lapse_after_days",
         )
     for name, template in (("subject", subject), ("body", body)):
@@ -308,11 +310,11 @@ def reminders_job(tenant_id: int, today_iso: str, run_id: int) -> dict:
     """The job (kind "mailing.reminders"): one association's reminders for a day."""
     today = date.fromisoformat(today_iso)
     with job_context(), tenant_scope(tenant_id):
-        run_started(run_id, f"renewal reminders of {today_iso}")
+        run_started(run_id, _("renewal reminders of %(day)s", day=today_iso))
         tenant = db.session.get(Tenant, tenant_id)
         outcome = prepare(db.session, tenant, today)
         db.session.commit()
-        run_progress(run_id, 50, f"{outcome.recipients} reminders to send")
+        run_progress(run_id, 50, _("%(count)s reminders to send", count=outcome.recipients))
         for mailing_id in outcome.mailing_ids:
             start_sending(db.session, db.session.get(Mailing, mailing_id), None)
         return outcome.as_dict()

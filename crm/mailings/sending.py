@@ -26,6 +26,8 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, insert, literal, select, update
 
 from crm.extensions import db
+from crm.formats import number
+from crm.i18n import _, force_locale, tenant_language
 from crm.jobs import job_context, run_progress, run_started
 from crm.mail import transport, unsubscribe
 from crm.mail.transport import MailError
@@ -44,7 +46,7 @@ NOT_DELIVERED = "not delivered after {attempts} attempts: {reply}"
 def send_job(mailing_id: int, tenant_id: int, run_id: int) -> dict:
     """The job: send mailing ``mailing_id`` of ``tenant_id`` (status "sending")."""
     with job_context(), tenant_scope(tenant_id):
-        run_started(run_id, "choosing the recipients")
+        run_started(run_id, _("choosing the recipients"))
         mailing = db.session.get(Mailing, mailing_id)
         if mailing is None or mailing.status != "sending":
             return {"sent": 0, "failed": 0, "note": "nothing to send"}
@@ -134,7 +136,11 @@ class Sender:
                     break
                 if self.run_id:
                     wait = delays[round_number]
-                    message = f"{self._summary()}; retrying the others in {wait} s"
+                    message = _(
+                        "%(summary)s; retrying the others in %(wait)s s",
+                        summary=self._summary(),
+                        wait=wait,
+                    )
                     run_progress(self.run_id, self._percent(), message)
                 time.sleep(delays[round_number])
         return self.counts
@@ -278,7 +284,12 @@ class Sender:
         return int(100 * done / self.total) if self.total else 100
 
     def _summary(self) -> str:
-        return f"{self.counts['sent']:,} sent, {self.counts['failed']:,} failed of {self.total:,}"
+        return _(
+            "%(sent)s sent, %(failed)s failed of %(total)s",
+            sent=number(self.counts["sent"]),
+            failed=number(self.counts["failed"]),
+            total=number(self.total),
+        )
 
 
 def compose(mailing: Mailing, tenant: Tenant, row) -> object:
@@ -301,7 +312,12 @@ def compose(mailing: Mailing, tenant: Tenant, row) -> object:
 
 
 def footer(tenant: Tenant, purpose: str, link: str) -> str:
-    return (
-        f"\n\n-- \nYou receive this from {tenant.name} ({PURPOSES[purpose].lower()}).\n"
-        f"To receive no more of these, open: {link}\n"
-    )
+    """In the association's language, as the message it ends (contacts choose none)."""
+    with force_locale(tenant_language(tenant)):
+        return "\n\n-- \n" + _(
+            "You receive this from %(association)s (%(purpose)s).\n"
+            "To receive no more of these, open: %(link)s\n",
+            association=tenant.name,
+            purpose=str(PURPOSES[purpose]).lower(),
+            link=link,
+        )

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from crm import audit
 from crm.conflicts import check_version
+from crm.i18n import _
 from crm.jobs import start_run
 from crm.mail import transport
 from crm.mailings import merge
@@ -18,7 +19,7 @@ from crm.mailings.sending import compose, send_job
 from crm.models import Tenant, User
 from crm.models.base import utcnow
 from crm.models.mail import PURPOSES
-from crm.models.mailing import Mailing, MailingRecipient
+from crm.models.mailing import MAILING_STATUSES, Mailing, MailingRecipient
 from crm.validation import RuleError
 
 EDITABLE = ("draft", "scheduled")
@@ -26,6 +27,11 @@ EDITABLE = ("draft", "scheduled")
 
 class MailingError(RuleError):
     pass
+
+
+def status_name(status: str) -> str:
+    """A mailing's status inside a sentence: "This mailing is sent"."""
+    return str(MAILING_STATUSES.get(status, status)).lower()
 
 
 @dataclass
@@ -38,7 +44,7 @@ class MailingFields:
 
 def _apply(mailing: Mailing, fields: MailingFields, association: str) -> None:
     if fields.purpose not in PURPOSES:
-        raise MailingError("Choose what the mailing is for.", "purpose")
+        raise MailingError(_("Choose what the mailing is for."), "purpose")
     for name in ("subject", "body"):
         problem = merge.check(getattr(fields, name), association)
         if problem:
@@ -77,7 +83,12 @@ def update_mailing(
 
 def _editable(mailing: Mailing) -> None:
     if mailing.status not in EDITABLE:
-        raise MailingError(f"This mailing is {mailing.status}: it can no longer be changed.")
+        raise MailingError(
+            _(
+                "This mailing is %(status)s: it can no longer be changed.",
+                status=status_name(mailing.status),
+            )
+        )
 
 
 def send_now(session, mailing: Mailing) -> None:
@@ -91,7 +102,7 @@ def send_now(session, mailing: Mailing) -> None:
 def schedule(session, mailing: Mailing, when: datetime) -> None:
     _editable(mailing)
     if when <= utcnow():
-        raise MailingError("Choose a time in the future.", "when")
+        raise MailingError(_("Choose a time in the future."), "when")
     mailing.status = "scheduled"
     mailing.scheduled_at = when
     session.flush()
@@ -101,7 +112,12 @@ def cancel(session, mailing: Mailing) -> int:
     """Stop it: a draft or scheduled one never goes; a sending one stops after
     the batch in hand, its unsent recipients skipped. The number skipped."""
     if mailing.status not in (*EDITABLE, "sending"):
-        raise MailingError(f"This mailing is {mailing.status}: there is nothing to cancel.")
+        raise MailingError(
+            _(
+                "This mailing is %(status)s: there is nothing to cancel.",
+                status=status_name(mailing.status),
+            )
+        )
     mailing.status = "cancelled"
     mailing.finished_at = utcnow()
     session.flush()

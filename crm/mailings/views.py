@@ -15,7 +15,10 @@ from flask_login import current_user, login_required
 from crm.accounts.access import STAFF, TENANT_ADMINS, roles_required
 from crm.exports import download
 from crm.extensions import db
+from crm.formats import datetime as format_datetime
+from crm.formats import number
 from crm.forms import render_form, saving
+from crm.i18n import _, ngettext
 from crm.jobs import ACTIVE, Unavailable, settled
 from crm.mail.transport import MailError
 from crm.mailings import audience, bp, merge, queries, reminders, services
@@ -68,15 +71,18 @@ def new():
     chosen = audience.from_args(request.args)
     form = MailingForm()
     if request.method == "GET":
-        form.subject.data = "News from {{ association }}"
-        form.body.data = "Dear {{ contact.first_name }},\n\n\n\nKind regards,\n{{ association }}\n"
+        # The merge fields ({{ ... }}) stay as they are in every language.
+        form.subject.data = _("News from {{ association }}")
+        form.body.data = _(
+            "Dear {{ contact.first_name }},\n\n\n\nKind regards,\n{{ association }}\n"
+        )
     if form.validate_on_submit():
         with saving(form) as saved:
             mailing = services.create_mailing(
                 db.session, g.tenant, _fields(form), chosen, current_user.id
             )
         if saved:
-            flash("The mailing is saved as a draft. Check the preview, then send it.", "success")
+            flash(_("The mailing is saved as a draft. Check the preview, then send it."), "success")
             return redirect(url_for("mailings.show", mailing_id=mailing.id))
     purpose = form.purpose.data if form.purpose.data in PURPOSES else "membership"
     return render_form(
@@ -96,7 +102,13 @@ def new():
 def edit(mailing_id: int):
     mailing = _mailing_or_404(mailing_id)
     if mailing.status not in services.EDITABLE:
-        flash(f"This mailing is {mailing.status}: it can no longer be changed.", "error")
+        flash(
+            _(
+                "This mailing is %(status)s: it can no longer be changed.",
+                status=services.status_name(mailing.status),
+            ),
+            "error",
+        )
         return redirect(url_for("mailings.show", mailing_id=mailing.id))
     form = MailingForm(obj=mailing)
     if form.validate_on_submit():
@@ -105,7 +117,7 @@ def edit(mailing_id: int):
                 db.session, g.tenant, mailing, _fields(form), version=form.version.data
             )
         if saved:
-            flash("The mailing is saved.", "success")
+            flash(_("The mailing is saved."), "success")
             return redirect(url_for("mailings.show", mailing_id=mailing.id))
     return render_form(
         "mailings/form.html",
@@ -191,12 +203,14 @@ def test(mailing_id: int):
         address = services.send_test(db.session, g.tenant, mailing, current_user)
     except MailError as error:
         db.session.rollback()
-        return _back(mailing, f"The test message was not sent: {error.reply}", "error")
+        return _back(
+            mailing, _("The test message was not sent: %(reply)s", reply=error.reply), "error"
+        )
     except merge.MergeError as error:
         db.session.rollback()
         return _back(mailing, str(error), "error")
     db.session.commit()
-    return _back(mailing, f"A test message went to {address}.")
+    return _back(mailing, _("A test message went to %(address)s.", address=address))
 
 
 @bp.route("/<tenant>/mailings/<int:mailing_id>/send", methods=["POST"])
@@ -210,20 +224,25 @@ def send(mailing_id: int):
         run = _run_of(mailing)
         if run is not None and run.status in ACTIVE:
             return _back(
-                mailing, "This mailing is being sent; its progress is shown below.", "info"
+                mailing, _("This mailing is being sent; its progress is shown below."), "info"
             )
     else:
         with saving() as saved:
             services.send_now(db.session, mailing)
         if not saved:
             return _back(
-                mailing, f"This mailing is {mailing.status}: it is not sent again.", "error"
+                mailing,
+                _(
+                    "This mailing is %(status)s: it is not sent again.",
+                    status=services.status_name(mailing.status),
+                ),
+                "error",
             )
     try:
         services.start_sending(db.session, mailing, current_user.id)
     except Unavailable as unavailable:
         return _back(mailing, str(unavailable), "error")
-    return _back(mailing, "Sending started; the progress is shown below.")
+    return _back(mailing, _("Sending started; the progress is shown below."))
 
 
 @bp.route("/<tenant>/mailings/<int:mailing_id>/schedule", methods=["POST"])
@@ -235,8 +254,8 @@ def schedule(mailing_id: int):
         with saving(form) as saved:
             services.schedule(db.session, mailing, form.when.data.replace(tzinfo=UTC))
         if saved:
-            when = form.when.data.strftime("%Y-%m-%d %H:%M")
-            return _back(mailing, f"The mailing will be sent at {when} UTC.")
+            when = format_datetime(form.when.data.replace(tzinfo=UTC))
+            return _back(mailing, _("The mailing will be sent at %(when)s.", when=when))
     return show(mailing_id, schedule_form=form, status=422)
 
 
@@ -250,8 +269,23 @@ def cancel(mailing_id: int):
     with saving() as saved:
         skipped = services.cancel(db.session, mailing)
     if not saved:
-        return _back(mailing, f"This mailing is {mailing.status}: nothing to cancel.", "error")
-    return _back(mailing, f"The mailing is cancelled; {skipped:,} recipient(s) will not get it.")
+        return _back(
+            mailing,
+            _(
+                "This mailing is %(status)s: nothing to cancel.",
+                status=services.status_name(mailing.status),
+            ),
+            "error",
+        )
+    return _back(
+        mailing,
+        ngettext(
+            "The mailing is cancelled; %(count)s recipient will not get it.",
+            "The mailing is cancelled; %(count)s recipients will not get it.",
+            skipped,
+            count=number(skipped),
+        ),
+    )
 
 
 @bp.route("/<tenant>/mailings/<int:mailing_id>/recipients.<any(csv, xlsx):fmt>")
@@ -261,7 +295,7 @@ def export_recipients(mailing_id: int, fmt: str):
     return download(
         fmt,
         f"mailing-{mailing.id}-recipients",
-        queries.RECIPIENT_EXPORT_HEADERS,
+        [str(header) for header in queries.RECIPIENT_EXPORT_HEADERS],
         partial(queries.recipient_export_rows, mailing.id),
     )
 
@@ -290,7 +324,7 @@ def reminder_settings():
                 version=form.version.data,
             )
         if saved:
-            flash("The renewal reminder settings are saved.", "success")
+            flash(_("The renewal reminder settings are saved."), "success")
             return redirect(url_for("mailings.reminder_settings"))
     return render_form(
         "mailings/reminders.html",

@@ -17,9 +17,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, same_tenant_fk, utcnow
 
-ACTIVITY_KINDS = {"note": "Note", "call": "Call", "meeting": "Meeting"}
+ACTIVITY_KINDS = {"note": _l("Note"), "call": _l("Call"), "meeting": _l("Meeting")}
 
 
 class Activity(TenantOwned, Base):

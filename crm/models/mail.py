@@ -6,14 +6,15 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, same_tenant_fk, utcnow
 
 # Why a contact may be written to. Membership communications (renewals, the
 # association's business with its member) go out unless the contact refused
 # them; newsletters and events need a consent given (docs/communications.md).
 PURPOSES = {
-    "membership": "Membership communications",
-    "newsletters": "Newsletters and events",
+    "membership": _l("Membership communications"),
+    "newsletters": _l("Newsletters and events"),
 }
 OPT_OUT_PURPOSES = ("membership",)
 CONSENT_SOURCES = {

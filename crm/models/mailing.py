@@ -19,26 +19,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk, utcnow
 
 MAILING_STATUSES = {
-    "draft": "Draft",
-    "scheduled": "Scheduled",
-    "sending": "Sending",
-    "sent": "Sent",
-    "cancelled": "Cancelled",
+    "draft": _l("Draft"),
+    "scheduled": _l("Scheduled"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "cancelled": _l("Cancelled"),
 }
 # What a mailing is: written by staff, or made by the nightly renewal reminders.
-MAILING_KINDS = {"mailing": "Mailing", "reminder": "Renewal reminder"}
+MAILING_KINDS = {"mailing": _l("Mailing"), "reminder": _l("Renewal reminder")}
 # "sending": claimed by a sender and committed BEFORE the SMTP conversation, so a
 # sender that dies mid-batch leaves rows it may have sent; they are never sent
 # again (crm.mailings.sending: at most once).
 RECIPIENT_STATUSES = {
-    "queued": "Queued",
-    "sending": "Sending",
-    "sent": "Sent",
-    "failed": "Failed",
-    "skipped": "Skipped",
+    "queued": _l("Queued"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "skipped": _l("Skipped"),
 }
 SUBJECT_MAX = 300
 BODY_MAX = 20_000

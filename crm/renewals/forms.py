@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Optional, StopValidation
 from crm.conflicts import version_field
 from crm.currencies import DEFAULT_CURRENCY, labelled_codes
 from crm.forms import Form, labelled
+from crm.i18n import _l
 from crm.models import Payment
 from crm.models.membership import PAYMENT_METHODS
 from crm.renewals.services import PaymentFields, parse_amount
@@ -27,27 +28,33 @@ class PaymentForm(Form):
         model = Payment
 
     amount = StringField(
-        "Amount",
+        _l("Amount"),
         validators=[amount_rule],
-        description="Digits, with a point before the cents: 250 or 250.50.",
+        description=_l("Digits, with a point before the cents: 250 or 250.50."),
     )
-    currency = SelectField("Currency", choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY)
+    currency = SelectField(
+        _l("Currency"), choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY
+    )
     paid_on = DateField(
-        "Paid on", default=date.today, validators=[DataRequired("Enter the day it was paid.")]
+        _l("Paid on"),
+        default=date.today,
+        validators=[DataRequired(_l("Enter the day it was paid."))],
     )
     method = SelectField(
-        "Method",
-        choices=labelled(PAYMENT_METHODS, "Choose…"),
-        validators=[DataRequired("Choose how it was paid.")],
+        _l("Method"),
+        choices=labelled(PAYMENT_METHODS, _l("Choose…")),
+        validators=[DataRequired(_l("Choose how it was paid."))],
     )
     reference = StringField(
-        "Reference", validators=[Optional()], description="Bank reference, invoice number…"
+        _l("Reference"),
+        validators=[Optional()],
+        description=_l("Bank reference, invoice number…"),
     )
     period_from = DateField(
-        "Period from", validators=[DataRequired("Enter the first day the payment covers.")]
+        _l("Period from"), validators=[DataRequired(_l("Enter the first day the payment covers."))]
     )
     period_to = DateField(
-        "Period to", validators=[DataRequired("Enter the last day the payment covers.")]
+        _l("Period to"), validators=[DataRequired(_l("Enter the last day the payment covers."))]
     )
     version = version_field()
 

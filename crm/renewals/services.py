@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from crm.conflicts import check_version
 from crm.currencies import CURRENCIES
+from crm.i18n import _
 from crm.models import AssociationMembership, Organisation, Payment
 from crm.models.membership import PAYMENT_METHODS
 from crm.validation import RuleError
@@ -48,19 +49,19 @@ def parse_amount(value) -> Decimal:
     not too large. Raises ValueError with the message for the form."""
     text = str(value if value is not None else "").strip()
     if not text:
-        raise ValueError("Enter the amount.")
+        raise ValueError(_("Enter the amount."))
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError("Enter the amount as a number, such as 250 or 250.50.") from None
+        raise ValueError(_("Enter the amount as a number, such as 250 or 250.50.")) from None
     if not amount.is_finite():
-        raise ValueError("Enter the amount as a number, such as 250 or 250.50.")
+        raise ValueError(_("Enter the amount as a number, such as 250 or 250.50."))
     if amount < 0:
-        raise ValueError("Enter an amount of zero or more; a refund is not a payment.")
+        raise ValueError(_("Enter an amount of zero or more; a refund is not a payment."))
     if amount > MAX_AMOUNT:
-        raise ValueError("That amount is too large.")
+        raise ValueError(_("That amount is too large."))
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("Enter at most two decimals.")
+        raise ValueError(_("Enter at most two decimals."))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -92,17 +93,17 @@ def record_payment(
     through a status change."""
     check_version(membership, version)
     if org.archived:
-        raise RenewalError("Restore the organisation before recording a payment.")
+        raise RenewalError(_("Restore the organisation before recording a payment."))
     if fields.method not in PAYMENT_METHODS:
-        raise RenewalError("Choose how it was paid.", "method")
+        raise RenewalError(_("Choose how it was paid."), "method")
     if fields.amount < 0:
-        raise RenewalError("Enter an amount of zero or more.", "amount")
+        raise RenewalError(_("Enter an amount of zero or more."), "amount")
     if fields.amount == 0 and fields.method != "waived":
-        raise RenewalError("Enter an amount above zero (or choose Waived).", "amount")
+        raise RenewalError(_("Enter an amount above zero (or choose Waived)."), "amount")
     if fields.currency not in CURRENCIES:
-        raise RenewalError("Choose a currency.", "currency")
+        raise RenewalError(_("Choose a currency."), "currency")
     if fields.period_to < fields.period_from:
-        raise RenewalError("The period must end on or after its first day.", "period_to")
+        raise RenewalError(_("The period must end on or after its first day."), "period_to")
     payment = Payment(
         tenant_id=tenant_id,
         membership_id=membership.id,

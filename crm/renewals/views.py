@@ -11,7 +11,9 @@ from werkzeug.datastructures import MultiDict
 
 from crm.downloads.exports import export_response
 from crm.extensions import db
+from crm.formats import date as format_date
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.members import queries as members
 from crm.members.access import org_or_404, staff_only
 from crm.models.membership import PAYMENT_METHODS
@@ -72,7 +74,7 @@ def renew(org_id: int):
     org = org_or_404(org_id)
     membership = None if org.is_external else members.membership_of(org.id)
     if membership is None:
-        flash("Record a membership status first; payments follow.", "warning")
+        flash(_("Record a membership status first; payments follow."), "warning")
         return redirect(url_for("members.change_status", org_id=org.id))
     form = PaymentForm()
     if request.method == "GET":
@@ -93,7 +95,14 @@ def renew(org_id: int):
                 version=form.version.data,
             )
         if saved:
-            flash(f"Payment recorded: {org.name} is paid until {membership.paid_until}.", "success")
+            flash(
+                _(
+                    "Payment recorded: %(name)s is paid until %(day)s.",
+                    name=org.name,
+                    day=format_date(membership.paid_until),
+                ),
+                "success",
+            )
             return redirect(url_for("members.show", org_id=org.id, _anchor="payments"))
     return render_form("renewals/renew.html", form, org=org, membership=membership)
 

@@ -9,6 +9,7 @@ from crm.accounts.forms import TenantNewForm
 from crm.accounts.views import invite
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.models import Tenant
 from crm.tenancy import tenant_scope
 from crm.tenants_admin import bp
@@ -44,6 +45,6 @@ def tenant_new():
         if saved:
             with tenant_scope(tenant.id):  # the new admin is visible in their association only
                 db.session.refresh(admin)
-            flash(f"{tenant.name} is created.", "success")
+            flash(_("%(name)s is created.", name=tenant.name), "success")
             return invite(admin, token, back=url_for("tenants_admin.index"))
     return render_form("tenants_admin/new.html", form)

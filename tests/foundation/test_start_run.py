@@ -207,3 +207,37 @@ def test_when_redis_is_unreachable_the_run_says_so(job_app):
             jobs.start_run(KIND, record, 0, "x", tenant_id=None)
     run = _run(app, raised.value.run.id, None)
     assert run.status == "failed" and "ConnectionError" in run.error and run.finished_at
+
+
+# -- the language a job speaks -----------------------------------------------------------------
+
+
+def speak(tenant_id: int, run_id: int) -> dict:
+    """Say which language and which number format the job's texts take."""
+    from crm.formats import number
+    from crm.i18n import current_language
+
+    with jobs.job_context(), tenant_scope(tenant_id):
+        return {"language": current_language(), "number": number(1234.5)}
+
+
+def test_a_job_speaks_its_requesters_language_else_its_associations(job_app):
+    app = job_app()
+    with app.app_context():
+        make = Factories(db.session)
+        tenant = make.tenant(country="PL")
+        polish_speaker = make.user(tenant, language="pl")
+        undecided = make.user(tenant, language=None)
+        db.session.flush()
+        ids = tenant.id, polish_speaker.id, undecided.id  # read before RLS hides the users
+        db.session.commit()
+        db.session.remove()
+    tenant_id, polish_id, undecided_id = ids
+    with app.app_context():
+        said = {
+            who: jobs.start_run(KIND, speak, tenant_id, tenant_id=tenant_id, user_id=user).result
+            for who, user in (("user", polish_id), ("association", undecided_id), ("nobody", None))
+        }
+    # Polish writes 1 234,5 (a no-break space groups the thousands).
+    assert said["user"] == {"language": "pl", "number": "1\xa0234,5"}
+    assert said["association"] == said["nobody"] == said["user"]

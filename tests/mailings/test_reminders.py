@@ -42,8 +42,8 @@ def _seed(app) -> dict:
                     enabled=True,
                     steps=[-30, -7, 14],
                     lapse_after_days=30,
-                    subject=reminders.DEFAULT_SUBJECT,
-                    body=reminders.DEFAULT_BODY,
+                    subject=str(reminders.DEFAULT_SUBJECT),
+                    body=str(reminders.DEFAULT_BODY),
                 )
             )
 

@@ -198,7 +198,7 @@ def test_payments_are_listed_and_exported(assoc, make, session, member):
     page = assoc.client.get(f"{assoc.url}/members/{org_id}").get_data(as_text=True)
     assert "310.00 EUR" in page and "300.00 EUR" in page and "99.90" not in page
     detail = assoc.client.get(f"{assoc.url}/payments/{old_id}").get_data(as_text=True)
-    assert "300.00 EUR" in detail and "Renewing Firm" in detail
+    assert "€300.00" in detail and "Renewing Firm" in detail
 
 
 def _csv(response) -> list[dict]:

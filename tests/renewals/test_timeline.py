@@ -60,7 +60,7 @@ def test_the_organisation_timeline_merges_every_source_newest_first(assoc, make,
     status = got.entries[1]
     assert status.title == "Membership: none → Active" and status.who == assoc.user.name
     payment = got.entries[3]
-    assert "120.00 EUR (Bank transfer)" in payment.title and "R-5" in payment.detail
+    assert "€120.00 (Bank transfer)" in payment.title and "R-5" in payment.detail
     assert got.entries[0].contact == "Iris Nowak"
     # The contact's timeline: their activities only.
     assert [e.title for e in person_line.entries] == ["Note: Note on 10", "Meeting: Meeting on 7"]
