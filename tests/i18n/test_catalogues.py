@@ -33,13 +33,16 @@ def _ids(message) -> tuple[str, ...]:
 def _extracted() -> set[str]:
     """The marked texts of crm/ and templates/, as ``make messages`` extracts them."""
     ids = set()
-    for directory, method in ((ROOT / "crm", "python"), (TEMPLATES, "jinja2")):
-        pattern = "**.py" if method == "python" else "**.html"
-        keywords = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
+    jinja = {"extensions": "jinja2.ext.do"}
+    keywords = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
+    for directory, method_map in (
+        (ROOT / "crm", [("**.py", "python")]),
+        (TEMPLATES, [("**.html", "jinja2"), ("**.txt", "jinja2")]),
+    ):
         for _file, _line, message, _comments, _context in extract_from_dir(
             directory,
-            method_map=[(pattern, method)],
-            options_map={"**.html": {"extensions": "jinja2.ext.do"}},
+            method_map=method_map,
+            options_map={"**.html": jinja, "**.txt": jinja},
             keywords=keywords,
         ):
             ids.add(message[0] if isinstance(message, tuple) else message)
