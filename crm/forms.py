@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from decimal import Decimal
 
 from flask import flash, render_template
+from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import Numeric, inspect
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
-from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation
 from wtforms.widgets import Select
@@ -171,6 +180,27 @@ def render_form(template: str, form, **context):
 
 
 # -- choice helpers shared by the areas' forms ----------------------------------
+
+
+class ZonedDateTimeField(DateTimeLocalField):
+    """A moment typed and shown in the association's time zone, as the pages show
+    times; ``data`` is UTC (aware). A naive ``data`` (a default) is taken as UTC."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", "%Y-%m-%dT%H:%M")
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data = to_utc(self.data).replace(tzinfo=UTC)
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        if self.data is None:
+            return ""
+        return to_user_timezone(self.data).strftime(self.strptime_format[0])
 
 
 class QuickSelect(Select):

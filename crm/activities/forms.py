@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.forms import Form, labelled, optional_id
+from crm.forms import Form, ZonedDateTimeField, labelled, optional_id
 from crm.i18n import _l
 from crm.models import Activity
 from crm.models.activity import ACTIVITY_KINDS
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 class ActivityForm(Form):
@@ -26,9 +26,8 @@ class ActivityForm(Form):
         _l("Subject"), validators=[DataRequired(_l("Say what it was about.")), Length(max=200)]
     )
     body = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20_000)])
-    occurred_at = DateTimeLocalField(
-        _l("When (UTC)"),
-        format="%Y-%m-%dT%H:%M",
+    occurred_at = ZonedDateTimeField(
+        _l("When"),
         default=_now,
         validators=[DataRequired(_l("Enter when it happened."))],
     )
@@ -41,4 +40,4 @@ class ActivityForm(Form):
         ]
 
     def occurred_at_utc(self) -> datetime:
-        return self.occurred_at.data.replace(tzinfo=UTC)
+        return self.occurred_at.data

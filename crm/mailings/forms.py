@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     IntegerField,
     SelectField,
     StringField,
@@ -13,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.conflicts import version_field
-from crm.forms import Form, labelled
+from crm.forms import Form, ZonedDateTimeField, labelled
 from crm.i18n import _, _l
 from crm.mailings.reminders import MAX_STEP_DAYS
 from crm.models.mail import PURPOSES
@@ -35,9 +34,7 @@ class MailingForm(Form):
 
 
 class ScheduleForm(Form):
-    when = DateTimeLocalField(
-        _l("Send at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
-    )
+    when = ZonedDateTimeField(_l("Send at"), validators=[DataRequired()])
 
 
 class ActionForm(Form):

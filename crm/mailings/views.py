@@ -6,7 +6,6 @@ renewal reminder settings to its admins. Another association's mailing is a 404.
 
 from __future__ import annotations
 
-from datetime import UTC
 from functools import partial
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
@@ -252,9 +251,9 @@ def schedule(mailing_id: int):
     form = ScheduleForm()
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.schedule(db.session, mailing, form.when.data.replace(tzinfo=UTC))
+            services.schedule(db.session, mailing, form.when.data)
         if saved:
-            when = format_datetime(form.when.data.replace(tzinfo=UTC))
+            when = format_datetime(form.when.data)
             return _back(mailing, _("The mailing will be sent at %(when)s.", when=when))
     return show(mailing_id, schedule_form=form, status=422)
 

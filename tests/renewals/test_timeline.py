@@ -124,7 +124,8 @@ def test_adding_in_place_and_errors(assoc, make, session):
         person_id,
         assoc.user.id,
     )
-    assert activity.occurred_at.replace(tzinfo=UTC) == datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+    # Typed in the association's time zone (Paris, UTC+1 in March), kept in UTC.
+    assert activity.occurred_at.replace(tzinfo=UTC) == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
     assert tenant_events(session, assoc.tenant.id, AuditEvent.entity_type == "activities")
     for bad in (
         {"kind": "note", "subject": "", "occurred_at": "2026-03-04T10:30"},
