@@ -8,14 +8,15 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.i18n import _l
 from crm.models.base import Base, Timestamps, same_tenant_fk
 
 ROLES = {
-    "alliance_admin": "Alliance administrator",
-    "alliance_analyst": "Alliance analyst",
-    "tenant_admin": "Association administrator",
-    "secretariat": "Secretariat",
-    "cluster_manager": "Cluster manager",
+    "alliance_admin": _l("Alliance administrator"),
+    "alliance_analyst": _l("Alliance analyst"),
+    "tenant_admin": _l("Association administrator"),
+    "secretariat": _l("Secretariat"),
+    "cluster_manager": _l("Cluster manager"),
 }
 # Who may do what is said with these groups (``crm.accounts.access``), never
 # with role names written out at the call site.
@@ -74,4 +75,4 @@ class User(UserMixin, Timestamps, Base):
 
     @property
     def role_label(self) -> str:
-        return ROLES.get(self.role, self.role)
+        return str(ROLES.get(self.role, self.role))
