@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from flask import flash, render_template
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import Numeric, inspect
@@ -50,6 +51,15 @@ class Form(FlaskForm):
             if kwargs.get("coerce") is int:
                 extra["coerce"] = bounded_int
             return unbound_field.bind(form=form, **options, **extra)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A lazy message (``_l``) counts as markup and would reach the page
+        # unescaped; as a plain string it is escaped like any other text.
+        for field in self._fields.values():
+            if isinstance(field.errors, list | tuple):
+                field.errors = [str(e) if isinstance(e, LazyString) else e for e in field.errors]
+        return valid
 
 
 def _positional_validators(unbound_field) -> list:

@@ -15,6 +15,7 @@ from crm.bulk.forms import ACTIONS, BulkForm
 from crm.exports import download
 from crm.extensions import db
 from crm.forms import optional_id
+from crm.i18n import _
 from crm.jobs import Unavailable, start_run
 from crm.models import JobRun
 from crm.models.membership import MEMBERSHIP_STATUSES
@@ -75,7 +76,7 @@ def _params(form: BulkForm) -> dict:
     if action == "untag":
         tag = tags.find_tag(db.session, form.tag.data)
         if tag is None:
-            raise RuleError("There is no tag of this name.", "tag")
+            raise RuleError(_("There is no tag of this name."), "tag")
         return {"tag_id": tag.id, "tag_name": tag.name}
     if action == "status":
         return {
