@@ -143,6 +143,7 @@ def download(
     written at once. An XLSX is a zip whose directory comes last: it is built
     whole (``crm.downloads`` builds large ones in the background).
     """
+    headers = [str(h) for h in headers]  # in the reader's language; the values stay as stored
     if fmt == "xlsx":
         body, mimetype = xlsx_bytes(headers, rows() if callable(rows) else rows), XLSX_MIMETYPE
     elif callable(rows):

@@ -24,6 +24,7 @@ from wtforms.widgets import Select
 
 from crm.conflicts import Conflict, EditConflict, merge
 from crm.extensions import db
+from crm.i18n import _, _l
 from crm.validation import MAX_ID, RuleError, bounded_int, check_date, check_text
 
 
@@ -74,7 +75,7 @@ def no_control_characters(form, field) -> None:
         message = check_text(text, multiline=multiline)
         if message:
             if isinstance(value, FileStorage):
-                message = "Rename the file: its name holds control characters."
+                message = _("Rename the file: its name holds control characters.")
             raise StopValidation(message)
 
 
@@ -89,7 +90,9 @@ def _check(rule):
 
 def _in_range(value) -> str | None:
     if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
-        return f"Enter a number between {-MAX_ID:,} and {MAX_ID:,}."
+        return _(
+            "Enter a number between %(low)s and %(high)s.", low=f"{-MAX_ID:,}", high=f"{MAX_ID:,}"
+        )
     return None
 
 
@@ -115,7 +118,7 @@ def _column_bounds(model, name: str, field_class) -> list:
         return [Length(max=column.type.length)]
     if issubclass(field_class, DecimalField) and isinstance(column.type, Numeric):
         largest = Decimal(10) ** (column.type.precision - column.type.scale) - 1
-        return [NumberRange(-largest, largest, message="That amount is too large.")]
+        return [NumberRange(-largest, largest, message=_l("That amount is too large."))]
     return []
 
 
@@ -194,7 +197,8 @@ class QuickSelect(Select):
             return super().render_option(choice, **kwargs)
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         selected = "selected " if choice.selected else ""
-        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label)}</option>')
+        label = escape(str(choice.label))  # str(): a lazy label would pass as markup
+        return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')
 
 
 def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:
