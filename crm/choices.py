@@ -3,7 +3,8 @@
 Reference data (ecosystems, programmes, flagship areas) and the tenant's
 clusters are read here, one query each; the fixed lists (organisation kinds,
 size classes, statuses, roles, fee tiers, consent sources) are defined with
-their models and imported from here by forms and views. Lists are
+their models and imported from here by forms and views. Labels are in the
+reader's language (lazy for the fixed lists; codes never change). Lists are
 ``(value, label)`` pairs; ``crm.forms.choices`` makes WTForms choices of them.
 
 Archived clusters: an archived cluster is not offered for a new link, but
@@ -24,6 +25,7 @@ from crm.models.contact import CONSENT_SOURCES, CONTACT_ROLES
 from crm.models.membership import FEE_TIERS, MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
 from crm.models.project import PARTICIPATION_ROLES, PROJECT_STATUSES
+from crm.models.reference import ecosystem_label, flagship_label, programme_label
 
 __all__ = [
     "CONSENT_SOURCES",
@@ -43,20 +45,22 @@ __all__ = [
 
 
 def ecosystems() -> list[tuple[int, str]]:
-    return [
-        tuple(r)
-        for r in db.session.execute(select(Ecosystem.id, Ecosystem.name).order_by(Ecosystem.id))
-    ]
+    rows = db.session.execute(
+        select(Ecosystem.id, Ecosystem.code, Ecosystem.name).order_by(Ecosystem.id)
+    )
+    return [(id_, ecosystem_label(code, name)) for id_, code, name in rows]
 
 
 def flagships() -> list[tuple[int, str]]:
-    rows = db.session.execute(select(FlagshipArea.id, FlagshipArea.name).order_by(FlagshipArea.id))
-    return [tuple(r) for r in rows]
+    rows = db.session.execute(
+        select(FlagshipArea.id, FlagshipArea.code, FlagshipArea.name).order_by(FlagshipArea.id)
+    )
+    return [(id_, flagship_label(code, name)) for id_, code, name in rows]
 
 
 def programmes() -> list[tuple[str, str]]:
     rows = db.session.execute(select(Programme.code, Programme.name).order_by(Programme.code))
-    return [(code, f"{code} — {name}") for code, name in rows]
+    return [(code, f"{code} — {programme_label(code, name)}") for code, name in rows]
 
 
 def clusters(

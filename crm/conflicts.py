@@ -17,6 +17,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
 from crm.extensions import db
+from crm.i18n import _
 from crm.models import AuditEvent, User
 from crm.models.base import Versioned, utcnow
 from crm.validation import RuleError
@@ -103,7 +104,7 @@ def _shown(form_field, value) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     labels = {
         str(getattr(c, "value", None) if hasattr(c, "value") else c[0]): str(
             getattr(c, "label", None) if hasattr(c, "label") else c[1]

@@ -8,6 +8,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from crm.i18n import _
+
 _DATA = Path(__file__).parent / "data" / "countries.json"
 
 
@@ -26,5 +28,5 @@ def check_known_country(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     if str(value).strip().upper() not in countries():
-        return "Choose a country (a two-letter ISO code, such as DE or NO)."
+        return _("Choose a country (a two-letter ISO code, such as DE or NO).")
     return None

@@ -11,6 +11,7 @@ from typing import Any
 
 import xlsxwriter
 from flask import Response, stream_with_context
+from flask_babel.speaklater import LazyString
 
 from crm.tenancy import current_scope, tenant_scope
 
@@ -40,6 +41,8 @@ def _plain(value):
     """The value as either format takes it, before any format-specific care."""
     if value is None:
         return ""
+    if isinstance(value, LazyString):  # a label (``_l``), in the reader's language
+        return str(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
@@ -143,6 +146,7 @@ def download(
     written at once. An XLSX is a zip whose directory comes last: it is built
     whole (``crm.downloads`` builds large ones in the background).
     """
+    headers = [str(h) for h in headers]  # in the reader's language; the values stay as stored
     if fmt == "xlsx":
         body, mimetype = xlsx_bytes(headers, rows() if callable(rows) else rows), XLSX_MIMETYPE
     elif callable(rows):

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from flask import flash, render_template
 from flask_babel import to_user_timezone, to_utc
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import Numeric, inspect
@@ -32,6 +33,7 @@ from wtforms.widgets import Select
 
 from crm.conflicts import Conflict, EditConflict, merge
 from crm.extensions import db
+from crm.i18n import _, _l
 from crm.validation import MAX_ID, RuleError, bounded_int, check_date, check_text
 
 
@@ -60,6 +62,15 @@ class Form(FlaskForm):
                 extra["coerce"] = bounded_int
             return unbound_field.bind(form=form, **options, **extra)
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A lazy message (``_l``) counts as markup and would reach the page
+        # unescaped; as a plain string it is escaped like any other text.
+        for field in self._fields.values():
+            if isinstance(field.errors, list | tuple):
+                field.errors = [str(e) if isinstance(e, LazyString) else e for e in field.errors]
+        return valid
+
 
 def _positional_validators(unbound_field) -> list:
     args = unbound_field.args
@@ -73,7 +84,7 @@ def no_control_characters(form, field) -> None:
         message = check_text(text, multiline=multiline)
         if message:
             if isinstance(value, FileStorage):
-                message = "Rename the file: its name holds control characters."
+                message = _("Rename the file: its name holds control characters.")
             raise StopValidation(message)
 
 
@@ -88,7 +99,9 @@ def _check(rule):
 
 def _in_range(value) -> str | None:
     if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
-        return f"Enter a number between {-MAX_ID:,} and {MAX_ID:,}."
+        return _(
+            "Enter a number between %(low)s and %(high)s.", low=f"{-MAX_ID:,}", high=f"{MAX_ID:,}"
+        )
     return None
 
 
@@ -114,7 +127,7 @@ def _column_bounds(model, name: str, field_class) -> list:
         return [Length(max=column.type.length)]
     if issubclass(field_class, DecimalField) and isinstance(column.type, Numeric):
         largest = Decimal(10) ** (column.type.precision - column.type.scale) - 1
-        return [NumberRange(-largest, largest, message="That amount is too large.")]
+        return [NumberRange(-largest, largest, message=_l("That amount is too large."))]
     return []
 
 
@@ -214,7 +227,8 @@ class QuickSelect(Select):
             return super().render_option(choice, **kwargs)
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         selected = "selected " if choice.selected else ""
-        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label)}</option>')
+        label = escape(str(choice.label))  # str(): a lazy label would pass as markup
+        return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')
 
 
 def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

@@ -16,6 +16,8 @@ from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
+from crm.i18n import _
+
 PIC_LENGTH = 9
 _PIC = re.compile(r"^\d{9}$")
 _SEPARATORS = re.compile(r"[\s.\-/]+")
@@ -92,7 +94,7 @@ def normalise_pic(value: str | None) -> str | None:
 def check_pic(value: str | None) -> str | None:
     pic = normalise_pic(value)
     if pic is not None and not _PIC.match(pic):
-        return "A PIC is 9 digits (the EU Participant Identification Code)."
+        return _("A PIC is 9 digits (the EU Participant Identification Code).")
     return None
 
 
@@ -138,13 +140,20 @@ def check_vat_id(value: str | None, country: str | None = None) -> str | None:
     country = _country(country)
     match = _VAT.match(code)
     if not match or not any(ch.isdigit() for ch in match.group(2)):
-        return "Enter a VAT number: the country prefix and the number, such as FR40303265045."
+        return _("Enter a VAT number: the country prefix and the number, such as FR40303265045.")
     if country:
         expected = _vat_prefix(country)
         if match.group(1) != expected:
-            return f"A VAT number in {country} starts with {expected}."
+            return _(
+                "A VAT number in %(country)s starts with %(prefix)s.",
+                country=country,
+                prefix=expected,
+            )
     if _vat_validate(code) is None:
-        return f"This is not a valid {match.group(1)} VAT number: check its digits."
+        return _(
+            "This is not a valid %(country)s VAT number: check its digits.",
+            country=match.group(1),
+        )
     return None
 
 
@@ -184,10 +193,14 @@ def check_registration_id(value: str | None, country: str | None = None) -> str 
     if country in REGISTRIES:
         if _registry_compact(value, country) is None:
             label = REGISTRIES[country][1]
-            return f"Enter a valid {label} ({country} registration number): check its digits."
+            return _(
+                "Enter a valid %(label)s (%(country)s registration number): check its digits.",
+                label=label,
+                country=country,
+            )
         return None
     if not _REGISTRATION.match(value):
-        return "Enter the registration number: letters, digits, spaces, dots, dashes or slashes."
+        return _("Enter the registration number: letters, digits, spaces, dots, dashes or slashes.")
     return None
 
 
@@ -213,7 +226,7 @@ def check_lei(value: str | None) -> str | None:
     from stdnum import lei
 
     if not lei.is_valid(normalise_lei(value)):
-        return "Enter a valid LEI: 20 letters and digits, such as 529900T8BM49AURSDO55."
+        return _("Enter a valid LEI: 20 letters and digits, such as 529900T8BM49AURSDO55.")
     return None
 
 
@@ -238,9 +251,9 @@ def check_ror(value: str | None, kind: str | None = None) -> str | None:
         return None
     ror = normalise_ror(value)
     if not _ROR.match(ror) or _ror_checksum(ror[1:7]) != int(ror[7:]):
-        return "Enter a valid ROR id, such as 03vek6s52 or https://ror.org/03vek6s52."
+        return _("Enter a valid ROR id, such as 03vek6s52 or https://ror.org/03vek6s52.")
     if kind and kind not in ROR_KINDS:
-        return "A ROR id is recorded for universities and research organisations only."
+        return _("A ROR id is recorded for universities and research organisations only.")
     return None
 
 

@@ -16,6 +16,7 @@ from datetime import date
 
 from wtforms.validators import StopValidation
 
+from crm.i18n import _
 from crm.identifiers import (  # noqa: F401  (the identifier rules, re-exported)
     check_lei,
     check_pic,
@@ -61,7 +62,7 @@ def has_control(text: str, *, multiline: bool = False) -> bool:
 
 def check_text(value, *, multiline: bool = False) -> str | None:
     if isinstance(value, str) and has_control(value, multiline=multiline):
-        return "Remove the control characters (such as NUL) from this text."
+        return _("Remove the control characters (such as NUL) from this text.")
     return None
 
 
@@ -69,7 +70,11 @@ def check_date(value: date | None) -> str | None:
     if value is None:
         return None
     if not EARLIEST_DATE <= value <= LATEST_DATE:
-        return f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+        return _(
+            "Enter a date between %(first)s and %(last)s.",
+            first=EARLIEST_DATE.year,
+            last=LATEST_DATE.year,
+        )
     return None
 
 
@@ -100,7 +105,7 @@ def check_country(value: str | None) -> str | None:
     if _blank(value):
         return None
     if not _COUNTRY.match(normalise_code(value)):
-        return "Enter a two-letter country code, such as FR or PL."
+        return _("Enter a two-letter country code, such as FR or PL.")
     return None
 
 
@@ -110,10 +115,14 @@ def check_nuts2(value: str | None, country: str | None = None) -> str | None:
         return None
     code = normalise_code(value)
     if not _NUTS2.match(code):
-        return "Enter a NUTS-2 code: the country's two letters and two characters, such as FR10."
+        return _("Enter a NUTS-2 code: the country's two letters and two characters, such as FR10.")
     prefix = nuts_prefix(country)
     if prefix and code[:2] != prefix:
-        return f"A NUTS-2 region in {normalise_code(country)} starts with {prefix}."
+        return _(
+            "A NUTS-2 region in %(country)s starts with %(prefix)s.",
+            country=normalise_code(country),
+            prefix=prefix,
+        )
     return None
 
 
@@ -122,7 +131,7 @@ def check_email(value: str | None) -> str | None:
         return None
     value = str(value).strip()
     if len(value) > 254 or not _EMAIL.match(value):
-        return "Enter an e-mail address such as name@example.org."
+        return _("Enter an e-mail address such as name@example.org.")
     return None
 
 
@@ -142,7 +151,7 @@ def check_url(value: str | None) -> str | None:
         return None
     value = normalise_url(value)
     if len(value) > 250 or not _URL.match(value):
-        return "Enter a web address such as www.example.org or https://example.org."
+        return _("Enter a web address such as www.example.org or https://example.org.")
     return None
 
 
@@ -153,9 +162,9 @@ def check_nace(value: str | None, revision: str | None = None) -> str | None:
         return None
     code = normalise_code(value)
     if not _NACE.match(code):
-        return "Enter a NACE section (C), division (26), group (26.1) or class (26.11)."
+        return _("Enter a NACE section (C), division (26), group (26.1) or class (26.11).")
     if code == "V" and (revision or "2") == "2":
-        return "Section V exists in NACE Rev. 2.1 only: choose that revision."
+        return _("Section V exists in NACE Rev. 2.1 only: choose that revision.")
     return None
 
 
@@ -181,17 +190,17 @@ def check_non_negative(value, *, integer: bool = False, maximum: float | None = 
     try:
         number = parse_number(value)
     except (TypeError, ValueError):
-        return "Enter a number." if not integer else "Enter a whole number."
+        return _("Enter a number.") if not integer else _("Enter a whole number.")
     if number is None:
         return None
     if number != number:  # NaN
-        return "Enter a number."
+        return _("Enter a number.")
     if integer and not float(number).is_integer():
-        return "Enter a whole number."
+        return _("Enter a whole number.")
     if number < 0:
-        return "Enter zero or a positive number."
+        return _("Enter zero or a positive number.")
     if maximum is not None and number > maximum:
-        return f"Enter a number no larger than {maximum:,.0f}."
+        return _("Enter a number no larger than %(max)s.", max=f"{maximum:,.0f}")
     return None
 
 
@@ -201,7 +210,7 @@ def check_year(value, *, earliest: int = 1800, latest: int = 2100) -> str | None
         return error
     year = int(parse_number(value))
     if not earliest <= year <= latest:
-        return f"Enter a year between {earliest} and {latest}."
+        return _("Enter a year between %(first)s and %(last)s.", first=earliest, last=latest)
     return None
 
 
@@ -209,13 +218,13 @@ def check_choice(value, choices) -> str | None:
     if _blank(value):
         return None
     if value not in choices:
-        return "Choose one of: " + ", ".join(sorted(choices)) + "."
+        return _("Choose one of: %(codes)s.", codes=", ".join(sorted(choices)))
     return None
 
 
 def check_not_own_member(cluster_id: int | None, member_id: int | None) -> str | None:
     if cluster_id is not None and cluster_id == member_id:
-        return "A cluster cannot be a member of itself."
+        return _("A cluster cannot be a member of itself.")
     return None
 
 
@@ -229,12 +238,12 @@ def organisation_errors(values: dict) -> dict[str, str]:
     country = values.get("country")
     checks = {
         "kind": lambda: (
-            ("Choose the kind of organisation." if _blank(values["kind"]) else None)
+            (_("Choose the kind of organisation.") if _blank(values["kind"]) else None)
             or check_choice(values["kind"], KINDS)
         ),
-        "name": lambda: "Enter the organisation's name." if _blank(values["name"]) else None,
+        "name": lambda: _("Enter the organisation's name.") if _blank(values["name"]) else None,
         "country": lambda: (
-            ("Enter the country code." if _blank(values["country"]) else None)
+            (_("Enter the country code.") if _blank(values["country"]) else None)
             or check_country(values["country"])
         ),
         "nuts2": lambda: check_nuts2(values["nuts2"], country),

@@ -9,34 +9,35 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.validators import Length, Optional
 
 from crm.forms import Form, labelled
+from crm.i18n import _l
 from crm.models.membership import MEMBERSHIP_STATUSES
 
 # action -> (label, the lists it applies to)
 ACTIONS = {
-    "tag": ("Add a tag", ("members", "contacts")),
-    "untag": ("Remove a tag", ("members", "contacts")),
-    "status": ("Change membership status", ("members",)),
-    "export_csv": ("Export (CSV)", ("members", "contacts")),
-    "export_xlsx": ("Export (Excel)", ("members", "contacts")),
+    "tag": (_l("Add a tag"), ("members", "contacts")),
+    "untag": (_l("Remove a tag"), ("members", "contacts")),
+    "status": (_l("Change membership status"), ("members",)),
+    "export_csv": (_l("Export (CSV)"), ("members", "contacts")),
+    "export_xlsx": (_l("Export (Excel)"), ("members", "contacts")),
 }
 
 
 class BulkForm(Form):
     source = HiddenField()  # members | contacts
     filters = HiddenField()  # the list's query arguments, url-encoded
-    all_matching = BooleanField("Select all matching")
+    all_matching = BooleanField(_l("Select all matching"))
     # Both choices are checked by the view (crm.bulk.views._check), beside the field.
     action = SelectField(
-        "Action",
-        choices=labelled({k: v[0] for k, v in ACTIONS.items()}, "Choose…"),
+        _l("Action"),
+        choices=labelled({k: v[0] for k, v in ACTIONS.items()}, _l("Choose…")),
         validate_choice=False,
     )
-    tag = StringField("Tag", validators=[Optional(), Length(max=60)])
+    tag = StringField(_l("Tag"), validators=[Optional(), Length(max=60)])
     status = SelectField(
-        "New status", choices=labelled(MEMBERSHIP_STATUSES, "—"), validate_choice=False
+        _l("New status"), choices=labelled(MEMBERSHIP_STATUSES, "—"), validate_choice=False
     )
-    effective_on = DateField("Effective on", default=date.today, validators=[Optional()])
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    effective_on = DateField(_l("Effective on"), default=date.today, validators=[Optional()])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
 def bulk_form(source: str, args: dict, total: int) -> BulkForm:
@@ -45,7 +46,7 @@ def bulk_form(source: str, args: dict, total: int) -> BulkForm:
     form.source.data = source
     form.filters.data = urlencode(args)
     form.action.choices = labelled(
-        {k: label for k, (label, sources) in ACTIONS.items() if source in sources}, "Choose…"
+        {k: label for k, (label, sources) in ACTIONS.items() if source in sources}, _l("Choose…")
     )
     form.total = total
     return form

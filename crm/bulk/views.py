@@ -9,12 +9,14 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from crm import formats
 from crm.accounts.access import STAFF, roles_required
 from crm.bulk import actions, bp, jobs, queries
 from crm.bulk.forms import ACTIONS, BulkForm
 from crm.exports import download
 from crm.extensions import db
 from crm.forms import optional_id
+from crm.i18n import _
 from crm.jobs import Unavailable, start_run
 from crm.models import JobRun
 from crm.models.membership import MEMBERSHIP_STATUSES
@@ -51,18 +53,18 @@ def _check(form: BulkForm, source: str, spec: dict | None) -> None:
     errors: dict[str, list[str]] = {}
     action = form.action.data
     if action not in ACTIONS or source not in ACTIONS[action][1]:
-        errors["action"] = ["Choose an action."]
+        errors["action"] = [_("Choose an action.")]
     if spec is None:
-        errors[""] = ["Tick the rows to act on, or “Select all matching”."]
+        errors[""] = [_("Tick the rows to act on, or “Select all matching”.")]
     if action in ("tag", "untag") and not (form.tag.data or "").strip():
-        errors["tag"] = ["Name the tag."]
+        errors["tag"] = [_("Name the tag.")]
     if action == "status":
         if form.status.data not in MEMBERSHIP_STATUSES:
-            errors["status"] = ["Choose the new status."]
+            errors["status"] = [_("Choose the new status.")]
         if not form.effective_on.data:
-            errors["effective_on"] = ["Enter the date the change takes effect."]
+            errors["effective_on"] = [_("Enter the date the change takes effect.")]
         if not (form.reason.data or "").strip():
-            errors["reason"] = ["Say why the status changes."]
+            errors["reason"] = [_("Say why the status changes.")]
     if errors:
         raise RuleError(errors)
 
@@ -75,7 +77,7 @@ def _params(form: BulkForm) -> dict:
     if action == "untag":
         tag = tags.find_tag(db.session, form.tag.data)
         if tag is None:
-            raise RuleError("There is no tag of this name.", "tag")
+            raise RuleError(_("There is no tag of this name."), "tag")
         return {"tag_id": tag.id, "tag_name": tag.name}
     if action == "status":
         return {
@@ -147,11 +149,20 @@ def apply():
 
 
 def _outcome(result: dict) -> str:
-    text = f"Done: {result['changed']:,} of {result['total']:,} changed."
-    if result["refused_count"]:
-        firsts = "; ".join(f"{r['name']}: {r['reason']}" for r in result["refused"][:5])
-        text += f" {result['refused_count']:,} refused ({firsts})."
-    return text
+    done = _(
+        "Done: %(changed)s of %(total)s changed.",
+        changed=formats.number(result["changed"]),
+        total=formats.number(result["total"]),
+    )
+    if not result["refused_count"]:
+        return done
+    firsts = "; ".join(f"{r['name']}: {r['reason']}" for r in result["refused"][:5])
+    refused = _(
+        "%(count)s refused (%(firsts)s).",
+        count=formats.number(result["refused_count"]),
+        firsts=firsts,
+    )
+    return f"{done} {refused}"
 
 
 def _export(fmt: str, source: str, spec: dict, selection):

@@ -18,16 +18,17 @@ from crm.dialects import folded_matches, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
+from crm.i18n import _l
 from crm.members.queries import MAX_PER_PAGE, Page
 from crm.models import ClusterMembership, Contact, Organisation, Tag, contact_tags
 from crm.models.organisation import KINDS, SIZE_CLASSES, SME_CLASSES
 from crm.segments import related
 
 SORTS = {
-    "name": ("Name", lambda: (Contact.last_name, Contact.first_name)),
-    "organisation": ("Organisation", lambda: (func.lower(Organisation.name),)),
-    "email": ("E-mail", lambda: (Contact.email,)),
-    "created": ("Recently added", lambda: ()),  # ids grow with time
+    "name": (_l("Name"), lambda: (Contact.last_name, Contact.first_name)),
+    "organisation": (_l("Organisation"), lambda: (func.lower(Organisation.name),)),
+    "email": (_l("E-mail"), lambda: (Contact.email,)),
+    "created": (_l("Recently added"), lambda: ()),  # ids grow with time
 }
 SME = "sme"  # size filter value: micro, small or medium
 

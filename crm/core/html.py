@@ -16,7 +16,8 @@ def options(pairs: Iterable, selected=None) -> Markup:
     tags = []
     for value, label in pairs:
         mark = " selected" if value == selected else ""
-        tags.append(f'<option value="{escape(value)}"{mark}>{escape(label)}</option>')
+        # str(): a lazy label (``_l``) would pass escape() as markup.
+        tags.append(f'<option value="{escape(value)}"{mark}>{escape(str(label))}</option>')
     return Markup("".join(tags))
 
 

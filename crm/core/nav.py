@@ -11,31 +11,32 @@ from crm.accounts.access import (
     TENANT_ADMINS,
     TENANT_ROLES,
 )
+from crm.i18n import _l
 
 # (label, endpoint, roles). Entries whose endpoint is not registered are left out.
 NAV = [
-    ("Dashboard", "members.dashboard", STAFF),
-    ("Members", "members.directory", STAFF),
-    ("Contacts", "contacts.index", TENANT_ROLES),
-    ("Segments", "segments.index", STAFF),
-    ("Renewals", "renewals.index", STAFF),
-    ("Duplicates", "merge.report", STAFF),
-    ("Projects", "projects.index", STAFF),
+    (_l("Dashboard"), "members.dashboard", STAFF),
+    (_l("Members"), "members.directory", STAFF),
+    (_l("Contacts"), "contacts.index", TENANT_ROLES),
+    (_l("Segments"), "segments.index", STAFF),
+    (_l("Renewals"), "renewals.index", STAFF),
+    (_l("Duplicates"), "merge.report", STAFF),
+    (_l("Projects"), "projects.index", STAFF),
     ("CORDIS", "cordis.index", STAFF),
-    ("My cluster", "projects.my_cluster", CLUSTER_MANAGERS),
-    ("Alliance partners", "profiles.index", TENANT_ROLES),
-    ("Partner requests", "partner_requests.index", TENANT_ROLES),
-    ("Notifications", "partner_requests.notifications", TENANT_ROLES),
-    ("Mailings", "mailings.index", STAFF),
-    ("Import", "imports.index", STAFF),
-    ("Figures", "metrics.tenant_report", STAFF),
-    ("Users", "accounts.users", TENANT_ADMINS),
-    ("Audit log", "accounts.audit_log", TENANT_ADMINS),
-    ("Outbox", "mail.outbox", TENANT_ADMINS),
-    ("Mail settings", "mail.settings", TENANT_ADMINS),
-    ("Alliance figures", "alliance.dashboard", ALLIANCE_ROLES),
-    ("Associations", "tenants_admin.index", ALLIANCE_ADMINS),
-    ("CORDIS data", "alliance.cordis", ALLIANCE_ADMINS),
+    (_l("My cluster"), "projects.my_cluster", CLUSTER_MANAGERS),
+    (_l("Alliance partners"), "profiles.index", TENANT_ROLES),
+    (_l("Partner requests"), "partner_requests.index", TENANT_ROLES),
+    (_l("Notifications"), "partner_requests.notifications", TENANT_ROLES),
+    (_l("Mailings"), "mailings.index", STAFF),
+    (_l("Import"), "imports.index", STAFF),
+    (_l("Figures"), "metrics.tenant_report", STAFF),
+    (_l("Users"), "accounts.users", TENANT_ADMINS),
+    (_l("Audit log"), "accounts.audit_log", TENANT_ADMINS),
+    (_l("Outbox"), "mail.outbox", TENANT_ADMINS),
+    (_l("Mail settings"), "mail.settings", TENANT_ADMINS),
+    (_l("Alliance figures"), "alliance.dashboard", ALLIANCE_ROLES),
+    (_l("Associations"), "tenants_admin.index", ALLIANCE_ADMINS),
+    (_l("CORDIS data"), "alliance.cordis", ALLIANCE_ADMINS),
 ]
 
 
@@ -61,7 +62,7 @@ def nav_items() -> list[dict]:
                 args["tenant"] = tenant
             items.append(
                 {
-                    "label": label,
+                    "label": str(label),
                     "url": url_for(endpoint, **args),
                     "active": request.endpoint == endpoint,
                     "badge": BADGES[endpoint]() if endpoint in BADGES else 0,

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from crm.core import bp
 from crm.extensions import db, login_manager, redis_connection
+from crm.i18n import _, _l, force_locale
 from crm.models import Tenant
 
 # PostgreSQL's "query_canceled": statement_timeout (or a cancel request) stopped it.
@@ -147,7 +148,7 @@ def _rollback_quietly() -> None:
         current_app.logger.exception("rollback failed")
 
 
-FORM_EXPIRED = (
+FORM_EXPIRED = _l(
     "This form has expired or was opened in another session. "
     "Please go back, reload the page and submit it again."
 )
@@ -156,8 +157,10 @@ FORM_EXPIRED = (
 @bp.app_errorhandler(CSRFError)
 def form_expired(_error):
     if request.is_json or request.accept_mimetypes.best == "application/json":
-        return jsonify(error="form_expired", message=FORM_EXPIRED), 400
-    page = render_template("core/error.html", code=400, title="Form expired", message=FORM_EXPIRED)
+        return jsonify(error="form_expired", message=str(FORM_EXPIRED)), 400
+    page = render_template(
+        "core/error.html", code=400, title=_("Form expired"), message=str(FORM_EXPIRED)
+    )
     return page, 400
 
 
@@ -168,6 +171,16 @@ PLAIN_ERROR = (
 )
 
 
+def _reader_texts(*texts):
+    """The texts in the reader's language, else in English: the language may need
+    the user's association, which a database that is down cannot give."""
+    try:
+        return [None if t is None else str(t) for t in texts]
+    except Exception:
+        with force_locale("en"):
+            return [None if t is None else str(t) for t in texts]
+
+
 def error_page(code: int, title: str, message: str | None = None):
     """The error page, drawn without the database: the failed request's
     transaction is rolled back first (on PostgreSQL every statement after a
@@ -175,12 +188,14 @@ def error_page(code: int, title: str, message: str | None = None):
     loaded them, and the page names neither the user nor the tenant. JSON
     addresses and clients asking for JSON get ``{"error": ..., "status": ...}``."""
     _rollback_quietly()  # a lost connection: the page does not need it
+    if "_login_user" not in g:
+        # Flask-Login's template context (and the choice of language) would load
+        # the user (a query) otherwise.
+        g._login_user = login_manager.anonymous_user()
+    title, message = _reader_texts(title, message)
     if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
         extra = {"message": message} if message else {}
         return jsonify(error=title, status=code, **extra), code
-    if "_login_user" not in g:
-        # Flask-Login's template context would load the user (a query) otherwise.
-        g._login_user = login_manager.anonymous_user()
     try:
         return render_template("core/error.html", code=code, title=title, message=message), code
     except Exception:
@@ -196,24 +211,24 @@ def _error_page(code: int, title: str):
 
 
 for _code, _title in (
-    (400, "Bad request"),
-    (404, "Not found"),
-    (405, "Method not allowed"),
-    (413, "File too large"),
-    (429, "Too many attempts"),
-    (500, "Something went wrong"),
+    (400, _l("Bad request")),
+    (404, _l("Not found")),
+    (405, _l("Method not allowed")),
+    (413, _l("File too large")),
+    (429, _l("Too many attempts")),
+    (500, _l("Something went wrong")),
 ):
     # 500 also catches every unhandled exception (Flask wraps it in
     # InternalServerError), so no bare server page without the headers.
     bp.app_errorhandler(_code)(_error_page(_code, _title))
 
 
-TOO_LONG = (
-    "This took longer than the {seconds:g} seconds a page may take, so it was stopped "
+TOO_LONG = _l(
+    "This took longer than the %(seconds)g seconds a page may take, so it was stopped "
     "before it held up everyone else. Nothing was changed. Try a narrower search or "
     "filter, or try again in a few minutes."
 )
-DATABASE_UNAVAILABLE = (
+DATABASE_UNAVAILABLE = _l(
     "The database is not answering just now. Nothing was changed. Please try again in a minute."
 )
 
@@ -225,11 +240,11 @@ def database_trouble(error: OperationalError):
     sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate == QUERY_CANCELED:
         current_app.logger.warning("statement timeout on %s: %s", request.path, error.orig)
-        message = TOO_LONG.format(seconds=current_app.config["STATEMENT_TIMEOUT"])
-        response = make_response(error_page(503, "This took too long", message))
+        message = _reader_texts(TOO_LONG)[0] % {"seconds": current_app.config["STATEMENT_TIMEOUT"]}
+        response = make_response(error_page(503, _l("This took too long"), message))
     elif _unavailable(error, sqlstate):
         current_app.logger.exception("database unavailable on %s", request.path)
-        response = make_response(error_page(503, "Database unavailable", DATABASE_UNAVAILABLE))
+        response = make_response(error_page(503, _l("Database unavailable"), DATABASE_UNAVAILABLE))
     else:  # a mistake of ours (SQLite reports a missing table as "operational"): a 500
         raise error
     response.headers["Retry-After"] = "30"

@@ -16,8 +16,9 @@ from werkzeug.datastructures import MultiDict
 
 from crm.exports import XLSX_OPTIONS, download, xlsx_cell
 from crm.extensions import db
+from crm.i18n import LANGUAGES, _l, force_locale, tenant_language
 from crm.jobs import Unavailable, job_context, run_progress, start_run
-from crm.models import ExportFile, JobRun, Tenant
+from crm.models import ExportFile, JobRun, Tenant, User
 from crm.models.base import utcnow
 from crm.tenancy import current_tenant_id, tenant_scope
 
@@ -31,7 +32,7 @@ class Export:
     """An export a job can build: its headers, and its row count and rows for
     the filters of the list page (its query arguments)."""
 
-    label: str
+    label: str  # lazy: in the language of who reads it
     headers: Callable[[], list[str]]
     count_and_rows: Callable[[MultiDict], tuple[int, Iterable]]
     back: str  # the list page's endpoint
@@ -112,11 +113,11 @@ def _payments_headers() -> list[str]:
 
 
 EXPORTS = {
-    "members": Export("Members directory", _members_headers, _members, "members.directory"),
-    "projects": Export("Projects", _projects_headers, _projects, "projects.index"),
-    "contacts": Export("Contacts", _contacts_headers, _contacts, "contacts.index"),
-    "renewals": Export("Renewals", _renewals_headers, _renewals, "renewals.index"),
-    "payments": Export("Payments", _payments_headers, _payments, "renewals.index"),
+    "members": Export(_l("Members directory"), _members_headers, _members, "members.directory"),
+    "projects": Export(_l("Projects"), _projects_headers, _projects, "projects.index"),
+    "contacts": Export(_l("Contacts"), _contacts_headers, _contacts, "contacts.index"),
+    "renewals": Export(_l("Renewals"), _renewals_headers, _renewals, "renewals.index"),
+    "payments": Export(_l("Payments"), _payments_headers, _payments, "renewals.index"),
 }
 
 
@@ -165,8 +166,9 @@ def build_xlsx(kind: str, args: dict, filename: str, user_id: int | None, run_id
     total, rows = export.count_and_rows(MultiDict(args))
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, XLSX_OPTIONS)
-    sheet = workbook.add_worksheet(export.label[:31])
-    sheet.write_row(0, 0, export.headers())
+    with force_locale(_language_of(user_id)):
+        sheet = workbook.add_worksheet(str(export.label)[:31])
+        sheet.write_row(0, 0, [str(header) for header in export.headers()])
     written = 0
     for written, row in enumerate(rows, start=1):
         sheet.write_row(written, 0, [xlsx_cell(value) for value in row])
@@ -195,6 +197,14 @@ def build_xlsx(kind: str, args: dict, filename: str, user_id: int | None, run_id
     db.session.add(export_file)
     db.session.commit()
     return {"kind": kind, "rows": written, "file_id": export_file.id}
+
+
+def _language_of(user_id: int | None) -> str:
+    """The language of who asked for the file: theirs, else their association's."""
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return tenant_language(db.session.get(Tenant, current_tenant_id()))
 
 
 def run_of(run_id: int, tenant_id: int) -> JobRun | None:

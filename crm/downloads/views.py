@@ -13,6 +13,7 @@ from crm.downloads import bp
 from crm.downloads.exports import EXPORTS, run_of
 from crm.exports import XLSX_MIMETYPE
 from crm.extensions import db
+from crm.i18n import _
 from crm.models import ExportFile
 from crm.models.base import utcnow
 
@@ -88,7 +89,8 @@ def file(run_id: int):
 
 
 def _gone(run_id: int):
-    message = (
+    message = _(
         "This download link has expired. Open the export's page for a new one, or export again."
     )
-    return render_template("core/error.html", code=410, title="Link expired", message=message), 410
+    page = render_template("core/error.html", code=410, title=_("Link expired"), message=message)
+    return page, 410

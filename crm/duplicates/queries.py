@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from crm.dialects import lowered
 from crm.duplicates.names import SIMILAR_NAME, similarity
 from crm.extensions import db
+from crm.i18n import _l
 from crm.identifiers import STORED_FORMS
 from crm.models import Organisation
 
@@ -26,6 +27,14 @@ IDENTIFIERS = {
     "vat_id": "VAT number",
     "pic": "PIC",
 }
+# Why two organisations look alike, in the reader's language.
+SAME = {
+    "registration_id": _l("same registration number"),
+    "vat_id": _l("same VAT number"),
+    "pic": _l("same PIC"),
+}
+SIMILAR_IN_CITY = _l("similar name in the same city")
+SAME_IN_CITY = _l("same name in the same city")
 SHOWN = 10  # candidates shown beside a form
 
 
@@ -53,19 +62,19 @@ def _name_score(column, name: str):
 def _candidates_query(values: dict, exclude_id: int | None):
     """Organisations sharing an identifier with ``values``, or named alike in its city."""
     conditions, reasons = [], []
-    for key, label in IDENTIFIERS.items():
+    for key in IDENTIFIERS:
         stored = _stored(values, key)
         if stored:
             column = getattr(Organisation, key)
             conditions.append(column == stored)
-            reasons.append((column == stored, f"same {label}"))
+            reasons.append((column == stored, str(SAME[key])))
     name, city = (values.get("name") or "").strip(), (values.get("city") or "").strip()
     score = literal(0.0, Float)
     if name and city:
         score = _name_score(Organisation.name, name)
         similar = and_(lowered(Organisation.city) == city.lower(), score >= SIMILAR_NAME)
         conditions.append(similar)
-        reasons.append((similar, "similar name in the same city"))
+        reasons.append((similar, str(SIMILAR_IN_CITY)))
     if not conditions:
         return None, []
     query = select(
@@ -101,7 +110,8 @@ def candidates(values: dict, *, exclude_id: int | None = None) -> list[Candidate
         )
         for row in rows
     ]
-    found.sort(key=lambda c: (not any(r.startswith("same") for r in c.reasons), c.archived))
+    similar = str(SIMILAR_IN_CITY)  # an identifier in common ranks first
+    found.sort(key=lambda c: (all(r == similar for r in c.reasons), c.archived))
     return found[:SHOWN]
 
 
@@ -134,15 +144,15 @@ class DuplicateIndex:
             )
             candidate.reasons.append(reason)
 
-        for key, label in IDENTIFIERS.items():
+        for key in IDENTIFIERS:
             stored = _stored(values, key)
             for org in self.by_identifier.get((key, stored), ()) if stored else ():
-                add(org, f"same {label}")
+                add(org, str(SAME[key]))
         name, city = (values.get("name") or "").strip(), (values.get("city") or "").strip()
         if name and city:
             for org in self.by_city.get(city.lower(), ()):
                 if similarity(org.name.lower(), name.lower()) >= SIMILAR_NAME:
-                    add(org, "similar name in the same city")
+                    add(org, str(SIMILAR_IN_CITY))
         return list(found.values())[:SHOWN]
 
 
@@ -239,9 +249,9 @@ def report_rows(page: int | None = None, per_page: int = 50) -> list[Pair]:
         query = query.limit(per_page).offset((page - 1) * per_page)
     out = []
     for row in db.session.execute(query):
-        reasons = [f"same {label}" for key, label in IDENTIFIERS.items() if row._mapping[key]]
+        reasons = [str(SAME[key]) for key in IDENTIFIERS if row._mapping[key]]
         if row.score:
-            reasons.append("same name in the same city")
+            reasons.append(str(SAME_IN_CITY))
         out.append(
             Pair(row.a_id, row.name, row.city, row.b_id, row.b_name, row.b_city, reasons, row.score)
         )

@@ -17,12 +17,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm import choices
+from crm import choices, formats
 from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
 from crm.conflicts import version_field
 from crm.currencies import DEFAULT_CURRENCY, labelled_codes
 from crm.extensions import db
 from crm.forms import Form, labelled, select_choices
+from crm.i18n import _, _l
 from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.mail import consent
 from crm.members.services import ORGANISATION_FIELDS
@@ -54,7 +55,7 @@ from crm.validation import (
     normalise_url,
 )
 
-MAIL_CONSENT_CHOICES = labelled({"granted": "Agreed", "refused": "Refused"}, "Not said")
+MAIL_CONSENT_CHOICES = labelled({"granted": _l("Agreed"), "refused": _l("Refused")}, _l("Not said"))
 
 
 class OrganisationForm(Form):
@@ -62,98 +63,98 @@ class OrganisationForm(Form):
         model = Organisation
 
     kind = SelectField(
-        "Kind",
-        choices=labelled(KINDS, "Choose…"),
-        validators=[DataRequired("Choose the kind.")],
+        _l("Kind"),
+        choices=labelled(KINDS, _l("Choose…")),
+        validators=[DataRequired(_l("Choose the kind."))],
     )
     name = StringField(
-        "Name", validators=[DataRequired("Enter the organisation's name."), Length(max=200)]
+        _l("Name"), validators=[DataRequired(_l("Enter the organisation's name.")), Length(max=200)]
     )
-    legal_name = StringField("Legal name", validators=[Optional(), Length(max=250)])
+    legal_name = StringField(_l("Legal name"), validators=[Optional(), Length(max=250)])
     country = StringField(
-        "Country code",
-        validators=[DataRequired("Enter the country code."), Rule(check_country)],
-        description="Two letters, such as FR, PL or CZ.",
+        _l("Country code"),
+        validators=[DataRequired(_l("Enter the country code.")), Rule(check_country)],
+        description=_l("Two letters, such as FR, PL or CZ."),
     )
     nuts2 = StringField(
-        "NUTS-2 region",
+        _l("NUTS-2 region"),
         validators=[Optional(), Rule(check_nuts2, "country")],
-        description="Country letters and two characters, such as FR10 (Greece: EL).",
+        description=_l("Country letters and two characters, such as FR10 (Greece: EL)."),
     )
-    street = StringField("Street and number", validators=[Optional(), Length(max=200)])
-    postcode = StringField("Postcode", validators=[Optional(), Length(max=20)])
+    street = StringField(_l("Street and number"), validators=[Optional(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=20)])
     nuts_revision = SelectField(
-        "NUTS revision",
+        _l("NUTS revision"),
         choices=labelled(NUTS_REVISIONS),
         default=DEFAULT_NUTS_REVISION,
-        validators=[DataRequired("Choose the NUTS revision.")],
+        validators=[DataRequired(_l("Choose the NUTS revision."))],
     )
-    city = StringField("City", validators=[Optional(), Length(max=120)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     registration_id = StringField(
-        "Registration number",
+        _l("Registration number"),
         validators=[Optional(), Length(max=40), Rule(check_registration_id, "country")],
-        description="The national company or organisation number (SIREN, REGON, CIF…).",
+        description=_l("The national company or organisation number (SIREN, REGON, CIF…)."),
     )
     vat_id = StringField(
-        "VAT number",
+        _l("VAT number"),
         validators=[Optional(), Length(max=20), Rule(check_vat_id, "country")],
-        description="With the country prefix, such as FR40303265045.",
+        description=_l("With the country prefix, such as FR40303265045."),
     )
     pic = StringField(
         "PIC",
         filters=[normalise_pic],  # before the column's length is checked
         validators=[Optional(), Rule(check_pic)],
-        description="The EU Participant Identification Code: 9 digits.",
+        description=_l("The EU Participant Identification Code: 9 digits."),
     )
     lei = StringField(
         "LEI",
         filters=[normalise_lei],
         validators=[Optional(), Rule(check_lei)],
-        description="Legal Entity Identifier (ISO 17442): 20 characters.",
+        description=_l("Legal Entity Identifier (ISO 17442): 20 characters."),
     )
     ror = StringField(
-        "ROR id",
+        _l("ROR id"),
         filters=[normalise_ror],  # the link https://ror.org/… is pasted as often as the id
         validators=[Optional(), Rule(check_ror, "kind")],
-        description="Universities and research organisations, such as 03vek6s52.",
+        description=_l("Universities and research organisations, such as 03vek6s52."),
     )
     website = StringField(
-        "Website",
+        _l("Website"),
         filters=[normalise_url],  # www.example.es is stored as https://www.example.es
         validators=[Optional(), Rule(check_url)],
     )
     nace = StringField(
-        "NACE code",
+        _l("NACE code"),
         validators=[Optional(), Rule(check_nace, "nace_revision")],
-        description="Section (C), division (26), group (26.1) or class (26.11).",
+        description=_l("Section (C), division (26), group (26.1) or class (26.11)."),
     )
     nace_revision = SelectField(
-        "NACE revision",
+        _l("NACE revision"),
         choices=labelled(NACE_REVISIONS),
         default=DEFAULT_NACE_REVISION,
-        validators=[DataRequired("Choose the NACE revision.")],
+        validators=[DataRequired(_l("Choose the NACE revision."))],
     )
     employees = StringField(
-        "Employees (headcount)",
+        _l("Employees (headcount)"),
         validators=[Optional(), Rule(check_non_negative, integer=True, maximum=10_000_000)],
     )
     turnover_eur = StringField(
-        "Annual turnover (EUR)", validators=[Optional(), Rule(check_non_negative, maximum=9e15)]
+        _l("Annual turnover (EUR)"), validators=[Optional(), Rule(check_non_negative, maximum=9e15)]
     )
     balance_sheet_eur = StringField(
-        "Balance-sheet total (EUR)",
+        _l("Balance-sheet total (EUR)"),
         validators=[Optional(), Rule(check_non_negative, maximum=9e15)],
     )
-    founded_year = StringField("Founded (year)", validators=[Optional(), Rule(check_year)])
-    is_startup = BooleanField("Start-up")
-    discoverable = BooleanField("Visible to other associations of the alliance")
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    ecosystem_ids = SelectMultipleField("Industrial ecosystems", coerce=int, choices=[])
+    founded_year = StringField(_l("Founded (year)"), validators=[Optional(), Rule(check_year)])
+    is_startup = BooleanField(_l("Start-up"))
+    discoverable = BooleanField(_l("Visible to other associations of the alliance"))
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    ecosystem_ids = SelectMultipleField(_l("Industrial ecosystems"), coerce=int, choices=[])
     cluster_ids = SelectMultipleField(
-        "Member of clusters",
+        _l("Member of clusters"),
         coerce=int,
         choices=[],
-        description="A cluster cannot be a member of itself.",
+        description=_l("A cluster cannot be a member of itself."),
     )
 
     def fill_choices(self, org_id: int | None = None) -> None:
@@ -182,43 +183,43 @@ class OrganisationForm(Form):
 
 class StatusForm(Form):
     status = SelectField(
-        "New status",
-        choices=labelled(MEMBERSHIP_STATUSES, "Choose…"),
-        validators=[DataRequired("Choose the new status.")],
+        _l("New status"),
+        choices=labelled(MEMBERSHIP_STATUSES, _l("Choose…")),
+        validators=[DataRequired(_l("Choose the new status."))],
     )
     effective_on = DateField(
-        "Effective on",
+        _l("Effective on"),
         default=date.today,
-        validators=[DataRequired("Enter the date the change takes effect.")],
+        validators=[DataRequired(_l("Enter the date the change takes effect."))],
     )
     reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired("Say why the status changes."), Length(max=2000)],
-        description="Kept in the membership history.",
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why the status changes.")), Length(max=2000)],
+        description=_l("Kept in the membership history."),
     )
     version = version_field()
 
 
 class TermsForm(Form):
-    fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"))
+    fee_tier = SelectField(_l("Fee tier"), choices=labelled(FEE_TIERS, _l("Not set")))
     fee_amount = StringField(
-        "Fee per period",
+        _l("Fee per period"),
         validators=[Optional(), Rule(check_non_negative, maximum=9_999_999_999)],
-        description="What one membership period costs; the dashboard's outstanding sums it.",
+        description=_l("What one membership period costs; the dashboard's outstanding sums it."),
     )
     fee_currency = SelectField(
-        "Fee currency", choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY
+        _l("Fee currency"), choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY
     )
     period_months = IntegerField(
-        "Membership period (months)",
+        _l("Membership period (months)"),
         default=DEFAULT_PERIOD_MONTHS,
         validators=[
-            DataRequired("Enter the period in months."),
-            NumberRange(1, 120, "Enter between 1 and 120 months."),
+            DataRequired(_l("Enter the period in months.")),
+            NumberRange(1, 120, _l("Enter between 1 and 120 months.")),
         ],
-        description="How far a payment moves the paid-until date.",
+        description=_l("How far a payment moves the paid-until date."),
     )
-    paid_until = DateField("Paid until", validators=[Optional()])
+    paid_until = DateField(_l("Paid until"), validators=[Optional()])
     version = version_field()
 
 
@@ -227,32 +228,34 @@ class ContactForm(Form):
         model = Contact
 
     first_name = StringField(
-        "First name", validators=[DataRequired("Enter the first name."), Length(max=100)]
+        _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
     )
     last_name = StringField(
-        "Last name", validators=[DataRequired("Enter the last name."), Length(max=100)]
+        _l("Last name"), validators=[DataRequired(_l("Enter the last name.")), Length(max=100)]
     )
-    email = StringField("E-mail", validators=[Optional(), Rule(check_email)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Rule(check_email)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
     # Checked by the service (a role outside the list is refused beside the field).
-    role = SelectField("Role", choices=labelled(CONTACT_ROLES, "—"), validate_choice=False)
-    is_primary = BooleanField("Primary contact of the organisation")
-    consent_given = BooleanField("Consent to be contacted was given")
-    consent_date = DateField("Consent date", validators=[Optional()])
-    consent_source = SelectField("Consent given through", choices=labelled(CONSENT_SOURCES, "—"))
+    role = SelectField(_l("Role"), choices=labelled(CONTACT_ROLES, "—"), validate_choice=False)
+    is_primary = BooleanField(_l("Primary contact of the organisation"))
+    consent_given = BooleanField(_l("Consent to be contacted was given"))
+    consent_date = DateField(_l("Consent date"), validators=[Optional()])
+    consent_source = SelectField(
+        _l("Consent given through"), choices=labelled(CONSENT_SOURCES, "—")
+    )
     # What the person said about each purpose of e-mail (crm.mail.consent).
     mail_membership = SelectField(
         PURPOSES["membership"],
         choices=MAIL_CONSENT_CHOICES,
         default="",
-        description="Sent unless refused.",
+        description=_l("Sent unless refused."),
     )
     mail_newsletters = SelectField(
         PURPOSES["newsletters"],
         choices=MAIL_CONSENT_CHOICES,
         default="",
-        description="Sent only when agreed.",
+        description=_l("Sent only when agreed."),
     )
     version = version_field()
 
@@ -273,11 +276,14 @@ class ContactForm(Form):
             if fill:
                 field.data = "" if answer is None else "granted" if answer.granted else "refused"
             if answer is not None:
-                source = MAIL_CONSENT_SOURCES.get(answer.source, answer.source).lower()
-                field.description += (
-                    f" Now: {'agreed' if answer.granted else 'refused'} on "
-                    f"{answer.changed_at:%Y-%m-%d} ({source})."
+                source = str(MAIL_CONSENT_SOURCES.get(answer.source, answer.source)).lower()
+                now = (
+                    _("Now: agreed on %(day)s (%(source)s).")
+                    if answer.granted
+                    else _("Now: refused on %(day)s (%(source)s).")
                 )
+                day = formats.date(answer.changed_at)
+                field.description = f"{field.description} {now % {'day': day, 'source': source}}"
 
 
 class ConfirmForm(Form):
@@ -289,29 +295,29 @@ class NewMemberForm(OrganisationForm):
     its first membership and its primary contact, and the duplicate confirmation."""
 
     status = SelectField(
-        "Membership status",
+        _l("Membership status"),
         choices=[
-            SelectChoice("", "No membership yet"),
+            SelectChoice("", _l("No membership yet")),
             SelectChoice("applicant", MEMBERSHIP_STATUSES["applicant"]),
             SelectChoice("active", MEMBERSHIP_STATUSES["active"]),
         ],
         default="active",
     )
-    joined_on = DateField("Member since", default=date.today, validators=[Optional()])
+    joined_on = DateField(_l("Member since"), default=date.today, validators=[Optional()])
     # Blank defaults: a post without these fields (an organisation alone) is valid.
-    fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"), default="")
-    paid_until = DateField("Paid until", validators=[Optional()])
-    first_name = StringField("First name", validators=[Optional(), Length(max=100)])
-    last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
-    email = StringField("E-mail", validators=[Optional(), Rule(check_email)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
-    consent_given = BooleanField("Consent to be contacted was given")
-    consent_date = DateField("Consent date", validators=[Optional()])
+    fee_tier = SelectField(_l("Fee tier"), choices=labelled(FEE_TIERS, _l("Not set")), default="")
+    paid_until = DateField(_l("Paid until"), validators=[Optional()])
+    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=100)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Rule(check_email)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
+    consent_given = BooleanField(_l("Consent to be contacted was given"))
+    consent_date = DateField(_l("Consent date"), validators=[Optional()])
     consent_source = SelectField(
-        "Consent given through", choices=labelled(CONSENT_SOURCES, "—"), default=""
+        _l("Consent given through"), choices=labelled(CONSENT_SOURCES, "—"), default=""
     )
-    save_anyway = BooleanField("It is not a duplicate: save anyway")
+    save_anyway = BooleanField(_l("It is not a duplicate: save anyway"))
 
     CONTACT = ("first_name", "last_name", "email", "phone", "job_title")
 

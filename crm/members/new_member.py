@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from crm.i18n import _, _l
 from crm.members import services
 from crm.members.services import MemberError
 from crm.models import Organisation
@@ -38,15 +39,18 @@ def register_member(
     start = membership.get("joined_on") or date.today()
     paid_until = membership.get("paid_until")
     if status is None and (membership.get("fee_tier") or paid_until):
-        raise MemberError("Choose the membership status to record its terms.", "status")
+        raise MemberError(_("Choose the membership status to record its terms."), "status")
     if status is not None and status not in FIRST_STATUSES:
-        raise MemberError("A new member starts as an applicant or active.", "status")
+        raise MemberError(_("A new member starts as an applicant or active."), "status")
     if paid_until is not None and paid_until < start:
-        raise MemberError("The membership cannot be paid until before it starts.", "paid_until")
+        raise MemberError(_("The membership cannot be paid until before it starts."), "paid_until")
     if contact is not None:
-        for key, words in (("first_name", "first name"), ("last_name", "last name")):
+        for key, message in (
+            ("first_name", _l("Enter the contact's first name.")),
+            ("last_name", _l("Enter the contact's last name.")),
+        ):
             if not (contact.get(key) or "").strip():
-                raise MemberError(f"Enter the contact's {words}.", key)
+                raise MemberError(str(message), key)
     org = services.create_organisation(session, tenant_id, organisation, ecosystem_ids, cluster_ids)
     if status is not None:
         record = services.change_membership_status(

@@ -36,6 +36,7 @@ from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
 from crm.folding import fold
+from crm.i18n import _l
 from crm.models import (
     AssociationMembership,
     AuditEvent,
@@ -51,6 +52,7 @@ from crm.models import (
 )
 from crm.models.membership import MEMBERSHIP_STATUSES
 from crm.models.organisation import KINDS, SIZE_CLASSES
+from crm.models.reference import ecosystem_label
 from crm.segments.related import RelatedFilters
 from crm.tenancy import current_tenant_id
 from crm.validation import MAX_ID
@@ -59,34 +61,34 @@ from crm.validation import MAX_ID
 # Each has a matching partial (tenant_id, <columns>, id) index (migration 0022);
 # sort_name and sort_city are lower(name) and lower(city), generated columns.
 SORTS = {
-    "name": ("Name", lambda: (Organisation.sort_name,)),
-    "city": ("City", lambda: (Organisation.sort_city,)),
-    "kind": ("Kind", lambda: (Organisation.kind, Organisation.sort_name)),
-    "region": ("Region", lambda: (Organisation.nuts2, Organisation.sort_name)),
-    "created": ("Recently added", lambda: ()),  # ids grow with time
+    "name": (_l("Name"), lambda: (Organisation.sort_name,)),
+    "city": (_l("City"), lambda: (Organisation.sort_city,)),
+    "kind": (_l("Kind"), lambda: (Organisation.kind, Organisation.sort_name)),
+    "region": (_l("Region"), lambda: (Organisation.nuts2, Organisation.sort_name)),
+    "created": (_l("Recently added"), lambda: ()),  # ids grow with time
 }
 # The renewal lists (crm.renewals), which the directory can also filter by.
 RENEWAL_LISTS = {
-    "overdue": "Overdue",
-    "due": "Due soon",
-    "lapsed": "Lapsed",
-    "applicants": "Applicants",
+    "overdue": _l("Overdue"),
+    "due": _l("Due soon"),
+    "lapsed": _l("Lapsed"),
+    "applicants": _l("Applicants"),
 }
 NO_VALUE = "none"  # filter value for "size class unknown" / "no membership"
 # Who the directory lists: the association's members (its own organisations, the
 # default), the external partners recorded for consortia, or both.
-RELATIONS = {"members": "Members", "external": "External partners", "all": "All"}
+RELATIONS = {"members": _l("Members"), "external": _l("External partners"), "all": _l("All")}
 MAX_PER_PAGE = 200
 MAX_SEARCH = 100  # characters of a search kept
 # The identifier filter: recorded (or not) -> (label, column, recorded?).
 IDENTIFIER_FILTERS = {
-    "pic": ("With a PIC", Organisation.pic, True),
-    "no_pic": ("Without a PIC", Organisation.pic, False),
-    "vat": ("With a VAT number", Organisation.vat_id, True),
-    "no_vat": ("Without a VAT number", Organisation.vat_id, False),
-    "registration": ("With a registration number", Organisation.registration_id, True),
-    "lei": ("With an LEI", Organisation.lei, True),
-    "ror": ("With a ROR id", Organisation.ror, True),
+    "pic": (_l("With a PIC"), Organisation.pic, True),
+    "no_pic": (_l("Without a PIC"), Organisation.pic, False),
+    "vat": (_l("With a VAT number"), Organisation.vat_id, True),
+    "no_vat": (_l("Without a VAT number"), Organisation.vat_id, False),
+    "registration": (_l("With a registration number"), Organisation.registration_id, True),
+    "lei": (_l("With an LEI"), Organisation.lei, True),
+    "ror": (_l("With a ROR id"), Organisation.ror, True),
 }
 
 
@@ -884,11 +886,14 @@ def dashboard_figures(tenant_id: int, today: date) -> dict:
         .group_by(oe.ecosystem_id)
         .subquery()
     )
-    by_ecosystem = db.session.execute(
-        select(Ecosystem.id, Ecosystem.name, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.ecosystem_id == Ecosystem.id)
-        .order_by(Ecosystem.id)
-    ).all()
+    by_ecosystem = [
+        (id_, ecosystem_label(code, name), n)
+        for id_, code, name, n in db.session.execute(
+            select(Ecosystem.id, Ecosystem.code, Ecosystem.name, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.ecosystem_id == Ecosystem.id)
+            .order_by(Ecosystem.id)
+        )
+    ]
     recent = db.session.execute(
         select(MembershipStatusChange, Organisation.id, Organisation.name)
         .select_from(AssociationMembership)

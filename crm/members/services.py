@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 
 from crm.conflicts import check_version, guard_unique, touch
 from crm.currencies import CURRENCIES, DEFAULT_CURRENCY
+from crm.i18n import _
 from crm.identifiers import STORED_FORMS
 from crm.mail import consent as mail_consent
 from crm.models import (
@@ -100,7 +101,7 @@ def _check_pic_free(session, org: Organisation) -> None:
             else select(Organisation.name).where(Organisation.pic == org.pic)
         )
     if other is not None:
-        raise MemberError(f"This PIC is already recorded for {other}.", "pic")
+        raise MemberError(_("This PIC is already recorded for %(name)s.", name=other), "pic")
 
 
 def _set_ecosystems(session, org: Organisation, ecosystem_ids) -> None:
@@ -118,7 +119,7 @@ def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids, *, ne
         if message:
             raise MemberError(message, "cluster_ids")
     if wanted and org.is_external:
-        raise MemberError("An external partner is not a member of a cluster.", "cluster_ids")
+        raise MemberError(_("An external partner is not a member of a cluster."), "cluster_ids")
     if wanted:
         found = set(
             session.scalars(
@@ -130,7 +131,7 @@ def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids, *, ne
             )
         )
         if found != wanted:
-            raise MemberError("Choose clusters of this association.", "cluster_ids")
+            raise MemberError(_("Choose clusters of this association."), "cluster_ids")
     current = set(
         session.scalars(
             select(ClusterMembership.cluster_id).where(ClusterMembership.member_id == org.id)
@@ -150,8 +151,10 @@ def _set_clusters(session, tenant_id: int, org: Organisation, cluster_ids, *, ne
     if wanted - current:
         # Two users adding the same cluster at once: the loser is told, not a 500.
         refusal = MemberError(
-            "Someone added this organisation to one of these clusters meanwhile: "
-            "check its clusters and save again.",
+            _(
+                "Someone added this organisation to one of these clusters meanwhile: "
+                "check its clusters and save again."
+            ),
             "cluster_ids",
         )
         guard_unique(session, add, lambda: None, refusal)
@@ -243,26 +246,28 @@ def change_membership_status(
     the change (creating the membership when it has none). ``version``: the
     membership's, when the form was opened (None: it had none)."""
     if status not in MEMBERSHIP_STATUSES:
-        raise MemberError("Choose a membership status.", "status")
+        raise MemberError(_("Choose a membership status."), "status")
     if org.archived:
-        raise MemberError("Restore the organisation before changing its membership.")
+        raise MemberError(_("Restore the organisation before changing its membership."))
     if org.is_external:
         # Counting it as a member would change every member figure; it must be
         # recorded as a member organisation instead.
-        raise MemberError("An external partner has no membership of the association.")
+        raise MemberError(_("An external partner has no membership of the association."))
     membership = session.scalar(
         select(AssociationMembership).where(AssociationMembership.organisation_id == org.id)
     )
     check_version(membership, version)
     previous = membership.status if membership else None
     if previous == status:
-        raise MemberError(f"The membership is already {MEMBERSHIP_STATUSES[status]}.", "status")
+        raise MemberError(
+            _("The membership is already %(status)s.", status=MEMBERSHIP_STATUSES[status]), "status"
+        )
     if membership is None:
         membership = AssociationMembership(
             tenant_id=tenant_id, organisation_id=org.id, status=status
         )
         refusal = MemberError(
-            "Someone recorded a membership status meanwhile: check it and try again.", "status"
+            _("Someone recorded a membership status meanwhile: check it and try again."), "status"
         )
         # One membership per organisation: the second of two first statuses is told.
         guard_unique(session, lambda: session.add(membership), lambda: None, refusal)
@@ -305,11 +310,11 @@ def set_membership_terms(
     ``crm.renewals.services.record_payment`` instead; this corrects the terms."""
     check_version(membership, version)
     if fee_tier and fee_tier not in FEE_TIERS:
-        raise MemberError("Choose a fee tier.", "fee_tier")
+        raise MemberError(_("Choose a fee tier."), "fee_tier")
     if fee_currency not in CURRENCIES:
-        raise MemberError("Choose a currency.", "fee_currency")
+        raise MemberError(_("Choose a currency."), "fee_currency")
     if not 1 <= int(period_months) <= 120:
-        raise MemberError("Enter between 1 and 120 months.", "period_months")
+        raise MemberError(_("Enter between 1 and 120 months."), "period_months")
     membership.fee_tier = fee_tier or None
     membership.paid_until = paid_until
     fee = _clean(fee_amount)
@@ -345,14 +350,14 @@ def _apply_contact(session, contact: Contact, data: dict) -> None:
     if "role" in data:  # the form's; imports do not carry it
         contact.role = _clean(data["role"])
         if contact.role and contact.role not in CONTACT_ROLES:
-            raise MemberError("Choose the contact's role from the list.", "role")
+            raise MemberError(_("Choose the contact's role from the list."), "role")
     contact.is_primary = bool(contact.is_primary)
     contact.consent_given = bool(contact.consent_given)
     if contact.consent_source and contact.consent_source not in CONSENT_SOURCES:
-        raise MemberError("Choose where the consent was given.", "consent_source")
+        raise MemberError(_("Choose where the consent was given."), "consent_source")
     if contact.consent_given and not (contact.consent_date and contact.consent_source):
         raise MemberError(
-            "Record when and how consent was given.",
+            _("Record when and how consent was given."),
             "consent_date" if not contact.consent_date else "consent_source",
         )
 
@@ -368,7 +373,7 @@ def create_contact(session, tenant_id: int, org: Organisation, data: dict) -> Co
 def update_contact(session, contact: Contact, data: dict, *, version=None) -> Contact:
     check_version(contact, version)
     if contact.erased_at is not None:
-        raise MemberError("This contact was erased; add a new contact instead.")
+        raise MemberError(_("This contact was erased; add a new contact instead."))
     _apply_contact(session, contact, data)
     session.flush()
     return contact

@@ -26,6 +26,7 @@ from crm.downloads.exports import export_response
 from crm.duplicates import queries as duplicate_queries
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.mail import consent as mail_consent
 from crm.members import bp, new_member, queries, services
 from crm.members.access import contact_or_404 as _contact_or_404
@@ -85,9 +86,9 @@ def directory():
         filters=filters,
         page=page,
         choices={"ecosystems": choices.ecosystems(), "clusters": choices.clusters()},
-        sorts={key: label for key, (label, _) in queries.SORTS.items()},
+        sorts={key: label for key, (label, _order) in queries.SORTS.items()},
         relations=queries.RELATIONS,
-        identifier_filters={k: label for k, (label, _, _) in queries.IDENTIFIER_FILTERS.items()},
+        identifier_filters={k: label for k, (label, *_rest) in queries.IDENTIFIER_FILTERS.items()},
         region_prefix=nuts_prefix(g.tenant.country) or "",
     )
 
@@ -153,8 +154,10 @@ def create():
         duplicates = duplicate_queries.candidates(form.organisation_data())
         if duplicates and not form.save_anyway.data:
             form.save_anyway.errors = [
-                "This may already be recorded: open one of the organisations below, "
-                "or tick this box to save anyway."
+                _(
+                    "This may already be recorded: open one of the organisations below, "
+                    "or tick this box to save anyway."
+                )
             ]
         else:
             with saving(form) as saved:
@@ -169,7 +172,7 @@ def create():
                     user_id=current_user.id,
                 )
             if saved:
-                return _to_organisation(org.id, f"{org.name} is added.")
+                return _to_organisation(org.id, _("%(name)s is added.", name=org.name))
     return render_form("members/new.html", form, duplicates=duplicates)
 
 
@@ -226,7 +229,7 @@ def edit(org_id: int):
                 version=form.version.data,
             )
         if saved:
-            return _to_organisation(org.id, f"{org.name} is saved.")
+            return _to_organisation(org.id, _("%(name)s is saved.", name=org.name))
     return render_form("members/form.html", form, org=org)
 
 
@@ -237,10 +240,13 @@ def archive(org_id: int):
     if ConfirmForm().validate_on_submit():
         if org.archived:
             services.restore_organisation(db.session, org)
-            flash(f"{org.name} is back in the directory.", "success")
+            flash(_("%(name)s is back in the directory.", name=org.name), "success")
         else:
             services.archive_organisation(db.session, org)
-            flash(f"{org.name} is archived: it no longer shows in lists and figures.", "success")
+            flash(
+                _("%(name)s is archived: it no longer shows in lists and figures.", name=org.name),
+                "success",
+            )
         db.session.commit()
     return redirect(url_for("members.show", org_id=org.id))
 
@@ -270,7 +276,9 @@ def change_status(org_id: int):
             )
         if saved:
             status = choices.MEMBERSHIP_STATUSES[form.status.data]
-            return _to_organisation(org.id, f"{org.name}: membership is now {status}.")
+            return _to_organisation(
+                org.id, _("%(name)s: membership is now %(status)s.", name=org.name, status=status)
+            )
     return render_form("members/status.html", form, org=org, membership=membership)
 
 
@@ -280,7 +288,7 @@ def edit_terms(org_id: int):
     org = _org_or_404(org_id)
     membership = queries.membership_of(org.id)
     if membership is None:
-        flash("Record a membership status first; fee and payment follow.", "warning")
+        flash(_("Record a membership status first; fee and payment follow."), "warning")
         return redirect(url_for("members.change_status", org_id=org.id))
     form = TermsForm(obj=membership)
     if form.validate_on_submit():
@@ -296,7 +304,7 @@ def edit_terms(org_id: int):
                 version=form.version.data,
             )
         if saved:
-            return _to_organisation(org.id, "The membership terms are saved.")
+            return _to_organisation(org.id, _("The membership terms are saved."))
     return render_form("members/terms.html", form, org=org, membership=membership)
 
 
@@ -314,7 +322,7 @@ def contact_new(org_id: int):
             services.set_mail_consents(db.session, g.tenant.id, contact, form.mail_consents())
         if saved:
             name = f"{form.first_name.data} {form.last_name.data}"
-            return _to_organisation(org.id, f"{name} is added.", "contacts")
+            return _to_organisation(org.id, _("%(name)s is added.", name=name), "contacts")
     return render_form("members/contact_form.html", form, org=org, contact=None)
 
 
@@ -341,7 +349,7 @@ def contact_edit(contact_id: int):
     contact = _contact_or_404(contact_id)
     org = _org_or_404(contact.organisation_id)
     if contact.erased_at is not None:
-        flash("This contact was erased and cannot be edited.", "warning")
+        flash(_("This contact was erased and cannot be edited."), "warning")
         return redirect(url_for("members.show", org_id=org.id, _anchor="contacts"))
     form = ContactForm(obj=contact)
     said = mail_consent.of_contacts(db.session, [contact.id])[contact.id]
@@ -353,7 +361,9 @@ def contact_edit(contact_id: int):
             )
             services.set_mail_consents(db.session, g.tenant.id, contact, form.mail_consents())
         if saved:
-            return _to_organisation(org.id, f"{contact.full_name} is saved.", "contacts")
+            return _to_organisation(
+                org.id, _("%(name)s is saved.", name=contact.full_name), "contacts"
+            )
     return render_form("members/contact_form.html", form, org=org, contact=contact)
 
 
@@ -366,7 +376,7 @@ def contact_delete(contact_id: int):
         name = contact.full_name
         services.delete_contact(db.session, contact)
         db.session.commit()
-        flash(f"{name} is deleted.", "success")
+        flash(_("%(name)s is deleted.", name=name), "success")
     return redirect(url_for("members.show", org_id=org_id, _anchor="contacts"))
 
 
@@ -378,7 +388,7 @@ def contact_erase(contact_id: int):
     if ConfirmForm().validate_on_submit():
         services.erase_contact(db.session, g.tenant.id, contact)
         db.session.commit()
-        flash("The person's data is erased; the contact is kept anonymously.", "success")
+        flash(_("The person's data is erased; the contact is kept anonymously."), "success")
     return redirect(url_for("members.show", org_id=org_id, _anchor="contacts"))
 
 

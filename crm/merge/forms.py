@@ -6,6 +6,7 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from crm.forms import Form, optional_id
+from crm.i18n import _l
 from crm.merge.services import OTHER, SURVIVOR
 
 
@@ -34,8 +35,8 @@ def merge_form(fields: list[str], labels: dict[str, str]) -> MergeForm:
             RadioField(
                 labels.get(name, name),
                 choices=[
-                    SelectChoice(SURVIVOR, "this organisation's"),
-                    SelectChoice(OTHER, "the other's"),
+                    SelectChoice(SURVIVOR, _l("this organisation's")),
+                    SelectChoice(OTHER, _l("the other's")),
                 ],
                 default=SURVIVOR,
             ),

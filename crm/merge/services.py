@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from crm import audit
 from crm.conflicts import touch
+from crm.i18n import _
 from crm.merge.repoint import MergeError, repoint
 from crm.models import Organisation
 from crm.models.organisation import PROFILE_FIELDS
@@ -25,16 +26,16 @@ SURVIVOR, OTHER = "survivor", "other"
 def refusal(survivor: Organisation, other: Organisation | None) -> str | None:
     """Why these two cannot be merged, or None."""
     if other is None:
-        return "Choose the organisation to merge into this one."
+        return _("Choose the organisation to merge into this one.")
     if other.id == survivor.id:
-        return "An organisation cannot be merged with itself."
+        return _("An organisation cannot be merged with itself.")
     if other.tenant_id != survivor.tenant_id:
-        return "Organisations of two associations cannot be merged."
+        return _("Organisations of two associations cannot be merged.")
     for org in (survivor, other):
         if org.merged_into_id is not None:
-            return f"{org.name} was already merged into another organisation."
+            return _("%(name)s was already merged into another organisation.", name=org.name)
     if survivor.is_external != other.is_external:
-        return (
+        return _(
             "A member and an external partner cannot be merged: record the partner as a "
             "member first."
         )

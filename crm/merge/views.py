@@ -11,6 +11,7 @@ from crm.duplicates import queries
 from crm.exports import download
 from crm.extensions import db
 from crm.forms import saving
+from crm.i18n import _l, ngettext
 from crm.members import queries as member_queries
 from crm.members.forms import OrganisationForm
 from crm.members.views import staff_only
@@ -18,7 +19,15 @@ from crm.merge import bp, services
 from crm.merge.forms import merge_form, other_id
 from crm.models import Organisation
 
-REPORT_HEADERS = ["Organisation", "City", "Id", "Likely duplicate", "City", "Id", "Why"]
+REPORT_HEADERS = [
+    _l("Organisation"),
+    _l("City"),
+    _l("Id"),
+    _l("Likely duplicate"),
+    _l("City"),
+    _l("Id"),
+    _l("Why"),
+]
 
 
 def _labels() -> dict[str, str]:
@@ -56,7 +65,13 @@ def merge(org_id: int):
         if saved:
             moved = sum(n for name, n in counts.items() if name.endswith("moved"))
             flash(
-                f"{other.name} is merged into {survivor.name}: {moved} related rows moved.",
+                ngettext(
+                    "%(other)s is merged into %(name)s: %(num)s related row moved.",
+                    "%(other)s is merged into %(name)s: %(num)s related rows moved.",
+                    moved,
+                    other=other.name,
+                    name=survivor.name,
+                ),
                 "success",
             )
             return redirect(url_for("members.show", org_id=org_id))

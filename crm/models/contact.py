@@ -18,28 +18,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk
 from crm.models.organisation import Organisation
 
 CONSENT_SOURCES = {
-    "form": "Membership form",
-    "event": "Event registration",
-    "email": "E-mail",
-    "contract": "Contract",
-    "import": "Imported",
-    "other": "Other",
+    "form": _l("Membership form"),
+    "event": _l("Event registration"),
+    "email": _l("E-mail"),
+    "contract": _l("Contract"),
+    "import": _l("Imported"),
+    "other": _l("Other"),
 }
 # What a person does at their organisation, as a fixed list the directory and
 # the contacts list filter on (``job_title`` stays free text).
 CONTACT_ROLES = {
-    "management": "Management (CEO, director)",
-    "cluster_management": "Cluster management",
-    "research": "Research and innovation",
-    "technology_transfer": "Technology transfer",
-    "business": "Sales and business development",
-    "policy": "Public policy",
-    "finance": "Finance and investment",
-    "other": "Other",
+    "management": _l("Management (CEO, director)"),
+    "cluster_management": _l("Cluster management"),
+    "research": _l("Research and innovation"),
+    "technology_transfer": _l("Technology transfer"),
+    "business": _l("Sales and business development"),
+    "policy": _l("Public policy"),
+    "finance": _l("Finance and investment"),
+    "other": _l("Other"),
 }
 # What people type about a contact (forms and imports).
 CONTACT_FIELDS = (

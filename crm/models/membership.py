@@ -19,30 +19,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, Timestamps, Versioned, same_tenant_fk, utcnow
 from crm.models.organisation import Organisation
 
 MEMBERSHIP_STATUSES = {
-    "applicant": "Applicant",
-    "active": "Active",
-    "suspended": "Suspended",
-    "lapsed": "Lapsed",
-    "left": "Left",
+    "applicant": _l("Applicant"),
+    "active": _l("Active"),
+    "suspended": _l("Suspended"),
+    "lapsed": _l("Lapsed"),
+    "left": _l("Left"),
 }
 FEE_TIERS = {
-    "standard": "Standard",
-    "reduced": "Reduced",
-    "supporting": "Supporting",
-    "exempt": "Exempt",
+    "standard": _l("Standard"),
+    "reduced": _l("Reduced"),
+    "supporting": _l("Supporting"),
+    "exempt": _l("Exempt"),
 }
 # How a payment was made. "Waived" records a period granted without payment
 # (its amount may be zero); every other method needs an amount above zero.
 PAYMENT_METHODS = {
-    "transfer": "Bank transfer",
-    "card": "Card",
-    "direct_debit": "Direct debit",
-    "in_kind": "In kind",
-    "waived": "Waived",
+    "transfer": _l("Bank transfer"),
+    "card": _l("Card"),
+    "direct_debit": _l("Direct debit"),
+    "in_kind": _l("In kind"),
+    "waived": _l("Waived"),
 }
 DEFAULT_PERIOD_MONTHS = 12
 

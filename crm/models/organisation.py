@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
+from crm.i18n import _, _l
 from crm.models.base import Base, TenantOwned, Timestamps, Versioned
 from crm.models.reference import Ecosystem
 
@@ -34,15 +35,20 @@ if TYPE_CHECKING:
     from crm.models.membership import AssociationMembership
 
 KINDS = {
-    "cluster": "Cluster organisation",
-    "firm": "Firm",
-    "university": "University",
-    "research_org": "Research organisation",
-    "public_body": "Public body",
-    "investor": "Investor",
-    "other": "Other",
+    "cluster": _l("Cluster organisation"),
+    "firm": _l("Firm"),
+    "university": _l("University"),
+    "research_org": _l("Research organisation"),
+    "public_body": _l("Public body"),
+    "investor": _l("Investor"),
+    "other": _l("Other"),
 }
-SIZE_CLASSES = {"micro": "Micro", "small": "Small", "medium": "Medium", "large": "Large"}
+SIZE_CLASSES = {
+    "micro": _l("Micro"),
+    "small": _l("Small"),
+    "medium": _l("Medium"),
+    "large": _l("Large"),
+}
 # The classification a region or activity code is of: NUTS 2021 is in force (2024 from
 # 2024 on, 2016 in older records); NACE Rev. 2, and Rev. 2.1 from 2025 on.
 NUTS_REVISIONS = {"2016": "NUTS 2016", "2021": "NUTS 2021", "2024": "NUTS 2024"}
@@ -296,11 +302,11 @@ class Organisation(TenantOwned, Versioned, Timestamps, Base):
 
     @property
     def relation_label(self) -> str:
-        return "External partner" if self.is_external else "Member"
+        return _("External partner") if self.is_external else _("Member")
 
     @property
     def kind_label(self) -> str:
-        return KINDS.get(self.kind, self.kind)
+        return str(KINDS.get(self.kind, self.kind))
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.name!r}>"

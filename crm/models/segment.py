@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.i18n import _l
 from crm.models.base import Base, TenantOwned, Timestamps
 
 # Which list a segment was saved from: its filters are that list's query arguments.
-SEGMENT_SOURCES = {"members": "Members directory", "contacts": "Contacts"}
+SEGMENT_SOURCES = {"members": _l("Members directory"), "contacts": _l("Contacts")}
 
 
 class Segment(TenantOwned, Timestamps, Base):

@@ -6,6 +6,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from crm.forms import Form
+from crm.i18n import _l
 from crm.models import Segment
 
 
@@ -13,4 +14,6 @@ class SegmentForm(Form):
     class Meta:
         model = Segment
 
-    name = StringField("Name", validators=[DataRequired("Name the segment."), Length(max=120)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Name the segment.")), Length(max=120)]
+    )

@@ -22,6 +22,7 @@ from crm import choices
 from crm.accounts.access import STAFF, roles_required
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.members.forms import ConfirmForm
 from crm.models.segment import SEGMENT_SOURCES
 from crm.segments import queries, services
@@ -82,7 +83,7 @@ def create():
                 db.session, g.tenant.id, form.name.data, source, filters, user_id=current_user.id
             )
         if saved:
-            flash(f"The segment “{segment.name}” is saved.", "success")
+            flash(_("The segment “%(name)s” is saved.", name=segment.name), "success")
             return redirect(url_for("segments.index"))
     return render_form(
         "segments/form.html",
@@ -103,8 +104,11 @@ def show(segment_id: int):
     filters, ignored = queries.normalised(segment.source, segment.filters or {})
     if ignored:
         flash(
-            f"Some of this segment's filters are no longer available and were ignored: "
-            f"{', '.join(ignored)}.",
+            _(
+                "Some of this segment's filters are no longer available and were ignored: "
+                "%(names)s.",
+                names=", ".join(ignored),
+            ),
             "warning",
         )
     return redirect(url_for(LISTS[segment.source], segment=segment.id, **filters))
@@ -119,7 +123,7 @@ def edit(segment_id: int):
         with saving(form) as saved:
             services.rename_segment(db.session, segment, form.name.data)
         if saved:
-            flash(f"The segment is renamed “{segment.name}”.", "success")
+            flash(_("The segment is renamed “%(name)s”.", name=segment.name), "success")
             return redirect(url_for("segments.index"))
     filters, ignored = queries.normalised(segment.source, segment.filters or {})
     return render_form(
@@ -141,7 +145,7 @@ def delete(segment_id: int):
         name = segment.name
         services.delete_segment(db.session, segment)
         db.session.commit()
-        flash(f"The segment “{name}” is deleted.", "success")
+        flash(_("The segment “%(name)s” is deleted.", name=name), "success")
     return redirect(url_for("segments.index"))
 
 

@@ -6,6 +6,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from crm.forms import Form
+from crm.i18n import _l
 from crm.models import Tag
 
 
@@ -13,4 +14,4 @@ class TagForm(Form):
     class Meta:
         model = Tag
 
-    name = StringField("Tag", validators=[DataRequired("Name the tag."), Length(max=60)])
+    name = StringField(_l("Tag"), validators=[DataRequired(_l("Name the tag.")), Length(max=60)])

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crm.conflicts import guard_unique, name_taken
+from crm.i18n import _
 from crm.models import AuditEvent, Contact, Organisation, Tag, contact_tags, organisation_tags
 from crm.models.base import utcnow
 from crm.validation import RuleError
@@ -48,18 +49,18 @@ NAME_MAX = 60
 def _checked_name(session, name: str, tag_id: int | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise TagError("Name the tag.", "name")
+        raise TagError(_("Name the tag."), "name")
     if len(name) > NAME_MAX:
-        raise TagError(f"At most {NAME_MAX} characters.", "name")
+        raise TagError(_("At most %(max)s characters.", max=NAME_MAX), "name")
     if name_taken(session, Tag, name, tag_id):
-        raise TagError("A tag of this name exists already.", "name")
+        raise TagError(_("A tag of this name exists already."), "name")
     return name
 
 
 def create_tag(session, tenant_id: int, name: str) -> Tag:
     name = _checked_name(session, name)
     tag = Tag(tenant_id=tenant_id, name=name)
-    refusal = TagError("A tag of this name exists already.", "name")
+    refusal = TagError(_("A tag of this name exists already."), "name")
     guard_unique(session, lambda: (session.add(tag), session.flush()), lambda: None, refusal)
     return tag
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from crm.accounts.access import STAFF, roles_required
 from crm.extensions import db
 from crm.forms import render_form, saving
+from crm.i18n import _
 from crm.members import queries as members
 from crm.members.forms import ConfirmForm
 from crm.models import Contact
@@ -65,7 +66,7 @@ def index():
         with saving(form) as saved:
             tag = services.create_tag(db.session, g.tenant.id, form.name.data)
         if saved:
-            flash(f"The tag “{tag.name}” is created.", "success")
+            flash(_("The tag “%(name)s” is created.", name=tag.name), "success")
             return redirect(url_for("tags.index"))
     return render_form(
         "tags/index.html", form, tags=queries.tags_with_counts(g.tenant.id), confirm=ConfirmForm()
@@ -81,7 +82,7 @@ def edit(tag_id: int):
         with saving(form) as saved:
             services.rename_tag(db.session, tag, form.name.data)
         if saved:
-            flash(f"The tag is renamed “{tag.name}”.", "success")
+            flash(_("The tag is renamed “%(name)s”.", name=tag.name), "success")
             return redirect(url_for("tags.index"))
     return render_form("tags/edit.html", form, tag=tag)
 
@@ -94,7 +95,7 @@ def delete(tag_id: int):
         name = tag.name
         services.delete_tag(db.session, tag)
         db.session.commit()
-        flash(f"The tag “{name}” is deleted and taken off every record.", "success")
+        flash(_("The tag “%(name)s” is deleted and taken off every record.", name=name), "success")
     return redirect(url_for("tags.index"))
 
 
@@ -108,7 +109,7 @@ def _add(kind: str, row, back: str):
                 db.session, g.tenant.id, tag, kind, services.ids_of(g.tenant.id, kind, [row.id])
             )
         if saved:
-            flash(f"Tagged “{tag.name}”.", "success")
+            flash(_("Tagged “%(name)s”.", name=tag.name), "success")
             return redirect(back)
     return render_form("tags/add.html", form, row=row, back=back)
 
@@ -120,7 +121,7 @@ def _remove(kind: str, row, tag_id: int, back: str):
             db.session, g.tenant.id, tag, kind, services.ids_of(g.tenant.id, kind, [row.id])
         )
         db.session.commit()
-        flash(f"The tag “{tag.name}” is removed.", "success")
+        flash(_("The tag “%(name)s” is removed.", name=tag.name), "success")
     return redirect(back)
 
 
