@@ -91,7 +91,7 @@
         const overflows = item.box.scrollWidth > item.box.clientWidth + 1;
         if (overflows && !item.box.hasAttribute("tabindex")) {
           item.box.setAttribute("tabindex", "0");
-          item.box.setAttribute("role", "region");
+          item.box.setAttribute("role", "group");  // not a landmark: pages hold many
           const name = item.table.caption || headingBefore(item.box);
           if (name) item.box.setAttribute("aria-label", name.textContent.trim());
         } else if (!overflows && item.box.getAttribute("tabindex") === "0") {

@@ -101,8 +101,7 @@ def crawl(page, app, pages: dict[str, str], starts: list[str], origin: str) -> d
             queue.extend(links_in(response.text(), origin + path, origin))
             continue
         page.goto(path)
-        results = axe.run(page, options=AXE_OPTIONS).response
-        seen[endpoint] = (path, describe(results["violations"]))
+        seen[endpoint] = (path, check(page, axe))
         queue.extend(links_in(page.content(), page.url, origin))
     return seen
 
@@ -121,6 +120,24 @@ def links_in(html: str, base: str, origin: str) -> list[str]:
     return out
 
 
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def check(page, axe) -> list[str]:
+    """axe on the page as a desktop shows it, then as a phone (collapsed menu,
+    tables scrolling in their boxes)."""
+    found = []
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.wait_for_function(f"() => window.innerWidth === {size['width']}")
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
+        results = axe.run(page, options=AXE_OPTIONS).response
+        found += [f"{name}: {line}" for line in describe(results["violations"])]
+    page.set_viewport_size(DESKTOP)
+    return found
+
+
 def describe(violations: list[dict]) -> list[str]:
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — "
@@ -137,7 +154,7 @@ def visits(demo_site, browser) -> dict[str, dict]:
     pages = page_rules(app)
     out = {}
     for role in ["anonymous", *LOGINS]:
-        context = browser.new_context(base_url=demo_site.url)
+        context = browser.new_context(base_url=demo_site.url, viewport=DESKTOP)
         page = context.new_page()
         page.set_default_timeout(15_000)
         slug = None
