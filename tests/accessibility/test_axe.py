@@ -183,3 +183,33 @@ def test_every_page_is_checked(demo_site, visits):
     checked = {endpoint for seen in visits.values() for endpoint in seen}
     missing = sorted(set(page_rules(demo_site.app)) - checked)
     assert not missing, f"pages no role reached (add the data or a link): {missing}"
+
+
+# Forms sent empty or wrong come back with their errors: the errors must be as
+# accessible as the form (named fields, aria-invalid, the message linked).
+FORMS_WITH_ERRORS = [
+    (None, "/login", "Sign in"),
+    ("secretariat", f"/{SLUG}/members/new", "Add member"),
+    ("secretariat", f"/{SLUG}/projects/new", "Record project"),
+    ("tenant_admin", f"/{SLUG}/users/new", None),
+]
+
+
+@pytest.mark.parametrize(("role", "path", "button"), FORMS_WITH_ERRORS)
+def test_forms_with_errors(demo_site, browser, role, path, button):
+    context = browser.new_context(base_url=demo_site.url, viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    if role:
+        sign_in(page, LOGINS[role])
+    page.goto(path)
+    form = page.locator("main form[method=post]").last
+    if role is None:
+        page.get_by_label("E-mail").fill("nobody@example.org")
+    submit = form.get_by_role("button", name=button) if button else form.locator("[type=submit]")
+    submit.first.click()
+    page.wait_for_load_state()
+    assert page.locator("[aria-invalid=true], [role=alert]").count() > 0, "no error shown"
+    found = check(page, Axe())
+    context.close()
+    assert not found, "\n".join(found)
