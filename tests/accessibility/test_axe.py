@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from werkzeug.exceptions import HTTPException
 
 from tests.accessibility.conftest import LOGINS, SLUG, sign_in
@@ -121,12 +122,13 @@ def links_in(html: str, base: str, origin: str) -> list[str]:
 
 
 DESKTOP = {"width": 1280, "height": 800}
+WIDER = "document.documentElement.scrollWidth - window.innerWidth"
 PHONE = {"width": 390, "height": 844}
 
 
 def check(page, axe) -> list[str]:
     """axe on the page as a desktop shows it, then as a phone (collapsed menu,
-    tables scrolling in their boxes)."""
+    tables scrolling in their boxes); neither may scroll sideways."""
     found = []
     for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
@@ -134,6 +136,13 @@ def check(page, axe) -> list[str]:
         page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
         results = axe.run(page, options=AXE_OPTIONS).response
         found += [f"{name}: {line}" for line in describe(results["violations"])]
+        try:  # charts redraw for the new width a moment after the resize
+            page.wait_for_function(f"() => {WIDER} <= 0", timeout=3000)
+        except PlaywrightTimeout:
+            pass
+        wider = page.evaluate(WIDER)
+        if wider > 0:
+            found.append(f"{name}: the page is {wider} px wider than the screen")
     page.set_viewport_size(DESKTOP)
     return found
 
