@@ -50,7 +50,8 @@ def test_secretariat_manages_members_in_the_browser(committed_app, page, console
     table = page.locator("#directory")
     assert table.get_by_role("link", name="BioWin Labs").is_visible()
     assert table.get_by_role("link", name="Paris Photonics").count() == 0
-    page.get_by_label("Size class").select_option("micro")  # submits on change
+    page.get_by_label("Size class").select_option("micro")  # no submit on change (keyboards)
+    page.get_by_role("button", name="Search", exact=True).click()
     page.wait_for_url("**size=micro**")
     assert page.get_by_text("1 result").is_visible()
     assert table.get_by_role("link", name="BioWin Labs").is_visible()
