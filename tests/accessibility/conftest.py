@@ -98,6 +98,15 @@ def demo_site(make_app, database_urls):
         _truncate_all(database_urls["owner"])
 
 
+def in_language_of_demo(app, text: str) -> str:
+    """``text`` as the demo association's users read it once signed in (its country's
+    language: afpc is French), so the walks hold in that language too."""
+    from crm.i18n import _, force_locale
+
+    with app.test_request_context(), force_locale("fr"):
+        return _(text)
+
+
 def sign_in(page, email: str) -> None:
     page.goto("/login")
     page.get_by_label("E-mail").fill(email)

@@ -8,7 +8,7 @@ from sqlalchemy import and_, select
 
 from crm.extensions import db
 from crm.tenancy import tenant_scope
-from tests.accessibility.conftest import LOGINS, PASSWORD, SLUG, sign_in
+from tests.accessibility.conftest import LOGINS, PASSWORD, SLUG, in_language_of_demo, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,10 @@ def test_a_phone_never_scrolls_sideways(demo_site, browser):
     assert overflow(page) == 0
 
     # The navigation sits behind a menu button that says whether it is open.
-    menu = page.get_by_role("button", name="Menu")
-    members = page.get_by_role("link", name="Members", exact=True)
+    menu = page.get_by_role("button", name=in_language_of_demo(demo_site.app, "Menu"))
+    members = page.get_by_role(
+        "link", name=in_language_of_demo(demo_site.app, "Members"), exact=True
+    )
     assert menu.get_attribute("aria-expanded") == "false" and not members.is_visible()
     menu.click()
     assert menu.get_attribute("aria-expanded") == "true" and members.is_visible()
@@ -125,7 +127,8 @@ def test_the_keyboard_alone_signs_in_filters_the_directory_and_opens_an_organisa
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     assert focused(page)["id"] == "content"
-    tab_to(page, lambda e: e["tag"] == "A" and e["text"] == "Members", key="Shift+Tab")
+    members = in_language_of_demo(demo_site.app, "Members")
+    tab_to(page, lambda e: e["tag"] == "A" and e["text"] == members, key="Shift+Tab")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/{SLUG}/members")
 
