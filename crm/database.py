@@ -99,8 +99,11 @@ def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     The directory's sort and trigram indexes (migration 0004) differ between
     PostgreSQL and SQLite, so the models do not declare them; PostgreSQL
     reflects them all the same, and autogenerate must not propose dropping them.
+    Nor the name sort's per-collation indexes (migration names_1), PostgreSQL's only.
     """
     if type_ == "index" and reflected and compare_to is None:
+        if name and name.startswith("ix_organisations_dir_name_"):
+            return False
         return all(isinstance(e, Column) for e in obj.expressions)
     return True
 

@@ -8,6 +8,7 @@ from sqlalchemy import String, event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
+from crm.collation import sort_key
 from crm.duplicates.names import similarity
 
 
@@ -47,6 +48,8 @@ def tune_sqlite(engine) -> None:
         dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
         # pg_trgm's similarity, so duplicate detection runs the same SQL (crm.duplicates).
         dbapi_connection.create_function("similarity", 2, similarity, deterministic=True)
+        # The languages' alphabetical order (crm.collation; ICU collations on PostgreSQL).
+        dbapi_connection.create_function("sort_key", 2, sort_key, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, false, func, literal_column, or_, select, true
 
+from crm.collation import in_tenant_order
 from crm.dialects import matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
@@ -24,8 +25,11 @@ from crm.models.organisation import KINDS, SIZE_CLASSES, SME_CLASSES
 from crm.segments import related
 
 SORTS = {
-    "name": ("Name", lambda: (Contact.last_name, Contact.first_name)),
-    "organisation": ("Organisation", lambda: (func.lower(Organisation.name),)),
+    "name": (
+        "Name",
+        lambda: (in_tenant_order(Contact.last_name), in_tenant_order(Contact.first_name)),
+    ),
+    "organisation": ("Organisation", lambda: (in_tenant_order(func.lower(Organisation.name)),)),
     "email": ("E-mail", lambda: (Contact.email,)),
     "created": ("Recently added", lambda: ()),  # ids grow with time
 }

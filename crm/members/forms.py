@@ -22,7 +22,16 @@ from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
 from crm.conflicts import version_field
 from crm.currencies import DEFAULT_CURRENCY, labelled_codes
 from crm.extensions import db
-from crm.forms import Form, labelled, select_choices
+from crm.forms import (
+    CountryField,
+    Form,
+    LocalDecimalField,
+    LocalIntegerField,
+    RegionField,
+    labelled,
+    select_choices,
+)
+from crm.i18n import _l
 from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.mail import consent
 from crm.members.services import ORGANISATION_FIELDS
@@ -70,15 +79,16 @@ class OrganisationForm(Form):
         "Name", validators=[DataRequired("Enter the organisation's name."), Length(max=200)]
     )
     legal_name = StringField("Legal name", validators=[Optional(), Length(max=250)])
-    country = StringField(
-        "Country code",
-        validators=[DataRequired("Enter the country code."), Rule(check_country)],
-        description="Two letters, such as FR, PL or CZ.",
+    country = CountryField(
+        _l("Country"),
+        blank=_l("Choose…"),
+        validators=[DataRequired(_l("Choose the country.")), Rule(check_country)],
     )
-    nuts2 = StringField(
-        "NUTS-2 region",
+    nuts2 = RegionField(
+        _l("NUTS-2 region"),
+        blank="—",
         validators=[Optional(), Rule(check_nuts2, "country")],
-        description="Country letters and two characters, such as FR10 (Greece: EL).",
+        description=_l("The association's country's regions come first."),
     )
     street = StringField("Street and number", validators=[Optional(), Length(max=200)])
     postcode = StringField("Postcode", validators=[Optional(), Length(max=20)])
@@ -133,14 +143,14 @@ class OrganisationForm(Form):
         default=DEFAULT_NACE_REVISION,
         validators=[DataRequired("Choose the NACE revision.")],
     )
-    employees = StringField(
+    employees = LocalIntegerField(
         "Employees (headcount)",
         validators=[Optional(), Rule(check_non_negative, integer=True, maximum=10_000_000)],
     )
-    turnover_eur = StringField(
+    turnover_eur = LocalDecimalField(
         "Annual turnover (EUR)", validators=[Optional(), Rule(check_non_negative, maximum=9e15)]
     )
-    balance_sheet_eur = StringField(
+    balance_sheet_eur = LocalDecimalField(
         "Balance-sheet total (EUR)",
         validators=[Optional(), Rule(check_non_negative, maximum=9e15)],
     )
@@ -201,8 +211,9 @@ class StatusForm(Form):
 
 class TermsForm(Form):
     fee_tier = SelectField("Fee tier", choices=labelled(FEE_TIERS, "Not set"))
-    fee_amount = StringField(
+    fee_amount = LocalDecimalField(
         "Fee per period",
+        places=2,
         validators=[Optional(), Rule(check_non_negative, maximum=9_999_999_999)],
         description="What one membership period costs; the dashboard's outstanding sums it.",
     )

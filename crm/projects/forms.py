@@ -8,7 +8,6 @@ from datetime import date
 
 from wtforms import (
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -21,7 +20,7 @@ from crm import choices
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.conflicts import version_field
 from crm.countries import check_known_country, countries
-from crm.forms import Form, QuickSelect, labelled, optional_id, select_choices
+from crm.forms import Form, LocalDecimalField, QuickSelect, labelled, optional_id, select_choices
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
 from crm.projects.queries import ProjectFilters
@@ -30,8 +29,8 @@ from crm.validation import MAX_ID, Rule, check_url
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
 
-def _money(label: str, description: str | None = None) -> DecimalField:
-    return DecimalField(
+def _money(label: str, description: str | None = None) -> LocalDecimalField:
+    return LocalDecimalField(
         label,
         places=2,
         validators=[Optional(), NumberRange(max=10**12 - 1, message="That amount is too large.")],
