@@ -139,7 +139,7 @@ def test_the_period_follows_the_membership_terms(assoc, member):
     html = assoc.client.get(f"{assoc.url}/members/{org_id}/renew").get_data(as_text=True)
     # 31 August + 6 months: the last day of February.
     assert 'value="2026-09-01"' in html and 'value="2027-02-28"' in html
-    assert 'value="1200.00"' in html and '<option selected value="PLN">' in html
+    assert 'value="1,200.00"' in html and '<option selected value="PLN">' in html
     form = _form(
         version, currency="PLN", amount="1200", period_from="2026-09-01", period_to="2027-02-28"
     )
