@@ -199,9 +199,9 @@ class LocalDecimalField(StringField):
         self.places = places
 
     def process_formdata(self, valuelist):
-        self.data = None
-        if not valuelist:
+        if not valuelist:  # not submitted: the default stays
             return
+        self.data = None
         value = parse_local_number(valuelist[0])  # NumberError: shown beside the field
         if value is not None and self.places is not None:
             if value != value.quantize(Decimal(1).scaleb(-self.places)):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -13,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.conflicts import version_field
-from crm.forms import Form, labelled
+from crm.forms import Form, LocalIntegerField, labelled
 from crm.mailings.reminders import MAX_STEP_DAYS
 from crm.models.mail import PURPOSES
 from crm.models.mailing import BODY_MAX, Mailing, ReminderSettings
@@ -67,7 +66,7 @@ class ReminderSettingsForm(Form):
     enabled = BooleanField("Send renewal reminders")
     days_before = DaysField("Days before the paid-until date", validators=[Optional()])
     days_after = DaysField("Days after the paid-until date", validators=[Optional()])
-    lapse_after_days = IntegerField(
+    lapse_after_days = LocalIntegerField(
         "Lapse an unpaid membership this many days after its paid-until date",
         validators=[Optional(), NumberRange(min=1, max=MAX_STEP_DAYS * 2)],
     )

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -220,7 +219,7 @@ class TermsForm(Form):
     fee_currency = SelectField(
         "Fee currency", choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY
     )
-    period_months = IntegerField(
+    period_months = LocalIntegerField(
         "Membership period (months)",
         default=DEFAULT_PERIOD_MONTHS,
         validators=[
