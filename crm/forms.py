@@ -354,16 +354,10 @@ class _PlaceField(SelectField):
     def listed(self, first: str | None) -> list:
         raise NotImplementedError
 
-    def _first(self) -> str | None:
-        from flask import g
-
-        tenant = g.get("tenant")
-        return tenant.country if tenant is not None else None
-
     def process(self, formdata, data=unset_value, extra_filters=None):
         super().process(formdata, data, extra_filters)
         head = [("", str(self.blank))] if self.blank is not None else []
-        listed = self.listed(self._first())
+        listed = self.listed(regions.association_country())
         codes = {code for code, _label in _flatten(listed)}
         if self.object_data and self.object_data not in codes:
             head.append((self.object_data, f"{self.object_data}"))

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_babel import get_locale
 
 from crm.collation import fold, sort_key
@@ -58,6 +58,12 @@ def regions() -> dict[str, Region]:
     }
 
 
+def association_country() -> str | None:
+    """The current association's country, whose places the lists offer first."""
+    tenant = g.get("tenant") if has_app_context() else None
+    return tenant.country if tenant is not None else None
+
+
 def _language() -> str:
     return str(get_locale() or "en")
 
@@ -83,6 +89,13 @@ def country_name(code: str | None, language: str | None = None) -> str:
 
 def country_label(code: str | None) -> str:
     return f"{country_name(code)} ({code})" if code else ""
+
+
+def country_names(language: str | None = None) -> dict[str, str]:
+    """code -> name in the user's language, in that language's alphabetical order."""
+    language = language or _language()
+    named = ((code, country_name(code, language)) for code in countries())
+    return dict(sorted(named, key=lambda pair: sort_key(pair[1], language)))
 
 
 def country_choices(first: str | None = None, language: str | None = None) -> list[tuple]:

@@ -87,7 +87,7 @@ def directory():
         sorts={key: label for key, (label, _) in queries.SORTS.items()},
         relations=queries.RELATIONS,
         identifier_filters={k: label for k, (label, _, _) in queries.IDENTIFIER_FILTERS.items()},
-        region_choices=regions.region_choices(g.tenant.country),
+        region_choices=regions.region_choices(regions.association_country()),
         # A region named in the address that no region has: say so, not "no members".
         region_unknown=typed_region if not filters.region else "",
     )

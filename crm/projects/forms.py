@@ -16,11 +16,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from crm import choices
+from crm import choices, regions
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.conflicts import version_field
-from crm.countries import check_known_country, countries
+from crm.countries import check_known_country
 from crm.forms import Form, LocalDecimalField, QuickSelect, labelled, optional_id, select_choices
+from crm.i18n import _
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
 from crm.projects.queries import ProjectFilters
@@ -183,10 +184,7 @@ class PartnerForm(Form):
 
     def fill_choices(self) -> None:
         self.partner_country.choices = select_choices(
-            [
-                ("", "— choose —"),
-                *((code, f"{name} ({code})") for code, name in countries().items()),
-            ]
+            [("", _("— choose —")), *regions.country_choices(regions.association_country())]
         )
 
     def partner_fields(self) -> PartnerFields:
