@@ -147,3 +147,13 @@ def test_the_directory_filters_and_shows_regions_by_name(spanish, make, session)
     assert '<option selected value="ES2">ES2</option>' in page or 'value="ES2" selected' in page
     unknown = client.get(url, query_string={"region": "PAÍS"}).get_data(as_text=True)
     assert "No region is called “PAÍS”" in unknown
+
+
+def test_the_partner_search_reads_places_by_name(app):
+    from crm.profiles.search import ProfileFilters
+
+    with app.test_request_context(), force_locale("pl"):
+        filters = ProfileFilters.from_args({"country": "Polska", "region": "łódzkie"})
+        assert (filters.country, filters.region) == ("PL", "PL71")
+        unknown = ProfileFilters.from_args({"country": "Atlantyda", "region": "PAÍS"})
+        assert (unknown.country, unknown.region) == ("", "")
