@@ -150,10 +150,12 @@ def test_the_directory_filters_and_shows_regions_by_name(spanish, make, session)
 
 
 def test_the_partner_search_reads_places_by_name(app):
+    from werkzeug.datastructures import MultiDict
+
     from crm.profiles.search import ProfileFilters
 
     with app.test_request_context(), force_locale("pl"):
-        filters = ProfileFilters.from_args({"country": "Polska", "region": "łódzkie"})
+        filters = ProfileFilters.from_args(MultiDict({"country": "Polska", "region": "łódzkie"}))
         assert (filters.country, filters.region) == ("PL", "PL71")
-        unknown = ProfileFilters.from_args({"country": "Atlantyda", "region": "PAÍS"})
+        unknown = ProfileFilters.from_args(MultiDict({"country": "Atlantyda", "region": "PAÍS"}))
         assert (unknown.country, unknown.region) == ("", "")
