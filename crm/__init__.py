@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from crm import http, i18n, logs
+from crm import http, i18n, logs, regions
 from crm.dialects import engine_options, tune_sqlite
 from crm.extensions import csrf, db, limiter, login_manager
 
@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     http.install(app)  # before the blueprints: their rules bind the id converter
     logs.install(app)
     i18n.install(app)
+    regions.install(app)  # |country_name, |region_name
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Select, false, func, or_, select
 
+from crm.collation import in_tenant_order
 from crm.extensions import db
 from crm.models import Ecosystem, FlagshipArea, Organisation, Programme, Tag
 from crm.models.contact import CONSENT_SOURCES, CONTACT_ROLES
@@ -80,11 +81,15 @@ def clusters(
     )
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)
-    rows = db.session.execute(query.order_by(func.lower(Organisation.name), Organisation.id))
+    rows = db.session.execute(
+        query.order_by(in_tenant_order(Organisation.sort_name), Organisation.id)
+    )
     return [tuple(r) for r in rows]
 
 
 def tags() -> list[tuple[int, str]]:
     """The association's tags by name."""
-    rows = db.session.execute(select(Tag.id, Tag.name).order_by(func.lower(Tag.name), Tag.id))
+    rows = db.session.execute(
+        select(Tag.id, Tag.name).order_by(in_tenant_order(func.lower(Tag.name)), Tag.id)
+    )
     return [tuple(r) for r in rows]

@@ -102,10 +102,11 @@ def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     The directory's sort and trigram indexes (migration 0004) differ between
     PostgreSQL and SQLite, so the models do not declare them; PostgreSQL
     reflects them all the same, and autogenerate must not propose dropping them.
-    The trigram index on the folded name (migration 0029) is PostgreSQL's only.
+    The trigram index on the folded name (migration 0029) is PostgreSQL's only, and so
+    are the name sort's per-collation indexes (migration 0030).
     """
     if type_ == "index" and reflected and compare_to is None:
-        if name in POSTGRESQL_ONLY_INDEXES:
+        if name in POSTGRESQL_ONLY_INDEXES or (name or "").startswith("ix_organisations_dir_name_"):
             return False
         return all(isinstance(e, Column) for e in obj.expressions)
     return True

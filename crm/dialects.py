@@ -10,6 +10,7 @@ from sqlalchemy import Engine, String, event, false
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
+from crm.collation import sort_key
 from crm.duplicates.names import similarity
 from crm.folding import fold
 
@@ -70,6 +71,8 @@ def sqlite_functions(dbapi_connection, _record) -> None:
     dbapi_connection.create_function("crm_fold", 1, _fold, deterministic=True)
     # pg_trgm's similarity, so duplicate detection runs the same SQL (crm.duplicates).
     dbapi_connection.create_function("similarity", 2, similarity, deterministic=True)
+    # The languages' alphabetical order (crm.collation; ICU collations on PostgreSQL).
+    dbapi_connection.create_function("sort_key", 2, sort_key, deterministic=True)
 
 
 def _fold(value):

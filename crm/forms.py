@@ -6,13 +6,22 @@ form shows errors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from decimal import Decimal
 
+from babel import Locale
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 from flask import flash, render_template
-from flask_babel import to_user_timezone, to_utc
+from flask_babel import get_locale, to_user_timezone, to_utc
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -24,13 +33,16 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     IntegerField,
+    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import Length, NumberRange, StopValidation
 from wtforms.widgets import Select
 
+from crm import regions
 from crm.conflicts import Conflict, EditConflict, merge
 from crm.extensions import db
 from crm.i18n import _, _l
@@ -108,7 +120,7 @@ def _in_range(value) -> str | None:
 def _bounds(field_class) -> list:
     if issubclass(field_class, DateField):
         return [_check(check_date)]
-    if issubclass(field_class, IntegerField):
+    if issubclass(field_class, IntegerField | LocalIntegerField):
         return [_check(_in_range)]
     return []
 
@@ -125,10 +137,121 @@ def _column_bounds(model, name: str, field_class) -> list:
         return []
     if issubclass(field_class, StringField) and getattr(column.type, "length", None):
         return [Length(max=column.type.length)]
-    if issubclass(field_class, DecimalField) and isinstance(column.type, Numeric):
+    if issubclass(field_class, DecimalField | LocalDecimalField) and isinstance(
+        column.type, Numeric
+    ):
         largest = Decimal(10) ** (column.type.precision - column.type.scale) - 1
         return [NumberRange(-largest, largest, message=_l("That amount is too large."))]
     return []
+
+
+# -- numbers as the user's language writes them ---------------------------------
+
+_SPACES = "\u0020\u00a0\u202f"
+_NUMBER_TEXT = re.compile(rf"[+-]?[0-9{_SPACES}.,]+")
+# One dot or comma followed by exactly three digits and nothing else: "1.234".
+_LONE_MARK = re.compile(r"[+-]?[0-9]{1,3}([.,])[0-9]{3}")
+_SPACED = re.compile(rf"[+-]?[0-9]{{1,3}}([{_SPACES}][0-9]{{3}})+([.,][0-9]+)?")
+_DOT_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?")
+_POINT_DECIMAL = re.compile(r"[+-]?[0-9]+\.([0-9]{1,2}|[0-9]{4,})")
+
+
+class NumberError(ValueError):
+    """A typed number that cannot be read; its message is for the form."""
+
+
+def parse_local_number(text: str, locale: Locale | str | None = None) -> Decimal | None:
+    """A number as ``locale`` (default: the user's) writes it, or None when blank:
+    ``8.500.000`` and ``12,5`` in Spanish, ``8 500 000`` and ``12,5`` in Polish,
+    ``8,500,000`` and ``12.5`` in English. Also read: spaces of any kind as
+    thousands separators where the language groups with a space, and a point
+    before decimals in a language that writes a comma (``12.5``) where it
+    cannot be a thousands separator.
+
+    Ambiguous, refused: a lone dot or comma followed by exactly three digits
+    (``1.234``, ``1,234``) unless it is the language's thousands separator
+    (``1.234`` is 1234 in Spanish, ``1,234`` is 1234 in English; ``1,234`` in
+    Spanish or ``1.234`` in Polish might be either)."""
+    locale = Locale.parse(locale or get_locale() or "en")
+    text = (text or "").strip()
+    if not text:
+        return None
+    example = format_decimal(Decimal("1234567.5"), locale=locale)
+    if not _NUMBER_TEXT.fullmatch(text):
+        raise NumberError(_("Enter a number, such as %(example)s.", example=example))
+    group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
+    if _SPACED.fullmatch(text):  # "8 500 000": spaces group digits in any language
+        text = re.sub(f"[{_SPACES}]", "", text)
+    lone = _LONE_MARK.fullmatch(text)
+    if lone and lone.group(1) != group:
+        whole, fraction = re.split(r"[.,]", text)
+        raise NumberError(
+            _(
+                "“%(text)s” could be read two ways: write %(whole)s for a whole number, "
+                "or %(decimal)s for a decimal one.",
+                text=text,
+                whole=whole + fraction,
+                decimal=f"{whole}{decimal}{fraction}0",
+            )
+        )
+    if decimal == "," and _DOT_GROUPED.fullmatch(text):
+        text = text.replace(".", "")  # "8.500.000" as many write it beside a decimal comma
+    elif decimal == "," and _POINT_DECIMAL.fullmatch(text):
+        text = text.replace(".", decimal)  # "12.5": a point that cannot be grouping
+    try:
+        value = parse_decimal(text, locale=locale, strict=True)
+    except NumberFormatError:
+        raise NumberError(
+            _("Enter a number as you would write it, such as %(example)s.", example=example)
+        ) from None
+    if not value.is_finite():
+        raise NumberError(_("Enter a number, such as %(example)s.", example=example))
+    return value
+
+
+class LocalDecimalField(StringField):
+    """A number typed as the user's language writes it (``parse_local_number``);
+    ``data`` is a ``Decimal`` or None. Shown back in the same writing. A text
+    input with a decimal keypad: a browser's number input refuses ``8.500.000``."""
+
+    def __init__(self, label=None, validators=None, places: int | None = None, **kwargs):
+        render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self.places = places
+
+    def process_formdata(self, valuelist):
+        if not valuelist:  # not submitted: the default stays
+            return
+        self.data = None
+        value = parse_local_number(valuelist[0])  # NumberError: shown beside the field
+        if value is not None and self.places is not None:
+            if value != value.quantize(Decimal(1).scaleb(-self.places)):
+                raise NumberError(
+                    _("Enter at most %(places)s decimals.", places=self.places)
+                    if self.places
+                    else _("Enter a whole number.")
+                )
+        self.data = value
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None or self.data == "":
+            return ""
+        pattern = f"#,##0.{'0' * self.places}" if self.places else None  # cents kept: 800.00
+        return format_decimal(self.data, format=pattern, locale=get_locale() or "en")
+
+
+class LocalIntegerField(LocalDecimalField):
+    """A whole number as the user's language writes it; ``data`` is an ``int``."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, places=0, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data = int(self.data)
 
 
 class Saved:
@@ -250,3 +373,75 @@ def optional_id(value) -> int | None:
     if not 0 < number <= MAX_ID:
         raise ValueError("not an id")
     return number
+
+
+# -- countries and regions by name (crm.regions) ------------------------------------
+
+
+class _PlaceField(SelectField):
+    """A select of places by name with the code beside it ("Łódzkie (PL71)"), the
+    association's country first. A typed name or code is read too (a script or a
+    browser without the list); a value the list does not hold is refused, except
+    the record's own current value (an older classification's code is kept)."""
+
+    widget = QuickSelect()
+    unknown_message = _l("Choose from the list.")
+
+    def __init__(self, label=None, validators=None, blank=None, **kwargs):
+        super().__init__(label, validators, choices=[], **kwargs)
+        self.blank = blank
+
+    def read(self, text: str) -> str | None:
+        raise NotImplementedError
+
+    def listed(self, first: str | None) -> list:
+        raise NotImplementedError
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        head = [("", str(self.blank))] if self.blank is not None else []
+        listed = self.listed(regions.association_country())
+        codes = {code for code, _label in _flatten(listed)}
+        if self.object_data and self.object_data not in codes:
+            head.append((self.object_data, f"{self.object_data}"))
+        self.choices = [*head, *listed] if isinstance(listed, list) else listed
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            text = valuelist[0].strip()
+            self.data = (self.read(text) or text) if text else ""
+
+    def pre_validate(self, form):
+        if self.data and self.data not in {code for code, _ in _flatten(self.choices)}:
+            raise StopValidation(str(self.unknown_message))
+
+
+def _flatten(choices) -> list:
+    if isinstance(choices, dict):
+        return [choice for group in choices.values() for choice in group]
+    return list(choices)
+
+
+class CountryField(_PlaceField):
+    """A country by name in the user's language: "Polska (PL)"."""
+
+    unknown_message = _l("Choose a country from the list, or type its name or two-letter code.")
+
+    def read(self, text):
+        return regions.country_code(text)
+
+    def listed(self, first):
+        return regions.country_choices(first)
+
+
+class RegionField(_PlaceField):
+    """A NUTS-2 region by its national name: "Łódzkie (PL71)"; the association's
+    country's regions first, then the others."""
+
+    unknown_message = _l("Choose a region from the list, or type its name or NUTS-2 code.")
+
+    def read(self, text):
+        return regions.region_code(text)
+
+    def listed(self, first):
+        return regions.region_choices(first)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from crm import choices, tenancy
-from crm.accounts import bp, forgotten, services, throttle
+from crm.accounts import audit_entries, bp, forgotten, services, throttle
 from crm.accounts.access import TENANT_ADMINS, roles_required
 from crm.accounts.forms import (
     AuditFilterForm,
@@ -323,7 +323,8 @@ def audit_log():
     form = AuditFilterForm(request.args)
     actions, entity_types, people = audit_filter_choices(g.tenant.id)
     form.action.choices = _choices(_("any"), [(a, a.replace("_", " ")) for a in actions])
-    form.entity_type.choices = _choices(_("any"), [(e, e.replace("_", " ")) for e in entity_types])
+    types = [(e, audit_entries.RECORD_TYPES.get(e, e.replace("_", " "))) for e in entity_types]
+    form.entity_type.choices = _choices(_("any"), types)
     form.user.choices = _choices(_("anyone"), [(u.id, u.email) for u in people], blank=None)
     filters = {}
     if form.validate():
@@ -338,17 +339,9 @@ def audit_log():
     if request.args.get("format") == "csv":
         return _audit_csv(query)
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"])
-    emails = _emails(e.user_id for e in page.items)
-    return render_template("accounts/audit_log.html", form=form, page=page, emails=emails)
-
-
-def _emails(user_ids) -> dict[int, str]:
-    """E-mails of the people behind the shown events, in one query (users are
-    not tenant rows: only those named by this association's events are read)."""
-    ids = {i for i in user_ids if i}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+    # Labels, record names and authors: one query per table named on the page.
+    entries = audit_entries.entries(page.items)
+    return render_template("accounts/audit_log.html", form=form, page=page, entries=entries)
 
 
 def _choices(any_label: str, pairs, blank="") -> list[SelectChoice]:

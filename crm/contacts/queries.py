@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, false, func, or_, select, true
 
+from crm.collation import in_tenant_order
 from crm.dialects import folded_matches, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
@@ -25,8 +26,11 @@ from crm.models.organisation import KINDS, SIZE_CLASSES, SME_CLASSES
 from crm.segments import related
 
 SORTS = {
-    "name": (_l("Name"), lambda: (Contact.last_name, Contact.first_name)),
-    "organisation": (_l("Organisation"), lambda: (func.lower(Organisation.name),)),
+    "name": (
+        _l("Name"),
+        lambda: (in_tenant_order(Contact.last_name), in_tenant_order(Contact.first_name)),
+    ),
+    "organisation": (_l("Organisation"), lambda: (in_tenant_order(func.lower(Organisation.name)),)),
     "email": (_l("E-mail"), lambda: (Contact.email,)),
     "created": (_l("Recently added"), lambda: ()),  # ids grow with time
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -12,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.conflicts import version_field
-from crm.forms import Form, ZonedDateTimeField, labelled
+from crm.forms import Form, LocalIntegerField, ZonedDateTimeField, labelled
 from crm.i18n import _, _l
 from crm.mailings.reminders import MAX_STEP_DAYS
 from crm.models.mail import PURPOSES
@@ -72,7 +71,7 @@ class ReminderSettingsForm(Form):
     enabled = BooleanField(_l("Send renewal reminders"))
     days_before = DaysField(_l("Days before the paid-until date"), validators=[Optional()])
     days_after = DaysField(_l("Days after the paid-until date"), validators=[Optional()])
-    lapse_after_days = IntegerField(
+    lapse_after_days = LocalIntegerField(
         _l("Lapse an unpaid membership this many days after its paid-until date"),
         validators=[Optional(), NumberRange(min=1, max=MAX_STEP_DAYS * 2)],
     )

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -22,7 +21,15 @@ from crm.choices import CONSENT_SOURCES, FEE_TIERS, KINDS, MEMBERSHIP_STATUSES
 from crm.conflicts import version_field
 from crm.currencies import DEFAULT_CURRENCY, labelled_codes
 from crm.extensions import db
-from crm.forms import Form, labelled, select_choices
+from crm.forms import (
+    CountryField,
+    Form,
+    LocalDecimalField,
+    LocalIntegerField,
+    RegionField,
+    labelled,
+    select_choices,
+)
 from crm.i18n import _, _l
 from crm.identifiers import normalise_lei, normalise_pic, normalise_ror
 from crm.mail import consent
@@ -71,15 +78,16 @@ class OrganisationForm(Form):
         _l("Name"), validators=[DataRequired(_l("Enter the organisation's name.")), Length(max=200)]
     )
     legal_name = StringField(_l("Legal name"), validators=[Optional(), Length(max=250)])
-    country = StringField(
-        _l("Country code"),
-        validators=[DataRequired(_l("Enter the country code.")), Rule(check_country)],
-        description=_l("Two letters, such as FR, PL or CZ."),
+    country = CountryField(
+        _l("Country"),
+        blank=_l("Choose…"),
+        validators=[DataRequired(_l("Choose the country.")), Rule(check_country)],
     )
-    nuts2 = StringField(
+    nuts2 = RegionField(
         _l("NUTS-2 region"),
+        blank="—",
         validators=[Optional(), Rule(check_nuts2, "country")],
-        description=_l("Country letters and two characters, such as FR10 (Greece: EL)."),
+        description=_l("The association's country's regions come first."),
     )
     street = StringField(_l("Street and number"), validators=[Optional(), Length(max=200)])
     postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=20)])
@@ -134,14 +142,14 @@ class OrganisationForm(Form):
         default=DEFAULT_NACE_REVISION,
         validators=[DataRequired(_l("Choose the NACE revision."))],
     )
-    employees = StringField(
+    employees = LocalIntegerField(
         _l("Employees (headcount)"),
         validators=[Optional(), Rule(check_non_negative, integer=True, maximum=10_000_000)],
     )
-    turnover_eur = StringField(
+    turnover_eur = LocalDecimalField(
         _l("Annual turnover (EUR)"), validators=[Optional(), Rule(check_non_negative, maximum=9e15)]
     )
-    balance_sheet_eur = StringField(
+    balance_sheet_eur = LocalDecimalField(
         _l("Balance-sheet total (EUR)"),
         validators=[Optional(), Rule(check_non_negative, maximum=9e15)],
     )
@@ -202,15 +210,16 @@ class StatusForm(Form):
 
 class TermsForm(Form):
     fee_tier = SelectField(_l("Fee tier"), choices=labelled(FEE_TIERS, _l("Not set")))
-    fee_amount = StringField(
+    fee_amount = LocalDecimalField(
         _l("Fee per period"),
+        places=2,
         validators=[Optional(), Rule(check_non_negative, maximum=9_999_999_999)],
         description=_l("What one membership period costs; the dashboard's outstanding sums it."),
     )
     fee_currency = SelectField(
         _l("Fee currency"), choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY
     )
-    period_months = IntegerField(
+    period_months = LocalIntegerField(
         _l("Membership period (months)"),
         default=DEFAULT_PERIOD_MONTHS,
         validators=[

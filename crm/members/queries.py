@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from crm import regions
+from crm.collation import in_tenant_order
 from crm.dialects import folded_matches, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
@@ -58,15 +60,20 @@ from crm.tenancy import current_tenant_id
 from crm.validation import MAX_ID
 
 # Sort keys of the directory -> (label, the columns they sort by, before the id).
-# Each has a matching partial (tenant_id, <columns>, id) index (migration 0022);
-# sort_name and sort_city are lower(name) and lower(city), generated columns.
+# sort_name and sort_city are lower(name) and lower(city), generated columns
+# (migration 0022), in the association's language's order (crm.collation). The
+# name sort has a (tenant_id, sort_name COLLATE <language>, id) index per
+# collation (migration 0030), so its keyset pages cost what the first costs;
+# the others sort the association's matching rows (top-N).
 SORTS = {
-    "name": (_l("Name"), lambda: (Organisation.sort_name,)),
-    "city": (_l("City"), lambda: (Organisation.sort_city,)),
-    "kind": (_l("Kind"), lambda: (Organisation.kind, Organisation.sort_name)),
-    "region": (_l("Region"), lambda: (Organisation.nuts2, Organisation.sort_name)),
+    "name": (_l("Name"), lambda: (in_tenant_order(Organisation.sort_name),)),
+    "city": (_l("City"), lambda: (in_tenant_order(Organisation.sort_city),)),
+    "kind": (_l("Kind"), lambda: (Organisation.kind, in_tenant_order(Organisation.sort_name))),
+    "region": (_l("Region"), lambda: (Organisation.nuts2, in_tenant_order(Organisation.sort_name))),
     "created": (_l("Recently added"), lambda: ()),  # ids grow with time
 }
+
+
 # The renewal lists (crm.renewals), which the directory can also filter by.
 RENEWAL_LISTS = {
     "overdue": _l("Overdue"),
@@ -138,7 +145,7 @@ class DirectoryFilters:
             value = (args.get(name) or "").strip()
             return value if value in allowed else ""
 
-        region = "".join(ch for ch in (args.get("region") or "").upper() if ch.isalnum())[:4]
+        region = regions.region_prefix(args.get("region") or "") or ""
         sort = args.get("sort") or "name"
         return cls(
             q=(args.get("q") or "").strip()[:MAX_SEARCH],

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from crm import choices
+from crm import choices, regions
 from crm.activities import timeline
 from crm.activities.forms import ActivityForm
 from crm.downloads.exports import export_response
@@ -43,7 +43,6 @@ from crm.members.forms import (
 from crm.models.mail import CONSENT_SOURCES as MAIL_CONSENT_SOURCES
 from crm.models.mail import PURPOSES
 from crm.renewals import queries as renewals
-from crm.validation import nuts_prefix
 
 
 def _to_organisation(org_id: int, message: str, anchor: str | None = None):
@@ -81,6 +80,7 @@ def dashboard():
 def directory():
     filters = queries.DirectoryFilters.from_args(request.args, current_app.config["PAGE_SIZE"])
     page = queries.directory_page(filters)
+    typed_region = (request.args.get("region") or "").strip()[:100]
     return render_template(
         "members/directory.html",
         filters=filters,
@@ -89,7 +89,9 @@ def directory():
         sorts={key: label for key, (label, _order) in queries.SORTS.items()},
         relations=queries.RELATIONS,
         identifier_filters={k: label for k, (label, *_rest) in queries.IDENTIFIER_FILTERS.items()},
-        region_prefix=nuts_prefix(g.tenant.country) or "",
+        region_choices=regions.region_choices(regions.association_country()),
+        # A region named in the address that no region has: say so, not "no members".
+        region_unknown=typed_region if not filters.region else "",
     )
 
 

@@ -12,9 +12,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import choices
+from crm import choices, regions
 from crm.accounts.access import TENANT_ROLES, roles_required
-from crm.countries import countries
 from crm.extensions import db
 from crm.forms import render_form, saving
 from crm.i18n import _
@@ -72,7 +71,7 @@ def index():
         today=date.today(),
         programmes=choices.programmes(),
         ecosystems=_ecosystems(),
-        countries=countries(),
+        countries=regions.country_names(),
     )
 
 
@@ -95,7 +94,7 @@ def new():
     form.organisation_id.choices = queries.requesting_organisations([o.id for _, o in consortium])
     form.programme_code.choices = choices.programmes()
     form.ecosystems.choices = _ecosystems()
-    form.countries.choices = sorted(countries().items(), key=lambda kv: kv[1])
+    form.countries.choices = regions.country_choices(regions.association_country())
     if request.method == "GET" and project is not None:
         form.title.data = _(
             "Partners sought for %(acronym)s: %(title)s",
@@ -174,7 +173,7 @@ def _show(found: PartnerRequest, interest_form=None, decision_form=None, refused
         decision_form=_decision_form(found, decision_form) if can_act else None,
         action_form=ActionForm(formdata=None),
         ecosystem_names=dict(_ecosystems()),
-        country_names=countries(),
+        country_names=regions.country_names(),
     ), (422 if failed or refused else 200)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, literal, or_, select
 
+from crm import regions
 from crm.extensions import MAX_PAGE, bounded_arg, db
 from crm.folding import fold
 from crm.members.queries import Page
@@ -59,8 +60,9 @@ class ProfileFilters:
             size=choice("size", SIZE_CLASSES),
             ecosystem=code("ecosystem", 40, upper=False),
             nace=code("nace", 1),
-            country=code("country", 2),
-            region=code("region", 4),
+            # By name or code: "Polska", "PL"; "Łódzkie", "PL71" (crm.regions).
+            country=regions.country_code(args.get("country")) or "",
+            region=regions.region_code(args.get("region")) or "",
             programme=code("programme", 20, upper=False),
             page=page,
         )

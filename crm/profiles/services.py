@@ -18,6 +18,7 @@ from crm.i18n import _
 from crm.models import Organisation, Participation, PartnerProfile, Project
 from crm.models.project import FUNDED_STATUSES
 from crm.profiles.folding import nace_section
+from crm.regions import regions
 from crm.tenancy import current_tenant_id
 from crm.validation import RuleError
 
@@ -36,12 +37,10 @@ def _tenant(org: Organisation | None = None) -> int:
 
 
 def region_name(nuts2: str | None) -> str | None:
-    """The name of a NUTS-2 region, where the reference list knows it."""
-    if not nuts2:
-        return None
-    from crm.demo.data import REGIONS  # the NUTS-2 names the app knows
-
-    return REGIONS.get(nuts2[:2], {}).get(nuts2, (None,))[0]
+    """The name of a NUTS-2 region (crm.regions), in Latin letters: the profile
+    is read by every association of the alliance."""
+    region = regions().get(nuts2 or "")
+    return region.latin if region else None
 
 
 def programme_experience(session, organisation_id: int) -> dict[str, int]:

@@ -7,6 +7,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from crm import regions
 from crm.accounts.access import STAFF, TENANT_ROLES, roles_required
 from crm.extensions import db
 from crm.forms import render_form, saving
@@ -34,6 +35,8 @@ def index():
     return render_template(
         "profiles/search.html",
         filters=filters,
+        countries=regions.country_choices(regions.association_country()),
+        region_choices=regions.region_choices(regions.association_country()),
         project=project,
         add_form=AddSuggestionForm(formdata=None),
         page=search.search(filters),

@@ -8,7 +8,6 @@ from datetime import date
 
 from wtforms import (
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -17,11 +16,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from crm import choices
+from crm import choices, regions
 from crm.choices import KINDS, PARTICIPATION_ROLES, PROJECT_STATUSES
 from crm.conflicts import version_field
-from crm.countries import check_known_country, countries
-from crm.forms import Form, QuickSelect, labelled, optional_id, select_choices
+from crm.countries import check_known_country
+from crm.forms import Form, LocalDecimalField, QuickSelect, labelled, optional_id, select_choices
 from crm.i18n import _, _l
 from crm.models import Participation, Project
 from crm.projects.partners import PartnerFields, check_pic, normalise_pic
@@ -31,8 +30,8 @@ from crm.validation import MAX_ID, Rule, check_url
 OUTCOME_STATUSES = {s: label for s, label in PROJECT_STATUSES.items() if s != "proposal"}
 
 
-def _money(label, description=None) -> DecimalField:
-    return DecimalField(
+def _money(label: str, description: str | None = None) -> LocalDecimalField:
+    return LocalDecimalField(
         label,
         places=2,
         validators=[
@@ -194,10 +193,7 @@ class PartnerForm(Form):
 
     def fill_choices(self) -> None:
         self.partner_country.choices = select_choices(
-            [
-                ("", _l("— choose —")),
-                *((code, f"{name} ({code})") for code, name in countries().items()),
-            ]
+            [("", _("— choose —")), *regions.country_choices(regions.association_country())]
         )
 
     def partner_fields(self) -> PartnerFields:

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Optional, StopValidation
 
 from crm.conflicts import version_field
 from crm.currencies import DEFAULT_CURRENCY, labelled_codes
-from crm.forms import Form, labelled
+from crm.forms import Form, LocalDecimalField, labelled
 from crm.i18n import _l
 from crm.models import Payment
 from crm.models.membership import PAYMENT_METHODS
@@ -17,8 +17,10 @@ from crm.renewals.services import PaymentFields, parse_amount
 
 
 def amount_rule(form, field) -> None:
+    if field.process_errors:  # not read as a number: that message alone
+        raise StopValidation()
     try:
-        field.amount = parse_amount(field.data)
+        field.amount = parse_amount("" if field.data is None else field.data)
     except ValueError as error:
         raise StopValidation(str(error)) from None
 
@@ -27,10 +29,11 @@ class PaymentForm(Form):
     class Meta:
         model = Payment
 
-    amount = StringField(
+    amount = LocalDecimalField(
         _l("Amount"),
+        places=2,
         validators=[amount_rule],
-        description=_l("Digits, with a point before the cents: 250 or 250.50."),
+        description=_l("As you write amounts, such as 1 250 or 250,50."),
     )
     currency = SelectField(
         _l("Currency"), choices=labelled(labelled_codes()), default=DEFAULT_CURRENCY

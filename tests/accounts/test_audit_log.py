@@ -89,3 +89,32 @@ def test_audit_csv_names_who_did_what_in_one_query(make, sign_in, count_queries)
     with count_queries() as many:
         assert client.get(f"/{tenant.slug}/audit?format=csv").status_code == 200
     assert many.count == few.count, many.statements
+
+
+def test_audit_log_shows_labels_and_the_names_of_records(make, sign_in, count_queries):
+    from crm.tenancy import tenant_scope
+    from tests.members.test_validation import VALID
+
+    tenant = make.tenant(country="ES")
+    admin = make.user(tenant, role="tenant_admin")
+    cluster = make.cluster(tenant, name="Biocat Cluster")
+    org = make.org(tenant, name="Mondragón Labs")
+    slug, org_id, cluster_id, tenant_id = tenant.slug, org.id, cluster.id, tenant.id
+    client = sign_in(admin)
+    edited = {**VALID, "name": "Mondragón Labs", "country": "ES", "vat_id": ""}
+    edited.update(nuts2="ES21", registration_id="", cluster_ids=[str(cluster_id)])
+    assert client.post(f"/{slug}/members/{org_id}/edit", data=edited).status_code == 302
+    body = client.get(f"/{slug}/audit").get_data(as_text=True)
+    assert "<dt>Region</dt>" in body and "— → País Vasco (ES21)" in body
+    assert "<dt>Cluster</dt>" in body and "<dd>Biocat Cluster</dd>" in body
+    assert "<dt>Member</dt>" in body and "<dd>Mondragón Labs</dd>" in body
+    assert "Organisation: Mondragón Labs" in body
+    assert "nuts2" not in body and "cluster_id" not in body
+    with count_queries() as few:
+        client.get(f"/{slug}/audit")
+    with tenant_scope(tenant_id):  # the rows are read again in the association's scope
+        for n in range(5):
+            make.cluster_member(cluster, make.org(tenant, name=f"Other {n}"))
+    with count_queries() as many:
+        client.get(f"/{slug}/audit")
+    assert many.count == few.count  # names in one query per table, not per event

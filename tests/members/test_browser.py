@@ -71,7 +71,7 @@ def test_secretariat_manages_members_in_the_browser(committed_app, page, console
     page.get_by_label("Kind").select_option("firm")
     page.locator("#name").fill("Marseille Maritime")
     page.get_by_label("City").fill("Marseille")
-    page.get_by_label("NUTS-2 region").fill("ES51")  # a Spanish region for a French firm
+    page.get_by_label("NUTS-2 region").select_option("ES51")  # a Spanish region, a French firm
     page.get_by_label("Employees (headcount)").fill("40")
     page.get_by_label("Annual turnover (EUR)").fill("5000000")
     page.get_by_label("Membership status").select_option("")  # recorded below
@@ -80,7 +80,7 @@ def test_secretariat_manages_members_in_the_browser(committed_app, page, console
     assert "starts with FR" in error.inner_text()
     assert page.get_by_label("NUTS-2 region").get_attribute("aria-invalid") == "true"
     assert page.locator("#name").input_value() == "Marseille Maritime"
-    page.get_by_label("NUTS-2 region").fill("FRL0")
+    page.get_by_label("NUTS-2 region").select_option(label="Provence-Alpes-Côte d’Azur (FRL0)")
     page.get_by_role("button", name="Add member").click()
     page.wait_for_url("**/members/*")
     assert page.get_by_role("heading", name="Marseille Maritime").is_visible()

@@ -71,7 +71,7 @@ def test_one_page_registers_the_organisation_membership_and_primary_contact(asso
     tables = {e.entity_type for e in assoc.scalars(select(AuditEvent))}
     assert {"organisations", "association_memberships", "contacts"} <= tables
     shown = assoc.client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "12 rue de la Paix, 75002 Paris, FR" in shown and "Claire Martin" in shown
+    assert "12 rue de la Paix, 75002 Paris, France" in shown and "Claire Martin" in shown
 
 
 def test_organisation_alone_is_still_accepted(assoc):

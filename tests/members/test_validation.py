@@ -171,7 +171,7 @@ VALID = {
         ("employees", "-3", "zero or a positive"),
         ("employees", "1.5", "whole number"),
         ("turnover_eur", "lots", "Enter a number"),
-        ("country", "France", "two-letter"),
+        ("country", "Atlantis", "two-letter"),
         ("name", "", "organisation&#39;s name"),
         ("kind", "", "Choose the kind"),
         ("founded_year", "99999", "year between"),
