@@ -205,7 +205,8 @@ class Generator:
         for slug, name, country, _ in data.ASSOCIATIONS:
             tid = self.ids.next("tenants")
             self.tenant_ids[slug] = tid
-            batch.add("tenants", tid, slug, name, country, None, created)  # mail_from: MAIL_FROM
+            # mail_from: MAIL_FROM; language and time zone: the country's (crm.i18n)
+            batch.add("tenants", tid, slug, name, country, None, None, None, created)
         return batch
 
     # -- organisations and memberships of one association --------------------
@@ -849,7 +850,7 @@ class Generator:
             batch.add(
                 "users",
                 user_id, email, password_hash, name, role, tid, cluster_id,
-                True, None, 1, None, created, created,
+                True, None, 1, None, None, created, created,
             )  # fmt: skip
             logins.append((email, role, slug))
 
