@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from crm.dialects import folded_matches, matches
+from crm.dialects import folded_matches, like_pattern, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
@@ -201,23 +201,55 @@ class DirectoryFilters:
         )
 
 
-def _search_condition(q: str):
+def _search_condition(q: str, indexed: bool = True):
     """Name (substring), city or registration id (prefix), case and accents aside:
     the folded columns ``search_name`` and ``search_city`` (migration 0029)
     against the folded query, the same on PostgreSQL and SQLite.
 
     On PostgreSQL, row-level security keeps operators that are not leakproof,
-    such as LIKE, out of index conditions: this is a filter over the tenant's
-    rows, read from an index-only scan of the name sort index, which INCLUDEs
-    the folded name and city and the registration id. Typos are handled by
-    ``_closest`` when nothing matches.
+    such as LIKE, out of index conditions: as a filter this reads every entry of
+    the name sort index (which INCLUDEs the folded name and city and the
+    registration id). So a search of three folded characters or more takes its
+    ids from the trigram indexes instead (``_search_ids``), unless ``indexed`` is
+    False. Typos are handled by ``_closest`` when nothing matches.
     """
+    identifiers = _identifier_conditions(q)
+    if indexed and not identifiers and _indexed_search(q):
+        return Organisation.id.in_(select(_search_ids(q)))
     return or_(
         folded_matches(Organisation.search_name, q),
         folded_matches(Organisation.search_city, q, anywhere=False),
         matches(Organisation.registration_id, q, anywhere=False),
-        *_identifier_conditions(q),
+        *identifiers,
     )
+
+
+INDEXED_SEARCH_MIN = 3  # folded characters: a trigram at least
+
+
+def _indexed_search(q: str) -> bool:
+    """Whether the search goes through ``organisation_search_ids`` (PostgreSQL, in an
+    association's scope, a folded query of a trigram at least). A search with a
+    digit (an identifier, its equalities) and shorter ones keep the filter scan."""
+    return (
+        _dialect() == "postgresql"
+        and current_tenant_id() is not None
+        and len(fold(q)) >= INDEXED_SEARCH_MIN
+    )
+
+
+def _search_ids(q: str):
+    """The ids of the association's organisations that the search finds, from the
+    trigram indexes (migration flat_1): the same three LIKE patterns as the filter
+    scan, read by a definer function whose owner bypasses row-level security, so
+    the indexes may serve them. The directory joins these ids to organisations read
+    under RLS: the tenant is checked on every row again."""
+    name, city, registration = (
+        like_pattern(fold(q)),
+        like_pattern(fold(q), anywhere=False),
+        like_pattern(q.lower(), anywhere=False),
+    )
+    return func.organisation_search_ids(name, city, registration).column_valued("id")
 
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
@@ -249,7 +281,7 @@ def _renewal_list(filters: DirectoryFilters) -> Select:
     return chosen.with_only_columns(AssociationMembership.organisation_id)
 
 
-def _filtered(filters: DirectoryFilters, columns) -> Select:
+def _filtered(filters: DirectoryFilters, columns, indexed_search: bool = True) -> Select:
     query = select(*columns).select_from(Organisation)
     needs_membership = filters.status or any(
         getattr(c, "table", None) is AssociationMembership.__table__ for c in columns
@@ -261,7 +293,7 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
     if filters.relation != "all":
         query = query.where(Organisation.is_external == (filters.relation == "external"))
     if filters.q:
-        query = query.where(_search_condition(filters.q))
+        query = query.where(_search_condition(filters.q, indexed_search))
     if filters.kind:
         query = query.where(Organisation.kind == filters.kind)
     if filters.identifier:
@@ -606,7 +638,9 @@ def suggestions(q: str) -> tuple[list, bool]:
     filters = DirectoryFilters(q=q, per_page=SUGGESTIONS)
     columns = (Organisation.id, Organisation.name, Organisation.city)
     ids = (
-        _ordered(_filtered(filters, [Organisation.id]), filters)
+        # The filter scan, not the trigram indexes: read in name order, it stops at
+        # the eighth match, where the indexes would read every match of a few letters.
+        _ordered(_filtered(filters, [Organisation.id], indexed_search=False), filters)
         .limit(SUGGESTIONS)
         .subquery("suggested_ids")
     )
