@@ -43,6 +43,8 @@ APP_FUNCTIONS = (
     "create_tenant(text, text, text)",
     # Migration 0025: an association's own sender address.
     "set_tenant_mail_from(text)",
+    # Migration flat_1: the directory search's ids, through the trigram indexes.
+    "organisation_search_ids(text, text, text)",
 )
 
 # Every column the metrics read (crm/metrics/sql.py, crm/metrics/snapshots.py and
@@ -93,7 +95,7 @@ def owner_url(config) -> str:
     return config["MIGRATION_DATABASE_URL"] or config["SQLALCHEMY_DATABASE_URI"]
 
 
-POSTGRESQL_ONLY_INDEXES = {"ix_organisations_name_knn"}
+POSTGRESQL_ONLY_INDEXES = {"ix_organisations_name_knn", "ix_organisations_search_trgm"}
 
 
 def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:

@@ -107,7 +107,7 @@ def matches(column, text: str, *, anywhere: bool = True):
     """``column`` holds ``text`` (anywhere, or at its start), case aside; ``%``,
     ``_`` and ``\\`` in ``text`` are taken literally. Names and cities are searched
     accent-free through ``folded_matches``; this serves e-mails and identifiers."""
-    return lowered(column).like(_like_pattern(text.lower(), anywhere=anywhere), escape="\\")
+    return lowered(column).like(like_pattern(text.lower(), anywhere=anywhere), escape="\\")
 
 
 def folded_matches(column, text: str, *, anywhere: bool = True):
@@ -117,10 +117,10 @@ def folded_matches(column, text: str, *, anywhere: bool = True):
     folded = fold(text)
     if not folded:
         return false()
-    return column.like(_like_pattern(folded, anywhere=anywhere), escape="\\")
+    return column.like(like_pattern(folded, anywhere=anywhere), escape="\\")
 
 
-def _like_pattern(text: str, *, anywhere: bool = True) -> str:
+def like_pattern(text: str, *, anywhere: bool = True) -> str:
     """A LIKE pattern (escape ``\\``) for ``text`` taken literally, anywhere or at the start."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%" if anywhere else f"{escaped}%"

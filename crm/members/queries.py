@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     Select,
     and_,
+    collate,
     exists,
     false,
     func,
@@ -33,7 +34,7 @@ from sqlalchemy.orm import aliased
 
 from crm import regions
 from crm.collation import in_tenant_order
-from crm.dialects import folded_matches, matches
+from crm.dialects import folded_matches, like_pattern, matches
 from crm.exports import Export
 from crm.exports import columns as export_columns
 from crm.extensions import db
@@ -210,23 +211,55 @@ class DirectoryFilters:
         )
 
 
-def _search_condition(q: str):
+def _search_condition(q: str, indexed: bool = True):
     """Name (substring), city or registration id (prefix), case and accents aside:
     the folded columns ``search_name`` and ``search_city`` (migration 0029)
     against the folded query, the same on PostgreSQL and SQLite.
 
     On PostgreSQL, row-level security keeps operators that are not leakproof,
-    such as LIKE, out of index conditions: this is a filter over the tenant's
-    rows, read from an index-only scan of the name sort index, which INCLUDEs
-    the folded name and city and the registration id. Typos are handled by
-    ``_closest`` when nothing matches.
+    such as LIKE, out of index conditions: as a filter this reads every entry of
+    the name sort index (which INCLUDEs the folded name and city and the
+    registration id). So a search of three folded characters or more takes its
+    ids from the trigram indexes instead (``_search_ids``), unless ``indexed`` is
+    False. Typos are handled by ``_closest`` when nothing matches.
     """
+    identifiers = _identifier_conditions(q)
+    if indexed and not identifiers and _indexed_search(q):
+        return Organisation.id.in_(select(_search_ids(q)))
     return or_(
         folded_matches(Organisation.search_name, q),
         folded_matches(Organisation.search_city, q, anywhere=False),
         matches(Organisation.registration_id, q, anywhere=False),
-        *_identifier_conditions(q),
+        *identifiers,
     )
+
+
+INDEXED_SEARCH_MIN = 3  # folded characters: a trigram at least
+
+
+def _indexed_search(q: str) -> bool:
+    """Whether the search goes through ``organisation_search_ids`` (PostgreSQL, in an
+    association's scope, a folded query of a trigram at least). A search with a
+    digit (an identifier, its equalities) and shorter ones keep the filter scan."""
+    return (
+        _dialect() == "postgresql"
+        and current_tenant_id() is not None
+        and len(fold(q)) >= INDEXED_SEARCH_MIN
+    )
+
+
+def _search_ids(q: str):
+    """The ids of the association's organisations that the search finds, from the
+    trigram indexes (migration 0031): the same three LIKE patterns as the filter
+    scan, read by a definer function whose owner bypasses row-level security, so
+    the indexes may serve them. The directory joins these ids to organisations read
+    under RLS: the tenant is checked on every row again."""
+    name, city, registration = (
+        like_pattern(fold(q)),
+        like_pattern(fold(q), anywhere=False),
+        like_pattern(q.lower(), anywhere=False),
+    )
+    return func.organisation_search_ids(name, city, registration).column_valued("id")
 
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
@@ -258,7 +291,7 @@ def _renewal_list(filters: DirectoryFilters) -> Select:
     return chosen.with_only_columns(AssociationMembership.organisation_id)
 
 
-def _filtered(filters: DirectoryFilters, columns) -> Select:
+def _filtered(filters: DirectoryFilters, columns, indexed_search: bool = True) -> Select:
     query = select(*columns).select_from(Organisation)
     needs_membership = filters.status or any(
         getattr(c, "table", None) is AssociationMembership.__table__ for c in columns
@@ -270,7 +303,7 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
     if filters.relation != "all":
         query = query.where(Organisation.is_external == (filters.relation == "external"))
     if filters.q:
-        query = query.where(_search_condition(filters.q))
+        query = query.where(_search_condition(filters.q, indexed_search))
     if filters.kind:
         query = query.where(Organisation.kind == filters.kind)
     if filters.identifier:
@@ -287,7 +320,7 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
     elif filters.size:
         query = query.where(Organisation.size_class == filters.size)
     if filters.region:
-        query = query.where(Organisation.nuts2.like(f"{filters.region}%"))
+        query = query.where(_region_condition(filters.region))
     if filters.ecosystem:
         oe = organisation_ecosystems.c
         query = query.where(
@@ -306,6 +339,18 @@ def _filtered(filters: DirectoryFilters, columns) -> Select:
             )
         )
     return filters.related.apply(query, Organisation)
+
+
+def _region_condition(region: str):
+    """The NUTS code starts with ``region`` (upper-case letters and digits). On
+    PostgreSQL a range in code point order (collation "C"): a comparison, which the
+    planner estimates from the (tenant, region) statistics of migration 0031, so
+    it reads a filtered page from the name index in order and stops at the page's
+    end; a LIKE was estimated as if every association had every region."""
+    if _dialect() != "postgresql":
+        return Organisation.nuts2.like(f"{region}%")
+    code = collate(Organisation.nuts2, "C")
+    return and_(code >= region, code < region[:-1] + chr(ord(region[-1]) + 1))
 
 
 DIRECTORY_COLUMNS = (
@@ -407,6 +452,10 @@ def _closest(filters: DirectoryFilters, columns) -> Select:
 # The directory's total is counted up to COUNT_CAP matches (the page then says "more
 # than 10,000"): a count of every match would read the whole association on every page.
 COUNT_CAP = 10_000
+# A page filtered otherwise than by a search counts its matches up to this many
+# only: each match is found by reading past the rows that fail the filters, so a
+# higher cap reads a larger part of the association (measured: docs/members.md).
+FILTERED_COUNT_CAP = 200
 # Numbered pages (``?page=N``) may skip this many rows; the pager's links beyond the
 # numbered pages are keyset links (``?after=<id>``), whose cost does not depend on depth.
 OFFSET_MAX = 5_000
@@ -479,9 +528,16 @@ def _beyond(filters: DirectoryFilters, values, reverse: bool):
     return later(keys, values) if backwards else or_(later(keys, values), first.is_(None))
 
 
+def _count_cap(filters: DirectoryFilters) -> int:
+    """How far the total is counted: COUNT_CAP, FILTERED_COUNT_CAP for a filtered
+    page (a search counts its matches exactly, in its own scan)."""
+    return FILTERED_COUNT_CAP if filters.active and not filters.q else COUNT_CAP
+
+
 def _capped_count(filters: DirectoryFilters):
-    """How many organisations match, counted up to COUNT_CAP + 1 (a subquery)."""
-    firsts = _filtered(filters, [Organisation.id]).limit(COUNT_CAP + 1).subquery("firsts")
+    """How many organisations match, counted up to the cap + 1 (a subquery)."""
+    cap = _count_cap(filters)
+    firsts = _filtered(filters, [Organisation.id]).limit(cap + 1).subquery("firsts")
     return select(func.count()).select_from(firsts).scalar_subquery()
 
 
@@ -550,13 +606,13 @@ def _numbered_rows(filters: DirectoryFilters, page: int) -> tuple[list, int]:
     return rows[: filters.per_page], total
 
 
-def _page(rows, total: int, **fields) -> DirectoryPage:
-    exact = total <= COUNT_CAP
-    return DirectoryPage(items=rows, total=min(total, COUNT_CAP), exact=exact, **fields)
+def _page(rows, total: int, cap: int = COUNT_CAP, **fields) -> DirectoryPage:
+    exact = total <= cap
+    return DirectoryPage(items=rows, total=min(total, cap), exact=exact, **fields)
 
 
 def directory_page(filters: DirectoryFilters) -> DirectoryPage:
-    """One page of the directory and its total (counted up to COUNT_CAP): at most two
+    """One page of the directory and its total (counted up to a cap): at most two
     statements, and their cost does not grow with the association's size.
 
     Numbered pages skip at most OFFSET_MAX rows; ``after``/``before`` a row (the
@@ -565,7 +621,7 @@ def directory_page(filters: DirectoryFilters) -> DirectoryPage:
     the end shows the last page. When a search finds nothing (PostgreSQL), a
     second statement lists the closest names instead, on one page.
     """
-    per_page = filters.per_page
+    per_page, cap = filters.per_page, _count_cap(filters)
     if filters.after or filters.before:
         reverse = not filters.after
         values = _sort_values(filters, filters.after or filters.before)
@@ -577,7 +633,7 @@ def directory_page(filters: DirectoryFilters) -> DirectoryPage:
         # Back at the start with less than a page: show the (full) first page instead.
         if rows and not (reverse and not more and len(rows) < per_page):
             return _page(
-                rows, total, page=0, per_page=per_page, numbered=False,
+                rows, total, cap, page=0, per_page=per_page, numbered=False,
                 more_before=more if reverse else True,
                 more_after=values is not None if reverse else more,
             )  # fmt: skip
@@ -587,18 +643,20 @@ def directory_page(filters: DirectoryFilters) -> DirectoryPage:
     if not rows and page != 1:  # past the end (or too deep to number): the last page
         total = db.session.scalar(select(_capped_count(filters)))
         last = math.ceil(total / per_page)
-        if total and total <= COUNT_CAP and (last - 1) * per_page <= OFFSET_MAX:
+        if total and total <= cap and (last - 1) * per_page <= OFFSET_MAX:
             page = last
             rows, total = _numbered_rows(filters, page)
         elif total:
             rows, more, total = _keyset_rows(filters, None, reverse=True)
-            return _page(rows, total, page=0, per_page=per_page, numbered=False, more_before=more)
+            return _page(
+                rows, total, cap, page=0, per_page=per_page, numbered=False, more_before=more
+            )
     if total == 0 and _fuzzy_search(filters, _dialect()):
         rows = db.session.execute(_closest(filters, DIRECTORY_COLUMNS)).all()
         return _page(rows, len(rows), page=1, per_page=FUZZY_LIMIT, fuzzy=True)
     page = max(page, 1)
     return _page(
-        rows, total, page=page, per_page=per_page,
+        rows, total, cap, page=page, per_page=per_page,
         more_before=page > 1, more_after=page * per_page < total,
     )  # fmt: skip
 
@@ -615,7 +673,9 @@ def suggestions(q: str) -> tuple[list, bool]:
     filters = DirectoryFilters(q=q, per_page=SUGGESTIONS)
     columns = (Organisation.id, Organisation.name, Organisation.city)
     ids = (
-        _ordered(_filtered(filters, [Organisation.id]), filters)
+        # The filter scan, not the trigram indexes: read in name order, it stops at
+        # the eighth match, where the indexes would read every match of a few letters.
+        _ordered(_filtered(filters, [Organisation.id], indexed_search=False), filters)
         .limit(SUGGESTIONS)
         .subquery("suggested_ids")
     )

@@ -177,10 +177,10 @@ def test_definer_functions_pin_their_search_path(walled):
             text(
                 "SELECT proname, prosecdef, proconfig FROM pg_proc WHERE proname IN "
                 "('auth_user_by_email', 'auth_user_by_id', 'tenant_user_counts', 'create_tenant', "
-                "'set_tenant_mail_from')"
+                "'set_tenant_mail_from', 'organisation_search_ids')"
             )
         ).all()
-    assert len(settings) == 5
+    assert len(settings) == 6
     for name, definer, config in settings:
         assert definer and "search_path=pg_catalog, pg_temp" in config, name
 

@@ -483,6 +483,21 @@ def test_the_total_is_counted_up_to_a_cap(assoc, make, monkeypatch):
     assert set(_links(last)) == {"First", "Previous"}
 
 
+def test_a_filtered_page_counts_up_to_a_smaller_cap(assoc, make, monkeypatch):
+    """A page filtered otherwise than by a search stops counting at
+    FILTERED_COUNT_CAP; the unfiltered list keeps COUNT_CAP."""
+    from crm.members import queries
+
+    monkeypatch.setattr(queries, "FILTERED_COUNT_CAP", 4)
+    for n in range(6):
+        make.org(assoc.tenant, name=f"Firm {n:02d}", nuts2="FR10")
+    make.org(assoc.tenant, name="Firm Elsewhere", nuts2="FR21")
+    filtered = get(assoc, "?per_page=3&region=FR1").get_data(as_text=True)
+    assert "more than 4 results · page 1</span>" in filtered
+    assert "7 results" in get(assoc, "?per_page=3").get_data(as_text=True)
+    assert names(get(assoc, "?region=FR2")) == ["Firm Elsewhere"]
+
+
 def test_a_cursor_of_another_association_shows_the_first_page(assoc, data, make, session):
     other = make.tenant(slug="assoc-cursor")
     foreign = make.org(other, name="Zzz Foreign").id
