@@ -43,7 +43,7 @@ APP_FUNCTIONS = (
     "create_tenant(text, text, text)",
     # Migration 0025: an association's own sender address.
     "set_tenant_mail_from(text)",
-    # Migration flat_1: the directory search's ids, through the trigram indexes.
+    # Migration 0031: the directory search's ids, through the trigram indexes.
     "organisation_search_ids(text, text, text)",
 )
 

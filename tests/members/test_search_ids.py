@@ -1,4 +1,4 @@
-"""The directory search's definer function (migration flat_1, PostgreSQL): it returns the
+"""The directory search's definer function (migration 0031, PostgreSQL): it returns the
 current association's ids only, refuses to run without one, and reads the trigram
 indexes; the directory finds the same organisations through it as before."""
 
