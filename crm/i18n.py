@@ -23,6 +23,8 @@ from crm import formats
 
 __all__ = ["_", "_l", "ngettext", "force_locale", "current_language", "LANGUAGES"]
 
+# For fixed texts only (labels, choices): Jinja takes a lazy string as safe markup,
+# so a value put into one would not be escaped; `_` escapes as usual.
 _l = lazy_gettext
 TRANSLATIONS = Path(__file__).parent / "translations"
 DEFAULT_LANGUAGE = "en"

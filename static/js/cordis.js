@@ -23,7 +23,7 @@
         .then(function (response) { return response.json(); })
         .then(function (data) {
           if (!data.found) {
-            note.textContent = "Not in CORDIS.";
+            note.textContent = form.dataset.notFound;
             return;
           }
           let filled = 0;
@@ -35,7 +35,7 @@
             field.value = value;
             filled += 1;
           });
-          note.textContent = "Filled " + filled + " empty field(s) from CORDIS.";
+          note.textContent = form.dataset.filled.replace("{n}", filled);
         })
         .catch(function () { note.textContent = ""; });
     });

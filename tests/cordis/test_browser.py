@@ -31,7 +31,7 @@ def test_the_project_form_fills_from_cordis(committed_app, owner_engine, page, c
     page.get_by_label("Programme").select_option("EIC")  # chosen: kept too
     page.get_by_label("Grant agreement number").fill("GA 101-070-001")
     page.get_by_label("Grant agreement number").press("Tab")  # the change event
-    page.get_by_text("empty field(s) from CORDIS").wait_for()
+    page.get_by_text("Empty fields filled from CORDIS").wait_for()
     assert page.get_by_label("Acronym").input_value() == "MYROBO"
     assert (
         page.get_by_label("Title").input_value() == "Robotic fabrication; flexible cells for SMEs"
