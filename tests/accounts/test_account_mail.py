@@ -12,6 +12,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from crm.accounts import services
+from crm.i18n import _, force_locale
 from crm.models import AuditEvent, OutboxMessage
 from crm.tenancy import tenant_scope
 from tests.accounts.support import tenant_events, user_by_email
@@ -28,6 +29,11 @@ def link_path(message) -> str:
     return urlsplit(link).path
 
 
+def subject_in(language: str, place: str) -> str:
+    with force_locale(language):
+        return _("Your account at %(place)s", place=place)
+
+
 def signed_ago(monkeypatch, seconds: int):
     """Tokens signed from now on carry a timestamp ``seconds`` in the past."""
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - seconds)
@@ -41,7 +47,8 @@ def test_invitation_is_mailed_and_works_once(make, sign_in, client, session, smt
 
     assert response.status_code == 302  # mailed: no link to hand over
     [message] = smtp_server.to("new.person@example.org")
-    assert message["Subject"] == "Your account at Pôle Mécanique"
+    # A new user has no language yet: the mail speaks the association's (French).
+    assert message["Subject"] == subject_in("fr", "Pôle Mécanique")
     path = link_path(message)
     assert client.get(path).status_code == 200
     assert client.post(path, data=SET).status_code == 302
@@ -202,7 +209,7 @@ def test_new_associations_first_admin_is_invited_by_mail(make, sign_in, client, 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/alliance/associations/")
     [message] = smtp_server.to("ana@example.pt")
-    assert message["Subject"] == "Your account at New Association"
+    assert message["Subject"] == subject_in("es", "New Association")  # a Spanish association
     path = link_path(message)
     assert client.post(path, data=SET).status_code == 302
     assert (

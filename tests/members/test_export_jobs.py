@@ -58,8 +58,7 @@ def work(app) -> None:
 
 
 def _link(page: str) -> str:
-    start = page.index(f"/{SLUG}/exports/")
-    start = page.rindex('href="', 0, start) + len('href="')
+    start = page.index(f'href="/{SLUG}/exports/') + len('href="')
     return page[start : page.index('"', start)].replace("&amp;", "&")
 
 
