@@ -56,7 +56,7 @@ messages: install
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --no-location --sort-output \
 	  --project "Cluster Alliance CRM" --output-file crm/translations/messages.pot crm templates
 	$(BIN)/pybabel update --input-file crm/translations/messages.pot --output-dir crm/translations \
-	  --no-fuzzy-matching --ignore-obsolete
+	  --no-fuzzy-matching --ignore-obsolete --width 100
 
 translations: install
 	$(BIN)/pybabel compile --directory crm/translations --statistics
