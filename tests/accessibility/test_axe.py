@@ -42,6 +42,7 @@ NOT_PAGES = re.compile(
 # Routes with a page's address that answer otherwise, and why.
 NOT_PAGE_ENDPOINTS = {
     "cordis.grant": "JSON for the project form's pre-fill",
+    "members.suggestions": "JSON for the directory's suggestions as you type",
     "segments.show": "a redirect to the list with the segment's filters",
 }
 
