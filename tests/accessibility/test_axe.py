@@ -18,7 +18,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from werkzeug.exceptions import HTTPException
 
-from tests.accessibility.conftest import LOGINS, SLUG, sign_in
+from tests.accessibility.conftest import LOGINS, SLUG, in_language_of_demo, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -216,7 +216,9 @@ def test_forms_with_errors(demo_site, browser, role, path, button):
     form = page.locator("main form[method=post]").last
     if role is None:
         page.get_by_label("E-mail").fill("nobody@example.org")
-    submit = form.get_by_role("button", name=button) if button else form.locator("[type=submit]")
+    # Signed in, the demo's users read their association's language (French).
+    label = in_language_of_demo(demo_site.app, button) if role and button else button
+    submit = form.get_by_role("button", name=label) if button else form.locator("[type=submit]")
     submit.first.click()
     page.wait_for_load_state()
     assert page.locator("[aria-invalid=true], [role=alert]").count() > 0, "no error shown"
