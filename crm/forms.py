@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from babel.numbers import (
@@ -225,7 +225,11 @@ class LocalDecimalField(StringField):
         self.data = None
         value = parse_local_number(valuelist[0])  # NumberError: shown beside the field
         if value is not None and self.places is not None:
-            if value != value.quantize(Decimal(1).scaleb(-self.places)):
+            try:
+                rounded = value.quantize(Decimal(1).scaleb(-self.places))
+            except InvalidOperation:  # more digits than a Decimal holds: no column takes it
+                raise NumberError(_("That number is too large.")) from None
+            if value != rounded:
                 raise NumberError(
                     _("Enter at most %(places)s decimals.", places=self.places)
                     if self.places

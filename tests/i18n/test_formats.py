@@ -40,7 +40,7 @@ def test_amounts_keep_cents_and_their_currency_when_asked(app):
 def test_moments_show_in_the_association_time_zone(make, session, app):
     spanish = make.tenant(country="ES")
     user = make.user(spanish, language="es")
-    session.commit()
+    session.flush()
     with app.test_request_context():
         login_user(user)
         # 23:30 UTC on 31 December is already New Year's Day in Madrid.

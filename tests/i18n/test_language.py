@@ -18,9 +18,8 @@ def _lang(response) -> str:
 def test_a_secretariat_sees_its_association_language_until_it_chooses(make, session, signed_in):
     polish = make.tenant(country="PL")
     user = make.user(polish, language=None)
+    user_id, client = user.id, signed_in(user)  # before the commit expires the row (RLS)
     session.commit()
-    user_id = user.id
-    client = signed_in(user)
     assert _lang(client.get(f"/{polish.slug}/members")) == "pl"
 
     response = client.post("/language", data={"language": "es", "next": f"/{polish.slug}/members"})
@@ -31,9 +30,9 @@ def test_a_secretariat_sees_its_association_language_until_it_chooses(make, sess
 
 def test_the_alliance_office_defaults_to_english(make, session, signed_in):
     make.tenant(country="PL")
-    analyst = make.user(None, role="alliance_analyst")
+    client = signed_in(make.user(None, role="alliance_analyst"))
     session.commit()
-    assert _lang(signed_in(analyst).get("/alliance/")) == "en"
+    assert _lang(client.get("/alliance/")) == "en"
 
 
 def test_before_sign_in_the_browser_then_the_switcher_decides(client):
